@@ -1,0 +1,65 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Runnel",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Runnel", targets: ["Runnel"]),
+        .library(name: "RunnelTesting", targets: ["RunnelTesting"]),
+        .library(name: "RunnelCLI", targets: ["RunnelCLI"]),
+        .executable(name: "runnel", targets: ["runnel"]),
+        .executable(name: "runnel-bench", targets: ["runnel-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
+    ],
+    targets: [
+        .target(
+            name: "Runnel",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "RunnelTesting",
+            dependencies: ["Runnel"]
+        ),
+        .target(
+            name: "RunnelCLI",
+            dependencies: [
+                "Runnel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Pipelines",
+            dependencies: ["Runnel"],
+            path: "pipelines"
+        ),
+        .executableTarget(
+            name: "runnel",
+            dependencies: ["RunnelCLI", "Pipelines"]
+        ),
+        .executableTarget(
+            name: "runnel-bench",
+            dependencies: [
+                "Runnel",
+                "RunnelTesting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        .testTarget(name: "RunnelStoreTests", dependencies: ["Runnel", "RunnelTesting"]),
+        .testTarget(name: "RunnelOutboxTests", dependencies: ["Runnel", "RunnelTesting"]),
+        .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "Runnel", "RunnelTesting"]),
+        .testTarget(name: "RunnelCLITests", dependencies: ["RunnelCLI", "Pipelines", "Runnel", "RunnelTesting", "runnel"]),
+    ]
+)

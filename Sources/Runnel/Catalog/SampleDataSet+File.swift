@@ -1,0 +1,26 @@
+import Foundation
+
+extension SampleDataSet {
+    /// Generates a data set into a file, written aside and renamed into place so a reader never
+    /// sees half a file.
+    /// - Returns: The number of lines written.
+    /// - Throws: ``RunnelError`` with code `.io` when the file cannot be written.
+    @discardableResult
+    public func generate(_ parameters: SampleParameters, to url: URL) throws -> Int {
+        var text = ""
+        var lines = 0
+        try generate(parameters) { line in
+            text += line
+            text += "\n"
+            lines += 1
+        }
+        do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: url, options: .atomic)
+        } catch {
+            throw RunnelError(.io, "cannot write the sample data file \(url.path): \(error.localizedDescription)",
+                              hint: "Pass a writable path with --output")
+        }
+        return lines
+    }
+}

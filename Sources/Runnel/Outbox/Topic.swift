@@ -1,0 +1,49 @@
+/// The naming rules for topics, shared by the outbox and the log.
+///
+/// Topic names become folder names under `log/`, so they are held to Kafka's rules: 1 to 249
+/// characters from `a-z A-Z 0-9 . _ -`, and not `.` or `..`.
+public enum Topic {
+    /// The longest topic name allowed (Kafka's limit).
+    public static let maximumLength = 249
+
+    /// Checks a topic name.
+    /// - Parameter name: The name to check.
+    /// - Throws: ``RunnelError`` with code `.invalidTopic`, saying which rule the name breaks.
+    public static func validate(_ name: String) throws {
+        let utf8 = name.utf8
+        guard !utf8.isEmpty else {
+            throw RunnelError(.invalidTopic, "the topic name is empty",
+                              hint: "Name the topic with letters, digits, '.', '_' or '-', for example \"member-activity\"")
+        }
+        guard utf8.count <= maximumLength else {
+            throw RunnelError(.invalidTopic, "the topic name \"\(name.prefix(40))…\" is \(utf8.count) bytes long, over the limit of \(maximumLength)",
+                              hint: "Use a shorter topic name")
+        }
+        guard name != "." && name != ".." else {
+            throw RunnelError(.invalidTopic, "the topic name \"\(name)\" is reserved",
+                              hint: "Topic names become folder names; pick a name such as \"member-activity\"")
+        }
+        if let bad = name.unicodeScalars.first(where: { !isAllowed($0) }) {
+            throw RunnelError(.invalidTopic, "the topic name \"\(name)\" contains \(describe(bad)), which topic names may not hold",
+                              hint: "Use only letters a-z and A-Z, digits, '.', '_' and '-' (topic names become folder names)")
+        }
+    }
+
+    private static func isAllowed(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar {
+        case "a"..."z", "A"..."Z", "0"..."9", ".", "_", "-": true
+        default: false
+        }
+    }
+
+    private static func describe(_ scalar: Unicode.Scalar) -> String {
+        switch scalar {
+        case "/", "\\": "a path separator '\(scalar)'"
+        case " ": "a space"
+        default:
+            scalar.properties.isWhitespace || scalar.value < 0x20
+                ? "the control or space character U+\(String(scalar.value, radix: 16, uppercase: true))"
+                : "the character '\(scalar)'"
+        }
+    }
+}

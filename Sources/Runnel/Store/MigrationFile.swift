@@ -1,0 +1,74 @@
+import Crypto
+import Foundation
+
+/// One business migration: a file named `NNNN_name.sql` in the migrations folder.
+public struct MigrationFile: Sendable, Hashable {
+    /// The migration number, from the file name; numbers start at 1 and have no gaps.
+    public let number: Int
+    /// The file name, for example `0001_members.sql`.
+    public let fileName: String
+    /// The file's location.
+    public let url: URL
+    /// The SQL script.
+    public let sql: String
+    /// SHA-256 of the file's bytes, lower-case hex.
+    public let checksum: String
+
+    /// Reads and checks the files of a migrations folder, in number order.
+    ///
+    /// Files not ending in `.sql` are ignored (a README may sit beside the migrations).
+    /// - Throws: ``RunnelError`` with code `.migration` when the folder is missing, a `.sql` file is
+    ///   not named `NNNN_name.sql`, two files share a number, or a number is missing.
+    public static func load(from directory: URL) throws -> [MigrationFile] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw RunnelError(.migration, "the migrations folder \(directory.path) does not exist",
+                              hint: "Pass the folder holding your NNNN_name.sql files with --migrations DIR")
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+            .filter { $0.hasSuffix(".sql") }
+            .sorted()
+        var files: [MigrationFile] = []
+        for name in names {
+            guard let number = parseNumber(name) else {
+                throw RunnelError(.migration, "the migration file \(name) in \(directory.path) is not named NNNN_name.sql",
+                                  hint: "Rename it to a four-digit number, an underscore and a name of letters, digits and underscores, for example 0003_add_headline.sql")
+            }
+            let url = directory.appendingPathComponent(name)
+            let data: Data
+            do {
+                data = try Data(contentsOf: url)
+            } catch {
+                throw RunnelError(.io, "cannot read the migration file \(url.path): \(error.localizedDescription)")
+            }
+            guard let sql = String(data: data, encoding: .utf8) else {
+                throw RunnelError(.migration, "the migration file \(name) is not valid UTF-8", hint: "Save it as UTF-8")
+            }
+            let checksum = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+            files.append(MigrationFile(number: number, fileName: name, url: url, sql: sql, checksum: checksum))
+        }
+        files.sort { ($0.number, $0.fileName) < ($1.number, $1.fileName) }
+        for (index, file) in files.enumerated() {
+            if index > 0, files[index - 1].number == file.number {
+                throw RunnelError(.migration, "the migration files \(files[index - 1].fileName) and \(file.fileName) share the number \(file.number)",
+                                  hint: "Give each migration its own number")
+            }
+            if file.number != index + 1 {
+                throw RunnelError(.migration, "migration number \(String(format: "%04d", index + 1)) is missing: the next file is \(file.fileName)",
+                                  hint: "Number migrations from 0001 without gaps; renumber \(file.fileName) if it has not been applied anywhere yet")
+            }
+        }
+        return files
+    }
+
+    /// Parses `NNNN_name.sql` into its number.
+    private static func parseNumber(_ name: String) -> Int? {
+        let stem = name.dropLast(4)
+        let parts = stem.split(separator: "_", maxSplits: 1)
+        guard parts.count == 2, parts[0].count == 4, parts[0].allSatisfy(\.isASCII), let number = Int(parts[0]), number > 0,
+              !parts[1].isEmpty,
+              parts[1].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
+        else { return nil }
+        return number
+    }
+}

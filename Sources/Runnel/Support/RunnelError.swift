@@ -1,0 +1,69 @@
+import Foundation
+
+/// An error a user can act on: what failed, where, and what to do about it.
+///
+/// Modelled on GRDB's `DatabaseError` and ServiceLifecycle's `ServiceGroupError`: a value with a
+/// ``Code`` that programs can match, and a message written for the person at the terminal. The CLI
+/// prints ``description`` on one line, without a stack trace.
+///
+/// ```swift
+/// do { try outbox.append(event, in: db) }
+/// catch let error as RunnelError where error.code == .invalidTopic { … }
+/// ```
+public struct RunnelError: Error, CustomStringConvertible, Sendable {
+    /// What kind of failure this is; stable across releases, unlike the message.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        /// The code's name, as printed in logs.
+        public let name: String
+
+        public var description: String { name }
+
+        /// The home folder is missing or cannot be used.
+        public static let home = Code(name: "home")
+        /// A topic name breaks the naming rules.
+        public static let invalidTopic = Code(name: "invalid-topic")
+        /// An event breaks a limit or a rule of the outbox (payload size, key size, type name).
+        public static let invalidEvent = Code(name: "invalid-event")
+        /// An outbox append was attempted outside a write transaction.
+        public static let notInWriteTransaction = Code(name: "not-in-write-transaction")
+        /// A business migration file or the record of applied migrations is inconsistent.
+        public static let migration = Code(name: "migration")
+        /// A write was attempted through a read-only access path.
+        public static let readOnly = Code(name: "read-only")
+        /// A table, column or other named object does not exist.
+        public static let notFound = Code(name: "not-found")
+        /// Sample data could not be read, generated or loaded.
+        public static let sampleData = Code(name: "sample-data")
+        /// A user-supplied argument is invalid.
+        public static let invalidArgument = Code(name: "invalid-argument")
+        /// A file could not be read or written.
+        public static let io = Code(name: "io")
+    }
+
+    /// What kind of failure this is.
+    public let code: Code
+    /// What failed and where.
+    public let message: String
+    /// What the user can do about it, if anything.
+    public let hint: String?
+
+    /// Creates an error.
+    /// - Parameters:
+    ///   - code: What kind of failure this is.
+    ///   - message: What failed and where (a file, a table, a byte offset).
+    ///   - hint: What to do about it.
+    public init(_ code: Code, _ message: String, hint: String? = nil) {
+        self.code = code
+        self.message = message
+        self.hint = hint
+    }
+
+    public var description: String {
+        guard let hint else { return message }
+        return "\(message). \(hint)"
+    }
+}
+
+extension RunnelError: LocalizedError {
+    public var errorDescription: String? { description }
+}

@@ -1,0 +1,43 @@
+import Foundation
+import Runnel
+
+/// What a command runs against: the application's catalog and where its output goes.
+///
+/// Commands are swift-argument-parser types, created by the parser, so they read their context
+/// from a task-local set by ``RunnelCommand/run(_:catalog:console:)``: that is what lets the same
+/// commands run in-process in tests and with any application's catalog.
+public struct CLIContext: Sendable {
+    /// The application's migrations, sample data and (later) pipelines.
+    public var catalog: Catalog
+    /// Where output goes.
+    public var console: Console
+
+    @TaskLocal static var current = CLIContext(catalog: Catalog(name: "empty"), console: .standard)
+}
+
+/// Where a command writes: standard output for results, standard error for progress and errors.
+public struct Console: Sendable {
+    private let writeOutput: @Sendable (String) -> Void
+    private let writeError: @Sendable (String) -> Void
+
+    /// Creates a console from two writers; each receives whole lines, newline included.
+    public init(output: @escaping @Sendable (String) -> Void, error: @escaping @Sendable (String) -> Void) {
+        writeOutput = output
+        writeError = error
+    }
+
+    /// The process's standard output and standard error.
+    public static let standard = Console(
+        output: { text in FileHandle.standardOutput.write(Data(text.utf8)) },
+        error: { text in FileHandle.standardError.write(Data(text.utf8)) })
+
+    /// Writes a line of results.
+    public func print(_ line: String = "") {
+        writeOutput(line + "\n")
+    }
+
+    /// Writes a line of progress or diagnostics to the error stream.
+    public func note(_ line: String) {
+        writeError(line + "\n")
+    }
+}

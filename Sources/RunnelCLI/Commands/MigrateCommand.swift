@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import GRDB
+import Runnel
+
+/// `runnel migrate`: apply the business schema.
+struct MigrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate",
+        abstract: "Apply pending business migrations (NNNN_name.sql) to app.sqlite, in order.",
+        discussion: """
+            Each file runs in its own transaction and is recorded with its SHA-256. A changed applied \
+            file, a gap or a duplicate number stops the run before anything is applied; a failing file \
+            leaves nothing behind.
+            """)
+
+    @Flag(help: "List applied and pending migrations instead of applying them.") var status = false
+    @OptionGroup var migrations: MigrationsOptions
+    @OptionGroup var home: HomeOptions
+
+    func run() throws {
+        let context = CLIContext.current
+        let directory = try migrations.directory(context.catalog)
+        if status {
+            let queue = try Store.openReadOnly(home.resolved, .app)
+            let statuses = try SchemaMigrator(directory: directory).status(queue)
+            let rows = statuses.map { status -> [DatabaseValue] in
+                [status.number.databaseValue, status.fileName.databaseValue, status.state.rawValue.databaseValue,
+                 status.appliedAt.map { ISO8601DateFormatter().string(from: $0) }.databaseValue]
+            }
+            RowPrinter(format: .table, console: context.console).print(columns: ["number", "file", "state", "applied_at"], rows: rows)
+            return
+        }
+        let store = try Store.open(home.resolved)
+        try Self.apply(directory, to: store, console: context.console)
+    }
+
+    /// Applies the migrations in a folder and says what happened; shared with `demo`.
+    static func apply(_ directory: URL, to store: Store, console: Console) throws {
+        let applied = try SchemaMigrator(directory: directory).migrate(store.app)
+        if applied.isEmpty {
+            console.print("Schema is up to date (\(directory.path)).")
+        } else {
+            for file in applied { console.print("applied \(file.fileName)") }
+            console.print("Applied \(applied.count) migration\(applied.count == 1 ? "" : "s") from \(directory.path).")
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import GRDB
+
+/// Prints query results as an aligned table, JSON lines or CSV.
+///
+/// JSON and CSV stream row by row; the table waits for every row to size its columns.
+struct RowPrinter {
+    let format: OutputFormat
+    let console: Console
+    /// Columns holding JSON text that JSON output embeds as objects instead of strings.
+    var jsonColumns: Set<String> = []
+    /// The widest a table cell gets before it is cut with "…".
+    var maximumCellWidth = 48
+
+    /// Runs a read-only statement and prints every row it returns.
+    /// - Returns: The number of rows printed.
+    @discardableResult
+    func print(_ statement: Statement, arguments: StatementArguments = []) throws -> Int {
+        let cursor = try Row.fetchCursor(statement, arguments: arguments)
+        return try print(columns: statement.columnNames) { try cursor.next()?.databaseValues.map { $0 } }
+    }
+
+    /// Prints rows computed by the caller.
+    @discardableResult
+    func print(columns: [String], rows: [[DatabaseValue]]) -> Int {
+        var iterator = rows.makeIterator()
+        return (try? print(columns: columns) { iterator.next() }) ?? 0
+    }
+
+    private func print(columns: [String], next: () throws -> [DatabaseValue]?) throws -> Int {
+        var count = 0
+        switch format {
+        case .json:
+            while let values = try next() {
+                console.print(jsonLine(columns, values))
+                count += 1
+            }
+        case .csv:
+            console.print(columns.map(Self.csvField).joined(separator: ","))
+            while let values = try next() {
+                console.print(values.map { Self.csvField(Self.text($0)) }.joined(separator: ","))
+                count += 1
+            }
+        case .table:
+            var cells: [[String]] = []
+            while let values = try next() {
+                cells.append(values.map { cell(Self.text($0, null: "NULL")) })
+            }
+            printTable(columns.map(cell), cells)
+            count = cells.count
+        }
+        return count
+    }
+
+    private func printTable(_ header: [String], _ rows: [[String]]) {
+        var widths = header.map(\.count)
+        for row in rows {
+            for (index, value) in row.enumerated() { widths[index] = max(widths[index], value.count) }
+        }
+        func line(_ values: [String]) -> String {
+            zip(values, widths).map { $0 + String(repeating: " ", count: $1 - $0.count) }.joined(separator: "  ")
+                .replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
+        }
+        console.print(line(header))
+        console.print(line(widths.map { String(repeating: "-", count: $0) }))
+        rows.forEach { console.print(line($0)) }
+        console.print("(\(rows.count) row\(rows.count == 1 ? "" : "s"))")
+    }
+
+    private func cell(_ text: String) -> String {
+        let flat = text.replacingOccurrences(of: "\n", with: "⏎").replacingOccurrences(of: "\t", with: " ")
+        return flat.count > maximumCellWidth ? String(flat.prefix(maximumCellWidth - 1)) + "…" : flat
+    }
+
+    private func jsonLine(_ columns: [String], _ values: [DatabaseValue]) -> String {
+        var fields: [String] = []
+        for (column, value) in zip(columns, values) {
+            let json: String
+            if jsonColumns.contains(column), case .string(let text) = value.storage {
+                json = text
+            } else {
+                json = Self.json(value)
+            }
+            fields.append("\(JSONText.quoted(column)):\(json)")
+        }
+        return "{" + fields.joined(separator: ",") + "}"
+    }
+
+    static func json(_ value: DatabaseValue) -> String {
+        switch value.storage {
+        case .null: "null"
+        case .int64(let number): String(number)
+        case .double(let number): number.isFinite ? "\(number)" : "null"
+        case .string(let text): JSONText.quoted(text)
+        case .blob(let data): JSONText.quoted(data.base64EncodedString())
+        }
+    }
+
+    static func text(_ value: DatabaseValue, null: String = "") -> String {
+        switch value.storage {
+        case .null: null
+        case .int64(let number): String(number)
+        case .double(let number): "\(number)"
+        case .string(let text): text
+        case .blob(let data): data.base64EncodedString()
+        }
+    }
+
+    /// RFC 4180: quote a field holding a comma, quote or line break, doubling inner quotes.
+    static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+/// JSON string quoting, per RFC 8259.
+enum JSONText {
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        out.reserveCapacity(text.utf8.count + 2)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

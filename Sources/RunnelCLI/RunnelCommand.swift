@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Runnel
+
+/// The `runnel` command line, usable with any application's catalog.
+///
+/// An application's executable is one line:
+///
+/// ```swift
+/// await RunnelCommand.main(catalog: MyApp.catalog)
+/// ```
+public struct RunnelCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "runnel",
+        abstract: "SQLite-backed batch and nearline pipelines around a transactional outbox.",
+        discussion: """
+            Everything lives in one home folder (--home DIR, $RUNNEL_HOME, default ./.runnel): \
+            app.sqlite (business tables and the outbox), derived.sqlite (read views), log/, kv/, reports/.
+            Start with `runnel demo`.
+            """,
+        subcommands: [DemoCommand.self, InitCommand.self, MigrateCommand.self, SampleCommand.self, InspectCommand.self])
+
+    public init() {}
+
+    /// Runs the command line for a process and exits with its status.
+    ///
+    /// Bootstraps swift-log to standard error (level from `RUNNEL_LOG_LEVEL`, default `warning`):
+    /// the executable owns the logging backend, never the library.
+    public static func main(catalog: Catalog) async -> Never {
+        let level = ProcessInfo.processInfo.environment["RUNNEL_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let status = await run(Array(CommandLine.arguments.dropFirst()), catalog: catalog, console: .standard)
+        Foundation.exit(status)
+    }
+
+    /// Runs one command line in-process and returns its exit status.
+    ///
+    /// Errors are printed as one line on the console's error stream, without a stack trace:
+    /// usage errors exit 64, other failures 1.
+    /// - Parameters:
+    ///   - arguments: The arguments, without the program name.
+    ///   - catalog: The application's catalog.
+    ///   - console: Where output goes.
+    public static func run(_ arguments: [String], catalog: Catalog, console: Console) async -> Int32 {
+        await CLIContext.$current.withValue(CLIContext(catalog: catalog, console: console)) {
+            do {
+                var command = try parseAsRoot(arguments)
+                if var command = command as? AsyncParsableCommand {
+                    try await command.run()
+                } else {
+                    try command.run()
+                }
+                return 0
+            } catch let error as RunnelError {
+                console.note("error: \(error)")
+                return 1
+            } catch {
+                // Parser errors come with usage (exit 64), help and `--version` exit 0, anything
+                // else is one line (exit 1).
+                let code = exitCode(for: error)
+                let message = fullMessage(for: error)
+                if code == .success {
+                    console.print(message)
+                } else if !message.isEmpty {
+                    console.note(message)
+                }
+                return code.rawValue
+            }
+        }
+    }
+}

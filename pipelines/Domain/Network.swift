@@ -1,0 +1,214 @@
+import Foundation
+import GRDB
+import Runnel
+
+/// The business operations of the sample professional network.
+///
+/// Each operation runs inside the caller's write transaction on `app.sqlite` and appends its
+/// events to the outbox in that same transaction, so a business change and its events commit or
+/// roll back together.
+///
+/// ```swift
+/// let network = Network(outbox: store.outbox)
+/// try store.app.write { db in
+///     try network.updateHeadline(memberId: 7, to: "Staff Engineer at Runnel", at: .now, in: db)
+/// }
+/// ```
+public struct Network: Sendable {
+    /// The appender events go through.
+    public let outbox: Outbox
+
+    /// Creates the operations over an outbox appender.
+    public init(outbox: Outbox) {
+        self.outbox = outbox
+    }
+
+    // MARK: - Members
+
+    /// A member joins, with a profile.
+    /// - Returns: The number of events appended (1).
+    @discardableResult
+    public func join(_ member: MemberJoined, email: String, in db: Database) throws -> Int {
+        let at = member.joinedAt.millisecondsSince1970
+        try db.execute(sql: """
+            INSERT INTO members (member_id, name, email, industry, is_bot, joined_at) VALUES (?, ?, ?, ?, ?, ?)
+            """, arguments: [member.memberId, member.name, email, member.industry, member.isBot, at])
+        try db.execute(sql: "INSERT INTO profiles (member_id, headline, location, updated_at) VALUES (?, ?, ?, ?)",
+                       arguments: [member.memberId, member.headline, member.location, at])
+        try announce(NetworkTopic.memberProfile, key: member.memberId, "MemberJoined", member, at: member.joinedAt, in: db)
+        return 1
+    }
+
+    /// A member changes their headline.
+    /// - Throws: ``NetworkError`` when the member has no profile.
+    @discardableResult
+    public func updateHeadline(memberId: Int64, to headline: String, at: Date, in db: Database) throws -> Int {
+        guard let previous = try String.fetchOne(db, sql: "SELECT headline FROM profiles WHERE member_id = ?", arguments: [memberId]) else {
+            throw NetworkError("member \(memberId) has no profile")
+        }
+        try db.execute(sql: "UPDATE profiles SET headline = ?, updated_at = ? WHERE member_id = ?",
+                       arguments: [headline, at.millisecondsSince1970, memberId])
+        let event = HeadlineUpdated(memberId: memberId, headline: headline, previousHeadline: previous, updatedAt: at)
+        try announce(NetworkTopic.memberProfile, key: memberId, "HeadlineUpdated", event, at: at, in: db)
+        return 1
+    }
+
+    // MARK: - Connections
+
+    /// A member invites another to connect.
+    /// - Throws: ``NetworkError`` when either is unknown, they are the same member, or they are
+    ///   already connected.
+    @discardableResult
+    public func sendInvitation(id: Int64, from inviterId: Int64, to inviteeId: Int64, message: String?, at: Date, in db: Database) throws -> Int {
+        guard inviterId != inviteeId else { throw NetworkError("member \(inviterId) cannot invite themselves") }
+        try requireMember(inviterId, db)
+        try requireMember(inviteeId, db)
+        let pair = [min(inviterId, inviteeId), max(inviterId, inviteeId)]
+        if try Bool.fetchOne(db, sql: "SELECT 1 FROM connections WHERE member_a = ? AND member_b = ?", arguments: StatementArguments(pair)) == true {
+            throw NetworkError("members \(inviterId) and \(inviteeId) are already connected")
+        }
+        try db.execute(sql: """
+            INSERT INTO connection_invitations (invitation_id, inviter_id, invitee_id, message, status, sent_at)
+            VALUES (?, ?, ?, ?, 'pending', ?)
+            """, arguments: [id, inviterId, inviteeId, message, at.millisecondsSince1970])
+        let event = InvitationSent(invitationId: id, inviterId: inviterId, inviteeId: inviteeId, message: message, sentAt: at)
+        try announce(NetworkTopic.connections, key: id, "InvitationSent", event, at: at, in: db)
+        return 1
+    }
+
+    /// The invitee accepts: the invitation closes and the two members are connected.
+    /// - Returns: The number of events appended (2: `InvitationAccepted`, `ConnectionMade`).
+    /// - Throws: ``NetworkError`` when the invitation is unknown or no longer pending.
+    @discardableResult
+    public func acceptInvitation(id: Int64, at: Date, in db: Database) throws -> Int {
+        let (inviter, invitee) = try closePendingInvitation(id, as: "accepted", at: at, in: db)
+        let (a, b) = (min(inviter, invitee), max(inviter, invitee))
+        try db.execute(sql: "INSERT OR IGNORE INTO connections (member_a, member_b, invitation_id, connected_at) VALUES (?, ?, ?, ?)",
+                       arguments: [a, b, id, at.millisecondsSince1970])
+        let answered = InvitationAnswered(invitationId: id, inviterId: inviter, inviteeId: invitee, answeredAt: at)
+        try announce(NetworkTopic.connections, key: id, "InvitationAccepted", answered, at: at, in: db)
+        guard db.changesCount > 0 else { return 1 }
+        let made = ConnectionMade(memberA: a, memberB: b, invitationId: id, connectedAt: at)
+        try announce(NetworkTopic.connections, key: id, "ConnectionMade", made, at: at, in: db)
+        return 2
+    }
+
+    /// The invitee declines.
+    /// - Throws: ``NetworkError`` when the invitation is unknown or no longer pending.
+    @discardableResult
+    public func declineInvitation(id: Int64, at: Date, in db: Database) throws -> Int {
+        let (inviter, invitee) = try closePendingInvitation(id, as: "declined", at: at, in: db)
+        let answered = InvitationAnswered(invitationId: id, inviterId: inviter, inviteeId: invitee, answeredAt: at)
+        try announce(NetworkTopic.connections, key: id, "InvitationDeclined", answered, at: at, in: db)
+        return 1
+    }
+
+    private func closePendingInvitation(_ id: Int64, as status: String, at: Date, in db: Database) throws -> (Int64, Int64) {
+        guard let row = try Row.fetchOne(db, sql: "SELECT inviter_id, invitee_id, status FROM connection_invitations WHERE invitation_id = ?",
+                                         arguments: [id]) else {
+            throw NetworkError("invitation \(id) does not exist")
+        }
+        guard row["status"] as String == "pending" else {
+            throw NetworkError("invitation \(id) is already \(row["status"] as String)")
+        }
+        try db.execute(sql: "UPDATE connection_invitations SET status = ?, responded_at = ? WHERE invitation_id = ?",
+                       arguments: [status, at.millisecondsSince1970, id])
+        return (row["inviter_id"], row["invitee_id"])
+    }
+
+    // MARK: - Activity
+
+    /// Records what a member did; the member's last-active time moves forward.
+    /// Whether the activity counts as a bot's comes from the member's account.
+    /// - Throws: ``NetworkError`` for an unknown member or an unknown kind.
+    @discardableResult
+    public func recordActivity(id: Int64, memberId: Int64, kind: String, page: String, dwellMs: Int64, userAgent: String,
+                               at: Date, in db: Database) throws -> Int {
+        guard ["page_view", "click", "post", "reaction"].contains(kind) else {
+            throw NetworkError("unknown activity kind \"\(kind)\" (expected page_view, click, post or reaction)")
+        }
+        guard let isBot = try Bool.fetchOne(db, sql: "SELECT is_bot FROM members WHERE member_id = ?", arguments: [memberId]) else {
+            throw NetworkError("member \(memberId) does not exist")
+        }
+        try db.execute(sql: """
+            INSERT INTO member_activity (activity_id, member_id, kind, page, dwell_ms, user_agent, is_bot, occurred_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [id, memberId, kind, page, dwellMs, userAgent, isBot, at.millisecondsSince1970])
+        try db.execute(sql: "UPDATE members SET last_active_at = max(coalesce(last_active_at, 0), ?) WHERE member_id = ?",
+                       arguments: [at.millisecondsSince1970, memberId])
+        let event = ActivityRecorded(activityId: id, memberId: memberId, kind: kind, page: page, dwellMs: dwellMs,
+                                     userAgent: userAgent, isBot: isBot, occurredAt: at)
+        try announce(NetworkTopic.memberActivity, key: memberId, "ActivityRecorded", event, at: at, in: db)
+        return 1
+    }
+
+    /// One member views another's profile.
+    @discardableResult
+    public func viewProfile(id: Int64, viewerId: Int64, viewedId: Int64, at: Date, in db: Database) throws -> Int {
+        guard viewerId != viewedId else { throw NetworkError("member \(viewerId) viewing their own profile is not a profile view") }
+        try requireMember(viewerId, db)
+        try requireMember(viewedId, db)
+        try db.execute(sql: "INSERT INTO profile_views (view_id, viewer_id, viewed_id, occurred_at) VALUES (?, ?, ?, ?)",
+                       arguments: [id, viewerId, viewedId, at.millisecondsSince1970])
+        let event = ProfileViewed(viewId: id, viewerId: viewerId, viewedId: viewedId, occurredAt: at)
+        try announce(NetworkTopic.profileViews, key: viewedId, "ProfileViewed", event, at: at, in: db)
+        return 1
+    }
+
+    // MARK: - Operations
+
+    /// Assigns (or reassigns) a service to a team.
+    @discardableResult
+    public func assignOwner(service: String, team: String, ownerEmail: String, at: Date, in db: Database) throws -> Int {
+        try db.execute(sql: """
+            INSERT INTO service_owners (service, team, owner_email, assigned_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (service) DO UPDATE SET team = excluded.team, owner_email = excluded.owner_email, assigned_at = excluded.assigned_at
+            """, arguments: [service, team, ownerEmail, at.millisecondsSince1970])
+        let event = ServiceOwnerAssigned(service: service, team: team, ownerEmail: ownerEmail, assignedAt: at)
+        try announce(NetworkTopic.serviceOwners, key: service, "ServiceOwnerAssigned", event, at: at, in: db)
+        return 1
+    }
+
+    /// Logs an exception a service threw.
+    /// - Throws: ``NetworkError`` when the service has no owner yet, or the level is unknown.
+    @discardableResult
+    public func logException(_ exception: ExceptionLogged, in db: Database) throws -> Int {
+        guard ["warning", "error", "fatal"].contains(exception.level) else {
+            throw NetworkError("unknown level \"\(exception.level)\" (expected warning, error or fatal)")
+        }
+        guard try Bool.fetchOne(db, sql: "SELECT 1 FROM service_owners WHERE service = ?", arguments: [exception.service]) == true else {
+            throw NetworkError("service \(exception.service) has no owner; assign one before logging its exceptions")
+        }
+        try db.execute(sql: """
+            INSERT INTO service_exceptions (exception_id, service, host, level, exception_type, message, stack_trace, occurred_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [exception.exceptionId, exception.service, exception.host, exception.level, exception.exceptionType,
+                             exception.message, exception.stackTrace, exception.occurredAt.millisecondsSince1970])
+        try announce(NetworkTopic.serviceExceptions, key: exception.service, "ExceptionLogged", exception, at: exception.occurredAt, in: db)
+        return 1
+    }
+
+    /// Records one measurement of a host.
+    @discardableResult
+    public func recordHostMetric(host: String, metric: String, value: Double, at: Date, in db: Database) throws -> Int {
+        try db.execute(sql: "INSERT INTO host_metrics (host, metric, recorded_at, value) VALUES (?, ?, ?, ?)",
+                       arguments: [host, metric, at.millisecondsSince1970, value])
+        let event = HostMetricRecorded(host: host, metric: metric, value: value, recordedAt: at)
+        try announce(NetworkTopic.hostMetrics, key: host, "HostMetricRecorded", event, at: at, in: db)
+        return 1
+    }
+
+    // MARK: - Helpers
+
+    private func requireMember(_ id: Int64, _ db: Database) throws {
+        guard try Bool.fetchOne(db, sql: "SELECT 1 FROM members WHERE member_id = ?", arguments: [id]) == true else {
+            throw NetworkError("member \(id) does not exist")
+        }
+    }
+
+    private func announce<Payload: Encodable & Sendable>(
+        _ topic: String, key: some CustomStringConvertible, _ type: String, _ payload: Payload, at: Date, in db: Database
+    ) throws {
+        try outbox.append(OutboxEvent(topic: topic, key: key.description, type: type, payload: payload, eventTime: at), in: db)
+    }
+}
