@@ -12,6 +12,16 @@ public struct MemberJoined: Codable, Sendable, Hashable {
     public var location: String
     public var isBot: Bool
     public var joinedAt: Date
+
+    public init(memberId: Int64, name: String, industry: String, headline: String, location: String, isBot: Bool, joinedAt: Date) {
+        self.memberId = memberId
+        self.name = name
+        self.industry = industry
+        self.headline = headline
+        self.location = location
+        self.isBot = isBot
+        self.joinedAt = joinedAt
+    }
 }
 
 /// `member-profile` · `HeadlineUpdated`: a member changed their headline.
@@ -20,6 +30,13 @@ public struct HeadlineUpdated: Codable, Sendable, Hashable {
     public var headline: String
     public var previousHeadline: String
     public var updatedAt: Date
+
+    public init(memberId: Int64, headline: String, previousHeadline: String, updatedAt: Date) {
+        self.memberId = memberId
+        self.headline = headline
+        self.previousHeadline = previousHeadline
+        self.updatedAt = updatedAt
+    }
 }
 
 /// `connections` · `InvitationSent`.
@@ -29,6 +46,14 @@ public struct InvitationSent: Codable, Sendable, Hashable {
     public var inviteeId: Int64
     public var message: String?
     public var sentAt: Date
+
+    public init(invitationId: Int64, inviterId: Int64, inviteeId: Int64, message: String?, sentAt: Date) {
+        self.invitationId = invitationId
+        self.inviterId = inviterId
+        self.inviteeId = inviteeId
+        self.message = message
+        self.sentAt = sentAt
+    }
 }
 
 /// `connections` · `InvitationAccepted` and `InvitationDeclined`.
@@ -37,6 +62,13 @@ public struct InvitationAnswered: Codable, Sendable, Hashable {
     public var inviterId: Int64
     public var inviteeId: Int64
     public var answeredAt: Date
+
+    public init(invitationId: Int64, inviterId: Int64, inviteeId: Int64, answeredAt: Date) {
+        self.invitationId = invitationId
+        self.inviterId = inviterId
+        self.inviteeId = inviteeId
+        self.answeredAt = answeredAt
+    }
 }
 
 /// `connections` · `ConnectionMade`: two members are now connected (`memberA < memberB`).
@@ -45,6 +77,13 @@ public struct ConnectionMade: Codable, Sendable, Hashable {
     public var memberB: Int64
     public var invitationId: Int64
     public var connectedAt: Date
+
+    public init(memberA: Int64, memberB: Int64, invitationId: Int64, connectedAt: Date) {
+        self.memberA = memberA
+        self.memberB = memberB
+        self.invitationId = invitationId
+        self.connectedAt = connectedAt
+    }
 }
 
 /// `member-activity` · `ActivityRecorded`: a page view, click, post or reaction.
@@ -57,6 +96,17 @@ public struct ActivityRecorded: Codable, Sendable, Hashable {
     public var userAgent: String
     public var isBot: Bool
     public var occurredAt: Date
+
+    public init(activityId: Int64, memberId: Int64, kind: String, page: String, dwellMs: Int64, userAgent: String, isBot: Bool, occurredAt: Date) {
+        self.activityId = activityId
+        self.memberId = memberId
+        self.kind = kind
+        self.page = page
+        self.dwellMs = dwellMs
+        self.userAgent = userAgent
+        self.isBot = isBot
+        self.occurredAt = occurredAt
+    }
 }
 
 /// `profile-views` · `ProfileViewed`.
@@ -65,6 +115,13 @@ public struct ProfileViewed: Codable, Sendable, Hashable {
     public var viewerId: Int64
     public var viewedId: Int64
     public var occurredAt: Date
+
+    public init(viewId: Int64, viewerId: Int64, viewedId: Int64, occurredAt: Date) {
+        self.viewId = viewId
+        self.viewerId = viewerId
+        self.viewedId = viewedId
+        self.occurredAt = occurredAt
+    }
 }
 
 /// `service-owners` · `ServiceOwnerAssigned`.
@@ -73,6 +130,13 @@ public struct ServiceOwnerAssigned: Codable, Sendable, Hashable {
     public var team: String
     public var ownerEmail: String
     public var assignedAt: Date
+
+    public init(service: String, team: String, ownerEmail: String, assignedAt: Date) {
+        self.service = service
+        self.team = team
+        self.ownerEmail = ownerEmail
+        self.assignedAt = assignedAt
+    }
 }
 
 /// `service-exceptions` · `ExceptionLogged`.
@@ -85,6 +149,17 @@ public struct ExceptionLogged: Codable, Sendable, Hashable {
     public var message: String
     public var stackTrace: String
     public var occurredAt: Date
+
+    public init(exceptionId: Int64, service: String, host: String, level: String, exceptionType: String, message: String, stackTrace: String, occurredAt: Date) {
+        self.exceptionId = exceptionId
+        self.service = service
+        self.host = host
+        self.level = level
+        self.exceptionType = exceptionType
+        self.message = message
+        self.stackTrace = stackTrace
+        self.occurredAt = occurredAt
+    }
 }
 
 /// `host-metrics` · `HostMetricRecorded`.
@@ -93,4 +168,11 @@ public struct HostMetricRecorded: Codable, Sendable, Hashable {
     public var metric: String
     public var value: Double
     public var recordedAt: Date
+
+    public init(host: String, metric: String, value: Double, recordedAt: Date) {
+        self.host = host
+        self.metric = metric
+        self.value = value
+        self.recordedAt = recordedAt
+    }
 }

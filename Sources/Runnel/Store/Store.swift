@@ -90,24 +90,21 @@ public final class Store: Sendable {
 
     /// The connection settings shared by every Runnel database.
     ///
-    /// `synchronous = FULL` because `app.sqlite` is the source of truth and `derived.sqlite` holds
-    /// its own outbox: a committed transaction must survive a power cut, or outbox ids could be
-    /// handed out twice.
     static func makeConfiguration() -> Configuration {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(10)
-        configuration.prepareDatabase { db in
-            if !db.configuration.readonly {
-                try db.execute(sql: "PRAGMA synchronous = FULL")
-            }
-        }
         return configuration
     }
 
     private static func openPool(_ url: URL) throws -> DatabasePool {
         do {
-            return try DatabasePool(path: url.path, configuration: makeConfiguration())
+            let pool = try DatabasePool(path: url.path, configuration: makeConfiguration())
+            // GRDB turns WAL databases to `synchronous = NORMAL`, which can lose the last commits
+            // on a power cut. `app.sqlite` is the source of truth and `derived.sqlite` holds its
+            // own outbox, whose ids must never be handed out twice: every commit is fsynced.
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+            return pool
         } catch {
             throw RunnelError(.home, "cannot open \(url.path): \(error)",
                               hint: "Check that the file is a SQLite database and the folder is writable")

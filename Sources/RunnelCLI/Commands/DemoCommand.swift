@@ -37,7 +37,7 @@ struct DemoCommand: ParsableCommand {
                 SELECT name FROM sqlite_master WHERE type = 'table'
                 AND name NOT LIKE 'runnel_%' AND name NOT LIKE 'grdb_%' AND name NOT LIKE 'sqlite_%' ORDER BY name
                 """)
-            let tables = try names.map { ($0, try Int.fetchOne(db, sql: "SELECT count(*) FROM \($0.quotedDatabaseIdentifier)") ?? 0) }
+            let tables = try names.map { ($0, try Int.fetchOne(db, sql: "SELECT count(*) FROM \(SQLIdentifier.quoted($0))") ?? 0) }
             let topics = try Row.fetchAll(db, sql: "SELECT topic, count(*) AS events FROM runnel_outbox GROUP BY topic ORDER BY topic")
                 .map { ($0["topic"] as String, $0["events"] as Int) }
             return (tables, topics)

@@ -54,7 +54,7 @@ enum Inspection {
                               hint: elsewhere == true ? "It is in \(other.fileName): add --db \(other.rawValue)"
                                                       : "`runnel inspect tables --db \(role.rawValue)` lists the tables")
         }
-        return name.quotedDatabaseIdentifier
+        return SQLIdentifier.quoted(name)
     }
 }
 
@@ -73,7 +73,7 @@ struct InspectTables: ParsableCommand {
                 """)
             let rows = try names.map { name -> [DatabaseValue] in
                 let type = try String.fetchOne(db, sql: "SELECT type FROM sqlite_master WHERE name = ?", arguments: [name])
-                let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(name.quotedDatabaseIdentifier)") ?? 0
+                let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(SQLIdentifier.quoted(name))") ?? 0
                 return [name.databaseValue, type.databaseValue, count.databaseValue]
             }
             RowPrinter(format: output.format, console: CLIContext.current.console).print(columns: ["name", "type", "rows"], rows: rows)
