@@ -29,19 +29,20 @@ let package = Package(
         ),
         .target(
             name: "RunnelTesting",
-            dependencies: ["Runnel"]
+            dependencies: ["Runnel", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
             name: "RunnelCLI",
             dependencies: [
                 "Runnel",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "Pipelines",
-            dependencies: ["Runnel"],
+            dependencies: ["Runnel", .product(name: "GRDB", package: "GRDB.swift")],
             path: "pipelines"
         ),
         .executableTarget(
@@ -52,14 +53,18 @@ let package = Package(
             name: "runnel-bench",
             dependencies: [
                 "Runnel",
+                "Pipelines",
                 "RunnelTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
-        .testTarget(name: "RunnelStoreTests", dependencies: ["Runnel", "RunnelTesting"]),
-        .testTarget(name: "RunnelOutboxTests", dependencies: ["Runnel", "RunnelTesting"]),
-        .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "Runnel", "RunnelTesting"]),
-        .testTarget(name: "RunnelCLITests", dependencies: ["RunnelCLI", "Pipelines", "Runnel", "RunnelTesting", "runnel"]),
+        .testTarget(name: "RunnelStoreTests", dependencies: ["Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "RunnelOutboxTests", dependencies: ["Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]),
+        // Depends on the `runnel` executable so crash tests can start it as a child process.
+        .testTarget(name: "RunnelCLITests", dependencies: ["RunnelCLI", "Pipelines", "Runnel", "RunnelTesting", "runnel", .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )

@@ -21,29 +21,37 @@ import Testing
     @Test func killedLoadsLeaveRowsAndEventsTogetherAndResumeExactlyOnce() throws {
         let environment = ProcessInfo.processInfo.environment
         let seed = environment["RUNNEL_CRASH_SEED"].flatMap(UInt64.init) ?? 20_261_123
-        let rounds = environment["RUNNEL_CRASH_ROUNDS"].flatMap(Int.init) ?? 8
+        let rounds = environment["RUNNEL_CRASH_ROUNDS"].flatMap(Int.init) ?? 12
         var random = SeededGenerator(seed: seed)
 
+        // A data set large enough (about 7,000 operations) that most kills land mid-load.
         let crashed = try TemporaryHome(label: "crash")
+        let dataset = NetworkDataSet()
+        var parameters = dataset.defaultParameters
+        parameters.members = 250
+        parameters.hours = 7
+        let file = crashed.folder.appendingPathComponent("network-large.jsonl")
+        try dataset.generate(parameters, to: file)
         _ = try crashed.openStore(migrations: SampleCatalog.catalog.migrationsDirectory)
+        let load = ["sample", "load", "--file", file.path, "--home", crashed.home.url.path]
         var killedMidway = 0
         for round in 0..<rounds {
-            let process = try launch(["sample", "load", "--home", crashed.home.url.path])
-            usleep(UInt32(20_000 + random.below(600_000)))
+            let process = try launch(load)
+            usleep(UInt32(30_000 + random.below(200_000)))
             let wasRunning = process.isRunning
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             if wasRunning { killedMidway += 1 }
             try checkRowsMatchEvents(crashed.home, "seed \(seed), round \(round)")
         }
-        let finish = try launch(["sample", "load", "--home", crashed.home.url.path])
+        let finish = try launch(load)
         finish.waitUntilExit()
         #expect(finish.terminationStatus == 0, "seed \(seed)")
         #expect(killedMidway > 0, "no kill landed while the load ran (seed \(seed)); the test proved nothing")
 
         let clean = try TemporaryHome(label: "clean")
         let store = try clean.openStore(migrations: SampleCatalog.catalog.migrationsDirectory)
-        try SampleLoader(dataset: NetworkDataSet()).load(NetworkDataSet().defaultFile, into: store)
+        try SampleLoader(dataset: dataset).load(file, into: store)
         #expect(try outbox(crashed.home) == outbox(clean.home), "seed \(seed)")
     }
 

@@ -30,11 +30,10 @@ public struct Network: Sendable {
     @discardableResult
     public func join(_ member: MemberJoined, email: String, in db: Database) throws -> Int {
         let at = member.joinedAt.millisecondsSince1970
-        try db.execute(sql: """
+        try db.run("""
             INSERT INTO members (member_id, name, email, industry, is_bot, joined_at) VALUES (?, ?, ?, ?, ?, ?)
-            """, arguments: [member.memberId, member.name, email, member.industry, member.isBot, at])
-        try db.execute(sql: "INSERT INTO profiles (member_id, headline, location, updated_at) VALUES (?, ?, ?, ?)",
-                       arguments: [member.memberId, member.headline, member.location, at])
+            """, [member.memberId, member.name, email, member.industry, member.isBot, at])
+        try db.run("INSERT INTO profiles (member_id, headline, location, updated_at) VALUES (?, ?, ?, ?)", [member.memberId, member.headline, member.location, at])
         try announce(NetworkTopic.memberProfile, key: member.memberId, "MemberJoined", member, at: member.joinedAt, in: db)
         return 1
     }
@@ -43,11 +42,10 @@ public struct Network: Sendable {
     /// - Throws: ``NetworkError`` when the member has no profile.
     @discardableResult
     public func updateHeadline(memberId: Int64, to headline: String, at: Date, in db: Database) throws -> Int {
-        guard let previous = try String.fetchOne(db, sql: "SELECT headline FROM profiles WHERE member_id = ?", arguments: [memberId]) else {
+        guard let previous = try String.fetchOne(db.cachedStatement(sql: "SELECT headline FROM profiles WHERE member_id = ?"), arguments: [memberId]) else {
             throw NetworkError("member \(memberId) has no profile")
         }
-        try db.execute(sql: "UPDATE profiles SET headline = ?, updated_at = ? WHERE member_id = ?",
-                       arguments: [headline, at.millisecondsSince1970, memberId])
+        try db.run("UPDATE profiles SET headline = ?, updated_at = ? WHERE member_id = ?", [headline, at.millisecondsSince1970, memberId])
         let event = HeadlineUpdated(memberId: memberId, headline: headline, previousHeadline: previous, updatedAt: at)
         try announce(NetworkTopic.memberProfile, key: memberId, "HeadlineUpdated", event, at: at, in: db)
         return 1
@@ -64,13 +62,13 @@ public struct Network: Sendable {
         try requireMember(inviterId, db)
         try requireMember(inviteeId, db)
         let pair = [min(inviterId, inviteeId), max(inviterId, inviteeId)]
-        if try Bool.fetchOne(db, sql: "SELECT 1 FROM connections WHERE member_a = ? AND member_b = ?", arguments: StatementArguments(pair)) == true {
+        if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM connections WHERE member_a = ? AND member_b = ?"), arguments: StatementArguments(pair)) == true {
             throw NetworkError("members \(inviterId) and \(inviteeId) are already connected")
         }
-        try db.execute(sql: """
+        try db.run("""
             INSERT INTO connection_invitations (invitation_id, inviter_id, invitee_id, message, status, sent_at)
             VALUES (?, ?, ?, ?, 'pending', ?)
-            """, arguments: [id, inviterId, inviteeId, message, at.millisecondsSince1970])
+            """, [id, inviterId, inviteeId, message, at.millisecondsSince1970])
         let event = InvitationSent(invitationId: id, inviterId: inviterId, inviteeId: inviteeId, message: message, sentAt: at)
         try announce(NetworkTopic.connections, key: id, "InvitationSent", event, at: at, in: db)
         return 1
@@ -83,8 +81,7 @@ public struct Network: Sendable {
     public func acceptInvitation(id: Int64, at: Date, in db: Database) throws -> Int {
         let (inviter, invitee) = try closePendingInvitation(id, as: "accepted", at: at, in: db)
         let (a, b) = (min(inviter, invitee), max(inviter, invitee))
-        try db.execute(sql: "INSERT OR IGNORE INTO connections (member_a, member_b, invitation_id, connected_at) VALUES (?, ?, ?, ?)",
-                       arguments: [a, b, id, at.millisecondsSince1970])
+        try db.run("INSERT OR IGNORE INTO connections (member_a, member_b, invitation_id, connected_at) VALUES (?, ?, ?, ?)", [a, b, id, at.millisecondsSince1970])
         let answered = InvitationAnswered(invitationId: id, inviterId: inviter, inviteeId: invitee, answeredAt: at)
         try announce(NetworkTopic.connections, key: id, "InvitationAccepted", answered, at: at, in: db)
         guard db.changesCount > 0 else { return 1 }
@@ -111,8 +108,7 @@ public struct Network: Sendable {
         guard row["status"] as String == "pending" else {
             throw NetworkError("invitation \(id) is already \(row["status"] as String)")
         }
-        try db.execute(sql: "UPDATE connection_invitations SET status = ?, responded_at = ? WHERE invitation_id = ?",
-                       arguments: [status, at.millisecondsSince1970, id])
+        try db.run("UPDATE connection_invitations SET status = ?, responded_at = ? WHERE invitation_id = ?", [status, at.millisecondsSince1970, id])
         return (row["inviter_id"], row["invitee_id"])
     }
 
@@ -127,15 +123,14 @@ public struct Network: Sendable {
         guard ["page_view", "click", "post", "reaction"].contains(kind) else {
             throw NetworkError("unknown activity kind \"\(kind)\" (expected page_view, click, post or reaction)")
         }
-        guard let isBot = try Bool.fetchOne(db, sql: "SELECT is_bot FROM members WHERE member_id = ?", arguments: [memberId]) else {
+        guard let isBot = try Bool.fetchOne(db.cachedStatement(sql: "SELECT is_bot FROM members WHERE member_id = ?"), arguments: [memberId]) else {
             throw NetworkError("member \(memberId) does not exist")
         }
-        try db.execute(sql: """
+        try db.run("""
             INSERT INTO member_activity (activity_id, member_id, kind, page, dwell_ms, user_agent, is_bot, occurred_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [id, memberId, kind, page, dwellMs, userAgent, isBot, at.millisecondsSince1970])
-        try db.execute(sql: "UPDATE members SET last_active_at = max(coalesce(last_active_at, 0), ?) WHERE member_id = ?",
-                       arguments: [at.millisecondsSince1970, memberId])
+            """, [id, memberId, kind, page, dwellMs, userAgent, isBot, at.millisecondsSince1970])
+        try db.run("UPDATE members SET last_active_at = max(coalesce(last_active_at, 0), ?) WHERE member_id = ?", [at.millisecondsSince1970, memberId])
         let event = ActivityRecorded(activityId: id, memberId: memberId, kind: kind, page: page, dwellMs: dwellMs,
                                      userAgent: userAgent, isBot: isBot, occurredAt: at)
         try announce(NetworkTopic.memberActivity, key: memberId, "ActivityRecorded", event, at: at, in: db)
@@ -148,8 +143,7 @@ public struct Network: Sendable {
         guard viewerId != viewedId else { throw NetworkError("member \(viewerId) viewing their own profile is not a profile view") }
         try requireMember(viewerId, db)
         try requireMember(viewedId, db)
-        try db.execute(sql: "INSERT INTO profile_views (view_id, viewer_id, viewed_id, occurred_at) VALUES (?, ?, ?, ?)",
-                       arguments: [id, viewerId, viewedId, at.millisecondsSince1970])
+        try db.run("INSERT INTO profile_views (view_id, viewer_id, viewed_id, occurred_at) VALUES (?, ?, ?, ?)", [id, viewerId, viewedId, at.millisecondsSince1970])
         let event = ProfileViewed(viewId: id, viewerId: viewerId, viewedId: viewedId, occurredAt: at)
         try announce(NetworkTopic.profileViews, key: viewedId, "ProfileViewed", event, at: at, in: db)
         return 1
@@ -160,10 +154,10 @@ public struct Network: Sendable {
     /// Assigns (or reassigns) a service to a team.
     @discardableResult
     public func assignOwner(service: String, team: String, ownerEmail: String, at: Date, in db: Database) throws -> Int {
-        try db.execute(sql: """
+        try db.run("""
             INSERT INTO service_owners (service, team, owner_email, assigned_at) VALUES (?, ?, ?, ?)
             ON CONFLICT (service) DO UPDATE SET team = excluded.team, owner_email = excluded.owner_email, assigned_at = excluded.assigned_at
-            """, arguments: [service, team, ownerEmail, at.millisecondsSince1970])
+            """, [service, team, ownerEmail, at.millisecondsSince1970])
         let event = ServiceOwnerAssigned(service: service, team: team, ownerEmail: ownerEmail, assignedAt: at)
         try announce(NetworkTopic.serviceOwners, key: service, "ServiceOwnerAssigned", event, at: at, in: db)
         return 1
@@ -176,13 +170,13 @@ public struct Network: Sendable {
         guard ["warning", "error", "fatal"].contains(exception.level) else {
             throw NetworkError("unknown level \"\(exception.level)\" (expected warning, error or fatal)")
         }
-        guard try Bool.fetchOne(db, sql: "SELECT 1 FROM service_owners WHERE service = ?", arguments: [exception.service]) == true else {
+        guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM service_owners WHERE service = ?"), arguments: [exception.service]) == true else {
             throw NetworkError("service \(exception.service) has no owner; assign one before logging its exceptions")
         }
-        try db.execute(sql: """
+        try db.run("""
             INSERT INTO service_exceptions (exception_id, service, host, level, exception_type, message, stack_trace, occurred_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [exception.exceptionId, exception.service, exception.host, exception.level, exception.exceptionType,
+            """, [exception.exceptionId, exception.service, exception.host, exception.level, exception.exceptionType,
                              exception.message, exception.stackTrace, exception.occurredAt.millisecondsSince1970])
         try announce(NetworkTopic.serviceExceptions, key: exception.service, "ExceptionLogged", exception, at: exception.occurredAt, in: db)
         return 1
@@ -191,8 +185,7 @@ public struct Network: Sendable {
     /// Records one measurement of a host.
     @discardableResult
     public func recordHostMetric(host: String, metric: String, value: Double, at: Date, in db: Database) throws -> Int {
-        try db.execute(sql: "INSERT INTO host_metrics (host, metric, recorded_at, value) VALUES (?, ?, ?, ?)",
-                       arguments: [host, metric, at.millisecondsSince1970, value])
+        try db.run("INSERT INTO host_metrics (host, metric, recorded_at, value) VALUES (?, ?, ?, ?)", [host, metric, at.millisecondsSince1970, value])
         let event = HostMetricRecorded(host: host, metric: metric, value: value, recordedAt: at)
         try announce(NetworkTopic.hostMetrics, key: host, "HostMetricRecorded", event, at: at, in: db)
         return 1
@@ -201,7 +194,7 @@ public struct Network: Sendable {
     // MARK: - Helpers
 
     private func requireMember(_ id: Int64, _ db: Database) throws {
-        guard try Bool.fetchOne(db, sql: "SELECT 1 FROM members WHERE member_id = ?", arguments: [id]) == true else {
+        guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM members WHERE member_id = ?"), arguments: [id]) == true else {
             throw NetworkError("member \(id) does not exist")
         }
     }
@@ -210,5 +203,13 @@ public struct Network: Sendable {
         _ topic: String, key: some CustomStringConvertible, _ type: String, _ payload: Payload, at: Date, in db: Database
     ) throws {
         try outbox.append(OutboxEvent(topic: topic, key: key.description, type: type, payload: payload, eventTime: at), in: db)
+    }
+}
+
+private extension Database {
+    /// Runs one statement through the connection's statement cache: business operations sit on
+    /// the application's hot path, and GRDB's `execute(sql:)` compiles the SQL anew each time.
+    func run(_ sql: String, _ arguments: StatementArguments) throws {
+        try cachedStatement(sql: sql).execute(arguments: arguments)
     }
 }

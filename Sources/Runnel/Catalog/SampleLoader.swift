@@ -66,10 +66,11 @@ public struct SampleLoader: Sendable {
                 }
                 return (row["next_line"], row["events"], row["finished_at"] as Int64? != nil)
             }
+            let now = Date().millisecondsSince1970
             try db.execute(sql: """
-                INSERT INTO runnel_sample_loads (dataset, checksum, next_line, total_lines, events, started_at)
-                VALUES (?, ?, 0, ?, 0, ?)
-                """, arguments: [name, checksum, total, Date().millisecondsSince1970])
+                INSERT INTO runnel_sample_loads (dataset, checksum, next_line, total_lines, events, started_at, finished_at)
+                VALUES (?, ?, 0, ?, 0, ?, ?)
+                """, arguments: [name, checksum, total, now, total == 0 ? now : nil])
             return (0, 0, false)
         }
         if state.finished {

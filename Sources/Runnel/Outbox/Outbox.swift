@@ -46,7 +46,7 @@ public struct Outbox: Sendable {
         }
         try Topic.validate(event.topic)
         try validate(event)
-        let encoder = Self.makeEncoder()
+        let encoder = Self.encoder
         let payload: Data
         do {
             payload = try encoder.encode(event.payload)
@@ -97,6 +97,10 @@ public struct Outbox: Sendable {
                               hint: "Move the content into the payload")
         }
     }
+
+    /// One encoder for every append: building a `JSONEncoder` costs more than encoding a small
+    /// payload, and its configuration never changes after this point.
+    private static let encoder = makeEncoder()
 
     /// The encoder used for payloads: sorted keys so equal payloads give equal bytes, dates as
     /// milliseconds since 1970 (the unit of Kafka record timestamps).
