@@ -62,6 +62,11 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RunnelStoreTests", dependencies: ["Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(
+            name: "RunnelLogTests",
+            dependencies: ["Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(name: "RunnelOutboxTests", dependencies: ["Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]),
         // Depends on the `runnel` executable so crash tests can start it as a child process.

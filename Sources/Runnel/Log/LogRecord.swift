@@ -1,0 +1,44 @@
+/// One record of the log: a Kafka record (key, value, headers, timestamp) at an offset.
+///
+/// When appending, ``offset`` is ignored: the log assigns offsets.
+public struct LogRecord: Sendable, Hashable {
+    /// The record's position in its partition.
+    public var offset: Int64
+    /// Milliseconds since 1970 (Kafka `CreateTime`; Runnel uses the event time).
+    public var timestamp: Int64
+    /// The key bytes, or nil for a record without a key.
+    public var key: [UInt8]?
+    /// The value bytes, or nil for a tombstone (deletes the key in a compacted topic).
+    public var value: [UInt8]?
+    /// Headers, in order; keys may repeat.
+    public var headers: [RecordHeader]
+
+    /// Creates a record.
+    public init(offset: Int64 = 0, timestamp: Int64, key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader] = []) {
+        self.offset = offset
+        self.timestamp = timestamp
+        self.key = key
+        self.value = value
+        self.headers = headers
+    }
+
+    /// The value of the last header with this key, if any.
+    public func header(_ key: String) -> [UInt8]? {
+        headers.last { $0.key == key }?.value
+    }
+}
+
+/// A Kafka record header: a string key and a byte value (nil is allowed).
+public struct RecordHeader: Sendable, Hashable {
+    public var key: String
+    public var value: [UInt8]?
+
+    public init(_ key: String, _ value: [UInt8]?) {
+        self.key = key
+        self.value = value
+    }
+
+    public init(_ key: String, _ value: String) {
+        self.init(key, Array(value.utf8))
+    }
+}

@@ -1,0 +1,220 @@
+/// Kafka's RecordBatch v2 (magic 2), the unit of every `.log` segment file: a 61-byte header
+/// followed by records with zig-zag varint fields. The layout, field by field, is in
+/// `docs/log-format.md`. Runnel writes uncompressed batches with producer id -1, timestamps of
+/// type `CreateTime`, and a CRC-32C over everything from `attributes` to the end.
+public struct RecordBatchHeader: Sendable, Hashable {
+    public var baseOffset: Int64
+    /// Bytes after this field: the batch's total size is `batchLength + 12`.
+    public var batchLength: Int32
+    public var partitionLeaderEpoch: Int32
+    public var magic: Int8
+    public var crc: UInt32
+    public var attributes: Int16
+    public var lastOffsetDelta: Int32
+    public var firstTimestamp: Int64
+    public var maxTimestamp: Int64
+    public var producerId: Int64
+    public var producerEpoch: Int16
+    public var baseSequence: Int32
+    public var recordCount: Int32
+
+    /// The last offset in the batch.
+    public var lastOffset: Int64 { baseOffset + Int64(lastOffsetDelta) }
+    /// The batch's size on disk.
+    public var size: Int { Int(batchLength) + RecordBatch.logOverhead }
+}
+
+/// Encoding and decoding of RecordBatch v2.
+public enum RecordBatch {
+    /// Bytes before `batchLength`'s coverage starts: base offset (8) and the length itself (4).
+    public static let logOverhead = 12
+    /// The fixed header size.
+    public static let headerSize = 61
+    /// Where the CRC-covered bytes start (the attributes field).
+    static let crcStart = 21
+    /// The magic byte of RecordBatch v2.
+    public static let magic: Int8 = 2
+
+    /// Why bytes are not a valid batch.
+    public enum Problem: Error, Sendable, Hashable, CustomStringConvertible {
+        /// Fewer bytes than the header or the batch length says (a torn write at the end of a file).
+        case truncated(needed: Int, available: Int)
+        /// A length that cannot be a batch.
+        case badLength(Int32)
+        /// Not magic 2.
+        case badMagic(Int8)
+        /// The stored CRC-32C does not match the bytes.
+        case checksumMismatch(stored: UInt32, computed: UInt32)
+        /// The records inside do not parse.
+        case badRecords(String)
+
+        public var description: String {
+            switch self {
+            case .truncated(let needed, let available): "batch cut short: \(available) of \(needed) bytes present"
+            case .badLength(let length): "impossible batch length \(length)"
+            case .badMagic(let magic): "magic byte \(magic), expected 2 (RecordBatch v2)"
+            case .checksumMismatch(let stored, let computed):
+                "CRC-32C mismatch: stored \(String(stored, radix: 16)), computed \(String(computed, radix: 16))"
+            case .badRecords(let reason): "records do not parse: \(reason)"
+            }
+        }
+
+        /// Whether the problem is a batch that simply ends early, as a torn tail after a crash does.
+        public var isTruncation: Bool {
+            if case .truncated = self { return true }
+            return false
+        }
+    }
+
+    // MARK: - Encoding
+
+    /// Appends one batch holding `records` with offsets from `baseOffset`.
+    /// - Precondition: `records` is not empty.
+    static func encode(_ records: some Collection<LogRecord>, baseOffset: Int64, into writer: inout ByteWriter) {
+        precondition(!records.isEmpty, "a batch holds at least one record")
+        let start = writer.count
+        let firstTimestamp = records.first!.timestamp
+        var maxTimestamp = Int64.min
+        for record in records where record.timestamp > maxTimestamp { maxTimestamp = record.timestamp }
+
+        writer.int64(baseOffset)
+        writer.int32(0)                                // batch length, set below
+        writer.int32(0)                                // partition leader epoch
+        writer.int8(magic)
+        writer.int32(0)                                // CRC, set below
+        writer.int16(0)                                // attributes: no compression, CreateTime
+        writer.int32(Int32(records.count - 1))         // last offset delta
+        writer.int64(firstTimestamp)
+        writer.int64(maxTimestamp)
+        writer.int64(-1)                               // producer id
+        writer.int16(-1)                               // producer epoch
+        writer.int32(-1)                               // base sequence
+        writer.int32(Int32(records.count))
+
+        for (delta, record) in records.enumerated() {
+            encode(record, timestampDelta: record.timestamp - firstTimestamp, offsetDelta: Int32(delta), into: &writer)
+        }
+        writer.setInt32(Int32(writer.count - start - logOverhead), at: start + 8)
+        let crc = writer.bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[(start + crcStart)...])) }
+        writer.setInt32(Int32(bitPattern: crc), at: start + 17)
+    }
+
+    private static func encode(_ record: LogRecord, timestampDelta: Int64, offsetDelta: Int32, into writer: inout ByteWriter) {
+        var body = 1 + ByteWriter.varintSize(timestampDelta) + ByteWriter.varintSize(Int64(offsetDelta))
+        body += fieldSize(record.key?.count)
+        body += fieldSize(record.value?.count)
+        body += ByteWriter.varintSize(Int64(record.headers.count))
+        for header in record.headers {
+            body += fieldSize(header.key.utf8.count) + fieldSize(header.value?.count)
+        }
+        writer.varint(Int32(body))
+        writer.int8(0)                                 // record attributes (unused)
+        writer.varlong(timestampDelta)
+        writer.varint(offsetDelta)
+        writeField(record.key, into: &writer)
+        writeField(record.value, into: &writer)
+        writer.varint(Int32(record.headers.count))
+        for header in record.headers {
+            writer.varint(Int32(header.key.utf8.count))
+            writer.append(header.key.utf8)
+            writeField(header.value, into: &writer)
+        }
+    }
+
+    private static func fieldSize(_ count: Int?) -> Int {
+        guard let count else { return ByteWriter.varintSize(-1) }
+        return ByteWriter.varintSize(Int64(count)) + count
+    }
+
+    private static func writeField(_ bytes: [UInt8]?, into writer: inout ByteWriter) {
+        guard let bytes else {
+            writer.varint(-1)
+            return
+        }
+        writer.varint(Int32(bytes.count))
+        writer.append(bytes)
+    }
+
+    /// The bytes of one batch (for tests and tools).
+    public static func encode(_ records: [LogRecord], baseOffset: Int64) -> [UInt8] {
+        var writer = ByteWriter()
+        encode(records, baseOffset: baseOffset, into: &writer)
+        return writer.bytes
+    }
+
+    // MARK: - Decoding
+
+    /// Reads the header of the batch starting at `position`, checking its length and magic but
+    /// not its CRC (see ``verify(_:at:header:)``).
+    /// - Throws: ``Problem``.
+    public static func header(_ bytes: UnsafeRawBufferPointer, at position: Int) throws(Problem) -> RecordBatchHeader {
+        let available = bytes.count - position
+        guard available >= logOverhead else { throw .truncated(needed: logOverhead, available: available) }
+        var reader = ByteReader(bytes, position: position)
+        do {
+            let baseOffset = try reader.int64()
+            let length = try reader.int32()
+            guard length >= headerSize - logOverhead else { throw Problem.badLength(length) }
+            guard available >= Int(length) + logOverhead else {
+                throw Problem.truncated(needed: Int(length) + logOverhead, available: available)
+            }
+            let header = RecordBatchHeader(
+                baseOffset: baseOffset, batchLength: length, partitionLeaderEpoch: try reader.int32(), magic: try reader.int8(),
+                crc: UInt32(bitPattern: try reader.int32()), attributes: try reader.int16(), lastOffsetDelta: try reader.int32(),
+                firstTimestamp: try reader.int64(), maxTimestamp: try reader.int64(), producerId: try reader.int64(),
+                producerEpoch: try reader.int16(), baseSequence: try reader.int32(), recordCount: try reader.int32())
+            guard header.magic == magic else { throw Problem.badMagic(header.magic) }
+            return header
+        } catch let problem as Problem {
+            throw problem
+        } catch {
+            throw .truncated(needed: headerSize, available: available)
+        }
+    }
+
+    /// Checks a batch's CRC-32C.
+    public static func verify(_ bytes: UnsafeRawBufferPointer, at position: Int, header: RecordBatchHeader) throws(Problem) {
+        let covered = UnsafeRawBufferPointer(rebasing: bytes[(position + crcStart)..<(position + header.size)])
+        let computed = CRC32C.checksum(covered)
+        guard computed == header.crc else { throw .checksumMismatch(stored: header.crc, computed: computed) }
+    }
+
+    /// Decodes the records of a batch whose header has been read.
+    public static func records(_ bytes: UnsafeRawBufferPointer, at position: Int, header: RecordBatchHeader) throws(Problem) -> [LogRecord] {
+        var records: [LogRecord] = []
+        records.reserveCapacity(Int(max(header.recordCount, 0)))
+        let end = position + header.size
+        var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[..<end]), position: position + headerSize)
+        do {
+            for _ in 0..<header.recordCount {
+                let length = Int(try reader.varint())
+                let recordEnd = reader.position + length
+                try reader.require(length)
+                _ = try reader.int8()
+                let timestampDelta = try reader.varlong()
+                let offsetDelta = try reader.varint()
+                let key = try reader.bytes(count: Int(try reader.varint()))
+                let value = try reader.bytes(count: Int(try reader.varint()))
+                let headerCount = try reader.varint()
+                guard headerCount >= 0 else { throw Problem.badRecords("negative header count") }
+                var headers: [RecordHeader] = []
+                headers.reserveCapacity(Int(headerCount))
+                for _ in 0..<headerCount {
+                    guard let keyBytes = try reader.bytes(count: Int(try reader.varint())) else {
+                        throw Problem.badRecords("a header without a key")
+                    }
+                    headers.append(RecordHeader(String(decoding: keyBytes, as: UTF8.self), try reader.bytes(count: Int(try reader.varint()))))
+                }
+                guard reader.position == recordEnd else { throw Problem.badRecords("record length \(length) does not match its fields") }
+                records.append(LogRecord(offset: header.baseOffset + Int64(offsetDelta), timestamp: header.firstTimestamp + timestampDelta,
+                                         key: key, value: value, headers: headers))
+            }
+        } catch let problem as Problem {
+            throw problem
+        } catch {
+            throw .badRecords("a field runs past the end of the batch")
+        }
+        guard reader.position == end else { throw .badRecords("\(end - reader.position) bytes left after the last record") }
+        return records
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+@testable import Runnel
+import Testing
+
+/// The three batches in `Fixtures/kafka-recordbatch-v2.log` were built by a Kafka client library
+/// (kafka-python's DefaultRecordBatchBuilder); the `.json` beside them lists every field.
+struct KafkaFixture {
+    struct Batch: Decodable {
+        var base_offset: Int64
+        var file_position: Int
+        var batch_bytes: Int
+        var records: [Record]
+    }
+
+    struct Record: Decodable {
+        var offset: Int64
+        var timestamp: Int64
+        var key_hex: String?
+        var value_hex: String?
+        var headers: [[String]]
+    }
+
+    var bytes: [UInt8]
+    var batches: [Batch]
+
+    init() throws {
+        let folder = try #require(Bundle.module.url(forResource: "Fixtures", withExtension: nil))
+        bytes = Array(try Data(contentsOf: folder.appendingPathComponent("kafka-recordbatch-v2.log")))
+        struct File: Decodable { var batches: [Batch] }
+        batches = try JSONDecoder().decode(File.self, from: Data(contentsOf: folder.appendingPathComponent("kafka-recordbatch-v2.json"))).batches
+    }
+
+    static func hex(_ text: String?) -> [UInt8]? {
+        guard let text else { return nil }
+        var bytes: [UInt8] = []
+        var index = text.startIndex
+        while index < text.endIndex {
+            let next = text.index(index, offsetBy: 2)
+            bytes.append(UInt8(text[index..<next], radix: 16)!)
+            index = next
+        }
+        return bytes
+    }
+
+    func records(of batch: Batch) -> [LogRecord] {
+        batch.records.map { record in
+            LogRecord(offset: record.offset, timestamp: record.timestamp, key: Self.hex(record.key_hex),
+                      value: Self.hex(record.value_hex) ?? [],
+                      headers: record.headers.map { RecordHeader($0[0], Self.hex($0[1]) ?? []) })
+        }
+    }
+}
+
+@Suite struct RecordBatchTests {
+    @Test func encodingTheFixtureRecordsGivesKafkasBytesExactly() throws {
+        let fixture = try KafkaFixture()
+        var written: [UInt8] = []
+        for batch in fixture.batches {
+            #expect(written.count == batch.file_position)
+            let bytes = RecordBatch.encode(fixture.records(of: batch), baseOffset: batch.base_offset)
+            #expect(bytes.count == batch.batch_bytes)
+            written += bytes
+        }
+        #expect(written == fixture.bytes)
+    }
+
+    @Test func decodingKafkasBytesGivesEveryField() throws {
+        let fixture = try KafkaFixture()
+        try fixture.bytes.withUnsafeBytes { bytes in
+            var position = 0
+            for batch in fixture.batches {
+                let header = try RecordBatch.header(bytes, at: position)
+                try RecordBatch.verify(bytes, at: position, header: header)
+                #expect(header.baseOffset == batch.base_offset)
+                #expect(header.size == batch.batch_bytes)
+                #expect(header.producerId == -1)
+                #expect(header.recordCount == Int32(batch.records.count))
+                #expect(header.maxTimestamp == batch.records.map(\.timestamp).max())
+                #expect(try RecordBatch.records(bytes, at: position, header: header) == fixture.records(of: batch))
+                position += header.size
+            }
+            #expect(position == bytes.count)
+        }
+    }
+
+    @Test func aFlippedBitAnywhereInTheBatchFailsTheChecksum() throws {
+        let fixture = try KafkaFixture()
+        let batch = Array(fixture.bytes[0..<fixture.batches[0].batch_bytes])
+        for position in RecordBatch.crcStart..<batch.count {
+            var damaged = batch
+            damaged[position] ^= 0x10
+            damaged.withUnsafeBytes { bytes in
+                let header = try? RecordBatch.header(bytes, at: 0)
+                #expect(throws: RecordBatch.Problem.self) { try RecordBatch.verify(bytes, at: 0, header: header!) }
+            }
+        }
+    }
+
+    @Test func aShortBatchIsReportedAsTruncated() throws {
+        let fixture = try KafkaFixture()
+        for cut in [0, 5, 12, 60, 100, 160] {
+            Array(fixture.bytes[0..<cut]).withUnsafeBytes { bytes in
+                do {
+                    _ = try RecordBatch.header(bytes, at: 0)
+                    Issue.record("\(cut) bytes parsed as a batch")
+                } catch {
+                    #expect((error as? RecordBatch.Problem)?.isTruncation == true)
+                }
+            }
+        }
+    }
+
+    @Test func roundTripOfNullsEmptiesAndLargeValues() throws {
+        let records = [
+            LogRecord(timestamp: 5, key: nil, value: nil),
+            LogRecord(timestamp: 3, key: [], value: [], headers: [RecordHeader("h", nil), RecordHeader("h", [1])]),
+            LogRecord(timestamp: 1 << 40, key: Array(repeating: 7, count: 300), value: Array(repeating: 9, count: 200_000)),
+        ]
+        let bytes = RecordBatch.encode(records, baseOffset: 1_000)
+        try bytes.withUnsafeBytes { raw in
+            let header = try RecordBatch.header(raw, at: 0)
+            try RecordBatch.verify(raw, at: 0, header: header)
+            let decoded = try RecordBatch.records(raw, at: 0, header: header)
+            #expect(decoded.map(\.offset) == [1_000, 1_001, 1_002])
+            #expect(decoded.map(\.timestamp) == records.map(\.timestamp))
+            #expect(decoded.map(\.key) == records.map(\.key))
+            #expect(decoded.map(\.value) == records.map(\.value))
+            #expect(decoded[1].headers == records[1].headers)
+        }
+    }
+}
+
+@Suite struct ChecksumAndPartitionerTests {
+    @Test func crc32cMatchesTheStandardCheckValues() {
+        #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
+        #expect(CRC32C.checksum([UInt8]()) == 0)
+        #expect(CRC32C.checksum([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)
+        let data = (0..<1_000).map { UInt8($0 % 251) }
+        let split = data.withUnsafeBytes { bytes in
+            CRC32C.update(CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[..<333])), UnsafeRawBufferPointer(rebasing: bytes[333...]))
+        }
+        #expect(split == CRC32C.checksum(data))
+    }
+
+    /// Vectors from Kafka's own `UtilsTest.testMurmur2`.
+    @Test(arguments: [
+        ("21", Int32(-973_932_308)),
+        ("foobar", -790_332_482),
+        ("a-little-bit-long-string", -985_981_536),
+        ("a-little-bit-longer-string", -1_486_304_829),
+        ("lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58_897_971),
+        ("abc", 479_470_107),
+    ])
+    func murmur2MatchesKafka(_ key: String, _ expected: Int32) {
+        #expect(Murmur2.hash(Array(key.utf8)) == expected)
+    }
+
+    @Test func partitionsFollowKafkasDefaultPartitioner() {
+        // (murmur2 & 0x7fffffff) % n, computed from Kafka's vectors above.
+        #expect(Murmur2.partition(forKey: Array("21".utf8), partitions: 10) == Int((Int32(-973_932_308) & 0x7FFF_FFFF) % 10))
+        #expect(Murmur2.partition(forKey: Array("foobar".utf8), partitions: 7) == Int((Int32(-790_332_482) & 0x7FFF_FFFF) % 7))
+        for partitions in 1...16 {
+            #expect((0..<partitions).contains(Murmur2.partition(forKey: Array("member:42".utf8), partitions: partitions)))
+        }
+    }
+}
