@@ -22,6 +22,11 @@ public struct LogRecord: Sendable, Hashable {
         self.headers = headers
     }
 
+    /// Key, value and header bytes: what a topic's maximum record size limits.
+    public var sizeInBytes: Int {
+        (key?.count ?? 0) + (value?.count ?? 0) + headers.reduce(0) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) }
+    }
+
     /// The value of the last header with this key, if any.
     public func header(_ key: String) -> [UInt8]? {
         headers.last { $0.key == key }?.value

@@ -38,6 +38,10 @@ public struct RunnelError: Error, CustomStringConvertible, Sendable {
         public static let invalidArgument = Code(name: "invalid-argument")
         /// A file could not be read or written.
         public static let io = Code(name: "io")
+        /// A log segment is damaged (a batch fails its checksum or does not parse).
+        public static let corruptLog = Code(name: "corrupt-log")
+        /// The log is locked by another writer.
+        public static let logLocked = Code(name: "log-locked")
     }
 
     /// What kind of failure this is.

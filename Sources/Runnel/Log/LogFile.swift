@@ -1,0 +1,130 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// A file opened with POSIX calls: positioned reads and writes, explicit fsync, truncation.
+///
+/// The log manages positions itself (appends go to ``size``), so nothing depends on a shared
+/// file offset and readers never disturb the writer.
+final class LogFile: @unchecked Sendable {
+    // @unchecked: the descriptor is immutable after init; `size` is only changed by the single
+    // writer of a partition, which serialises its own calls (PartitionLog's lock).
+    let url: URL
+    private let descriptor: Int32
+    private(set) var size: Int
+
+    /// Opens (creating when `create`) a file for reading and writing, or reading only.
+    init(_ url: URL, create: Bool, writable: Bool = true) throws {
+        self.url = url
+        var flags = writable ? O_RDWR : O_RDONLY
+        if create { flags |= O_CREAT }
+        flags |= O_CLOEXEC
+        let fd = open(url.path, flags, 0o644)
+        guard fd >= 0 else { throw LogFile.error("open", url) }
+        descriptor = fd
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            close(fd)
+            throw LogFile.error("stat", url)
+        }
+        size = Int(info.st_size)
+    }
+
+    deinit {
+        close(descriptor)
+    }
+
+    /// Appends bytes at the end.
+    func append(_ bytes: UnsafeRawBufferPointer) throws {
+        try write(bytes, at: size)
+    }
+
+    /// Writes bytes at a position, extending the file as needed.
+    func write(_ bytes: UnsafeRawBufferPointer, at position: Int) throws {
+        var done = 0
+        while done < bytes.count {
+            let written = pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(position + done))
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw LogFile.error("write", url)
+            }
+            done += written
+        }
+        size = max(size, position + bytes.count)
+    }
+
+    /// Reads up to `count` bytes from a position into a new array (fewer at the end of the file).
+    func read(at position: Int, count: Int) throws -> [UInt8] {
+        let wanted = max(0, min(count, size - position))
+        var buffer = [UInt8](repeating: 0, count: wanted)
+        let got = try buffer.withUnsafeMutableBytes { try read(into: $0, at: position) }
+        if got < wanted { buffer.removeLast(wanted - got) }
+        return buffer
+    }
+
+    /// Reads into a buffer from a position; returns the bytes read (fewer only at the end).
+    func read(into buffer: UnsafeMutableRawBufferPointer, at position: Int) throws -> Int {
+        var done = 0
+        while done < buffer.count {
+            let got = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(position + done))
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw LogFile.error("read", url)
+            }
+            if got == 0 { break }
+            done += got
+        }
+        return done
+    }
+
+    /// Re-reads the size from the file system (for readers following a file another process appends to).
+    func refreshSize() throws {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw LogFile.error("stat", url) }
+        size = Int(info.st_size)
+    }
+
+    /// Forces written bytes to stable storage.
+    func sync() throws {
+        guard fsync(descriptor) == 0 else { throw LogFile.error("fsync", url) }
+    }
+
+    /// Cuts the file to a size.
+    func truncate(to length: Int) throws {
+        guard ftruncate(descriptor, off_t(length)) == 0 else { throw LogFile.error("truncate", url) }
+        size = length
+    }
+
+    /// Takes an exclusive, non-blocking lock on the whole file (released when the file closes).
+    /// - Returns: false when another process holds it.
+    func tryLock() -> Bool {
+        flock(descriptor, LOCK_EX | LOCK_NB) == 0
+    }
+
+    /// Fsyncs a folder, so that files created, renamed or deleted in it survive a crash.
+    static func syncFolder(_ url: URL) throws {
+        let fd = open(url.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw error("open folder", url) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw error("fsync folder", url) }
+    }
+
+    /// Writes a small file atomically: aside, fsynced, renamed over the old one, folder fsynced.
+    static func replace(_ url: URL, with data: Data) throws {
+        let aside = url.appendingPathExtension("tmp")
+        let file = try LogFile(aside, create: true)
+        try file.truncate(to: 0)
+        try data.withUnsafeBytes { try file.write($0, at: 0) }
+        try file.sync()
+        guard rename(aside.path, url.path) == 0 else { throw error("rename", aside) }
+        try syncFolder(url.deletingLastPathComponent())
+    }
+
+    static func error(_ operation: String, _ url: URL) -> RunnelError {
+        let reason = String(cString: strerror(errno))
+        return RunnelError(.io, "cannot \(operation) \(url.path): \(reason)")
+    }
+}

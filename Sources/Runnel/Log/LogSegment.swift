@@ -1,0 +1,274 @@
+import Foundation
+
+/// One segment of a partition: `<base offset>.log` (RecordBatch v2 batches back to back) with
+/// its `.index` and `.timeindex`, all named by the 20-digit zero-padded base offset as Kafka
+/// names them.
+final class LogSegment: @unchecked Sendable {
+    // @unchecked: a segment is mutated only by its partition's single writer, under the
+    // PartitionLog lock; readers of other processes open their own LogSegment values.
+    let baseOffset: Int64
+    let log: LogFile
+    let offsetIndex: OffsetIndex
+    let timeIndex: TimeIndex
+    /// One past the last offset written.
+    private(set) var nextOffset: Int64
+    /// The largest record timestamp seen, or -1.
+    private(set) var maxTimestamp: Int64 = -1
+    private var offsetOfMaxTimestamp: Int64 = -1
+    private var bytesSinceIndexEntry = 0
+    let indexIntervalBytes: Int
+    /// When the segment got its first batch (for rolling by age).
+    private(set) var firstAppendTime: Date?
+
+    static func name(_ baseOffset: Int64, _ suffix: String) -> String {
+        let digits = String(baseOffset)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + "." + suffix
+    }
+
+    /// The base offset named by a segment file name, if it is one.
+    static func baseOffset(ofFile name: String) -> Int64? {
+        guard name.hasSuffix(".log"), name.count == 24 else { return nil }
+        return Int64(name.prefix(20))
+    }
+
+    init(folder: URL, baseOffset: Int64, writable: Bool, indexIntervalBytes: Int = 4096) throws {
+        self.baseOffset = baseOffset
+        self.indexIntervalBytes = indexIntervalBytes
+        log = try LogFile(folder.appendingPathComponent(Self.name(baseOffset, "log")), create: writable, writable: writable)
+        offsetIndex = try OffsetIndex(folder.appendingPathComponent(Self.name(baseOffset, "index")), writable: writable)
+        timeIndex = try TimeIndex(folder.appendingPathComponent(Self.name(baseOffset, "timeindex")), writable: writable)
+        nextOffset = baseOffset
+        if let last = timeIndex.entries.last {
+            maxTimestamp = last.timestamp
+            offsetOfMaxTimestamp = baseOffset + Int64(last.relativeOffset)
+        }
+    }
+
+    var size: Int { log.size }
+    var isEmpty: Bool { log.size == 0 }
+
+    // MARK: - Writing
+
+    /// Appends one encoded batch whose offsets start at ``nextOffset``.
+    func append(_ batch: UnsafeRawBufferPointer, header: RecordBatchHeader, now: Date) throws {
+        let position = log.size
+        try log.append(batch)
+        if firstAppendTime == nil { firstAppendTime = now }
+        index(header, at: position)
+        if bytesSinceIndexEntry > indexIntervalBytes {
+            try flushIndexEntry(header, at: position)
+        }
+        bytesSinceIndexEntry += header.size
+        nextOffset = header.lastOffset + 1
+    }
+
+    /// Tracks the timestamp and offset of a batch just written or scanned.
+    private func index(_ header: RecordBatchHeader, at position: Int) {
+        if header.maxTimestamp > maxTimestamp {
+            maxTimestamp = header.maxTimestamp
+            offsetOfMaxTimestamp = header.lastOffset
+        }
+    }
+
+    private func flushIndexEntry(_ header: RecordBatchHeader, at position: Int) throws {
+        try offsetIndex.append(relativeOffset: Int32(header.lastOffset - baseOffset), position: Int32(position))
+        try timeIndex.append(timestamp: maxTimestamp, relativeOffset: Int32(offsetOfMaxTimestamp - baseOffset))
+        bytesSinceIndexEntry = 0
+    }
+
+    /// Sets the next offset of a closed segment (the next segment's base offset).
+    func setNextOffset(_ offset: Int64) {
+        nextOffset = offset
+    }
+
+    /// Closes the segment for appends: a last time-index entry for its largest timestamp (as
+    /// Kafka writes when a segment stops being active), then an fsync of all three files.
+    func seal() throws {
+        if maxTimestamp >= 0 {
+            try timeIndex.append(timestamp: maxTimestamp, relativeOffset: Int32(offsetOfMaxTimestamp - baseOffset))
+        }
+        try sync()
+    }
+
+    /// Fsyncs the log and both indexes.
+    func sync() throws {
+        try log.sync()
+        try offsetIndex.file.sync()
+        try timeIndex.file.sync()
+    }
+
+    // MARK: - Reading
+
+    /// Calls `body` with each whole batch from `position` on, stopping when it returns false or
+    /// at the end of the file. A batch is checked against its CRC when `verify` is set.
+    /// - Throws: ``SegmentDamage`` naming the byte offset of the first batch that does not parse;
+    ///   or what `body` throws.
+    func forEachBatch(
+        from position: Int, verify: Bool,
+        _ body: (RecordBatchHeader, UnsafeRawBufferPointer, Int) throws -> Bool
+    ) throws {
+        let chunkSize = 1 << 20
+        var chunk = [UInt8]()
+        var chunkStart = position
+        var cursor = position
+        let end = log.size
+        while cursor < end {
+            // Keep the buffer holding at least the batch at `cursor`.
+            if cursor - chunkStart + RecordBatch.headerSize > chunk.count {
+                chunk = try log.read(at: cursor, count: chunkSize)
+                chunkStart = cursor
+            }
+            var header: RecordBatchHeader
+            do {
+                header = try chunk.withUnsafeBytes { try RecordBatch.header($0, at: cursor - chunkStart) }
+            } catch let problem as RecordBatch.Problem where problem.isTruncation && cursor - chunkStart + chunk.count < end - chunkStart {
+                // The batch is longer than what the chunk holds: read it whole.
+                chunk = try log.read(at: cursor, count: max(chunkSize, try wholeBatchSize(at: cursor)))
+                chunkStart = cursor
+                do {
+                    header = try chunk.withUnsafeBytes { try RecordBatch.header($0, at: 0) }
+                } catch let problem as RecordBatch.Problem {
+                    throw SegmentDamage(file: log.url, position: cursor, problem: problem)
+                }
+            } catch let problem as RecordBatch.Problem {
+                throw SegmentDamage(file: log.url, position: cursor, problem: problem)
+            }
+            let keepGoing = try chunk.withUnsafeBytes { raw -> Bool in
+                if verify {
+                    do {
+                        try RecordBatch.verify(raw, at: cursor - chunkStart, header: header)
+                    } catch let problem as RecordBatch.Problem {
+                        throw SegmentDamage(file: log.url, position: cursor, problem: problem)
+                    }
+                }
+                let batch = UnsafeRawBufferPointer(rebasing: raw[(cursor - chunkStart)..<(cursor - chunkStart + header.size)])
+                return try body(header, batch, cursor)
+            }
+            cursor += header.size
+            if !keepGoing { return }
+        }
+    }
+
+    private func wholeBatchSize(at position: Int) throws -> Int {
+        let prefix = try log.read(at: position, count: RecordBatch.logOverhead)
+        guard prefix.count == RecordBatch.logOverhead else { return RecordBatch.logOverhead }
+        let length = prefix.withUnsafeBytes { Int32(bitPattern: $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self).bigEndian) }
+        return Int(max(length, 0)) + RecordBatch.logOverhead
+    }
+
+    /// Records at or after `offset`, up to about `maxBytes` of batches (at least one batch).
+    func read(from offset: Int64, maxBytes: Int, into records: inout [LogRecord]) throws -> Int {
+        var bytes = 0
+        let start = offsetIndex.position(before: Int32(clamping: offset - baseOffset))
+        try forEachBatch(from: start, verify: true) { header, batch, position in
+            guard header.lastOffset >= offset else { return true }
+            do {
+                for record in try RecordBatch.records(batch, at: 0, header: header) where record.offset >= offset {
+                    records.append(record)
+                }
+            } catch let problem as RecordBatch.Problem {
+                throw SegmentDamage(file: log.url, position: position, problem: problem)
+            }
+            bytes += header.size
+            return bytes < maxBytes
+        }
+        return bytes
+    }
+
+    // MARK: - Opening and recovery
+
+    /// Reads the end of a segment that closed cleanly (from the last index entry on) to learn its
+    /// next offset and largest timestamp.
+    func loadTail() throws {
+        try forEachBatch(from: offsetIndex.lastPosition, verify: false) { header, _, position in
+            index(header, at: position)
+            nextOffset = header.lastOffset + 1
+            return true
+        }
+        if log.size > 0 { bytesSinceIndexEntry = log.size - offsetIndex.lastPosition }
+    }
+
+    /// What recovering a segment found.
+    struct Recovery {
+        /// Bytes cut from the end.
+        var truncatedBytes = 0
+        /// Records in whole batch headers found in the cut bytes (an estimate when they are damaged).
+        var droppedRecords = 0
+        /// Why the cut was made.
+        var problem: SegmentDamage?
+    }
+
+    /// Checks every batch from `position` on, rebuilding the indexes for them, and cuts the file
+    /// at the first batch that is torn or damaged.
+    func recover(from position: Int) throws -> Recovery {
+        try offsetIndex.truncate(toPosition: position)
+        var valid = position
+        var damage: SegmentDamage?
+        bytesSinceIndexEntry = position - offsetIndex.lastPosition
+        do {
+            try forEachBatch(from: position, verify: true) { header, batch, at in
+                do {
+                    _ = try RecordBatch.records(batch, at: 0, header: header)
+                } catch let problem as RecordBatch.Problem {
+                    throw SegmentDamage(file: log.url, position: at, problem: problem)
+                }
+                index(header, at: at)
+                if bytesSinceIndexEntry > indexIntervalBytes { try flushIndexEntry(header, at: at) }
+                bytesSinceIndexEntry += header.size
+                nextOffset = header.lastOffset + 1
+                valid = at + header.size
+                return true
+            }
+        } catch let found as SegmentDamage {
+            damage = found
+        }
+        try timeIndex.truncate(toRelativeOffset: Int32(clamping: nextOffset - baseOffset))
+        var recovery = Recovery()
+        if valid < log.size {
+            recovery.truncatedBytes = log.size - valid
+            recovery.droppedRecords = try countRecordsBestEffort(from: valid)
+            recovery.problem = damage
+            try log.truncate(to: valid)
+            try sync()
+        }
+        return recovery
+    }
+
+    /// Walks batch headers from a position without trusting them, counting records, for reports.
+    private func countRecordsBestEffort(from position: Int) throws -> Int {
+        let tail = try log.read(at: position, count: log.size - position)
+        return tail.withUnsafeBytes { raw in
+            var cursor = 0, records = 0
+            while let header = try? RecordBatch.header(raw, at: cursor), header.recordCount > 0 {
+                records += Int(header.recordCount)
+                cursor += header.size
+            }
+            return records
+        }
+    }
+
+    /// Removes the segment's three files.
+    func delete() throws {
+        for url in [log.url, offsetIndex.file.url, timeIndex.file.url] {
+            try? FileManager.default.removeItem(at: url)
+        }
+    }
+}
+
+/// A batch in a segment file that does not parse or fails its checksum, with where it is.
+public struct SegmentDamage: Error, Sendable, CustomStringConvertible {
+    /// The `.log` file.
+    public let file: URL
+    /// The byte offset of the batch in the file.
+    public let position: Int
+    /// What is wrong.
+    public let problem: RecordBatch.Problem
+
+    init(file: URL, position: Int, problem: RecordBatch.Problem) {
+        self.file = file
+        self.position = position
+        self.problem = problem
+    }
+
+    public var description: String { "\(file.path) at byte \(position): \(problem)" }
+}

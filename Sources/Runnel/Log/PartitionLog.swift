@@ -1,0 +1,353 @@
+import Foundation
+
+/// One partition of a topic: a folder of segments, the last of which takes appends.
+///
+/// A writable partition belongs to the process holding the log's lock; a read-only one may be
+/// opened by any number of other processes and follows the files as they grow (``refresh()``).
+/// Every method is safe to call from several threads: a lock serialises them.
+public final class PartitionLog: @unchecked Sendable {
+    // @unchecked: all mutable state is guarded by `lock`.
+    public let topic: String
+    public let partition: Int
+    public let folder: URL
+    let configuration: TopicConfiguration
+    let writable: Bool
+    private let lock = NSLock()
+    private var segments: [LogSegment]
+    private var encoder = ByteWriter(capacity: 1 << 16)
+    private var dirty = false
+    private var bytesSinceCheckpoint = 0
+
+    static let checkpointFile = "recovery-checkpoint"
+    /// After this many fsynced bytes the recovery checkpoint moves forward, bounding the scan
+    /// after a crash.
+    static let checkpointIntervalBytes = 16 << 20
+
+    private init(topic: String, partition: Int, folder: URL, configuration: TopicConfiguration, writable: Bool, segments: [LogSegment]) {
+        self.topic = topic
+        self.partition = partition
+        self.folder = folder
+        self.configuration = configuration
+        self.writable = writable
+        self.segments = segments
+    }
+
+    // MARK: - Opening
+
+    /// Opens a partition folder (creating it when writable).
+    /// - Parameters:
+    ///   - clean: The log closed cleanly last time: trust the files without scanning.
+    /// - Returns: The partition and, after an unclean stop, what recovery found.
+    static func open(topic: String, partition: Int, folder: URL, configuration: TopicConfiguration,
+                     writable: Bool, clean: Bool) throws -> (PartitionLog, RecoveryReport?) {
+        let files = FileManager.default
+        if writable {
+            try files.createDirectory(at: folder, withIntermediateDirectories: true)
+            // Leftovers of an interrupted compaction: the originals are still in place.
+            for name in try files.contentsOfDirectory(atPath: folder.path) where name.hasSuffix(".cleaned") || name.hasSuffix(".tmp") {
+                try files.removeItem(at: folder.appendingPathComponent(name))
+            }
+        }
+        let names = (try? files.contentsOfDirectory(atPath: folder.path)) ?? []
+        let bases = names.compactMap(LogSegment.baseOffset(ofFile:)).sorted()
+        var missingIndex = Set<Int64>()
+        for base in bases where !files.fileExists(atPath: folder.appendingPathComponent(LogSegment.name(base, "index")).path) {
+            missingIndex.insert(base)
+        }
+        var segments = try bases.map { try LogSegment(folder: folder, baseOffset: $0, writable: writable) }
+        if segments.isEmpty {
+            guard writable else {
+                return (PartitionLog(topic: topic, partition: partition, folder: folder, configuration: configuration,
+                                     writable: false, segments: []), nil)
+            }
+            segments = [try LogSegment(folder: folder, baseOffset: 0, writable: true)]
+            try LogFile.syncFolder(folder)
+        }
+        let log = PartitionLog(topic: topic, partition: partition, folder: folder, configuration: configuration,
+                               writable: writable, segments: segments)
+        let report = try log.load(clean: clean || !writable, rebuild: missingIndex)
+        return (log, report)
+    }
+
+    /// Learns each segment's end; after an unclean stop, checks (and cuts) everything past the
+    /// recovery checkpoint.
+    private func load(clean: Bool, rebuild: Set<Int64>) throws -> RecoveryReport? {
+        for (index, segment) in segments.enumerated().dropLast() {
+            segment.setNextOffset(segments[index + 1].baseOffset)
+        }
+        var checkpoint = clean ? nil : readCheckpoint()
+        if !clean, checkpoint == nil { checkpoint = (segments[0].baseOffset, 0) }
+        var report: RecoveryReport?
+        for (index, segment) in segments.enumerated() {
+            let isLast = index == segments.count - 1
+            let start: Int?
+            if rebuild.contains(segment.baseOffset) {
+                start = 0
+            } else if let checkpoint, segment.baseOffset > checkpoint.segment {
+                start = 0
+            } else if let checkpoint, segment.baseOffset == checkpoint.segment {
+                start = min(checkpoint.position, segment.size)
+            } else {
+                start = nil
+            }
+            guard let start, writable else {
+                if isLast { try loadTail(segment) }
+                continue
+            }
+            let recovery = try segment.recover(from: start)
+            if report == nil { report = RecoveryReport(topic: topic, partition: partition, scannedBytes: 0, truncatedBytes: 0, droppedRecords: 0) }
+            report!.scannedBytes += segment.size + recovery.truncatedBytes - start
+            report!.truncatedBytes += recovery.truncatedBytes
+            report!.droppedRecords += recovery.droppedRecords
+            report!.damage = report!.damage ?? recovery.problem
+            if recovery.truncatedBytes > 0, !isLast {
+                // Later segments follow a hole: drop them, as Kafka does.
+                for later in segments[(index + 1)...] {
+                    report!.truncatedBytes += later.size
+                    try later.delete()
+                }
+                segments.removeSubrange((index + 1)...)
+                try LogFile.syncFolder(folder)
+                break
+            }
+        }
+        if writable, report != nil {
+            try writeCheckpoint()
+        }
+        return report
+    }
+
+    private func loadTail(_ segment: LogSegment) throws {
+        do {
+            try segment.loadTail()
+        } catch is SegmentDamage where !writable {
+            // A reader in another process may see a batch being written: stop before it.
+        }
+    }
+
+    // MARK: - Offsets
+
+    /// The first offset still in the log.
+    public var startOffset: Int64 { lock.withLock { segments.first?.baseOffset ?? 0 } }
+    /// The offset the next record will get (one past the last).
+    public var endOffset: Int64 { lock.withLock { segments.last?.nextOffset ?? 0 } }
+    /// Bytes in all segments.
+    public var sizeInBytes: Int { lock.withLock { segments.reduce(0) { $0 + $1.size } } }
+
+    /// Each segment's base offset, next offset and size, oldest first.
+    public var segmentSummaries: [(baseOffset: Int64, nextOffset: Int64, bytes: Int, maxTimestamp: Int64)] {
+        lock.withLock { segments.map { ($0.baseOffset, $0.nextOffset, $0.size, $0.maxTimestamp) } }
+    }
+
+    // MARK: - Appending
+
+    /// Appends records as one batch, giving them the next offsets.
+    /// - Parameters:
+    ///   - records: At least one record; their `offset` fields are ignored.
+    ///   - now: The time used for rolling by age.
+    /// - Returns: The offset of the first record.
+    /// - Throws: ``RunnelError`` with code `.invalidArgument` for a record over the topic's
+    ///   maximum size (nothing is written), or an I/O error.
+    @discardableResult
+    public func append(_ records: [LogRecord], now: Date = Date()) throws -> Int64 {
+        precondition(writable, "append on a read-only partition")
+        precondition(!records.isEmpty, "append of no records")
+        return try lock.withLock {
+            if let large = records.first(where: { $0.sizeInBytes > configuration.maxRecordBytes }) {
+                throw RunnelError(.invalidArgument, "a record of \(large.sizeInBytes) bytes is over the limit of \(configuration.maxRecordBytes) bytes of \(topic)",
+                                  hint: "Keep records smaller, or raise the topic's maximum record size")
+            }
+            let base = segments[segments.count - 1].nextOffset
+            encoder.removeAll()
+            RecordBatch.encode(records, baseOffset: base, into: &encoder)
+            let header = try encoder.bytes.withUnsafeBytes { try RecordBatch.header($0, at: 0) }
+            try rollIfNeeded(adding: encoder.count, now: now)
+            try encoder.bytes.withUnsafeBytes { try segments[segments.count - 1].append($0, header: header, now: now) }
+            dirty = true
+            bytesSinceCheckpoint += encoder.count
+            return base
+        }
+    }
+
+    private func rollIfNeeded(adding bytes: Int, now: Date) throws {
+        let active = segments[segments.count - 1]
+        guard !active.isEmpty else { return }
+        let tooBig = active.size + bytes > configuration.segmentBytes
+        let tooOld = active.firstAppendTime.map { now.timeIntervalSince($0) * 1000 >= Double(configuration.segmentMs) } ?? false
+        guard tooBig || tooOld else { return }
+        try active.seal()
+        let next = try LogSegment(folder: folder, baseOffset: active.nextOffset, writable: true)
+        segments.append(next)
+        try LogFile.syncFolder(folder)
+        dirty = false
+        try writeCheckpoint()
+    }
+
+    /// Fsyncs what was appended since the last flush.
+    public func flush() throws {
+        try lock.withLock {
+            guard dirty else { return }
+            try segments[segments.count - 1].sync()
+            dirty = false
+            if bytesSinceCheckpoint >= Self.checkpointIntervalBytes {
+                try writeCheckpoint()
+            }
+        }
+    }
+
+    /// Flushes and records a checkpoint at the very end, so the next open scans nothing.
+    func close() throws {
+        guard writable else { return }
+        try flush()
+        try lock.withLock { try writeCheckpoint() }
+    }
+
+    // MARK: - Recovery checkpoint
+
+    /// Records that everything up to the end of the active segment is on disk. Call only after
+    /// syncing it.
+    private func writeCheckpoint() throws {
+        let active = segments[segments.count - 1]
+        let text = "\(active.baseOffset) \(active.size)\n"
+        try LogFile.replace(folder.appendingPathComponent(Self.checkpointFile), with: Data(text.utf8))
+        bytesSinceCheckpoint = 0
+    }
+
+    private func readCheckpoint() -> (segment: Int64, position: Int)? {
+        guard let data = FileManager.default.contents(atPath: folder.appendingPathComponent(Self.checkpointFile).path) else { return nil }
+        let parts = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isWhitespace)
+        guard parts.count == 2, let segment = Int64(parts[0]), let position = Int(parts[1]) else { return nil }
+        return (segment, position)
+    }
+
+    // MARK: - Reading
+
+    /// Records from `offset` on, about `maxBytes` of them (at least one batch when any exists).
+    /// - Throws: ``SegmentDamage`` (wrapped in ``RunnelError``) naming file and byte offset when
+    ///   a batch fails its checksum.
+    public func read(from offset: Int64, maxBytes: Int = 1 << 20) throws -> [LogRecord] {
+        let chosen: [LogSegment] = lock.withLock {
+            segments.filter { $0.nextOffset > offset && !$0.isEmpty }
+        }
+        var records: [LogRecord] = []
+        var bytes = 0
+        for segment in chosen {
+            do {
+                bytes += try segment.read(from: max(offset, segment.baseOffset), maxBytes: maxBytes - bytes, into: &records)
+            } catch let damage as SegmentDamage {
+                if !writable, damage.problem.isTruncation, segment === chosen.last { break }
+                throw RunnelError(.corruptLog, "corrupt batch in \(damage)",
+                                  hint: "Run `runnel log verify` to list damage, and `runnel log repair` to cut the log there")
+            }
+            if bytes >= maxBytes { break }
+        }
+        return records
+    }
+
+    /// The first offset whose record's timestamp is at or after `timestamp`, or nil when none is.
+    public func offset(forTimestamp timestamp: Int64) throws -> Int64? {
+        let candidates: [LogSegment] = lock.withLock { segments.filter { $0.maxTimestamp >= timestamp || $0 === segments.last } }
+        for segment in candidates where !segment.isEmpty {
+            let relative = segment.timeIndex.relativeOffset(before: timestamp)
+            let start = segment.offsetIndex.position(before: relative)
+            var found: Int64?
+            try segment.forEachBatch(from: start, verify: true) { header, batch, _ in
+                guard header.maxTimestamp >= timestamp else { return true }
+                found = try RecordBatch.records(batch, at: 0, header: header).first { $0.timestamp >= timestamp }?.offset
+                return found == nil
+            }
+            if let found { return found }
+        }
+        return nil
+    }
+
+    /// The records of the last batch in the partition (empty when it has none).
+    public func lastBatch() throws -> [LogRecord] {
+        guard let segment = lock.withLock({ segments.last { !$0.isEmpty } }) else { return [] }
+        var last: [LogRecord] = []
+        try segment.forEachBatch(from: segment.offsetIndex.lastPosition, verify: true) { header, batch, _ in
+            last = try RecordBatch.records(batch, at: 0, header: header)
+            return true
+        }
+        return last
+    }
+
+    /// Re-reads the folder of a read-only partition: new segments, grown files.
+    public func refresh() throws {
+        guard !writable else { return }
+        try lock.withLock {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+            let known = Set(segments.map(\.baseOffset))
+            for base in names.compactMap(LogSegment.baseOffset(ofFile:)).sorted() where !known.contains(base) {
+                segments.append(try LogSegment(folder: folder, baseOffset: base, writable: false))
+            }
+            segments.sort { $0.baseOffset < $1.baseOffset }
+            for (index, segment) in segments.enumerated().dropLast() {
+                segment.setNextOffset(segments[index + 1].baseOffset)
+            }
+            if let last = segments.last {
+                try last.log.refreshSize()
+                try loadTail(last)
+            }
+        }
+    }
+
+    // MARK: - Verification
+
+    /// Checks every batch of every segment; returns the damage found (empty when sound).
+    public func verify() -> [SegmentDamage] {
+        let all = lock.withLock { segments }
+        var damage: [SegmentDamage] = []
+        for segment in all {
+            do {
+                try segment.forEachBatch(from: 0, verify: true) { header, batch, position in
+                    do {
+                        _ = try RecordBatch.records(batch, at: 0, header: header)
+                    } catch let problem as RecordBatch.Problem {
+                        throw SegmentDamage(file: segment.log.url, position: position, problem: problem)
+                    }
+                    return true
+                }
+            } catch let found as SegmentDamage {
+                damage.append(found)
+            } catch {
+                damage.append(SegmentDamage(file: segment.log.url, position: 0, problem: .badRecords("\(error)")))
+            }
+        }
+        return damage
+    }
+
+    /// Cuts the partition at its first damaged batch, deleting later segments.
+    /// - Returns: What was cut, or nil when nothing was damaged.
+    public func repair() throws -> RecoveryReport? {
+        precondition(writable, "repair on a read-only partition")
+        guard let first = verify().first else { return nil }
+        return try lock.withLock {
+            guard let index = segments.firstIndex(where: { $0.log.url == first.file }) else { return nil }
+            let recovery = try segments[index].recover(from: 0)
+            var report = RecoveryReport(topic: topic, partition: partition, scannedBytes: segments[index].size + recovery.truncatedBytes,
+                                        truncatedBytes: recovery.truncatedBytes, droppedRecords: recovery.droppedRecords,
+                                        damage: recovery.problem ?? first)
+            for later in segments[(index + 1)...] {
+                report.truncatedBytes += later.size
+                try later.delete()
+            }
+            segments.removeSubrange((index + 1)...)
+            try LogFile.syncFolder(folder)
+            try writeCheckpoint()
+            return report
+        }
+    }
+
+    // MARK: - Maintenance access
+
+    /// The closed segments (all but the active one), oldest first, for retention and compaction.
+    func withSegments<T>(_ body: (inout [LogSegment]) throws -> T) rethrows -> T {
+        try lock.withLock { try body(&segments) }
+    }
+
+    /// Records the checkpoint after maintenance changed files.
+    func checkpointAfterMaintenance() throws {
+        try lock.withLock { try writeCheckpoint() }
+    }
+}

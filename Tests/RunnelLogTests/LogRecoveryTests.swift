@@ -1,0 +1,126 @@
+import Foundation
+@testable import Runnel
+import RunnelTesting
+import Testing
+
+@Suite struct LogRecoveryTests {
+    /// Writes `batches` batches to a fresh log and "crashes" (no close): returns the partition
+    /// folder and the byte size after each batch.
+    private func writeUncleanly(_ folder: URL, batches: Int) throws -> (URL, [Int]) {
+        let log = try Log.open(folder)
+        let partition = try log.createTopic("events").partitions[0]
+        var sizes: [Int] = []
+        for batch in 0..<batches {
+            try partition.append((0..<3).map { record(batch * 3 + $0, key: "k\($0)", size: 30) })
+            try partition.flush()
+            sizes.append(partition.sizeInBytes)
+        }
+        return (partition.folder, sizes)
+    }
+
+    @Test func truncatingTheLastBatchAtEveryByteKeepsTheValidPrefixAndReportsTheCut() throws {
+        let temporary = try TemporaryHome(label: "torn")
+        let pristine = temporary.folder.appendingPathComponent("pristine")
+        let (partitionFolder, sizes) = try writeUncleanly(pristine, batches: 4)
+        let segmentName = LogSegment.name(0, "log")
+        let full = try Data(contentsOf: partitionFolder.appendingPathComponent(segmentName))
+        let lastStart = sizes[2]
+        for cut in lastStart..<sizes[3] {
+            let copy = temporary.folder.appendingPathComponent("cut-\(cut)")
+            try FileManager.default.copyItem(at: pristine, to: copy)
+            try? FileManager.default.removeItem(at: copy.appendingPathComponent(Log.lockName))
+            let segment = copy.appendingPathComponent("events/0/\(segmentName)")
+            try full.prefix(cut).write(to: segment)
+
+            let log = try Log.open(copy)
+            let partition = try #require(try log.topic("events")).partitions[0]
+            let records = try readAll(partition)
+            #expect(records.count == 9, "cut at \(cut)")
+            #expect(records.map { index(of: $0)! } == Array(0..<9), "cut at \(cut)")
+            #expect(partition.endOffset == 9)
+            if cut > lastStart {
+                let report = try #require(log.recoveryReports.first, "cut at \(cut)")
+                #expect(report.truncatedBytes == cut - lastStart)
+                #expect(report.description.contains("torn tail truncated"))
+            }
+            #expect(try Data(contentsOf: segment).count == lastStart)
+            // The log goes on from the cut.
+            try partition.append([record(100)])
+            #expect(try readAll(partition).last?.offset == 9)
+            try log.close()
+        }
+    }
+
+    @Test func garbageAfterTheLastBatchIsCutAndReported() throws {
+        let temporary = try TemporaryHome(label: "garbage")
+        let folder = temporary.folder.appendingPathComponent("log")
+        let (partitionFolder, sizes) = try writeUncleanly(folder, batches: 3)
+        try? FileManager.default.removeItem(at: folder.appendingPathComponent(Log.lockName))
+        let segment = try FileHandle(forWritingTo: partitionFolder.appendingPathComponent(LogSegment.name(0, "log")))
+        segment.seekToEndOfFile()
+        segment.write(Data([0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 80] + [UInt8](repeating: 0, count: 80)))
+        try segment.close()
+        let log = try Log.open(folder)
+        let report = try #require(log.recoveryReports.first)
+        #expect(report.truncatedBytes == 92)
+        #expect(try #require(try log.topic("events")).partitions[0].sizeInBytes == sizes[2])
+    }
+
+    @Test func aFlippedBitInAClosedSegmentIsNamedWithFileAndOffset() throws {
+        let temporary = try TemporaryHome(label: "flip")
+        let folder = temporary.folder.appendingPathComponent("log")
+        let segmentFile: URL
+        let damagedBatchStart: Int
+        do {
+            let log = try Log.open(folder)
+            let partition = try log.createTopic("events", TopicConfiguration(segmentBytes: 2_048)).partitions[0]
+            for batch in 0..<40 { try partition.append((0..<4).map { record(batch * 4 + $0, size: 30) }) }
+            try log.close()
+            segmentFile = partition.folder.appendingPathComponent(LogSegment.name(0, "log"))
+            // The third batch of the first (closed) segment.
+            let bytes = Array(try Data(contentsOf: segmentFile))
+            damagedBatchStart = try bytes.withUnsafeBytes { raw in
+                let first = try RecordBatch.header(raw, at: 0).size
+                return first + (try RecordBatch.header(raw, at: first).size)
+            }
+            var damaged = bytes
+            damaged[damagedBatchStart + 70] ^= 0x04
+            try Data(damaged).write(to: segmentFile)
+        }
+        let log = try Log.open(folder)
+        #expect(log.recoveryReports.isEmpty)   // a clean close: closed segments are not rescanned
+        let partition = try #require(try log.topic("events")).partitions[0]
+        let damage = partition.verify()
+        #expect(damage.count == 1)
+        #expect(damage.first?.file.lastPathComponent == segmentFile.lastPathComponent)
+        #expect(damage.first?.position == damagedBatchStart)
+        let error = try #require(throws: RunnelError.self) { try readAll(partition) }
+        #expect(error.code == .corruptLog)
+        #expect(error.description.contains("00000000000000000000.log at byte \(damagedBatchStart)"))
+
+        let repaired = try #require(try partition.repair())
+        #expect(repaired.damage?.position == damagedBatchStart)
+        #expect(partition.verify().isEmpty)
+        #expect(partition.endOffset == 8)
+        #expect(try readAll(partition).map(\.offset) == Array(0..<8))
+    }
+
+    @Test func anUncleanStopScansOnlyPastTheCheckpoint() throws {
+        let temporary = try TemporaryHome(label: "checkpoint")
+        let folder = temporary.folder.appendingPathComponent("log")
+        do {
+            let log = try Log.open(folder)
+            let partition = try log.createTopic("events", TopicConfiguration(segmentBytes: 4_096)).partitions[0]
+            for batch in 0..<100 { try partition.append((0..<4).map { record(batch * 4 + $0, size: 40) }) }
+            try log.flush()
+            // No close: an unclean stop.
+        }
+        try? FileManager.default.removeItem(at: folder.appendingPathComponent(Log.lockName))
+        let log = try Log.open(folder)
+        let report = try #require(log.recoveryReports.first)
+        // Each roll moves the checkpoint, so only the active segment is checked.
+        #expect(report.scannedBytes <= 4_096)
+        #expect(report.truncatedBytes == 0)
+        #expect(try #require(try log.topic("events")).partitions[0].endOffset == 400)
+    }
+}
