@@ -68,9 +68,10 @@ public enum RecordBatch {
 
     // MARK: - Encoding
 
-    /// Appends one batch holding `records` with offsets from `baseOffset`.
+    /// Appends one batch holding `records` with offsets from `baseOffset` on, one apart; or, with
+    /// `keepingOffsets`, at their own (increasing) offsets, as compaction leaves gaps.
     /// - Precondition: `records` is not empty.
-    static func encode(_ records: some Collection<LogRecord>, baseOffset: Int64, into writer: inout ByteWriter) {
+    static func encode(_ records: some Collection<LogRecord>, baseOffset: Int64, keepingOffsets: Bool = false, into writer: inout ByteWriter) {
         precondition(!records.isEmpty, "a batch holds at least one record")
         let start = writer.count
         let firstTimestamp = records.first!.timestamp
@@ -83,7 +84,8 @@ public enum RecordBatch {
         writer.int8(magic)
         writer.int32(0)                                // CRC, set below
         writer.int16(0)                                // attributes: no compression, CreateTime
-        writer.int32(Int32(records.count - 1))         // last offset delta
+        let lastDelta = keepingOffsets ? Int32(records.reversed().first!.offset - baseOffset) : Int32(records.count - 1)
+        writer.int32(lastDelta)                        // last offset delta
         writer.int64(firstTimestamp)
         writer.int64(maxTimestamp)
         writer.int64(-1)                               // producer id
@@ -92,7 +94,8 @@ public enum RecordBatch {
         writer.int32(Int32(records.count))
 
         for (delta, record) in records.enumerated() {
-            encode(record, timestampDelta: record.timestamp - firstTimestamp, offsetDelta: Int32(delta), into: &writer)
+            let offsetDelta = keepingOffsets ? Int32(record.offset - baseOffset) : Int32(delta)
+            encode(record, timestampDelta: record.timestamp - firstTimestamp, offsetDelta: offsetDelta, into: &writer)
         }
         writer.setInt32(Int32(writer.count - start - logOverhead), at: start + 8)
         let crc = writer.bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[(start + crcStart)...])) }

@@ -1,0 +1,149 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+extension PartitionLog {
+    /// What a retention or compaction pass changed.
+    public struct MaintenanceResult: Sendable, Hashable {
+        public var segmentsRemoved = 0
+        public var segmentsRewritten = 0
+        public var bytesBefore = 0
+        public var bytesAfter = 0
+        public var recordsRemoved = 0
+    }
+
+    // MARK: - Retention
+
+    /// The closed segments retention would delete now: oldest first, whole segments, never the
+    /// active one.
+    public func expiredSegments(now: Date = Date()) -> [Int64] {
+        withSegments { segments in expired(in: segments, now: now).map(\.baseOffset) }
+    }
+
+    private func expired(in segments: [LogSegment], now: Date) -> [LogSegment] {
+        let closed = segments.dropLast()
+        var total = segments.reduce(0) { $0 + $1.size }
+        let cutoff = configuration.retentionMs.map { now.millisecondsSince1970 - $0 }
+        var chosen: [LogSegment] = []
+        for segment in closed {
+            let tooOld = cutoff.map { segment.maxTimestamp >= 0 && segment.maxTimestamp < $0 } ?? false
+            let tooBig = configuration.retentionBytes.map { Int64(total) > $0 } ?? false
+            guard tooOld || tooBig else { break }
+            chosen.append(segment)
+            total -= segment.size
+        }
+        return chosen
+    }
+
+    /// Deletes the segments retention allows to go.
+    @discardableResult
+    public func applyRetention(now: Date = Date()) throws -> MaintenanceResult {
+        precondition(writable, "retention on a read-only partition")
+        let result = try withSegments { segments -> MaintenanceResult in
+            var result = MaintenanceResult(bytesBefore: segments.reduce(0) { $0 + $1.size })
+            let doomed = expired(in: segments, now: now)
+            for segment in doomed {
+                result.recordsRemoved += Int(segment.nextOffset - segment.baseOffset)
+                try segment.delete()
+            }
+            segments.removeFirst(doomed.count)
+            result.segmentsRemoved = doomed.count
+            result.bytesAfter = segments.reduce(0) { $0 + $1.size }
+            if !doomed.isEmpty { try LogFile.syncFolder(folder) }
+            return result
+        }
+        if result.segmentsRemoved > 0 { try checkpointAfterMaintenance() }
+        return result
+    }
+
+    // MARK: - Compaction
+
+    /// Keeps only the newest record of each key in the closed segments; tombstones (null
+    /// values) older than the topic's `deleteRetentionMs` go too. Records without a key stay.
+    ///
+    /// Each rewritten segment is written aside (`.cleaned`), fsynced, its indexes removed, then
+    /// renamed over the original and its indexes rebuilt: a crash at any point leaves either the
+    /// original or the cleaned file, and indexes that are missing are rebuilt on open.
+    @discardableResult
+    public func compact(now: Date = Date()) throws -> MaintenanceResult {
+        precondition(writable, "compaction on a read-only partition")
+        return try withSegments { segments -> MaintenanceResult in
+            var result = MaintenanceResult(bytesBefore: segments.reduce(0) { $0 + $1.size })
+            // The newest offset of every key, over the whole partition (active segment included).
+            var latest: [[UInt8]: Int64] = [:]
+            for segment in segments where !segment.isEmpty {
+                try segment.forEachBatch(from: 0, verify: true) { header, batch, _ in
+                    for record in try RecordBatch.records(batch, at: 0, header: header) {
+                        if let key = record.key { latest[key] = record.offset }
+                    }
+                    return true
+                }
+            }
+            let tombstoneCutoff = now.millisecondsSince1970 - configuration.deleteRetentionMs
+            var index = 0
+            while index < segments.count - 1 {
+                let segment = segments[index]
+                var kept: [LogRecord] = []
+                var total = 0
+                try segment.forEachBatch(from: 0, verify: true) { header, batch, _ in
+                    for record in try RecordBatch.records(batch, at: 0, header: header) {
+                        total += 1
+                        if let key = record.key {
+                            guard latest[key] == record.offset else { continue }
+                            if record.value == nil, record.timestamp < tombstoneCutoff { continue }
+                        }
+                        kept.append(record)
+                    }
+                    return true
+                }
+                guard kept.count < total else {
+                    index += 1
+                    continue
+                }
+                result.recordsRemoved += total - kept.count
+                if kept.isEmpty {
+                    try segment.delete()
+                    segments.remove(at: index)
+                    result.segmentsRemoved += 1
+                    try LogFile.syncFolder(folder)
+                    continue
+                }
+                segments[index] = try rewrite(segment, keeping: kept)
+                result.segmentsRewritten += 1
+                index += 1
+            }
+            result.bytesAfter = segments.reduce(0) { $0 + $1.size }
+            return result
+        }
+    }
+
+    private func rewrite(_ segment: LogSegment, keeping records: [LogRecord]) throws -> LogSegment {
+        let nextOffset = segment.nextOffset
+        let cleaned = segment.log.url.appendingPathExtension("cleaned")
+        let file = try LogFile(cleaned, create: true)
+        try file.truncate(to: 0)
+        var writer = ByteWriter(capacity: 1 << 16)
+        var start = 0
+        while start < records.count {
+            let chunk = records[start..<min(start + 500, records.count)]
+            writer.removeAll()
+            RecordBatch.encode(chunk, baseOffset: chunk.first!.offset, keepingOffsets: true, into: &writer)
+            try writer.bytes.withUnsafeBytes { try file.append($0) }
+            start += chunk.count
+        }
+        try file.sync()
+        try FileManager.default.removeItem(at: segment.offsetIndex.file.url)
+        try FileManager.default.removeItem(at: segment.timeIndex.file.url)
+        try LogFile.syncFolder(folder)
+        guard rename(cleaned.path, segment.log.url.path) == 0 else { throw LogFile.error("rename", cleaned) }
+        try LogFile.syncFolder(folder)
+        let replacement = try LogSegment(folder: folder, baseOffset: segment.baseOffset, writable: true)
+        _ = try replacement.recover(from: 0)
+        try replacement.seal()
+        replacement.setNextOffset(nextOffset)
+        return replacement
+    }
+}
