@@ -19,7 +19,8 @@ public struct RunnelCommand: AsyncParsableCommand {
             app.sqlite (business tables and the outbox), derived.sqlite (read views), log/, kv/, reports/.
             Start with `runnel demo`.
             """,
-        subcommands: [DemoCommand.self, InitCommand.self, MigrateCommand.self, SampleCommand.self, InspectCommand.self])
+        subcommands: [DemoCommand.self, InitCommand.self, MigrateCommand.self, SampleCommand.self, InspectCommand.self,
+                      RelayCommand.self, LogCommand.self])
 
     public init() {}
 

@@ -51,6 +51,24 @@ enum RunnelSchema {
                     """)
             }
         }
+        migrator.registerMigration("runnel-v2-outbox-dead-letters") { db in
+            // Rows the relay can never publish (over the topic's record limit, say), with why.
+            try db.execute(sql: """
+                CREATE TABLE runnel_outbox_dead_letters (
+                    id INTEGER PRIMARY KEY,
+                    topic TEXT NOT NULL,
+                    key TEXT,
+                    type TEXT NOT NULL,
+                    schema_version INTEGER NOT NULL,
+                    payload TEXT NOT NULL,
+                    headers TEXT,
+                    event_time INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    reason TEXT NOT NULL,
+                    failed_at INTEGER NOT NULL
+                )
+                """)
+        }
         return migrator
     }
 }

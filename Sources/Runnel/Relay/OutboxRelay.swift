@@ -1,0 +1,233 @@
+import Foundation
+import GRDB
+import Logging
+import Metrics
+
+/// Moves committed outbox rows of both databases into the log, exactly once and in id order.
+///
+/// A cycle, per database: read up to ``Configuration/batchSize`` pending rows in id order; turn
+/// each into a record (key, JSON payload as value, event time as timestamp, headers
+/// `outbox-id`, `outbox-source`, `type`, `schema-version` and the event's own); append one
+/// batch per partition; fsync them all (group commit); then, in one transaction, delete the
+/// relayed rows and move rows that can never be relayed to `runnel_outbox_dead_letters`.
+///
+/// A crash between the append and the delete leaves rows both in the log and in the outbox.
+/// On start the relay reads the last batch of every partition: since a partition receives rows
+/// in id order, any pending row whose id is at most the largest id that batch holds for the same
+/// source is already there and is skipped (see `docs/relay.md`).
+public final class OutboxRelay: @unchecked Sendable {
+    // @unchecked: mutable state is touched only from the one task running the relay; the
+    // type is Sendable so that task can own it.
+    /// How the relay batches and creates topics.
+    public struct Configuration: Sendable {
+        /// Rows read per database per cycle.
+        public var batchSize: Int
+        /// Settings of topics the relay creates on first use.
+        public var topicDefaults: TopicConfiguration
+
+        public init(batchSize: Int = 2_000, topicDefaults: TopicConfiguration = TopicConfiguration()) {
+            self.batchSize = batchSize
+            self.topicDefaults = topicDefaults
+        }
+    }
+
+    /// What one drain did.
+    public struct Summary: Sendable, Hashable {
+        public var relayed = 0
+        public var deadLettered = 0
+        public var skippedAsAlreadyInLog = 0
+        public var cycles = 0
+    }
+
+    public let store: Store
+    public let log: Log
+    public let configuration: Configuration
+    private let logger: Logger
+    /// Per source and partition: the largest outbox id already in the log, learned at start.
+    private var alreadyInLog: [DatabaseRole: [PartitionKey: Int64]] = [:]
+    private let relayedCounter = Counter(label: "runnel_relay_rows_total")
+    private let deadLetterCounter = Counter(label: "runnel_relay_dead_letters_total")
+    private let backlogGauge = Gauge(label: "runnel_relay_backlog_rows")
+    private let oldestGauge = Gauge(label: "runnel_relay_oldest_pending_seconds")
+
+    struct PartitionKey: Hashable {
+        var topic: String
+        var partition: Int
+    }
+
+    /// Creates a relay and learns from the log's tail what a previous run already appended.
+    public init(store: Store, log: Log, configuration: Configuration = Configuration(),
+                logger: Logger = Logger(label: "runnel.relay")) throws {
+        precondition(log.isWritable, "the relay needs the log open for writing")
+        self.store = store
+        self.log = log
+        self.configuration = configuration
+        self.logger = logger
+        for role in DatabaseRole.allCases {
+            alreadyInLog[role] = try learnAppended(role)
+        }
+    }
+
+    // MARK: - Start-up
+
+    private func learnAppended(_ role: DatabaseRole) throws -> [PartitionKey: Int64] {
+        guard let firstPending = try store.database(role).read({ try Int64.fetchOne($0, sql: "SELECT min(id) FROM runnel_outbox") }) else {
+            return [:]
+        }
+        var found: [PartitionKey: Int64] = [:]
+        for name in log.topicNames {
+            guard let topic = try log.topic(name) else { continue }
+            for partition in topic.partitions {
+                var largest: Int64?
+                for record in try partition.lastBatch() where Self.source(of: record) == role {
+                    if let id = Self.outboxID(of: record), id >= firstPending { largest = max(largest ?? id, id) }
+                }
+                if let largest {
+                    found[PartitionKey(topic: name, partition: partition.partition)] = largest
+                    logger.notice("outbox rows found in the log after an interrupted run", metadata: [
+                        "relay.source": "\(role)", "relay.topic": "\(name)", "relay.partition": "\(partition.partition)",
+                        "relay.up_to_id": "\(largest)",
+                    ])
+                }
+            }
+        }
+        return found
+    }
+
+    static func source(of record: LogRecord) -> DatabaseRole? {
+        record.header(Header.source).flatMap { DatabaseRole(rawValue: String(decoding: $0, as: UTF8.self)) }
+    }
+
+    static func outboxID(of record: LogRecord) -> Int64? {
+        record.header(Header.outboxID).flatMap { Int64(String(decoding: $0, as: UTF8.self)) }
+    }
+
+    /// The header names the relay writes on every record.
+    public enum Header {
+        public static let outboxID = "outbox-id"
+        public static let source = "outbox-source"
+        public static let type = "type"
+        public static let schemaVersion = "schema-version"
+    }
+
+    // MARK: - Draining
+
+    /// Relays until both outboxes are empty.
+    @discardableResult
+    public func drain() throws -> Summary {
+        var total = Summary()
+        while true {
+            let cycle = try relayOnce()
+            total.relayed += cycle.relayed
+            total.deadLettered += cycle.deadLettered
+            total.skippedAsAlreadyInLog += cycle.skippedAsAlreadyInLog
+            total.cycles += cycle.cycles
+            if cycle.relayed + cycle.deadLettered + cycle.skippedAsAlreadyInLog == 0 { return total }
+        }
+    }
+
+    /// One cycle over each database.
+    public func relayOnce() throws -> Summary {
+        var summary = Summary()
+        for role in DatabaseRole.allCases {
+            try relayCycle(role, into: &summary)
+        }
+        return summary
+    }
+
+    private func relayCycle(_ role: DatabaseRole, into summary: inout Summary) throws {
+        let database = store.database(role)
+        let rows = try database.read { try OutboxRow.fetchPending($0, limit: configuration.batchSize) }
+        guard let lastID = rows.last?.id else { return }
+        summary.cycles += 1
+
+        var groups: [PartitionKey: [LogRecord]] = [:]
+        var order: [PartitionKey] = []
+        var deadLetters: [(OutboxRow, String)] = []
+        for row in rows {
+            let topic = try log.topic(row.topic, creatingWith: configuration.topicDefaults)
+            let key = row.key.map { Array($0.utf8) }
+            let target = PartitionKey(topic: row.topic, partition: topic.partition(for: key, sequence: Int(row.id)))
+            if let inLog = alreadyInLog[role]?[target], row.id <= inLog {
+                summary.skippedAsAlreadyInLog += 1
+                continue
+            }
+            let record: LogRecord
+            do {
+                record = try makeRecord(row, role: role, key: key)
+            } catch {
+                deadLetters.append((row, "headers are not a JSON object of strings: \(error)"))
+                continue
+            }
+            guard record.sizeInBytes <= topic.configuration.maxRecordBytes else {
+                deadLetters.append((row, "record of \(record.sizeInBytes) bytes is over the limit of \(topic.configuration.maxRecordBytes) bytes of topic \(row.topic)"))
+                continue
+            }
+            if groups[target] == nil { order.append(target) }
+            groups[target, default: []].append(record)
+        }
+
+        for target in order {
+            guard let topic = try log.topic(target.topic), let records = groups[target] else { continue }
+            try topic.partitions[target.partition].append(records)
+            summary.relayed += records.count
+        }
+        try log.flush()
+
+        try database.write { db in
+            for (row, reason) in deadLetters {
+                try db.execute(sql: """
+                    INSERT OR REPLACE INTO runnel_outbox_dead_letters
+                        (id, topic, key, type, schema_version, payload, headers, event_time, created_at, reason, failed_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [row.id, row.topic, row.key, row.type, row.schemaVersion, row.payload, row.headers,
+                                     row.eventTime, row.createdAt, reason, Date().millisecondsSince1970])
+            }
+            // Ids follow commit order, so every row up to the last one read was read.
+            try db.execute(sql: "DELETE FROM runnel_outbox WHERE id <= ?", arguments: [lastID])
+        }
+        for (row, reason) in deadLetters {
+            logger.warning("outbox row moved to dead letters", metadata: [
+                "relay.source": "\(role)", "relay.outbox_id": "\(row.id)", "relay.topic": "\(row.topic)", "relay.reason": "\(reason)",
+            ])
+        }
+        summary.deadLettered += deadLetters.count
+        relayedCounter.increment(by: summary.relayed)
+        deadLetterCounter.increment(by: deadLetters.count)
+        logger.debug("relayed a batch", metadata: ["relay.source": "\(role)", "relay.batch.size": "\(rows.count)", "relay.last_id": "\(lastID)"])
+    }
+
+    private func makeRecord(_ row: OutboxRow, role: DatabaseRole, key: [UInt8]?) throws -> LogRecord {
+        var headers = [
+            RecordHeader(Header.outboxID, String(row.id)),
+            RecordHeader(Header.source, role.rawValue),
+            RecordHeader(Header.type, row.type),
+            RecordHeader(Header.schemaVersion, String(row.schemaVersion)),
+        ]
+        if let text = row.headers {
+            let own = try JSONDecoder().decode([String: String].self, from: Data(text.utf8))
+            for (name, value) in own.sorted(by: { $0.key < $1.key }) { headers.append(RecordHeader(name, value)) }
+        }
+        return LogRecord(timestamp: row.eventTime, key: key, value: Array(row.payload.utf8), headers: headers)
+    }
+
+    // MARK: - Backlog
+
+    /// Rows waiting in both outboxes and the age of the oldest, for status commands and metrics.
+    public func backlog(now: Date = Date()) throws -> (rows: Int, oldestAgeMs: Int64?) {
+        var rows = 0
+        var oldest: Int64?
+        for role in DatabaseRole.allCases {
+            let (count, created) = try store.database(role).read { db in
+                (try Int.fetchOne(db, sql: "SELECT count(*) FROM runnel_outbox") ?? 0,
+                 try Int64.fetchOne(db, sql: "SELECT min(created_at) FROM runnel_outbox"))
+            }
+            rows += count
+            if let created { oldest = min(oldest ?? created, created) }
+        }
+        let age = oldest.map { now.millisecondsSince1970 - $0 }
+        backlogGauge.record(rows)
+        oldestGauge.record(Double(age ?? 0) / 1000)
+        return (rows, age)
+    }
+}

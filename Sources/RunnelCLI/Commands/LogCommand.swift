@@ -1,0 +1,194 @@
+import ArgumentParser
+import Foundation
+import GRDB
+import Runnel
+
+/// `runnel log …`: topics, records and maintenance of the file-segment log.
+struct LogCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "log",
+        abstract: "Look at and maintain the file-segment log (Kafka-compatible segments under log/).",
+        subcommands: [LogTopics.self, LogCreate.self, LogDescribe.self, LogTail.self, LogVerify.self, LogRepair.self,
+                      LogRetention.self, LogCompact.self])
+
+    /// Opens the log to read.
+    static func reading(_ home: HomeOptions) throws -> Log {
+        try Log.openForReading(home.resolved.logURL)
+    }
+
+    static func topic(_ log: Log, _ name: String) throws -> LogTopic {
+        guard let topic = try log.topic(name) else {
+            throw RunnelError(.notFound, "no topic \(name) in \(log.folder.path)", hint: "`runnel log topics` lists them")
+        }
+        return topic
+    }
+}
+
+struct LogTopics: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "topics", abstract: "List topics with their partitions, records and bytes.")
+    @OptionGroup var home: HomeOptions
+    @OptionGroup var output: FormatOptions
+
+    func run() throws {
+        let log = try LogCommand.reading(home)
+        let rows = try log.topicNames.map { name -> [DatabaseValue] in
+            let topic = try LogCommand.topic(log, name)
+            let records = topic.partitions.reduce(Int64(0)) { $0 + $1.endOffset - $1.startOffset }
+            let bytes = topic.partitions.reduce(0) { $0 + $1.sizeInBytes }
+            return [name.databaseValue, topic.configuration.partitions.databaseValue, records.databaseValue, bytes.databaseValue,
+                    topic.configuration.compact.databaseValue]
+        }
+        RowPrinter(format: output.format, console: CLIContext.current.console)
+            .print(columns: ["topic", "partitions", "records", "bytes", "compact"], rows: rows)
+    }
+}
+
+struct LogCreate: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a topic (its partition count is fixed from then on).")
+    @Argument(help: "The topic name: letters, digits, '.', '_', '-'.") var topic: String
+    @Option(help: "Number of partitions.") var partitions = 1
+    @Flag(help: "Keep only the newest record per key in closed segments.") var compact = false
+    @Option(help: "Delete closed segments older than this many hours.") var retentionHours: Int?
+    @Option(help: "Delete the oldest closed segments while a partition is larger than this.") var retentionBytes: Int64?
+    @Option(help: "Roll segments past this many bytes.") var segmentBytes = 64 << 20
+    @Option(help: "The largest record accepted, in bytes.") var maxRecordBytes = 1_048_588
+    @OptionGroup var home: HomeOptions
+
+    func run() throws {
+        let store = try Store.open(home.resolved)
+        let log = try Log.open(store.home.logURL)
+        var configuration = TopicConfiguration(partitions: partitions, segmentBytes: segmentBytes, compact: compact, maxRecordBytes: maxRecordBytes)
+        if let retentionHours { configuration.retentionMs = Int64(retentionHours) * 3_600_000 }
+        configuration.retentionBytes = retentionBytes
+        try log.createTopic(topic, configuration)
+        try log.close()
+        CLIContext.current.console.print("Created topic \(topic) with \(partitions) partition\(partitions == 1 ? "" : "s").")
+    }
+}
+
+struct LogDescribe: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "describe", abstract: "Show a topic's settings, partitions, offsets and segments.")
+    @Argument(help: "The topic.") var topic: String
+    @OptionGroup var home: HomeOptions
+
+    func run() throws {
+        let console = CLIContext.current.console
+        let topic = try LogCommand.topic(try LogCommand.reading(home), self.topic)
+        let c = topic.configuration
+        console.print("topic \(topic.name): \(c.partitions) partition(s), compact \(c.compact), retention \(c.retentionMs.map { "\($0 / 3_600_000) h" } ?? "none")"
+            + "\(c.retentionBytes.map { ", \($0) bytes" } ?? ""), segments of \(c.segmentBytes) bytes, records up to \(c.maxRecordBytes) bytes")
+        for partition in topic.partitions {
+            console.print("partition \(partition.partition): offsets \(partition.startOffset)..<\(partition.endOffset), \(partition.sizeInBytes) bytes")
+            for segment in partition.segmentSummaries {
+                console.print("  \(LogSegmentName.name(segment.baseOffset))  offsets \(segment.baseOffset)..<\(segment.nextOffset)  \(segment.bytes) bytes")
+            }
+        }
+    }
+}
+
+/// The file name of a segment, for output.
+enum LogSegmentName {
+    static func name(_ base: Int64) -> String {
+        let digits = String(base)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".log"
+    }
+}
+
+struct LogVerify: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "verify", abstract: "Check the CRC of every batch of every segment.")
+    @OptionGroup var home: HomeOptions
+
+    func run() throws {
+        let console = CLIContext.current.console
+        let log = try LogCommand.reading(home)
+        var damaged = 0, partitions = 0
+        for name in log.topicNames {
+            for partition in try LogCommand.topic(log, name).partitions {
+                partitions += 1
+                for damage in partition.verify() {
+                    damaged += 1
+                    console.print("damaged: \(name)/\(partition.partition): \(damage)")
+                }
+            }
+        }
+        guard damaged == 0 else {
+            throw RunnelError(.corruptLog, "\(damaged) damaged batch(es) in the log at \(log.folder.path)",
+                              hint: "`runnel log repair` cuts each damaged partition at its first bad batch (it says what it drops first)")
+        }
+        console.print("Verified \(partitions) partition(s): every batch is intact.")
+    }
+}
+
+struct LogRepair: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "repair", abstract: "Cut each damaged partition at its first bad batch.",
+        discussion: "Says what it would drop and asks for --yes before dropping anything.")
+    @Flag(help: "Really cut the damaged partitions.") var yes = false
+    @OptionGroup var home: HomeOptions
+
+    func run() throws {
+        let console = CLIContext.current.console
+        let store = try Store.open(home.resolved)
+        let log = try Log.open(store.home.logURL)
+        defer { try? log.close() }
+        var found = false
+        for name in log.topicNames {
+            for partition in try LogCommand.topic(log, name).partitions {
+                guard let damage = partition.verify().first else { continue }
+                found = true
+                let after = partition.endOffset
+                console.print("\(name)/\(partition.partition): first damage at \(damage); the partition would be cut there (offsets up to \(after) affected)")
+                if yes, let report = try partition.repair() {
+                    console.print("  cut: \(report.truncatedBytes) bytes (\(report.droppedRecords) records) dropped; the partition now ends at offset \(partition.endOffset)")
+                }
+            }
+        }
+        if !found { console.print("Nothing to repair: every batch is intact.") }
+        else if !yes { console.print("Nothing changed. Run again with --yes to cut.") }
+    }
+}
+
+struct LogRetention: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "retention", abstract: "List (or with --apply delete) segments past their topic's retention.")
+    @Flag(help: "Delete them.") var apply = false
+    @OptionGroup var home: HomeOptions
+
+    func run() throws {
+        let console = CLIContext.current.console
+        let store = try Store.open(home.resolved)
+        let log = try Log.open(store.home.logURL)
+        defer { try? log.close() }
+        var total = 0
+        for name in log.topicNames {
+            for partition in try LogCommand.topic(log, name).partitions {
+                let expired = partition.expiredSegments()
+                guard !expired.isEmpty else { continue }
+                total += expired.count
+                console.print("\(name)/\(partition.partition): \(expired.count) expired segment(s) from offset \(expired[0])")
+                if apply { try partition.applyRetention() }
+            }
+        }
+        console.print(total == 0 ? "No segment is past its retention." : apply ? "Deleted \(total) segment(s)." : "Run with --apply to delete them.")
+    }
+}
+
+struct LogCompact: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "compact", abstract: "Compact a topic marked --compact: newest record per key in closed segments.")
+    @Argument(help: "The topic.") var topic: String
+    @OptionGroup var home: HomeOptions
+
+    func run() throws {
+        let store = try Store.open(home.resolved)
+        let log = try Log.open(store.home.logURL)
+        defer { try? log.close() }
+        let topic = try LogCommand.topic(log, self.topic)
+        guard topic.configuration.compact else {
+            throw RunnelError(.invalidArgument, "topic \(self.topic) is not compacted", hint: "Compaction is for topics created with --compact")
+        }
+        for partition in topic.partitions {
+            let result = try partition.compact()
+            CLIContext.current.console.print("\(self.topic)/\(partition.partition): \(result.recordsRemoved) records removed, "
+                + "\(result.bytesBefore) → \(result.bytesAfter) bytes")
+        }
+    }
+}
