@@ -74,7 +74,8 @@ let package = Package(
         ),
         .testTarget(name: "RunnelOutboxTests", dependencies: ["Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]),
-        // Depends on the `runnel` executable so crash tests can start it as a child process.
+        // Depend on the `runnel` executable so crash tests can start it as a child process.
+        .testTarget(name: "RunnelRelayTests", dependencies: ["Runnel", "RunnelTesting", "runnel", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "RunnelCLITests", dependencies: ["RunnelCLI", "Pipelines", "Runnel", "RunnelTesting", "runnel", .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )

@@ -50,6 +50,10 @@ public final class OutboxRelay: @unchecked Sendable {
     private let backlogGauge = Gauge(label: "runnel_relay_backlog_rows")
     private let oldestGauge = Gauge(label: "runnel_relay_oldest_pending_seconds")
 
+    /// Crash tests widen the window between appending and deleting, where a kill leaves rows in
+    /// both places, by setting `RUNNEL_FAULT_RELAY_PAUSE_US` (microseconds); zero otherwise.
+    private let pauseAfterAppend = ProcessInfo.processInfo.environment["RUNNEL_FAULT_RELAY_PAUSE_US"].flatMap(UInt32.init) ?? 0
+
     struct PartitionKey: Hashable {
         var topic: String
         var partition: Int
@@ -173,6 +177,7 @@ public final class OutboxRelay: @unchecked Sendable {
             summary.relayed += records.count
         }
         try log.flush()
+        if pauseAfterAppend > 0 { usleep(pauseAfterAppend) }
 
         try database.write { db in
             for (row, reason) in deadLetters {

@@ -1,0 +1,145 @@
+import Foundation
+import GRDB
+@testable import Runnel
+import RunnelTesting
+import Testing
+
+struct Note: Codable, Sendable {
+    var sequence: Int
+    var text: String
+}
+
+/// Appends `count` events in separate transactions, keys cycling over `keys`.
+func commit(_ count: Int, to store: Store, role: DatabaseRole = .app, keys: Int = 5, topic: String = "notes", start: Int = 0, textSize: Int = 10) throws {
+    for sequence in start..<(start + count) {
+        _ = try store.database(role).write { db in
+            try store.outbox.append(OutboxEvent(topic: topic, key: "k\(sequence % keys)", type: "Noted",
+                                                payload: Note(sequence: sequence, text: String(repeating: "x", count: textSize)),
+                                                eventTime: Date(millisecondsSince1970: 1_700_000_000_000 + Int64(sequence))), in: db)
+        }
+    }
+}
+
+/// Every record of every partition of a topic.
+func records(in log: Log, topic: String) throws -> [LogRecord] {
+    guard let topic = try log.topic(topic) else { return [] }
+    var all: [LogRecord] = []
+    for partition in topic.partitions {
+        try partition.refresh()
+        var next = partition.startOffset
+        while next < partition.endOffset {
+            let batch = try partition.read(from: next)
+            guard let last = batch.last else { break }
+            all += batch
+            next = last.offset + 1
+        }
+    }
+    return all
+}
+
+func sequence(of record: LogRecord) throws -> Int {
+    try JSONDecoder().decode(Note.self, from: Data(record.value!)).sequence
+}
+
+@Suite struct RelayTests {
+    let temporary: TemporaryHome
+    let store: Store
+
+    init() throws {
+        temporary = try TemporaryHome(label: "relay")
+        store = try temporary.openStore()
+    }
+
+    @Test func everyCommittedRowAppearsOnceWithItsHeadersAndTheOutboxEmpties() throws {
+        try commit(50, to: store)
+        try commit(7, to: store, role: .derived, topic: "derived-notes")
+        let log = try Log.open(temporary.home.logURL)
+        let relay = try OutboxRelay(store: store, log: log, configuration: .init(batchSize: 16, topicDefaults: TopicConfiguration(partitions: 3)))
+        let summary = try relay.drain()
+        #expect(summary.relayed == 57)
+        let notes = try records(in: log, topic: "notes")
+        #expect(try notes.map(sequence).sorted() == Array(0..<50))
+        #expect(try records(in: log, topic: "derived-notes").map(sequence).sorted() == Array(0..<7))
+        let first = try #require(notes.first { try sequence(of: $0) == 0 })
+        #expect(first.header("outbox-source") == Array("app".utf8))
+        #expect(first.header("type") == Array("Noted".utf8))
+        #expect(first.header("outbox-id") == Array("1".utf8))
+        #expect(first.timestamp == 1_700_000_000_000)
+        #expect(first.key == Array("k0".utf8))
+        #expect(try store.app.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM runnel_outbox") } == 0)
+        #expect(try relay.backlog().rows == 0)
+    }
+
+    @Test func rowsWithTheSameKeyKeepCommitOrderInOnePartition() throws {
+        try commit(300, to: store, keys: 7)
+        let log = try Log.open(temporary.home.logURL)
+        try OutboxRelay(store: store, log: log, configuration: .init(batchSize: 40, topicDefaults: TopicConfiguration(partitions: 4))).drain()
+        let topic = try #require(try log.topic("notes"))
+        for key in 0..<7 {
+            let keyBytes = Array("k\(key)".utf8)
+            let partition = Murmur2.partition(forKey: keyBytes, partitions: 4)
+            let inPartition = try records(in: log, topic: "notes").filter { $0.key == keyBytes }
+            #expect(try inPartition.map(sequence) == Array(stride(from: key, to: 300, by: 7)))
+            let found = try topic.partitions[partition].read(from: 0, maxBytes: 1 << 30).filter { $0.key == keyBytes }
+            #expect(found.count == inPartition.count)
+        }
+    }
+
+    @Test func anOversizedRowIsDeadLetteredAndLaterRowsStillFlow() throws {
+        try commit(3, to: store, keys: 1)
+        try commit(1, to: store, keys: 1, start: 3, textSize: 2_000)
+        try commit(3, to: store, keys: 1, start: 4)
+        let log = try Log.open(temporary.home.logURL)
+        let relay = try OutboxRelay(store: store, log: log, configuration: .init(topicDefaults: TopicConfiguration(maxRecordBytes: 1_000)))
+        let summary = try relay.drain()
+        #expect(summary.deadLettered == 1)
+        #expect(try records(in: log, topic: "notes").map(sequence) == [0, 1, 2, 4, 5, 6])
+        let dead = try #require(try store.app.read { try Row.fetchOne($0, sql: "SELECT * FROM runnel_outbox_dead_letters") })
+        #expect((dead["reason"] as String).contains("over the limit of 1000 bytes"))
+        #expect(dead["id"] as Int64 == 4)
+        #expect(try store.app.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM runnel_outbox") } == 0)
+    }
+
+    /// A run that appended a cycle's batches to some partitions and then died before deleting
+    /// the rows: the next relay skips exactly the rows already in the log.
+    @Test func aCycleInterruptedAfterAppendingIsNotAppendedTwice() throws {
+        try commit(40, to: store, keys: 8)
+        let defaults = TopicConfiguration(partitions: 4)
+        do {
+            let log = try Log.open(temporary.home.logURL)
+            let relay = try OutboxRelay(store: store, log: log, configuration: .init(batchSize: 10, topicDefaults: defaults))
+            _ = try relay.relayOnce()   // rows 1-10 relayed and deleted
+            // Simulate the next cycle dying half-way: rows 11-20 of two partitions appended, none deleted.
+            let rows = try store.app.read { try OutboxRow.fetchPending($0, limit: 10) }
+            let topic = try log.topic("notes", creatingWith: defaults)
+            var groups: [Int: [LogRecord]] = [:]
+            for row in rows {
+                let key = Array(row.key!.utf8)
+                let record = LogRecord(timestamp: row.eventTime, key: key, value: Array(row.payload.utf8), headers: [
+                    RecordHeader("outbox-id", String(row.id)), RecordHeader("outbox-source", "app")])
+                groups[topic.partition(for: key, sequence: 0), default: []].append(record)
+            }
+            for partition in groups.keys.sorted().prefix(2) { try topic.partitions[partition].append(groups[partition]!) }
+            try log.flush()
+        }
+        let log = try Log.open(temporary.home.logURL)
+        let summary = try OutboxRelay(store: store, log: log, configuration: .init(batchSize: 10, topicDefaults: defaults)).drain()
+        #expect(summary.skippedAsAlreadyInLog > 0)
+        let all = try records(in: log, topic: "notes")
+        #expect(all.count == 40)
+        #expect(try all.map(sequence).sorted() == Array(0..<40))
+    }
+
+    @Test func keylessRowsGoRoundRobinByOutboxID() throws {
+        for sequence in 0..<12 {
+            _ = try store.app.write { db in
+                try store.outbox.append(OutboxEvent(topic: "keyless", key: nil, type: "Noted", payload: Note(sequence: sequence, text: ""),
+                                                    eventTime: Date()), in: db)
+            }
+        }
+        let log = try Log.open(temporary.home.logURL)
+        try OutboxRelay(store: store, log: log, configuration: .init(topicDefaults: TopicConfiguration(partitions: 3))).drain()
+        let topic = try #require(try log.topic("keyless"))
+        #expect(topic.partitions.map(\.endOffset) == [4, 4, 4])
+    }
+}
