@@ -27,34 +27,42 @@ struct DemoCommand: ParsableCommand {
             console.print("-- sample load")
             try SampleLoad.load(dataset.defaultFile, dataset: dataset, into: store, console: console, hint: self.home.hintFlag)
         }
+        console.print("-- relay")
+        try RelayCommand.drain(store, batchSize: 2_000, partitions: 1, console: console)
         try summarize(store, console: console)
     }
 
     private func summarize(_ store: Store, console: Console) throws {
         let flag = self.home.hintFlag
-        let (tables, topics) = try store.app.read { db in
+        let (tables, pending) = try store.app.read { db in
             let names = try String.fetchAll(db, sql: """
                 SELECT name FROM sqlite_master WHERE type = 'table'
                 AND name NOT LIKE 'runnel_%' AND name NOT LIKE 'grdb_%' AND name NOT LIKE 'sqlite_%' ORDER BY name
                 """)
             let tables = try names.map { ($0, try Int.fetchOne(db, sql: "SELECT count(*) FROM \(SQLIdentifier.quoted($0))") ?? 0) }
-            let topics = try Row.fetchAll(db, sql: "SELECT topic, count(*) AS events FROM runnel_outbox GROUP BY topic ORDER BY topic")
-                .map { ($0["topic"] as String, $0["events"] as Int) }
-            return (tables, topics)
+            return (tables, try Int.fetchOne(db, sql: "SELECT count(*) FROM runnel_outbox") ?? 0)
         }
+        let log = try Log.openForReading(store.home.logURL)
+        let topics = try log.topicNames.compactMap { try log.topic($0) }
         console.print("")
         console.print("What is where (\(store.home.url.path)):")
         console.print("  app.sqlite      business tables:")
         for (name, rows) in tables { console.print("                    \(name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(rows) rows") }
-        console.print("  app.sqlite      outbox (runnel_outbox), waiting for the relay:")
-        for (topic, events) in topics { console.print("                    \(topic.padding(toLength: 24, withPad: " ", startingAt: 0)) \(events) events") }
+        console.print("                  outbox (runnel_outbox): \(pending) rows waiting for the relay")
+        console.print("  log/            topics (Kafka-compatible segments):")
+        for topic in topics {
+            let records = topic.partitions.reduce(Int64(0)) { $0 + $1.endOffset - $1.startOffset }
+            console.print("                    \(topic.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(records) records")
+        }
         console.print("  derived.sqlite  read views and pipeline state (empty until pipelines run)")
         console.print("")
         console.print("Try next:")
         console.print("  runnel inspect tables\(flag)")
         console.print("  runnel inspect table members --limit 5\(flag)")
-        console.print("  runnel inspect outbox --limit 5 --format json\(flag)")
-        console.print("  runnel inspect sql \"SELECT type, count(*) FROM runnel_outbox GROUP BY type\"\(flag)")
+        console.print("  runnel log topics\(flag)")
+        console.print("  runnel log tail member-activity --limit 3 --format json\(flag)")
+        console.print("  runnel relay --follow\(flag)       (relays new commits as they happen; Ctrl-C stops it)")
+        console.print("  runnel inspect sql \"SELECT industry, count(*) FROM members GROUP BY industry\"\(flag)")
         console.print("  runnel migrate --status\(flag)")
     }
 }

@@ -1,0 +1,87 @@
+import Foundation
+import GRDB
+@testable import Runnel
+import RunnelTesting
+import Testing
+
+@Suite struct LogCommandTests {
+    let temporary: TemporaryHome
+    let home: String
+
+    init() async throws {
+        temporary = try TemporaryHome(label: "log-cli")
+        home = temporary.home.url.path
+        let demo = await runnel("demo", "--home", home)
+        #expect(demo.status == 0, "\(demo.error)")
+    }
+
+    @Test func topicsListPartitionsRecordsAndBytesForEveryEvent() async throws {
+        let result = await runnel("log", "topics", "--format", "json", "--home", home)
+        #expect(result.status == 0)
+        let topics = try result.outputLines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(topics.count == 7)
+        #expect(topics.allSatisfy { $0["topic"] is String && $0["partitions"] as? Int == 1 && ($0["bytes"] as? Int ?? 0) > 0 })
+        let events = try await Store.openReadOnly(temporary.home, .app).read { try Int.fetchOne($0, sql: "SELECT events FROM runnel_sample_loads") }
+        #expect(topics.reduce(0) { $0 + ($1["records"] as! Int) } == events)
+    }
+
+    @Test func tailPrintsJSONLinesWithEveryField() async throws {
+        let result = await runnel("log", "tail", "member-activity", "--from", "0", "--limit", "5", "--format", "json", "--home", home)
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.outputLines.count == 5)
+        for (index, line) in result.outputLines.enumerated() {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(object["topic"] as? String == "member-activity")
+            #expect(object["partition"] as? Int == 0)
+            #expect(object["offset"] as? Int == index)
+            #expect(object["timestamp"] is Int)
+            #expect(object["key"] is String)
+            #expect((object["headers"] as? [String: Any])?["type"] as? String == "ActivityRecorded")
+            #expect((object["value"] as? [String: Any])?["memberId"] is Int)
+        }
+        let timed = await runnel("log", "tail", "service-exceptions", "--from-time", "2026-01-05T12:00:00Z", "--limit", "1", "--format", "json", "--home", home)
+        let first = try #require(try JSONSerialization.jsonObject(with: Data(timed.output.utf8)) as? [String: Any])
+        #expect((first["timestamp"] as? Int ?? 0) >= 1_767_614_400_000)
+    }
+
+    @Test func createAndDescribeATopic() async throws {
+        let created = await runnel("log", "create", "audit", "--partitions", "3", "--compact", "--retention-hours", "48", "--home", home)
+        #expect(created.status == 0, "\(created.error)")
+        let described = await runnel("log", "describe", "audit", "--home", home)
+        #expect(described.output.contains("3 partition(s), compact true, retention 48 h"))
+        #expect(described.output.contains("partition 2: offsets 0..<0"))
+        let again = await runnel("log", "create", "audit", "--home", home)
+        #expect(again.status == 1)
+        #expect(again.error.contains("already exists"))
+        let bad = await runnel("log", "create", "bad/name", "--home", home)
+        #expect(bad.status == 1)
+        #expect(bad.error.contains("path separator"))
+    }
+
+    @Test func verifyFindsAFlippedByteAndRepairCutsOnlyWhenAsked() async throws {
+        #expect(await runnel("log", "verify", "--home", home).status == 0)
+        let segment = temporary.home.logURL.appendingPathComponent("member-activity/0/00000000000000000000.log")
+        var bytes = try Data(contentsOf: segment)
+        bytes[bytes.count / 2] ^= 0xFF
+        try bytes.write(to: segment)
+
+        let verify = await runnel("log", "verify", "--home", home)
+        #expect(verify.status == 1)
+        #expect(verify.output.contains("00000000000000000000.log at byte"))
+        let dryRun = await runnel("log", "repair", "--home", home)
+        #expect(dryRun.output.contains("Nothing changed"))
+        #expect(try Data(contentsOf: segment) == bytes)
+        let repair = await runnel("log", "repair", "--yes", "--home", home)
+        #expect(repair.status == 0, "\(repair.error)")
+        #expect(repair.output.contains("dropped"))
+        #expect(await runnel("log", "verify", "--home", home).status == 0)
+    }
+
+    @Test func aSecondWriterIsRefusedWithAClearMessage() async throws {
+        let holder = try Log.open(temporary.home.logURL)
+        let relay = await runnel("relay", "--home", home)
+        #expect(relay.status == 1)
+        #expect(relay.error.contains("already open for writing by another process"))
+        try holder.close()
+    }
+}
