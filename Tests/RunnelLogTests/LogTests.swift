@@ -151,3 +151,18 @@ func readAll(_ partition: PartitionLog, from offset: Int64 = 0) throws -> [LogRe
         #expect(try readAll(readPartition).map(\.offset) == [0, 1, 2])
     }
 }
+
+@Suite struct LogRollTests {
+    @Test func theActiveSegmentRollsWhenItGetsOld() throws {
+        let temporary = try TemporaryHome(label: "roll")
+        let log = try Log.open(temporary.folder.appendingPathComponent("log"))
+        let partition = try log.createTopic("aging", TopicConfiguration(segmentMs: 60_000)).partitions[0]
+        let start = Date(millisecondsSince1970: 1_000_000)
+        try partition.append([record(0)], now: start)
+        try partition.append([record(1)], now: start.addingTimeInterval(30))
+        #expect(partition.segmentSummaries.count == 1)
+        try partition.append([record(2)], now: start.addingTimeInterval(61))
+        #expect(partition.segmentSummaries.map(\.baseOffset) == [0, 2])
+        #expect(try readAll(partition).map(\.offset) == [0, 1, 2])
+    }
+}
