@@ -104,14 +104,14 @@ final class LogSegment: @unchecked Sendable {
     /// - Throws: ``SegmentDamage`` naming the byte offset of the first batch that does not parse;
     ///   or what `body` throws.
     func forEachBatch(
-        from position: Int, verify: Bool,
+        from position: Int, upTo limit: Int? = nil, verify: Bool,
         _ body: (RecordBatchHeader, UnsafeRawBufferPointer, Int) throws -> Bool
     ) throws {
         let chunkSize = 1 << 20
         var chunk = [UInt8]()
         var chunkStart = position
         var cursor = position
-        let end = log.size
+        let end = min(log.size, limit ?? .max)
         while cursor < end {
             // Keep the buffer holding at least the batch at `cursor`.
             if cursor - chunkStart + RecordBatch.headerSize > chunk.count {
@@ -201,7 +201,24 @@ final class LogSegment: @unchecked Sendable {
     /// Checks every batch from `position` on, rebuilding the indexes for them, and cuts the file
     /// at the first batch that is torn or damaged.
     func recover(from position: Int) throws -> Recovery {
+        // The bytes before `position` are trusted: learn the state they leave (next offset,
+        // largest timestamp) from the last index entry below it, then drop index entries past it.
         try offsetIndex.truncate(toPosition: position)
+        nextOffset = baseOffset
+        maxTimestamp = -1
+        offsetOfMaxTimestamp = -1
+        if position > 0 {
+            try forEachBatch(from: offsetIndex.lastPosition, upTo: position, verify: false) { header, _, at in
+                index(header, at: at)
+                nextOffset = header.lastOffset + 1
+                return true
+            }
+        }
+        try timeIndex.truncate(toRelativeOffset: Int32(clamping: nextOffset - baseOffset))
+        if let last = timeIndex.entries.last, last.timestamp > maxTimestamp {
+            maxTimestamp = last.timestamp
+            offsetOfMaxTimestamp = baseOffset + Int64(last.relativeOffset)
+        }
         var valid = position
         var damage: SegmentDamage?
         bytesSinceIndexEntry = position - offsetIndex.lastPosition
@@ -222,15 +239,15 @@ final class LogSegment: @unchecked Sendable {
         } catch let found as SegmentDamage {
             damage = found
         }
-        try timeIndex.truncate(toRelativeOffset: Int32(clamping: nextOffset - baseOffset))
         var recovery = Recovery()
         if valid < log.size {
             recovery.truncatedBytes = log.size - valid
             recovery.droppedRecords = try countRecordsBestEffort(from: valid)
             recovery.problem = damage
             try log.truncate(to: valid)
-            try sync()
         }
+        // What was checked becomes the new checkpoint: make sure it is on disk.
+        try sync()
         return recovery
     }
 

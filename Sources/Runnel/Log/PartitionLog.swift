@@ -208,6 +208,10 @@ public final class PartitionLog: @unchecked Sendable {
     /// syncing it.
     private func writeCheckpoint() throws {
         let active = segments[segments.count - 1]
+        if dirty {
+            try active.sync()
+            dirty = false
+        }
         let text = "\(active.baseOffset) \(active.size)\n"
         try LogFile.replace(folder.appendingPathComponent(Self.checkpointFile), with: Data(text.utf8))
         bytesSinceCheckpoint = 0
