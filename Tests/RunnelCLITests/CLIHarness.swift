@@ -38,9 +38,3 @@ func runnel(_ arguments: [String]) async -> Invocation {
     let (output, error) = transcript.texts
     return Invocation(status: status, output: output, error: error)
 }
-
-/// The `runnel` executable built beside this test bundle.
-var builtRunnel: URL {
-    let bundleFolder = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-    return bundleFolder.appendingPathComponent("runnel")
-}

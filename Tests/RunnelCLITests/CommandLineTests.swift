@@ -81,14 +81,8 @@ import Testing
 
     @Test func theBuiltBinaryRunsTheDemoInAnyEmptyFolder() throws {
         let temporary = try TemporaryHome()
-        let process = Process()
-        process.executableURL = builtRunnel
-        process.arguments = ["demo", "--home", temporary.home.url.path]
-        process.currentDirectoryURL = temporary.folder
-        process.standardOutput = FileHandle.nullDevice
         let errors = Pipe()
-        process.standardError = errors
-        try process.run()
+        let process = try ChildProcess.launch(["demo", "--home", temporary.home.url.path], in: temporary.folder, standardError: errors)
         process.waitUntilExit()
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(process.terminationStatus == 0, "\(message)")

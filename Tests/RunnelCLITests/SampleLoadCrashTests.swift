@@ -36,7 +36,7 @@ import Testing
         let load = ["sample", "load", "--file", file.path, "--home", crashed.home.url.path]
         var killedMidway = 0
         for round in 0..<rounds {
-            let process = try launch(load)
+            let process = try ChildProcess.launch(load)
             usleep(UInt32(30_000 + random.below(200_000)))
             let wasRunning = process.isRunning
             kill(process.processIdentifier, SIGKILL)
@@ -44,7 +44,7 @@ import Testing
             if wasRunning { killedMidway += 1 }
             try checkRowsMatchEvents(crashed.home, "seed \(seed), round \(round)")
         }
-        let finish = try launch(load)
+        let finish = try ChildProcess.launch(load)
         finish.waitUntilExit()
         #expect(finish.terminationStatus == 0, "seed \(seed)")
         #expect(killedMidway > 0, "no kill landed while the load ran (seed \(seed)); the test proved nothing")
@@ -53,16 +53,6 @@ import Testing
         let store = try clean.openStore(migrations: SampleCatalog.catalog.migrationsDirectory)
         try SampleLoader(dataset: dataset).load(file, into: store)
         #expect(try outbox(crashed.home) == outbox(clean.home), "seed \(seed)")
-    }
-
-    private func launch(_ arguments: [String]) throws -> Process {
-        let process = Process()
-        process.executableURL = builtRunnel
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
     }
 
     private func checkRowsMatchEvents(_ home: RunnelHome, _ context: String) throws {

@@ -43,21 +43,8 @@ import Testing
         }
     }
 
-    var runnel: URL {
-        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("runnel")
-    }
-
     private func launch(_ arguments: [String], pauseAfterAppend: Int = 0) throws -> Process {
-        let process = Process()
-        var environment = ProcessInfo.processInfo.environment
-        environment["RUNNEL_FAULT_RELAY_PAUSE_US"] = String(pauseAfterAppend)
-        process.environment = environment
-        process.executableURL = runnel
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
+        try ChildProcess.launch(arguments, environment: ["RUNNEL_FAULT_RELAY_PAUSE_US": String(pauseAfterAppend)])
     }
 
     @Test func killedRelaysLoseAndDuplicateNothingAndKeepKeyOrder() throws {

@@ -16,6 +16,19 @@ struct LogCommand: AsyncParsableCommand {
         try Log.openForReading(home.resolved.logURL)
     }
 
+    /// Opens the log to maintain it (taking the writer's lock), runs `body` on it, closes it.
+    static func maintaining<T>(_ home: HomeOptions, _ body: (Log) throws -> T) throws -> T {
+        let store = try Store.open(home.resolved)
+        let log = try Log.open(store.home.logURL)
+        defer { try? log.close() }
+        return try body(log)
+    }
+
+    /// Every partition of every topic, in topic order.
+    static func allPartitions(_ log: Log) throws -> [PartitionLog] {
+        try log.topicNames.flatMap { try topic(log, $0).partitions }
+    }
+
     static func topic(_ log: Log, _ name: String) throws -> LogTopic {
         guard let topic = try log.topic(name) else {
             throw RunnelError(.notFound, "no topic \(name) in \(log.folder.path)", hint: "`runnel log topics` lists them")
@@ -55,13 +68,10 @@ struct LogCreate: ParsableCommand {
     @OptionGroup var home: HomeOptions
 
     func run() throws {
-        let store = try Store.open(home.resolved)
-        let log = try Log.open(store.home.logURL)
         var configuration = TopicConfiguration(partitions: partitions, segmentBytes: segmentBytes, compact: compact, maxRecordBytes: maxRecordBytes)
         if let retentionHours { configuration.retentionMs = Int64(retentionHours) * 3_600_000 }
         configuration.retentionBytes = retentionBytes
-        try log.createTopic(topic, configuration)
-        try log.close()
+        try LogCommand.maintaining(home) { log in _ = try log.createTopic(topic, configuration) }
         CLIContext.current.console.print("Created topic \(topic) with \(partitions) partition\(partitions == 1 ? "" : "s").")
     }
 }
@@ -101,21 +111,19 @@ struct LogVerify: ParsableCommand {
     func run() throws {
         let console = CLIContext.current.console
         let log = try LogCommand.reading(home)
-        var damaged = 0, partitions = 0
-        for name in log.topicNames {
-            for partition in try LogCommand.topic(log, name).partitions {
-                partitions += 1
-                for damage in partition.verify() {
-                    damaged += 1
-                    console.print("damaged: \(name)/\(partition.partition): \(damage)")
-                }
+        var damaged = 0
+        let partitions = try LogCommand.allPartitions(log)
+        for partition in partitions {
+            for damage in partition.verify() {
+                damaged += 1
+                console.print("damaged: \(partition.topic)/\(partition.partition): \(damage)")
             }
         }
         guard damaged == 0 else {
             throw RunnelError(.corruptLog, "\(damaged) damaged batch(es) in the log at \(log.folder.path)",
                               hint: "`runnel log repair` cuts each damaged partition at its first bad batch (it says what it drops first)")
         }
-        console.print("Verified \(partitions) partition(s): every batch is intact.")
+        console.print("Verified \(partitions.count) partition(s): every batch is intact.")
     }
 }
 
@@ -128,20 +136,18 @@ struct LogRepair: ParsableCommand {
 
     func run() throws {
         let console = CLIContext.current.console
-        let store = try Store.open(home.resolved)
-        let log = try Log.open(store.home.logURL)
-        defer { try? log.close() }
-        var found = false
-        for name in log.topicNames {
-            for partition in try LogCommand.topic(log, name).partitions {
+        let found = try LogCommand.maintaining(home) { log in
+            var found = false
+            for partition in try LogCommand.allPartitions(log) {
                 guard let damage = partition.verify().first else { continue }
                 found = true
-                let after = partition.endOffset
-                console.print("\(name)/\(partition.partition): first damage at \(damage); the partition would be cut there (offsets up to \(after) affected)")
+                let name = "\(partition.topic)/\(partition.partition)"
+                console.print("\(name): first damage at \(damage); the partition would be cut there (offsets up to \(partition.endOffset) affected)")
                 if yes, let report = try partition.repair() {
                     console.print("  cut: \(report.truncatedBytes) bytes (\(report.droppedRecords) records) dropped; the partition now ends at offset \(partition.endOffset)")
                 }
             }
+            return found
         }
         if !found { console.print("Nothing to repair: every batch is intact.") }
         else if !yes { console.print("Nothing changed. Run again with --yes to cut.") }
@@ -155,18 +161,16 @@ struct LogRetention: ParsableCommand {
 
     func run() throws {
         let console = CLIContext.current.console
-        let store = try Store.open(home.resolved)
-        let log = try Log.open(store.home.logURL)
-        defer { try? log.close() }
-        var total = 0
-        for name in log.topicNames {
-            for partition in try LogCommand.topic(log, name).partitions {
+        let total = try LogCommand.maintaining(home) { log in
+            var total = 0
+            for partition in try LogCommand.allPartitions(log) {
                 let expired = partition.expiredSegments()
                 guard !expired.isEmpty else { continue }
                 total += expired.count
-                console.print("\(name)/\(partition.partition): \(expired.count) expired segment(s) from offset \(expired[0])")
+                console.print("\(partition.topic)/\(partition.partition): \(expired.count) expired segment(s) from offset \(expired[0])")
                 if apply { try partition.applyRetention() }
             }
+            return total
         }
         console.print(total == 0 ? "No segment is past its retention." : apply ? "Deleted \(total) segment(s)." : "Run with --apply to delete them.")
     }
@@ -178,17 +182,16 @@ struct LogCompact: ParsableCommand {
     @OptionGroup var home: HomeOptions
 
     func run() throws {
-        let store = try Store.open(home.resolved)
-        let log = try Log.open(store.home.logURL)
-        defer { try? log.close() }
-        let topic = try LogCommand.topic(log, self.topic)
-        guard topic.configuration.compact else {
-            throw RunnelError(.invalidArgument, "topic \(self.topic) is not compacted", hint: "Compaction is for topics created with --compact")
-        }
-        for partition in topic.partitions {
-            let result = try partition.compact()
-            CLIContext.current.console.print("\(self.topic)/\(partition.partition): \(result.recordsRemoved) records removed, "
-                + "\(result.bytesBefore) → \(result.bytesAfter) bytes")
+        try LogCommand.maintaining(home) { log in
+            let topic = try LogCommand.topic(log, self.topic)
+            guard topic.configuration.compact else {
+                throw RunnelError(.invalidArgument, "topic \(self.topic) is not compacted", hint: "Compaction is for topics created with --compact")
+            }
+            for partition in topic.partitions {
+                let result = try partition.compact()
+                CLIContext.current.console.print("\(self.topic)/\(partition.partition): \(result.recordsRemoved) records removed, "
+                    + "\(result.bytesBefore) → \(result.bytesAfter) bytes")
+            }
         }
     }
 }

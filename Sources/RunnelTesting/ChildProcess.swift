@@ -1,0 +1,33 @@
+import Foundation
+
+/// Starts the `runnel` executable as a child process, for crash tests that kill it with SIGKILL
+/// and for tests of the built binary.
+///
+/// The executable is found beside the running test bundle (SwiftPM builds executables a test
+/// target depends on into the same folder).
+public enum ChildProcess {
+    /// The `runnel` executable built beside the running test bundle.
+    public static var runnel: URL {
+        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("runnel")
+    }
+
+    /// Starts `runnel` with arguments, output discarded unless `standardError` is given.
+    /// - Parameters:
+    ///   - arguments: The command line, without the program name.
+    ///   - environment: Variables to set on top of this process's environment.
+    ///   - folder: The working folder.
+    ///   - standardError: Where the child's standard error goes (discarded by default).
+    public static func launch(
+        _ arguments: [String], environment: [String: String] = [:], in folder: URL? = nil, standardError: Pipe? = nil
+    ) throws -> Process {
+        let process = Process()
+        process.executableURL = runnel
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        if let folder { process.currentDirectoryURL = folder }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = standardError ?? FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+}
