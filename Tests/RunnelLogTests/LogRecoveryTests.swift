@@ -124,3 +124,38 @@ import Testing
         #expect(try #require(try log.topic("events")).partitions[0].endOffset == 400)
     }
 }
+
+/// Batches larger than the 1 MiB read chunk, and batches that cross a chunk boundary near the
+/// end of a segment, as the relay's full cycles do.
+@Suite struct LargeBatchTests {
+    @Test func batchesCrossingReadChunksSurviveAnUncleanReopenAndReadBack() throws {
+        let temporary = try TemporaryHome(label: "large")
+        let folder = temporary.folder.appendingPathComponent("log")
+        do {
+            let log = try Log.open(folder)
+            let partition = try log.createTopic("big").partitions[0]
+            // About 600 KB a batch: every second batch crosses a 1 MiB boundary.
+            for batch in 0..<9 {
+                try partition.append((0..<2_000).map { record(batch * 2_000 + $0, key: "k\($0 % 13)", size: 280) })
+                try partition.flush()
+            }
+            #expect(partition.endOffset == 18_000)
+            // No close: an unclean stop with a checkpoint at 0.
+        }
+        try? FileManager.default.removeItem(at: folder.appendingPathComponent(Log.lockName))
+        let reader = try Log.openForReading(folder)
+        let readPartition = try #require(try reader.topic("big")).partitions[0]
+        #expect(readPartition.endOffset == 18_000)
+        #expect(try readAll(readPartition).count == 18_000)
+
+        let log = try Log.open(folder)
+        let report = try #require(log.recoveryReports.first)
+        #expect(report.truncatedBytes == 0, "\(report)")
+        let partition = try #require(try log.topic("big")).partitions[0]
+        #expect(partition.endOffset == 18_000)
+        let all = try readAll(partition)
+        #expect(all.map(\.offset) == Array(0..<18_000))
+        #expect(try partition.read(from: 17_999).first?.offset == 17_999)
+        #expect(partition.verify().isEmpty)
+    }
+}

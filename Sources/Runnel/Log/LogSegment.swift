@@ -121,7 +121,7 @@ final class LogSegment: @unchecked Sendable {
             var header: RecordBatchHeader
             do {
                 header = try chunk.withUnsafeBytes { try RecordBatch.header($0, at: cursor - chunkStart) }
-            } catch let problem as RecordBatch.Problem where problem.isTruncation && cursor - chunkStart + chunk.count < end - chunkStart {
+            } catch let problem as RecordBatch.Problem where problem.isTruncation && chunkStart + chunk.count < end {
                 // The batch is longer than what the chunk holds: read it whole.
                 chunk = try log.read(at: cursor, count: max(chunkSize, try wholeBatchSize(at: cursor)))
                 chunkStart = cursor
