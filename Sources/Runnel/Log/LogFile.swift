@@ -59,10 +59,9 @@ final class LogFile: @unchecked Sendable {
     /// Reads up to `count` bytes from a position into a new array (fewer at the end of the file).
     func read(at position: Int, count: Int) throws -> [UInt8] {
         let wanted = max(0, min(count, size - position))
-        var buffer = [UInt8](repeating: 0, count: wanted)
-        let got = try buffer.withUnsafeMutableBytes { try read(into: $0, at: position) }
-        if got < wanted { buffer.removeLast(wanted - got) }
-        return buffer
+        return try [UInt8](unsafeUninitializedCapacity: wanted) { buffer, initialized in
+            initialized = try read(into: UnsafeMutableRawBufferPointer(buffer), at: position)
+        }
     }
 
     /// Reads into a buffer from a position; returns the bytes read (fewer only at the end).

@@ -115,7 +115,7 @@ final class LogSegment: @unchecked Sendable {
         while cursor < end {
             // Keep the buffer holding at least the batch at `cursor`.
             if cursor - chunkStart + RecordBatch.headerSize > chunk.count {
-                chunk = try log.read(at: cursor, count: chunkSize)
+                chunk = try log.read(at: cursor, count: min(chunkSize, end - cursor))
                 chunkStart = cursor
             }
             var header: RecordBatchHeader
@@ -123,7 +123,7 @@ final class LogSegment: @unchecked Sendable {
                 header = try chunk.withUnsafeBytes { try RecordBatch.header($0, at: cursor - chunkStart) }
             } catch let problem as RecordBatch.Problem where problem.isTruncation && chunkStart + chunk.count < end {
                 // The batch is longer than what the chunk holds: read it whole.
-                chunk = try log.read(at: cursor, count: max(chunkSize, try wholeBatchSize(at: cursor)))
+                chunk = try log.read(at: cursor, count: max(min(chunkSize, end - cursor), try wholeBatchSize(at: cursor)))
                 chunkStart = cursor
                 do {
                     header = try chunk.withUnsafeBytes { try RecordBatch.header($0, at: 0) }
@@ -149,6 +149,12 @@ final class LogSegment: @unchecked Sendable {
         }
     }
 
+    /// Whether the batch at `position` is the last one in the file (or runs past its end).
+    func isLastBatch(at position: Int) throws -> Bool {
+        try log.refreshSize()
+        return position + (try wholeBatchSize(at: position)) >= log.size
+    }
+
     private func wholeBatchSize(at position: Int) throws -> Int {
         let prefix = try log.read(at: position, count: RecordBatch.logOverhead)
         guard prefix.count == RecordBatch.logOverhead else { return RecordBatch.logOverhead }
@@ -160,9 +166,11 @@ final class LogSegment: @unchecked Sendable {
     func read(from offset: Int64, maxBytes: Int, into records: inout [LogRecord]) throws -> Int {
         var bytes = 0
         let start = offsetIndex.position(before: Int32(clamping: offset - baseOffset))
-        try forEachBatch(from: start, verify: true) { header, batch, position in
+        // Batches before the target are only stepped over; the ones returned are checked.
+        try forEachBatch(from: start, verify: false) { header, batch, position in
             guard header.lastOffset >= offset else { return true }
             do {
+                try RecordBatch.verify(batch, at: 0, header: header)
                 for record in try RecordBatch.records(batch, at: 0, header: header) where record.offset >= offset {
                     records.append(record)
                 }

@@ -187,7 +187,9 @@ public final class PartitionLog: @unchecked Sendable {
     public func flush() throws {
         try lock.withLock {
             guard dirty else { return }
-            try segments[segments.count - 1].sync()
+            // Only the .log file: indexes are synced when a checkpoint is written, and recovery
+            // rebuilds whatever index entries lie past the checkpoint.
+            try segments[segments.count - 1].log.sync()
             dirty = false
             if bytesSinceCheckpoint >= Self.checkpointIntervalBytes {
                 try writeCheckpoint()
@@ -208,10 +210,8 @@ public final class PartitionLog: @unchecked Sendable {
     /// syncing it.
     private func writeCheckpoint() throws {
         let active = segments[segments.count - 1]
-        if dirty {
-            try active.sync()
-            dirty = false
-        }
+        try active.sync()
+        dirty = false
         let text = "\(active.baseOffset) \(active.size)\n"
         try LogFile.replace(folder.appendingPathComponent(Self.checkpointFile), with: Data(text.utf8))
         bytesSinceCheckpoint = 0
@@ -239,7 +239,9 @@ public final class PartitionLog: @unchecked Sendable {
             do {
                 bytes += try segment.read(from: max(offset, segment.baseOffset), maxBytes: maxBytes - bytes, into: &records)
             } catch let damage as SegmentDamage {
-                if !writable, damage.problem.isTruncation, segment === chosen.last { break }
+                // A reader in another process may catch the writer's last batch half-written:
+                // that batch is "not yet", not damage.
+                if !writable, segment === chosen.last, try segment.isLastBatch(at: damage.position) { break }
                 throw RunnelError(.corruptLog, "corrupt batch in \(damage)",
                                   hint: "Run `runnel log verify` to list damage, and `runnel log repair` to cut the log there")
             }
@@ -291,6 +293,8 @@ public final class PartitionLog: @unchecked Sendable {
             }
             if let last = segments.last {
                 try last.log.refreshSize()
+                try last.offsetIndex.load()
+                try last.timeIndex.load()
                 try loadTail(last)
             }
         }

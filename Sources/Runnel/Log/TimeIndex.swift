@@ -16,8 +16,16 @@ final class TimeIndex: @unchecked Sendable {
 
     init(_ url: URL, writable: Bool) throws {
         file = try LogFile(url, create: writable, writable: writable)
+        try load()
+    }
+
+    /// Reads entries the file holds beyond those already loaded (a reader following a writer).
+    func load() throws {
+        try file.refreshSize()
+        let known = entries.count * Self.entrySize
         let usable = file.size - file.size % Self.entrySize
-        let bytes = try file.read(at: 0, count: usable)
+        guard usable > known else { return }
+        let bytes = try file.read(at: known, count: usable - known)
         bytes.withUnsafeBytes { raw in
             var position = 0
             while position + Self.entrySize <= raw.count {
