@@ -148,8 +148,15 @@ public final class OutboxRelay: @unchecked Sendable {
         var groups: [PartitionKey: [LogRecord]] = [:]
         var order: [PartitionKey] = []
         var deadLetters: [(OutboxRow, String)] = []
+        var topics: [String: LogTopic] = [:]
         for row in rows {
-            let topic = try log.topic(row.topic, creatingWith: configuration.topicDefaults)
+            let topic: LogTopic
+            if let known = topics[row.topic] {
+                topic = known
+            } else {
+                topic = try log.topic(row.topic, creatingWith: configuration.topicDefaults)
+                topics[row.topic] = topic
+            }
             let key = row.key.map { Array($0.utf8) }
             let target = PartitionKey(topic: row.topic, partition: topic.partition(for: key, sequence: Int(row.id)))
             if let inLog = alreadyInLog[role]?[target], row.id <= inLog {
@@ -172,7 +179,7 @@ public final class OutboxRelay: @unchecked Sendable {
         }
 
         for target in order {
-            guard let topic = try log.topic(target.topic), let records = groups[target] else { continue }
+            guard let topic = topics[target.topic], let records = groups[target] else { continue }
             try topic.partitions[target.partition].append(records)
             summary.relayed += records.count
         }
