@@ -21,9 +21,12 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
     ],
     targets: [
+        // CRC-32C with the CPU instruction (SSE4.2 / ARMv8 CRC), which Swift cannot reach.
+        .target(name: "CRunnelChecksum"),
         .target(
             name: "Runnel",
             dependencies: [
+                "CRunnelChecksum",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),

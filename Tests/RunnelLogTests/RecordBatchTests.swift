@@ -142,6 +142,17 @@ struct KafkaFixture {
         #expect(split == CRC32C.checksum(data))
     }
 
+    @Test func theCPUInstructionAndTheTablesAgree() {
+        var random = SeededGenerator(seed: 7)
+        for length in [0, 1, 7, 8, 9, 63, 64, 65, 1_000, 4_096, 100_003] {
+            let data = (0..<length).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            data.withUnsafeBytes { bytes in
+                #expect(CRC32C.update(0, bytes) == CRC32C.updateInSoftware(0, bytes), "length \(length)")
+                #expect(CRC32C.update(0x1234_5678, bytes) == CRC32C.updateInSoftware(0x1234_5678, bytes), "length \(length)")
+            }
+        }
+    }
+
     /// Vectors from Kafka's own `UtilsTest.testMurmur2`.
     @Test(arguments: [
         ("21", Int32(-973_932_308)),

@@ -1,8 +1,14 @@
+import CRunnelChecksum
+
 /// CRC-32C (Castagnoli), the checksum of Kafka's RecordBatch v2: reflected polynomial
 /// 0x82F63B78, initial value and final XOR 0xFFFFFFFF.
 ///
-/// Slicing-by-8: eight 256-entry tables let the loop fold eight bytes per step.
+/// Uses the CPU's CRC-32C instruction when it has one (several GB/s); otherwise slicing-by-8,
+/// where eight 256-entry tables let the loop fold eight bytes per step (about 1.2 GB/s).
 public enum CRC32C {
+    /// Whether the CPU instruction is used.
+    public static let usesHardware = runnel_crc32c_has_hardware() == 1
+
     /// Eight 256-entry tables, one after another.
     private static let table: [UInt32] = {
         var tables = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
@@ -33,6 +39,16 @@ public enum CRC32C {
 
     /// Continues a checksum over more bytes: `update(checksum(a), b) == checksum(a + b)`.
     public static func update(_ checksum: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        guard !usesHardware else {
+            guard let base = bytes.baseAddress else { return checksum }
+            return ~runnel_crc32c_hardware(~checksum, base, bytes.count)
+        }
+        return updateInSoftware(checksum, bytes)
+    }
+
+    /// The table-driven checksum, used when the CPU has no CRC-32C instruction (and by tests to
+    /// check the two agree).
+    public static func updateInSoftware(_ checksum: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
         var crc = ~checksum
         Self.table.withUnsafeBufferPointer { table in
             var index = 0
