@@ -13,6 +13,12 @@ struct RunnelBench: ParsableCommand {
     /// Every scenario, in the order they run; a new scenario is one line here.
     static let scenarios: [any Scenario] = [
         OutboxOverheadScenario(),
+        LogAppendScenario.hundredBytes,
+        LogAppendScenario.oneKiB,
+        LogReadScenario(),
+        RelayScenario(),
+        RelayLatencyScenario(),
+        LogRecoveryScenario(),
     ]
 
     static let configuration = CommandConfiguration(
