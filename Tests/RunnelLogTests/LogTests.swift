@@ -166,3 +166,34 @@ func readAll(_ partition: PartitionLog, from offset: Int64 = 0) throws -> [LogRe
         #expect(try readAll(partition).map(\.offset) == [0, 1, 2])
     }
 }
+
+@Suite struct RecordViewTests {
+    @Test func viewsInPlaceMatchOwnedRecordsAndStopWhenAsked() throws {
+        let temporary = try TemporaryHome(label: "views")
+        let log = try Log.open(temporary.folder.appendingPathComponent("log"))
+        let partition = try log.createTopic("viewed", TopicConfiguration(segmentBytes: 8_192)).partitions[0]
+        for batch in 0..<30 {
+            try partition.append((0..<7).map { record(batch * 7 + $0, key: $0 == 3 ? nil : "k\($0)", size: 60) })
+        }
+        let owned = try readAll(partition)
+        var viewed: [LogRecord] = []
+        var next: Int64 = 0
+        while next < partition.endOffset {
+            next = try partition.forEachRecord(from: next, maxBytes: 2_000) { view in
+                viewed.append(view.record)
+                #expect(view.header("n").map { String(decoding: $0, as: UTF8.self) } == String(index(of: view.record)!))
+                #expect(view.header("missing") == nil)
+                return true
+            }
+        }
+        #expect(viewed == owned)
+
+        var seen: [Int64] = []
+        let resume = try partition.forEachRecord(from: 10) { view in
+            seen.append(view.offset)
+            return seen.count < 5
+        }
+        #expect(seen == [10, 11, 12, 13, 14])
+        #expect(resume == 15)
+    }
+}

@@ -135,6 +135,14 @@ struct ByteReader {
         return narrow
     }
 
+    /// `count` bytes in place, or nil for a length of -1 (Kafka's null).
+    mutating func slice(count: Int) throws -> UnsafeRawBufferPointer? {
+        if count == -1 { return nil }
+        try require(count)
+        defer { position += count }
+        return UnsafeRawBufferPointer(rebasing: bytes[position..<(position + count)])
+    }
+
     /// `count` bytes, or nil for a length of -1 (Kafka's null).
     mutating func bytes(count: Int) throws -> [UInt8]? {
         if count == -1 { return nil }

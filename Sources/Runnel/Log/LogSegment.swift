@@ -183,6 +183,28 @@ final class LogSegment: @unchecked Sendable {
         return bytes
     }
 
+    /// Like ``read(from:maxBytes:into:)``, handing out records in place.
+    func forEachRecord(from offset: Int64, maxBytes: Int, _ body: (LogRecordView) throws -> Bool) throws -> (bytes: Int, stopped: Bool) {
+        var bytes = 0
+        var stopped = false
+        let start = offsetIndex.position(before: Int32(clamping: offset - baseOffset))
+        try forEachBatch(from: start, verify: false) { header, batch, position in
+            guard header.lastOffset >= offset else { return true }
+            do {
+                try RecordBatch.verify(batch, at: 0, header: header)
+                let completed = try RecordBatch.forEachRecord(batch, at: 0, header: header) { record in
+                    record.offset < offset ? true : try body(record)
+                }
+                if !completed { stopped = true }
+            } catch let problem as RecordBatch.Problem {
+                throw SegmentDamage(file: log.url, position: position, problem: problem)
+            }
+            bytes += header.size
+            return !stopped && bytes < maxBytes
+        }
+        return (bytes, stopped)
+    }
+
     // MARK: - Opening and recovery
 
     /// Reads the end of a segment that closed cleanly (from the last index entry on) to learn its

@@ -230,24 +230,50 @@ public final class PartitionLog: @unchecked Sendable {
     /// - Throws: ``SegmentDamage`` (wrapped in ``RunnelError``) naming file and byte offset when
     ///   a batch fails its checksum.
     public func read(from offset: Int64, maxBytes: Int = 1 << 20) throws -> [LogRecord] {
+        var records: [LogRecord] = []
+        try eachSegment(from: offset, maxBytes: maxBytes) { segment, start, budget in
+            (try segment.read(from: start, maxBytes: budget, into: &records), false)
+        }
+        return records
+    }
+
+    /// Calls `body` with records from `offset` on, in place (see ``LogRecordView``), until it
+    /// returns false or about `maxBytes` of batches were read.
+    /// - Returns: The offset after the last record handed out (where to continue).
+    @discardableResult
+    public func forEachRecord(from offset: Int64, maxBytes: Int = 1 << 20, _ body: (LogRecordView) throws -> Bool) throws -> Int64 {
+        var next = offset
+        try eachSegment(from: offset, maxBytes: maxBytes) { segment, start, budget in
+            try segment.forEachRecord(from: start, maxBytes: budget) { record in
+                let keepGoing = try body(record)
+                next = record.offset + 1
+                return keepGoing
+            }
+        }
+        return next
+    }
+
+    /// Visits the segments holding offsets from `offset` on, with the byte budget left, until
+    /// the budget is spent or the visitor says it stopped.
+    private func eachSegment(from offset: Int64, maxBytes: Int, _ visit: (LogSegment, Int64, Int) throws -> (bytes: Int, stopped: Bool)) throws {
         let chosen: [LogSegment] = lock.withLock {
             segments.filter { $0.nextOffset > offset && !$0.isEmpty }
         }
-        var records: [LogRecord] = []
         var bytes = 0
         for segment in chosen {
             do {
-                bytes += try segment.read(from: max(offset, segment.baseOffset), maxBytes: maxBytes - bytes, into: &records)
+                let visited = try visit(segment, max(offset, segment.baseOffset), maxBytes - bytes)
+                bytes += visited.bytes
+                if visited.stopped { return }
             } catch let damage as SegmentDamage {
                 // A reader in another process may catch the writer's last batch half-written:
                 // that batch is "not yet", not damage.
-                if !writable, segment === chosen.last, try segment.isLastBatch(at: damage.position) { break }
+                if !writable, segment === chosen.last, try segment.isLastBatch(at: damage.position) { return }
                 throw RunnelError(.corruptLog, "corrupt batch in \(damage)",
                                   hint: "Run `runnel log verify` to list damage, and `runnel log repair` to cut the log there")
             }
-            if bytes >= maxBytes { break }
+            if bytes >= maxBytes { return }
         }
-        return records
     }
 
     /// The first offset whose record's timestamp is at or after `timestamp`, or nil when none is.

@@ -182,6 +182,39 @@ public enum RecordBatch {
         guard computed == header.crc else { throw .checksumMismatch(stored: header.crc, computed: computed) }
     }
 
+    /// Calls `body` with each record of a batch whose header has been read, in place, until it
+    /// returns false.
+    public static func forEachRecord(
+        _ bytes: UnsafeRawBufferPointer, at position: Int, header: RecordBatchHeader, _ body: (LogRecordView) throws -> Bool
+    ) throws -> Bool {
+        let end = position + header.size
+        var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[..<end]), position: position + headerSize)
+        for _ in 0..<header.recordCount {
+            let view: LogRecordView
+            do {
+                let length = Int(try reader.varint())
+                let recordEnd = reader.position + length
+                try reader.require(length)
+                _ = try reader.int8()
+                let timestampDelta = try reader.varlong()
+                let offsetDelta = try reader.varint()
+                let key = try reader.slice(count: Int(try reader.varint()))
+                let value = try reader.slice(count: Int(try reader.varint()))
+                guard recordEnd >= reader.position else { throw Problem.badRecords("record length \(length) does not match its fields") }
+                let headers = UnsafeRawBufferPointer(rebasing: reader.bytes[reader.position..<recordEnd])
+                reader.position = recordEnd
+                view = LogRecordView(offset: header.baseOffset + Int64(offsetDelta), timestamp: header.firstTimestamp + timestampDelta,
+                                     key: key, value: value, headerBytes: headers)
+            } catch let problem as Problem {
+                throw problem
+            } catch {
+                throw Problem.badRecords("a field runs past the end of the batch")
+            }
+            guard try body(view) else { return false }
+        }
+        return true
+    }
+
     /// Decodes the records of a batch whose header has been read.
     public static func records(_ bytes: UnsafeRawBufferPointer, at position: Int, header: RecordBatchHeader) throws(Problem) -> [LogRecord] {
         var records: [LogRecord] = []

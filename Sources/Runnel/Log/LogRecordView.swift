@@ -1,0 +1,61 @@
+/// A record seen in place, inside the batch bytes it was read with: no copies, no allocations.
+///
+/// Like the pointer `withUnsafeBytes` hands out, a view is valid only during the call that
+/// gives it (``PartitionLog/forEachRecord(from:maxBytes:_:)``): copy what must outlive it, or
+/// take ``record`` for an owned ``LogRecord``. This is the read path for consumers that decode
+/// values straight from the bytes.
+public struct LogRecordView {
+    public let offset: Int64
+    public let timestamp: Int64
+    /// The key bytes, or nil for a record without a key.
+    public let key: UnsafeRawBufferPointer?
+    /// The value bytes, or nil for a tombstone.
+    public let value: UnsafeRawBufferPointer?
+    /// The encoded headers: a varint count, then the headers.
+    private let headerBytes: UnsafeRawBufferPointer
+
+    init(offset: Int64, timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, headerBytes: UnsafeRawBufferPointer) {
+        self.offset = offset
+        self.timestamp = timestamp
+        self.key = key
+        self.value = value
+        self.headerBytes = headerBytes
+    }
+
+    /// Calls `body` with each header's key and value (nil for a null value), in place.
+    public func forEachHeader(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer?) -> Void) {
+        var reader = ByteReader(headerBytes)
+        do {
+            let count = try reader.varint()
+            for _ in 0..<count {
+                guard let key = try reader.slice(count: Int(try reader.varint())) else { return }
+                let value = try reader.slice(count: Int(try reader.varint()))
+                body(key, value)
+            }
+        } catch {
+            // The batch passed its CRC and was parsed once already: nothing to report here.
+        }
+    }
+
+    /// The value of the last header named `name`, in place; nil when there is none (or its
+    /// value is null).
+    public func header(_ name: String) -> UnsafeRawBufferPointer? {
+        var found: UnsafeRawBufferPointer?
+        var name = name
+        name.withUTF8 { wanted in
+            forEachHeader { key, value in
+                if key.elementsEqual(UnsafeRawBufferPointer(wanted)) { found = value }
+            }
+        }
+        return found
+    }
+
+    /// An owned copy of the record.
+    public var record: LogRecord {
+        var headers: [RecordHeader] = []
+        forEachHeader { key, value in
+            headers.append(RecordHeader(String(decoding: key, as: UTF8.self), value.map { Array($0) }))
+        }
+        return LogRecord(offset: offset, timestamp: timestamp, key: key.map { Array($0) }, value: value.map { Array($0) }, headers: headers)
+    }
+}
