@@ -28,6 +28,8 @@ let package = Package(
             dependencies: [
                 "CRunnelChecksum",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The SQLite C API, for the relay's read of pending rows straight from column buffers.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),

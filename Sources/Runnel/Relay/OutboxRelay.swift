@@ -141,14 +141,15 @@ public final class OutboxRelay: @unchecked Sendable {
 
     private func relayCycle(_ role: DatabaseRole, into summary: inout Summary) throws {
         let database = store.database(role)
-        let rows = try database.read { try OutboxRow.fetchPending($0, limit: configuration.batchSize) }
+        let rows = try database.read { try PendingRow.fetch($0, limit: configuration.batchSize) }
         guard let lastID = rows.last?.id else { return }
         summary.cycles += 1
 
         var groups: [PartitionKey: [LogRecord]] = [:]
         var order: [PartitionKey] = []
-        var deadLetters: [(OutboxRow, String)] = []
+        var deadLetters: [(PendingRow, String)] = []
         var topics: [String: LogTopic] = [:]
+        var commonHeaders = CommonHeaders(source: RecordHeader(Header.source, role.rawValue))
         for row in rows {
             let topic: LogTopic
             if let known = topics[row.topic] {
@@ -157,7 +158,7 @@ public final class OutboxRelay: @unchecked Sendable {
                 topic = try log.topic(row.topic, creatingWith: configuration.topicDefaults)
                 topics[row.topic] = topic
             }
-            let key = row.key.map { Array($0.utf8) }
+            let key = row.key
             let target = PartitionKey(topic: row.topic, partition: topic.partition(for: key, sequence: Int(row.id)))
             if let inLog = alreadyInLog[role]?[target], row.id <= inLog {
                 summary.skippedAsAlreadyInLog += 1
@@ -165,7 +166,7 @@ public final class OutboxRelay: @unchecked Sendable {
             }
             let record: LogRecord
             do {
-                record = try makeRecord(row, role: role, key: key)
+                record = try makeRecord(row, headers: &commonHeaders)
             } catch {
                 deadLetters.append((row, "headers are not a JSON object of strings: \(error)"))
                 continue
@@ -178,10 +179,11 @@ public final class OutboxRelay: @unchecked Sendable {
             groups[target, default: []].append(record)
         }
 
+        var relayed = 0
         for target in order {
             guard let topic = topics[target.topic], let records = groups[target] else { continue }
             try topic.partitions[target.partition].append(records)
-            summary.relayed += records.count
+            relayed += records.count
         }
         try log.flush()
         if pauseAfterAppend > 0 { usleep(pauseAfterAppend) }
@@ -191,9 +193,9 @@ public final class OutboxRelay: @unchecked Sendable {
                 try db.execute(sql: """
                     INSERT OR REPLACE INTO runnel_outbox_dead_letters
                         (id, topic, key, type, schema_version, payload, headers, event_time, created_at, reason, failed_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [row.id, row.topic, row.key, row.type, row.schemaVersion, row.payload, row.headers,
-                                     row.eventTime, row.createdAt, reason, Date().millisecondsSince1970])
+                    SELECT id, topic, key, type, schema_version, payload, headers, event_time, created_at, ?, ?
+                    FROM runnel_outbox WHERE id = ?
+                    """, arguments: [reason, Date().millisecondsSince1970, row.id])
             }
             // Ids follow commit order, so every row up to the last one read was read.
             try db.execute(sql: "DELETE FROM runnel_outbox WHERE id <= ?", arguments: [lastID])
@@ -203,24 +205,50 @@ public final class OutboxRelay: @unchecked Sendable {
                 "relay.source": "\(role)", "relay.outbox_id": "\(row.id)", "relay.topic": "\(row.topic)", "relay.reason": "\(reason)",
             ])
         }
+        summary.relayed += relayed
         summary.deadLettered += deadLetters.count
-        relayedCounter.increment(by: summary.relayed)
+        relayedCounter.increment(by: relayed)
         deadLetterCounter.increment(by: deadLetters.count)
         logger.debug("relayed a batch", metadata: ["relay.source": "\(role)", "relay.batch.size": "\(rows.count)", "relay.last_id": "\(lastID)"])
     }
 
-    private func makeRecord(_ row: OutboxRow, role: DatabaseRole, key: [UInt8]?) throws -> LogRecord {
+    /// Header values most rows share, built once per cycle rather than once per row.
+    private struct CommonHeaders {
+        let source: RecordHeader
+        var types: [String: RecordHeader] = [:]
+        var versions: [Int64: RecordHeader] = [:]
+
+        init(source: RecordHeader) {
+            self.source = source
+        }
+
+        mutating func type(_ name: String) -> RecordHeader {
+            if let known = types[name] { return known }
+            let header = RecordHeader(Header.type, name)
+            types[name] = header
+            return header
+        }
+
+        mutating func version(_ version: Int64) -> RecordHeader {
+            if let known = versions[version] { return known }
+            let header = RecordHeader(Header.schemaVersion, String(version))
+            versions[version] = header
+            return header
+        }
+    }
+
+    private func makeRecord(_ row: PendingRow, headers common: inout CommonHeaders) throws -> LogRecord {
         var headers = [
             RecordHeader(Header.outboxID, String(row.id)),
-            RecordHeader(Header.source, role.rawValue),
-            RecordHeader(Header.type, row.type),
-            RecordHeader(Header.schemaVersion, String(row.schemaVersion)),
+            common.source,
+            common.type(row.type),
+            common.version(row.schemaVersion),
         ]
         if let text = row.headers {
             let own = try JSONDecoder().decode([String: String].self, from: Data(text.utf8))
             for (name, value) in own.sorted(by: { $0.key < $1.key }) { headers.append(RecordHeader(name, value)) }
         }
-        return LogRecord(timestamp: row.eventTime, key: key, value: Array(row.payload.utf8), headers: headers)
+        return LogRecord(timestamp: row.eventTime, key: row.key, value: row.payload, headers: headers)
     }
 
     // MARK: - Backlog
