@@ -143,3 +143,22 @@ func sequence(of record: LogRecord) throws -> Int {
         #expect(topic.partitions.map(\.endOffset) == [4, 4, 4])
     }
 }
+
+@Suite struct RelayLargeRowTests {
+    @Test func largeRowsAreSplitIntoBoundedBatchesAndCyclesAndAllArrive() throws {
+        let temporary = try TemporaryHome(label: "relay-large")
+        let store = try temporary.openStore()
+        // 90 rows of about 900 KB: more than one cycle's 64 MiB, more than one batch's 16 MiB.
+        try commit(90, to: store, keys: 3, textSize: 900_000)
+        let log = try Log.open(temporary.home.logURL)
+        let relay = try OutboxRelay(store: store, log: log)
+        let summary = try relay.drain()
+        #expect(summary.relayed == 90)
+        #expect(summary.cycles == 2)   // 64 MiB of rows, then the rest
+        let all = try records(in: log, topic: "notes")
+        #expect(try all.map(sequence).sorted() == Array(0..<90))
+        for key in 0..<3 {
+            #expect(try all.filter { $0.key == Array("k\(key)".utf8) }.map(sequence) == Array(stride(from: key, to: 90, by: 3)))
+        }
+    }
+}

@@ -25,7 +25,7 @@ public final class OutboxRelay: @unchecked Sendable {
         /// Settings of topics the relay creates on first use.
         public var topicDefaults: TopicConfiguration
 
-        public init(batchSize: Int = 2_000, topicDefaults: TopicConfiguration = TopicConfiguration()) {
+        public init(batchSize: Int = 5_000, topicDefaults: TopicConfiguration = TopicConfiguration()) {
             self.batchSize = batchSize
             self.topicDefaults = topicDefaults
         }
@@ -52,6 +52,11 @@ public final class OutboxRelay: @unchecked Sendable {
 
     /// Crash tests widen the window between appending and deleting, where a kill leaves rows in
     /// both places, by setting `RUNNEL_FAULT_RELAY_PAUSE_US` (microseconds); zero otherwise.
+    /// The most payload and key bytes one cycle reads (more rows wait for the next cycle).
+    static let maximumCycleBytes = 64 << 20
+    /// The most record bytes in one appended batch (a batch's length field is 32-bit).
+    static let maximumBatchBytes = 16 << 20
+
     private let pauseAfterAppend = ProcessInfo.processInfo.environment["RUNNEL_FAULT_RELAY_PAUSE_US"].flatMap(UInt32.init) ?? 0
 
     struct PartitionKey: Hashable {
@@ -141,7 +146,15 @@ public final class OutboxRelay: @unchecked Sendable {
 
     private func relayCycle(_ role: DatabaseRole, into summary: inout Summary) throws {
         let database = store.database(role)
-        let rows = try database.read { try PendingRow.fetch($0, limit: configuration.batchSize) }
+        var rows = try database.read { try PendingRow.fetch($0, limit: configuration.batchSize) }
+        // Large rows: keep a cycle's memory bounded by leaving the rest for the next cycle.
+        var cycleBytes = 0
+        if let cut = rows.firstIndex(where: { row in
+            cycleBytes += row.payload.count + (row.key?.count ?? 0)
+            return cycleBytes > Self.maximumCycleBytes
+        }) {
+            rows.removeSubrange(max(cut, 1)...)
+        }
         guard let lastID = rows.last?.id else { return }
         summary.cycles += 1
 
@@ -182,7 +195,19 @@ public final class OutboxRelay: @unchecked Sendable {
         var relayed = 0
         for target in order {
             guard let topic = topics[target.topic], let records = groups[target] else { continue }
-            try topic.partitions[target.partition].append(records)
+            // Batches of at most `maximumBatchBytes`, in id order: the last batch of a partition
+            // still holds the largest id appended to it, which is all start-up recovery reads.
+            var start = 0
+            while start < records.count {
+                var end = start
+                var bytes = 0
+                while end < records.count, end == start || bytes + records[end].sizeInBytes <= Self.maximumBatchBytes {
+                    bytes += records[end].sizeInBytes
+                    end += 1
+                }
+                try topic.partitions[target.partition].append(Array(records[start..<end]))
+                start = end
+            }
             relayed += records.count
         }
         try log.flush()

@@ -28,7 +28,7 @@ struct DemoCommand: ParsableCommand {
             try SampleLoad.load(dataset.defaultFile, dataset: dataset, into: store, console: console, hint: self.home.hintFlag)
         }
         console.print("-- relay")
-        try RelayCommand.drain(store, batchSize: 2_000, partitions: 1, console: console)
+        try RelayCommand.drain(store, batchSize: OutboxRelay.Configuration().batchSize, partitions: 1, console: console)
         try summarize(store, console: console)
     }
 

@@ -16,7 +16,7 @@ struct RelayCommand: AsyncParsableCommand {
             """)
 
     @Flag(help: "Keep running and relay new commits as they happen.") var follow = false
-    @Option(help: "Rows read per database per cycle.") var batchSize = 2_000
+    @Option(help: "Rows read per database per cycle.") var batchSize = 5_000
     @Option(help: "Partitions of topics created on first use.") var partitions = 1
     @Option(help: ArgumentHelp("fsync the log at most every N ms instead of after every batch (faster; a power cut can lose the last N ms of relayed rows).",
                                valueName: "ms"))
