@@ -1,5 +1,5 @@
-/// Big-endian and zig-zag varint writing into a growable byte array, as Kafka's wire and disk
-/// formats need. Appends only; the caller keeps and reuses the buffer to avoid allocations.
+/// Big-endian writing into a growable byte array, as Kafka's disk format needs (records' varints
+/// are written in place by `RecordBatch`). Appends only; the caller keeps and reuses the buffer to avoid allocations.
 struct ByteWriter {
     var bytes: [UInt8]
 
@@ -9,6 +9,11 @@ struct ByteWriter {
     }
 
     var count: Int { bytes.count }
+
+    /// Adds `count` zero bytes, to be overwritten in place.
+    mutating func grow(by count: Int) {
+        bytes.append(contentsOf: repeatElement(0, count: count))
+    }
 
     mutating func removeAll() {
         bytes.removeAll(keepingCapacity: true)
@@ -37,25 +42,6 @@ struct ByteWriter {
         let v = UInt32(bitPattern: value)
         bytes[position] = UInt8(v >> 24); bytes[position + 1] = UInt8((v >> 16) & 0xFF)
         bytes[position + 2] = UInt8((v >> 8) & 0xFF); bytes[position + 3] = UInt8(v & 0xFF)
-    }
-
-    /// A zig-zag varint (Kafka's `ByteUtils.writeVarint`).
-    mutating func varint(_ value: Int32) {
-        varlong(Int64(value))
-    }
-
-    /// A zig-zag varlong (Kafka's `ByteUtils.writeVarlong`).
-    mutating func varlong(_ value: Int64) {
-        var v = UInt64(bitPattern: (value << 1) ^ (value >> 63))
-        while v >= 0x80 {
-            bytes.append(UInt8(v & 0x7F) | 0x80)
-            v >>= 7
-        }
-        bytes.append(UInt8(v))
-    }
-
-    mutating func append(_ other: some Collection<UInt8>) {
-        bytes.append(contentsOf: other)
     }
 
     /// The size of a zig-zag varint, to compute record lengths before writing them.

@@ -93,35 +93,56 @@ public enum RecordBatch {
         writer.int32(-1)                               // base sequence
         writer.int32(Int32(records.count))
 
+        // Sizes first, then one growth of the buffer and a pointer walk: appending byte by
+        // byte costs more than everything else in encoding a small record.
+        var bodies: [Int] = []
+        bodies.reserveCapacity(records.count)
+        var total = 0
         for (delta, record) in records.enumerated() {
-            let offsetDelta = keepingOffsets ? Int32(record.offset - baseOffset) : Int32(delta)
-            encode(record, timestampDelta: record.timestamp - firstTimestamp, offsetDelta: offsetDelta, into: &writer)
+            let offsetDelta = keepingOffsets ? Int64(record.offset - baseOffset) : Int64(delta)
+            let body = bodySize(record, timestampDelta: record.timestamp - firstTimestamp, offsetDelta: offsetDelta)
+            bodies.append(body)
+            total += ByteWriter.varintSize(Int64(body)) + body
+        }
+        let recordsStart = writer.count
+        writer.grow(by: total)
+        writer.bytes.withUnsafeMutableBytes { raw in
+            var cursor = RawCursor(raw.baseAddress! + recordsStart)
+            for (delta, record) in records.enumerated() {
+                let offsetDelta = keepingOffsets ? Int64(record.offset - baseOffset) : Int64(delta)
+                cursor.varlong(Int64(bodies[delta]))
+                cursor.byte(0)                         // record attributes (unused)
+                cursor.varlong(record.timestamp - firstTimestamp)
+                cursor.varlong(offsetDelta)
+                cursor.field(record.key)
+                cursor.field(record.value)
+                cursor.varlong(Int64(record.headers.count))
+                for header in record.headers {
+                    var key = header.key
+                    key.withUTF8 { utf8 in
+                        cursor.varlong(Int64(utf8.count))
+                        cursor.copy(UnsafeRawBufferPointer(utf8))
+                    }
+                    cursor.field(header.value)
+                }
+            }
+            assert(cursor.pointer == raw.baseAddress! + recordsStart + total, "record sizes and bytes written disagree")
         }
         writer.setInt32(Int32(writer.count - start - logOverhead), at: start + 8)
         let crc = writer.bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[(start + crcStart)...])) }
         writer.setInt32(Int32(bitPattern: crc), at: start + 17)
     }
 
-    private static func encode(_ record: LogRecord, timestampDelta: Int64, offsetDelta: Int32, into writer: inout ByteWriter) {
-        var body = 1 + ByteWriter.varintSize(timestampDelta) + ByteWriter.varintSize(Int64(offsetDelta))
+    /// The size of a record after its length varint.
+    private static func bodySize(_ record: LogRecord, timestampDelta: Int64, offsetDelta: Int64) -> Int {
+        var body = 1 + ByteWriter.varintSize(timestampDelta) + ByteWriter.varintSize(offsetDelta)
         body += fieldSize(record.key?.count)
         body += fieldSize(record.value?.count)
         body += ByteWriter.varintSize(Int64(record.headers.count))
         for header in record.headers {
             body += fieldSize(header.key.utf8.count) + fieldSize(header.value?.count)
         }
-        writer.varint(Int32(body))
-        writer.int8(0)                                 // record attributes (unused)
-        writer.varlong(timestampDelta)
-        writer.varint(offsetDelta)
-        writeField(record.key, into: &writer)
-        writeField(record.value, into: &writer)
-        writer.varint(Int32(record.headers.count))
-        for header in record.headers {
-            writer.varint(Int32(header.key.utf8.count))
-            writer.append(header.key.utf8)
-            writeField(header.value, into: &writer)
-        }
+        return body
     }
 
     private static func fieldSize(_ count: Int?) -> Int {
@@ -129,13 +150,44 @@ public enum RecordBatch {
         return ByteWriter.varintSize(Int64(count)) + count
     }
 
-    private static func writeField(_ bytes: [UInt8]?, into writer: inout ByteWriter) {
-        guard let bytes else {
-            writer.varint(-1)
-            return
+    /// Writes through a raw pointer into space already reserved and sized exactly.
+    private struct RawCursor {
+        var pointer: UnsafeMutableRawPointer
+
+        init(_ pointer: UnsafeMutableRawPointer) {
+            self.pointer = pointer
         }
-        writer.varint(Int32(bytes.count))
-        writer.append(bytes)
+
+        mutating func byte(_ value: UInt8) {
+            pointer.storeBytes(of: value, as: UInt8.self)
+            pointer += 1
+        }
+
+        /// A zig-zag varint (Kafka's varint and varlong share the encoding).
+        mutating func varlong(_ value: Int64) {
+            var v = UInt64(bitPattern: (value << 1) ^ (value >> 63))
+            while v >= 0x80 {
+                byte(UInt8(v & 0x7F) | 0x80)
+                v >>= 7
+            }
+            byte(UInt8(v))
+        }
+
+        mutating func copy(_ bytes: UnsafeRawBufferPointer) {
+            guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+            pointer.copyMemory(from: base, byteCount: bytes.count)
+            pointer += bytes.count
+        }
+
+        /// A length-prefixed field, -1 for null.
+        mutating func field(_ bytes: [UInt8]?) {
+            guard let bytes else {
+                varlong(-1)
+                return
+            }
+            varlong(Int64(bytes.count))
+            bytes.withUnsafeBytes { copy($0) }
+        }
     }
 
     /// The bytes of one batch (for tests and tools).
