@@ -10,9 +10,9 @@ struct ByteWriter {
 
     var count: Int { bytes.count }
 
-    /// Adds `count` zero bytes, to be overwritten in place.
-    mutating func grow(by count: Int) {
-        bytes.append(contentsOf: repeatElement(0, count: count))
+    /// Appends bytes already encoded.
+    mutating func append(_ other: [UInt8]) {
+        bytes.append(contentsOf: other)
     }
 
     mutating func removeAll() {

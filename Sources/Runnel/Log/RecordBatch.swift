@@ -93,8 +93,8 @@ public enum RecordBatch {
         writer.int32(-1)                               // base sequence
         writer.int32(Int32(records.count))
 
-        // Sizes first, then one growth of the buffer and a pointer walk: appending byte by
-        // byte costs more than everything else in encoding a small record.
+        // Sizes first, then one buffer of exactly that size filled by a pointer walk: appending
+        // byte by byte costs more than everything else in encoding a small record.
         var bodies: [Int] = []
         bodies.reserveCapacity(records.count)
         var total = 0
@@ -104,10 +104,8 @@ public enum RecordBatch {
             bodies.append(body)
             total += ByteWriter.varintSize(Int64(body)) + body
         }
-        let recordsStart = writer.count
-        writer.grow(by: total)
-        writer.bytes.withUnsafeMutableBytes { raw in
-            var cursor = RawCursor(raw.baseAddress! + recordsStart)
+        let recordBytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+            var cursor = RawCursor(UnsafeMutableRawPointer(buffer.baseAddress!))
             for (delta, record) in records.enumerated() {
                 let offsetDelta = keepingOffsets ? Int64(record.offset - baseOffset) : Int64(delta)
                 cursor.varlong(Int64(bodies[delta]))
@@ -126,8 +124,10 @@ public enum RecordBatch {
                     cursor.field(header.value)
                 }
             }
-            assert(cursor.pointer == raw.baseAddress! + recordsStart + total, "record sizes and bytes written disagree")
+            precondition(cursor.pointer == UnsafeMutableRawPointer(buffer.baseAddress!) + total, "record sizes and bytes written disagree")
+            initialized = total
         }
+        writer.append(recordBytes)
         writer.setInt32(Int32(writer.count - start - logOverhead), at: start + 8)
         let crc = writer.bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[(start + crcStart)...])) }
         writer.setInt32(Int32(bitPattern: crc), at: start + 17)
