@@ -7,7 +7,8 @@ struct LogTail: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tail", abstract: "Print records of a topic.",
         discussion: """
-            Without --from or --from-time, prints the last --limit records (default 10) of each partition. \
+            Without --from or --from-time, prints the last --limit records (default 10) of each partition \
+            (then, with --follow, every new one); with them, at most --limit records from there. \
             JSON lines carry topic, partition, offset, timestamp (ms), key, headers and value (JSON values \
             are embedded; other values are strings, or base64 when not UTF-8).
             """)
@@ -16,7 +17,7 @@ struct LogTail: AsyncParsableCommand {
     @Option(help: "Only this partition.") var partition: Int?
     @Option(help: "Start at this offset.") var from: Int64?
     @Option(help: ArgumentHelp("Start at the first record at or after this time (ISO 8601).", valueName: "time")) var fromTime: String?
-    @Option(help: "At most this many records per partition.") var limit: Int?
+    @Option(help: "How many of the last records to show (default 10); with --from or --from-time, the most to print per partition.") var limit: Int?
     @Flag(help: "Keep printing records as they are appended.") var follow = false
     @OptionGroup var home: HomeOptions
     @OptionGroup var output: FormatOptions
@@ -52,15 +53,18 @@ struct LogTail: AsyncParsableCommand {
                 positions.append(max(partition.startOffset, partition.endOffset - Int64(limit ?? 10)))
             }
         }
+        // Without a start, --limit picks how far back to begin (the last N records) and then
+        // everything after is printed, as `tail -f` does; with a start, it caps the records.
+        let cap = from != nil || fromTime != nil ? limit : nil
         var printed = Array(repeating: 0, count: partitions.count)
         var rows: [[String]] = []
         repeat {
             for (index, partition) in partitions.enumerated() {
                 try partition.refresh()
-                while positions[index] < partition.endOffset, limit.map({ printed[index] < $0 }) ?? true {
+                while positions[index] < partition.endOffset, cap.map({ printed[index] < $0 }) ?? true {
                     let records = try partition.read(from: positions[index], maxBytes: 256 << 10)
                     guard let last = records.last else { break }
-                    for record in records where limit.map({ printed[index] < $0 }) ?? true {
+                    for record in records where cap.map({ printed[index] < $0 }) ?? true {
                         printed[index] += 1
                         if output.format == .json {
                             console.print(jsonLine(record, partition: partition.partition))
