@@ -11,21 +11,23 @@ public enum ChildProcess {
         URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("runnel")
     }
 
-    /// Starts `runnel` with arguments, output discarded unless `standardError` is given.
+    /// Starts `runnel` with arguments, output discarded unless pipes are given.
     /// - Parameters:
     ///   - arguments: The command line, without the program name.
     ///   - environment: Variables to set on top of this process's environment.
     ///   - folder: The working folder.
+    ///   - standardOutput: Where the child's standard output goes (discarded by default).
     ///   - standardError: Where the child's standard error goes (discarded by default).
     public static func launch(
-        _ arguments: [String], environment: [String: String] = [:], in folder: URL? = nil, standardError: Pipe? = nil
+        _ arguments: [String], environment: [String: String] = [:], in folder: URL? = nil,
+        standardOutput: Pipe? = nil, standardError: Pipe? = nil
     ) throws -> Process {
         let process = Process()
         process.executableURL = runnel
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         if let folder { process.currentDirectoryURL = folder }
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = standardOutput ?? FileHandle.nullDevice
         process.standardError = standardError ?? FileHandle.nullDevice
         try process.run()
         return process

@@ -85,3 +85,45 @@ import Testing
         try holder.close()
     }
 }
+
+@Suite struct LogTailFollowTests {
+    /// Reads the child's output until it holds `count` lines or 20 seconds pass.
+    private func lines(_ handle: FileHandle, atLeast count: Int, into text: inout String) -> [Substring] {
+        let deadline = Date().addingTimeInterval(20)
+        while text.split(separator: "\n").count < count, Date() < deadline {
+            // Wait for output without blocking past the deadline.
+            var ready = pollfd(fd: handle.fileDescriptor, events: Int16(POLLIN), revents: 0)
+            guard poll(&ready, 1, 200) > 0 else { continue }
+            let data = handle.availableData
+            if data.isEmpty { break }   // the child exited
+            text += String(decoding: data, as: UTF8.self)
+        }
+        return text.split(separator: "\n")
+    }
+
+    @Test func followPrintsTheLastRecordsThenEachNewOne() async throws {
+        let temporary = try TemporaryHome(label: "tail-follow")
+        let home = temporary.home.url.path
+        #expect(await runnel("demo", "--home", home).status == 0)
+        let output = Pipe()
+        let tail = try ChildProcess.launch(["log", "tail", "member-profile", "--follow", "--limit", "2", "--format", "json", "--home", home],
+                                           standardOutput: output)
+        defer {
+            tail.terminate()
+            tail.waitUntilExit()
+        }
+        var text = ""
+        #expect(lines(output.fileHandleForReading, atLeast: 2, into: &text).count == 2)
+        let store = try temporary.openStore()
+        _ = try await store.app.write { db in
+            try store.outbox.append(OutboxEvent(topic: "member-profile", key: "7", type: "HeadlineUpdated",
+                                                payload: ["memberId": 7], eventTime: Date(millisecondsSince1970: 42)), in: db)
+        }
+        #expect(await runnel("relay", "--home", home).status == 0)
+        let all = lines(output.fileHandleForReading, atLeast: 3, into: &text)
+        #expect(all.count == 3)
+        let last = try #require(try all.last.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] } ?? nil)
+        #expect(last["timestamp"] as? Int == 42)
+        #expect(last["key"] as? String == "7")
+    }
+}
