@@ -127,3 +127,23 @@ import Testing
         #expect(last["key"] as? String == "7")
     }
 }
+
+@Suite struct RelayCommandTests {
+    @Test func anIntervalFsyncPolicyStillRelaysEverythingAndClosesCleanly() async throws {
+        let temporary = try TemporaryHome(label: "relay-interval")
+        let home = temporary.home.url.path
+        for command in [["migrate"], ["sample", "load"]] {
+            #expect(await runnel(command + ["--home", home]).status == 0)
+        }
+        let events = try await Store.openReadOnly(temporary.home, .app).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM runnel_outbox") }
+        let relayed = await runnel("relay", "--fsync-interval-ms", "50", "--partitions", "2", "--home", home)
+        #expect(relayed.status == 0, "\(relayed.error)")
+        #expect(relayed.output.contains("Relayed \(events ?? -1) rows"))
+        #expect(FileManager.default.fileExists(atPath: temporary.home.logURL.appendingPathComponent(".clean-shutdown").path))
+        #expect(await runnel("log", "verify", "--home", home).status == 0)
+        let described = await runnel("log", "describe", "member-activity", "--home", home)
+        #expect(described.output.contains("2 partition(s)"))
+        let bad = await runnel("relay", "--fsync-interval-ms", "0", "--home", home)
+        #expect(bad.status == 64)
+    }
+}
