@@ -6,7 +6,7 @@ import Runnel
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Create a home, apply the schema, load the sample data, and show what is where.",
+        abstract: "Create a home, apply the schema, load the sample data, relay it into the log, and show what is where.",
         discussion: "Safe to run twice: each step only does what is still missing.")
 
     @OptionGroup var home: HomeOptions
