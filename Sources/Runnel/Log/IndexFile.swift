@@ -1,0 +1,72 @@
+import Foundation
+
+/// One fixed-size entry of a segment index, in Kafka's big-endian layout.
+protocol IndexEntry: Hashable {
+    /// Bytes per entry.
+    static var size: Int { get }
+    /// Reads the entry at `position`.
+    init(reading bytes: UnsafeRawBufferPointer, at position: Int)
+    /// Writes the entry.
+    func write(into writer: inout ByteWriter)
+    /// Whether the entry may follow `previous`: an index only grows, and an entry that does not
+    /// (stale bytes past a truncation) ends it.
+    func follows(_ previous: Self) -> Bool
+}
+
+/// A segment's sparse index file (`.index` or `.timeindex`): entries appended in increasing
+/// order, loaded whole, looked up by binary search. Disposable: recovery rebuilds indexes from
+/// the `.log` file, so a torn or stale tail of entries is simply dropped.
+final class IndexFile<Entry: IndexEntry>: @unchecked Sendable {
+    // @unchecked: mutated only by the partition's single writer under PartitionLog's lock, or
+    // by the one reader that owns a read-only segment.
+    let file: LogFile
+    private(set) var entries: [Entry] = []
+
+    init(_ url: URL, writable: Bool) throws {
+        file = try LogFile(url, create: writable, writable: writable)
+        try load()
+    }
+
+    /// Reads entries the file holds beyond those already loaded (a reader following a writer).
+    func load() throws {
+        try file.refreshSize()
+        let known = entries.count * Entry.size
+        let usable = file.size - file.size % Entry.size
+        guard usable > known else { return }
+        let bytes = try file.read(at: known, count: usable - known)
+        bytes.withUnsafeBytes { raw in
+            var position = 0
+            while position + Entry.size <= raw.count {
+                let entry = Entry(reading: raw, at: position)
+                if let last = entries.last, !entry.follows(last) { break }
+                entries.append(entry)
+                position += Entry.size
+            }
+        }
+    }
+
+    /// Adds an entry, unless it does not follow the last one.
+    func append(_ entry: Entry) throws {
+        if let last = entries.last, !entry.follows(last) { return }
+        var bytes = ByteWriter(capacity: Entry.size)
+        entry.write(into: &bytes)
+        try bytes.bytes.withUnsafeBytes { try file.write($0, at: entries.count * Entry.size) }
+        entries.append(entry)
+    }
+
+    /// The last entry for which `isBelow` holds (a predicate true for a prefix of the entries).
+    func lastEntry(where isBelow: (Entry) -> Bool) -> Entry? {
+        var low = 0, high = entries.count
+        while low < high {
+            let middle = (low + high) / 2
+            if isBelow(entries[middle]) { low = middle + 1 } else { high = middle }
+        }
+        return low == 0 ? nil : entries[low - 1]
+    }
+
+    /// Drops entries from the end while `isStale` holds, in memory and in the file.
+    func truncate(while isStale: (Entry) -> Bool) throws {
+        while let last = entries.last, isStale(last) { entries.removeLast() }
+        try file.truncate(to: entries.count * Entry.size)
+    }
+}
