@@ -24,16 +24,30 @@ public struct LogRecordView {
 
     /// Calls `body` with each header's key and value (nil for a null value), in place.
     public func forEachHeader(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer?) -> Void) {
+        // The batch passed its CRC; a malformed header section just ends the walk here, and
+        // `ownedRecord()` (used by recovery and verify) reports it.
+        try? walkHeaders(body)
+    }
+
+    /// Walks the headers, failing on anything that does not parse or does not fill the record.
+    private func walkHeaders(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer?) -> Void) throws(RecordBatch.Problem) {
         var reader = ByteReader(headerBytes)
         do {
             let count = try reader.varint()
+            guard count >= 0 else { throw RecordBatch.Problem.badRecords("negative header count") }
             for _ in 0..<count {
-                guard let key = try reader.slice(count: Int(try reader.varint())) else { return }
-                let value = try reader.slice(count: Int(try reader.varint()))
-                body(key, value)
+                guard let key = try reader.slice(count: Int(try reader.varint())) else {
+                    throw RecordBatch.Problem.badRecords("a header without a key")
+                }
+                body(key, try reader.slice(count: Int(try reader.varint())))
             }
+        } catch let problem as RecordBatch.Problem {
+            throw problem
         } catch {
-            // The batch passed its CRC and was parsed once already: nothing to report here.
+            throw .badRecords("a header runs past the end of its record")
+        }
+        guard reader.position == headerBytes.count else {
+            throw .badRecords("record \(offset): its length does not match its fields")
         }
     }
 
@@ -50,10 +64,15 @@ public struct LogRecordView {
         return found
     }
 
-    /// An owned copy of the record.
+    /// An owned copy of the record, headers included as far as they parse.
     public var record: LogRecord {
+        (try? ownedRecord()) ?? LogRecord(offset: offset, timestamp: timestamp, key: key.map { Array($0) }, value: value.map { Array($0) })
+    }
+
+    /// An owned copy of the record, failing when its headers do not parse.
+    func ownedRecord() throws(RecordBatch.Problem) -> LogRecord {
         var headers: [RecordHeader] = []
-        forEachHeader { key, value in
+        try walkHeaders { key, value in
             headers.append(RecordHeader(String(decoding: key, as: UTF8.self), value.map { Array($0) }))
         }
         return LogRecord(offset: offset, timestamp: timestamp, key: key.map { Array($0) }, value: value.map { Array($0) }, headers: headers)

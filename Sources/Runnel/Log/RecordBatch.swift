@@ -264,45 +264,24 @@ public enum RecordBatch {
             }
             guard try body(view) else { return false }
         }
+        guard reader.position == end else { throw Problem.badRecords("\(end - reader.position) bytes left after the last record") }
         return true
     }
 
-    /// Decodes the records of a batch whose header has been read.
+    /// Decodes the records of a batch whose header has been read, checking every field.
     public static func records(_ bytes: UnsafeRawBufferPointer, at position: Int, header: RecordBatchHeader) throws(Problem) -> [LogRecord] {
         var records: [LogRecord] = []
         records.reserveCapacity(Int(max(header.recordCount, 0)))
-        let end = position + header.size
-        var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[..<end]), position: position + headerSize)
         do {
-            for _ in 0..<header.recordCount {
-                let length = Int(try reader.varint())
-                let recordEnd = reader.position + length
-                try reader.require(length)
-                _ = try reader.int8()
-                let timestampDelta = try reader.varlong()
-                let offsetDelta = try reader.varint()
-                let key = try reader.bytes(count: Int(try reader.varint()))
-                let value = try reader.bytes(count: Int(try reader.varint()))
-                let headerCount = try reader.varint()
-                guard headerCount >= 0 else { throw Problem.badRecords("negative header count") }
-                var headers: [RecordHeader] = []
-                headers.reserveCapacity(Int(headerCount))
-                for _ in 0..<headerCount {
-                    guard let keyBytes = try reader.bytes(count: Int(try reader.varint())) else {
-                        throw Problem.badRecords("a header without a key")
-                    }
-                    headers.append(RecordHeader(String(decoding: keyBytes, as: UTF8.self), try reader.bytes(count: Int(try reader.varint()))))
-                }
-                guard reader.position == recordEnd else { throw Problem.badRecords("record length \(length) does not match its fields") }
-                records.append(LogRecord(offset: header.baseOffset + Int64(offsetDelta), timestamp: header.firstTimestamp + timestampDelta,
-                                         key: key, value: value, headers: headers))
+            _ = try forEachRecord(bytes, at: position, header: header) { view in
+                records.append(try view.ownedRecord())
+                return true
             }
         } catch let problem as Problem {
             throw problem
         } catch {
-            throw .badRecords("a field runs past the end of the batch")
+            throw .badRecords("\(error)")
         }
-        guard reader.position == end else { throw .badRecords("\(end - reader.position) bytes left after the last record") }
         return records
     }
 }
