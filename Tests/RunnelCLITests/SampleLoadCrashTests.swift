@@ -19,10 +19,9 @@ import Testing
     ]
 
     @Test func killedLoadsLeaveRowsAndEventsTogetherAndResumeExactlyOnce() throws {
-        let environment = ProcessInfo.processInfo.environment
-        let seed = environment["RUNNEL_CRASH_SEED"].flatMap(UInt64.init) ?? 20_261_123
-        let rounds = environment["RUNNEL_CRASH_ROUNDS"].flatMap(Int.init) ?? 12
-        var random = SeededGenerator(seed: seed)
+        let schedule = CrashSchedule(defaultSeed: 20_261_123, defaultRounds: 12)
+        let (seed, rounds) = (schedule.seed, schedule.rounds)
+        var random = schedule.random
 
         // A data set large enough (about 7,000 operations) that most kills land mid-load.
         let crashed = try TemporaryHome(label: "crash")

@@ -48,10 +48,9 @@ import Testing
     }
 
     @Test func killedRelaysLoseAndDuplicateNothingAndKeepKeyOrder() throws {
-        let environment = ProcessInfo.processInfo.environment
-        let seed = environment["RUNNEL_CRASH_SEED"].flatMap(UInt64.init) ?? 20_261_124
-        let rounds = environment["RUNNEL_CRASH_ROUNDS"].flatMap(Int.init) ?? 20
-        var random = SeededGenerator(seed: seed)
+        let schedule = CrashSchedule(defaultSeed: 20_261_124, defaultRounds: 20)
+        let (seed, rounds) = (schedule.seed, schedule.rounds)
+        var random = schedule.random
         let temporary = try TemporaryHome(label: "relay-crash")
         let store = try temporary.openStore()
         let home = temporary.home.url.path
