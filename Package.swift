@@ -77,6 +77,7 @@ let package = Package(
             dependencies: ["Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "RunnelPipelineTests", dependencies: ["Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "RunnelOutboxTests", dependencies: ["Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]),
         // Depend on the `runnel` executable so crash tests can start it as a child process.

@@ -1,8 +1,8 @@
 import Foundation
 import Runnel
 
-/// The catalog of the sample professional network: its business migrations, its data set (and,
-/// in later versions, its pipelines, sagas and schedules). `Sources/runnel/main.swift` hands it
+/// The catalog of the sample professional network: its business migrations, its data set, its pipelines (and,
+/// in later versions, its sagas and schedules). `Sources/runnel/main.swift` hands it
 /// to the command line.
 public enum SampleCatalog {
     /// The catalog.
@@ -10,7 +10,8 @@ public enum SampleCatalog {
         Catalog(
             name: "sample professional network",
             migrationsDirectory: repositoryRoot.appendingPathComponent("migrations", isDirectory: true),
-            sampleData: NetworkDataSet())
+            sampleData: NetworkDataSet(),
+            pipelines: SamplePipelines.all)
     }
 
     /// The checkout this target was built from: `migrations/` and `sample-data/` live there, so a

@@ -20,16 +20,27 @@ public struct Console: Sendable {
     private let writeOutput: @Sendable (String) -> Void
     private let writeError: @Sendable (String) -> Void
 
+    /// Whether the error stream is a terminal, where progress redraws one line in place.
+    public let isInteractive: Bool
+
     /// Creates a console from two writers; each receives whole lines, newline included.
-    public init(output: @escaping @Sendable (String) -> Void, error: @escaping @Sendable (String) -> Void) {
+    public init(output: @escaping @Sendable (String) -> Void, error: @escaping @Sendable (String) -> Void, isInteractive: Bool = false) {
         writeOutput = output
         writeError = error
+        self.isInteractive = isInteractive
     }
 
     /// The process's standard output and standard error.
     public static let standard = Console(
         output: { text in FileHandle.standardOutput.write(Data(text.utf8)) },
-        error: { text in FileHandle.standardError.write(Data(text.utf8)) })
+        error: { text in FileHandle.standardError.write(Data(text.utf8)) },
+        isInteractive: isatty(STDERR_FILENO) == 1)
+
+    /// Redraws the progress line on a terminal (carriage return, text, clear to end of line);
+    /// `done` ends it with a newline.
+    public func redraw(_ line: String, done: Bool = false) {
+        writeError("\r" + line + "\u{1B}[K" + (done ? "\n" : ""))
+    }
 
     /// Writes a line of results.
     public func print(_ line: String = "") {

@@ -114,7 +114,7 @@ public final class Log: @unchecked Sendable {
     @discardableResult
     public func createTopic(_ name: String, _ configuration: TopicConfiguration = TopicConfiguration()) throws -> LogTopic {
         precondition(isWritable, "createTopic on a read-only log")
-        try Topic.validate(name)
+        try TopicName.validate(name)
         try configuration.validate()
         return try lock.withLock {
             guard topics[name] == nil else {

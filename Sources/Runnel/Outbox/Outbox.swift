@@ -44,7 +44,7 @@ public struct Outbox: Sendable {
             throw RunnelError(.notInWriteTransaction, "cannot append \(event.type) to the outbox outside a transaction: the event could commit without its business change",
                               hint: "Append inside `write { db in … }` (or `inTransaction`), in the same transaction as the business rows")
         }
-        try Topic.validate(event.topic)
+        try TopicName.validate(event.topic)
         try validate(event)
         let encoder = Self.encoder
         let payload: Data

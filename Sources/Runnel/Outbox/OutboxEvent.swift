@@ -26,7 +26,7 @@ public struct OutboxEvent<Payload: Encodable>: Encodable where Payload: Sendable
 
     /// Creates an event.
     /// - Parameters:
-    ///   - topic: The topic; see ``Topic/validate(_:)`` for the naming rules.
+    ///   - topic: The topic; see ``TopicName/validate(_:)`` for the naming rules.
     ///   - key: The ordering key.
     ///   - type: The event type.
     ///   - schemaVersion: The payload's schema version (1 or more).

@@ -69,6 +69,69 @@ enum RunnelSchema {
                 )
                 """)
         }
+        if role == .derived {
+            migrator.registerMigration("runnel-v3-pipelines", migrate: registerPipelineTables)
+        }
         return migrator
+    }
+
+    /// The pipeline runtime's bookkeeping, all in `derived.sqlite` so that one transaction per
+    /// batch holds sink rows, operator state, input offsets and watermarks (invariant 3).
+    /// `docs/pipelines.md` describes each table.
+    private static func registerPipelineTables(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE runnel_pipelines (
+                name TEXT PRIMARY KEY,
+                version INTEGER NOT NULL,
+                description TEXT NOT NULL,
+                views TEXT NOT NULL,
+                events_in INTEGER NOT NULL DEFAULT 0,
+                batches INTEGER NOT NULL DEFAULT 0,
+                lag_events INTEGER NOT NULL DEFAULT 0,
+                lag_ms INTEGER NOT NULL DEFAULT 0,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            );
+            CREATE TABLE runnel_pipeline_offsets (
+                pipeline TEXT NOT NULL REFERENCES runnel_pipelines (name) ON DELETE CASCADE,
+                topic TEXT NOT NULL,
+                partition INTEGER NOT NULL,
+                next_offset INTEGER NOT NULL,
+                max_event_time INTEGER,
+                PRIMARY KEY (pipeline, topic, partition)
+            ) WITHOUT ROWID;
+            CREATE TABLE runnel_pipeline_state (
+                pipeline TEXT NOT NULL REFERENCES runnel_pipelines (name) ON DELETE CASCADE,
+                operator INTEGER NOT NULL,
+                key BLOB NOT NULL,
+                state BLOB NOT NULL,
+                PRIMARY KEY (pipeline, operator, key)
+            ) WITHOUT ROWID;
+            CREATE TABLE runnel_pipeline_dead_letters (
+                id INTEGER PRIMARY KEY,
+                pipeline TEXT NOT NULL,
+                topic TEXT NOT NULL,
+                partition INTEGER NOT NULL,
+                "offset" INTEGER NOT NULL,
+                key TEXT,
+                value TEXT,
+                error TEXT NOT NULL,
+                failed_at INTEGER NOT NULL
+            );
+            CREATE INDEX runnel_pipeline_dead_letters_pipeline ON runnel_pipeline_dead_letters (pipeline, topic, partition, "offset");
+            CREATE TABLE runnel_pipeline_late_events (
+                id INTEGER PRIMARY KEY,
+                pipeline TEXT NOT NULL,
+                topic TEXT NOT NULL,
+                partition INTEGER NOT NULL,
+                "offset" INTEGER NOT NULL,
+                event_time INTEGER NOT NULL,
+                watermark INTEGER NOT NULL,
+                key TEXT,
+                value TEXT,
+                reason TEXT NOT NULL
+            );
+            CREATE INDEX runnel_pipeline_late_events_pipeline ON runnel_pipeline_late_events (pipeline, topic, partition, "offset");
+            """)
     }
 }

@@ -42,6 +42,10 @@ public struct RunnelError: Error, CustomStringConvertible, Sendable {
         public static let corruptLog = Code(name: "corrupt-log")
         /// The log is locked by another writer.
         public static let logLocked = Code(name: "log-locked")
+        /// A pipeline's definition is invalid, or its run failed.
+        public static let pipeline = Code(name: "pipeline")
+        /// A pipeline's version differs from the version its saved state was built by.
+        public static let pipelineVersion = Code(name: "pipeline-version")
     }
 
     /// What kind of failure this is.

@@ -6,7 +6,7 @@ import Runnel
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Create a home, apply the schema, load the sample data, relay it into the log, and show what is where.",
+        abstract: "Create a home, apply the schema, load the sample data, relay it into the log, run the pipelines, and show what is where.",
         discussion: "Safe to run twice: each step only does what is still missing.")
 
     @OptionGroup var home: HomeOptions
@@ -29,6 +29,12 @@ struct DemoCommand: ParsableCommand {
         }
         console.print("-- relay")
         try RelayCommand.drain(store, batchSize: OutboxRelay.Configuration().batchSize, partitions: 1, console: console)
+        if !context.catalog.pipelines.isEmpty {
+            console.print("-- run pipelines")
+            for pipeline in context.catalog.pipelines {
+                try RunCommand.runToEnd(pipeline, store: store, options: .init(), console: console)
+            }
+        }
         try summarize(store, console: console)
     }
 
@@ -54,9 +60,23 @@ struct DemoCommand: ParsableCommand {
             let records = topic.partitions.reduce(Int64(0)) { $0 + $1.endOffset - $1.startOffset }
             console.print("                    \(topic.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(records) records")
         }
-        console.print("  derived.sqlite  read views and pipeline state (empty until pipelines run)")
+        let views = try store.derived.read { db in
+            try Row.fetchAll(db, sql: "SELECT name, views FROM runnel_pipelines ORDER BY name").flatMap { row in
+                try (row["views"] as String).split(separator: ",").map { view in
+                    (row["name"] as String, String(view), try Int.fetchOne(db, sql: "SELECT count(*) FROM \(SQLIdentifier.quoted(String(view)))") ?? 0)
+                }
+            }
+        }
+        console.print("  derived.sqlite  read views, built by pipelines from the log:")
+        for (pipeline, view, rows) in views {
+            console.print("                    \(view.padding(toLength: 30, withPad: " ", startingAt: 0)) \(rows) rows  (\(pipeline))")
+        }
         console.print("")
         console.print("Try next:")
+        console.print("  runnel pipelines\(flag)")
+        console.print("  runnel inspect table member_engagement_5m --db derived --limit 5\(flag)")
+        console.print("  runnel inspect table member_profiles --db derived --limit 5\(flag)")
+        console.print("  runnel run --all --follow\(flag)     (keeps the views current as the relay appends; Ctrl-C stops it)")
         console.print("  runnel inspect tables\(flag)")
         console.print("  runnel inspect table members --limit 5\(flag)")
         console.print("  runnel log topics\(flag)")

@@ -2,7 +2,7 @@
 ///
 /// Topic names become folder names under `log/`, so they are held to Kafka's rules: 1 to 249
 /// characters from `a-z A-Z 0-9 . _ -`, and not `.` or `..`.
-public enum Topic {
+public enum TopicName {
     /// The longest topic name allowed (Kafka's limit).
     public static let maximumLength = 249
 

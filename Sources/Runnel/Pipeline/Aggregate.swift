@@ -1,0 +1,172 @@
+import Foundation
+import GRDB
+
+/// Something a window or running aggregate computes per key: a count, a sum, a custom reduce.
+/// Each gives one column of the rows the window emits.
+public protocol AggregateFunction<Event>: Sendable {
+    associatedtype Event
+    /// The output column.
+    var column: ColumnDefinition { get }
+    /// Whether two partial results can be merged (session windows merge sessions).
+    var canMerge: Bool { get }
+    /// A fresh accumulator for one window and key.
+    func makeAccumulator() -> Accumulator<Event>
+}
+
+extension AggregateFunction {
+    public var canMerge: Bool { true }
+}
+
+/// The running state of one aggregate in one window for one key. Subclasses keep their values
+/// in stored properties, so adding an event allocates nothing.
+public class Accumulator<Event> {
+    init() {}
+    /// Takes one event.
+    func add(_ event: Event, _ meta: EventMeta) {}
+    /// Folds in another accumulator of the same aggregate (session merges).
+    func merge(_ other: Accumulator<Event>) {}
+    /// The column value the window emits.
+    var result: DatabaseValue { .null }
+    /// Saves the state for the next batch.
+    func save(_ writer: inout StateWriter) {}
+    /// Restores what ``save(_:)`` wrote.
+    func restore(_ reader: inout StateReader) throws {}
+}
+
+/// Builds the list of a window's aggregates: each line is one aggregate over the stream's event
+/// type, which the builder knows, so key paths need no type annotation.
+@resultBuilder
+public enum AggregatesBuilder<Event> {
+    public static func buildExpression(_ aggregate: some AggregateFunction<Event>) -> [any AggregateFunction<Event>] {
+        [aggregate]
+    }
+
+    public static func buildBlock(_ parts: [any AggregateFunction<Event>]...) -> [any AggregateFunction<Event>] {
+        parts.flatMap { $0 }
+    }
+
+    public static func buildOptional(_ part: [any AggregateFunction<Event>]?) -> [any AggregateFunction<Event>] {
+        part ?? []
+    }
+
+    public static func buildEither(first part: [any AggregateFunction<Event>]) -> [any AggregateFunction<Event>] { part }
+    public static func buildEither(second part: [any AggregateFunction<Event>]) -> [any AggregateFunction<Event>] { part }
+}
+
+// MARK: - Count
+
+/// The number of events.
+public struct Count<Event>: AggregateFunction {
+    public let column: ColumnDefinition
+
+    /// - Parameter column: The output column.
+    public init(_ column: String) {
+        self.column = ColumnDefinition(column, Int64.self)
+    }
+
+    public func makeAccumulator() -> Accumulator<Event> { CountAccumulator() }
+}
+
+final class CountAccumulator<Event>: Accumulator<Event> {
+    var count: Int64 = 0
+    override func add(_ event: Event, _ meta: EventMeta) { count &+= 1 }
+    override func merge(_ other: Accumulator<Event>) { count &+= (other as! CountAccumulator).count }
+    override var result: DatabaseValue { count.databaseValue }
+    override func save(_ writer: inout StateWriter) { writer.int64(count) }
+    override func restore(_ reader: inout StateReader) throws { count = try reader.int64() }
+}
+
+// MARK: - Sum
+
+/// The sum of an integer or floating-point field.
+public struct Sum<Event>: AggregateFunction {
+    public let column: ColumnDefinition
+    private let make: @Sendable () -> Accumulator<Event>
+
+    /// Sums an integer field (wrapping is not checked: 64 bits hold any realistic sum).
+    public init(_ column: String, _ field: KeyPath<Event, Int64> & Sendable) {
+        self.column = ColumnDefinition(column, Int64.self)
+        make = { IntegerSumAccumulator { $0[keyPath: field] } }
+    }
+
+    /// Sums an `Int` field.
+    public init(_ column: String, _ field: KeyPath<Event, Int> & Sendable) {
+        self.column = ColumnDefinition(column, Int64.self)
+        make = { IntegerSumAccumulator { Int64($0[keyPath: field]) } }
+    }
+
+    /// Sums a `Double` field.
+    public init(_ column: String, _ field: KeyPath<Event, Double> & Sendable) {
+        self.column = ColumnDefinition(column, Double.self)
+        make = { DoubleSumAccumulator { $0[keyPath: field] } }
+    }
+
+    public func makeAccumulator() -> Accumulator<Event> { make() }
+}
+
+final class IntegerSumAccumulator<Event>: Accumulator<Event> {
+    let field: (Event) -> Int64
+    var sum: Int64 = 0
+    init(_ field: @escaping (Event) -> Int64) { self.field = field }
+    override func add(_ event: Event, _ meta: EventMeta) { sum &+= field(event) }
+    override func merge(_ other: Accumulator<Event>) { sum &+= (other as! IntegerSumAccumulator).sum }
+    override var result: DatabaseValue { sum.databaseValue }
+    override func save(_ writer: inout StateWriter) { writer.int64(sum) }
+    override func restore(_ reader: inout StateReader) throws { sum = try reader.int64() }
+}
+
+final class DoubleSumAccumulator<Event>: Accumulator<Event> {
+    let field: (Event) -> Double
+    var sum: Double = 0
+    init(_ field: @escaping (Event) -> Double) { self.field = field }
+    override func add(_ event: Event, _ meta: EventMeta) { sum += field(event) }
+    override func merge(_ other: Accumulator<Event>) { sum += (other as! DoubleSumAccumulator).sum }
+    override var result: DatabaseValue { sum.databaseValue }
+    override func save(_ writer: inout StateWriter) { writer.int64(Int64(bitPattern: sum.bitPattern)) }
+    override func restore(_ reader: inout StateReader) throws { sum = Double(bitPattern: UInt64(bitPattern: try reader.int64())) }
+}
+
+// MARK: - Average
+
+/// The mean of a numeric field (`NULL` for a window without events).
+public struct Average<Event>: AggregateFunction {
+    public let column: ColumnDefinition
+    private let field: @Sendable (Event) -> Double
+
+    public init(_ column: String, _ field: KeyPath<Event, Int64> & Sendable) {
+        self.column = ColumnDefinition(column, Double?.self)
+        self.field = { Double($0[keyPath: field]) }
+    }
+
+    public init(_ column: String, _ field: KeyPath<Event, Double> & Sendable) {
+        self.column = ColumnDefinition(column, Double?.self)
+        self.field = { $0[keyPath: field] }
+    }
+
+    public func makeAccumulator() -> Accumulator<Event> { AverageAccumulator(field) }
+}
+
+final class AverageAccumulator<Event>: Accumulator<Event> {
+    let field: (Event) -> Double
+    var sum: Double = 0
+    var count: Int64 = 0
+    init(_ field: @escaping (Event) -> Double) { self.field = field }
+    override func add(_ event: Event, _ meta: EventMeta) {
+        sum += field(event)
+        count += 1
+    }
+    override func merge(_ other: Accumulator<Event>) {
+        let other = other as! AverageAccumulator
+        sum += other.sum
+        count += other.count
+    }
+    override var result: DatabaseValue { count == 0 ? .null : (sum / Double(count)).databaseValue }
+    override func save(_ writer: inout StateWriter) {
+        writer.int64(Int64(bitPattern: sum.bitPattern))
+        writer.int64(count)
+    }
+    override func restore(_ reader: inout StateReader) throws {
+        sum = Double(bitPattern: UInt64(bitPattern: try reader.int64()))
+        count = try reader.int64()
+    }
+}

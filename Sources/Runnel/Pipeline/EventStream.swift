@@ -1,0 +1,96 @@
+import Foundation
+
+/// A typed stream of events: where a pipeline starts (``Source``) and what each stage returns.
+///
+/// Stages chain fluently and each one's output type is the next one's input type, inferred, so
+/// a pipeline that does not fit together does not compile:
+///
+/// ```swift
+/// Source("member-activity", as: ActivityRecorded.self, type: "ActivityRecorded", time: \.occurredAt)
+///     .filter { !$0.isBot }
+///     .keyBy("member_id", \.memberId)
+///     .window(.tumbling(.minutes(5)), lateness: .minutes(1)) {
+///         Count("events")
+///         Sum("dwell_ms", \.dwellMs)
+///     }
+///     .into(ReadView("member_engagement_5m", primaryKey: ["member_id", "window_start"]))
+/// ```
+///
+/// A stream is a description: nothing runs until a ``PipelineRunner`` compiles it.
+public struct EventStream<Event>: Sendable {
+    /// The columns of the rows, for streams of ``ViewRow`` coming out of a window or aggregate.
+    let schema: RowSchema?
+    /// Wires the stream into a graph, handing each event to `downstream`.
+    let connect: @Sendable (PipelineGraph, @escaping Emit<Event>) throws -> Void
+
+    init(schema: RowSchema? = nil, connect: @escaping @Sendable (PipelineGraph, @escaping Emit<Event>) throws -> Void) {
+        self.schema = schema
+        self.connect = connect
+    }
+}
+
+/// A stream that starts at a topic of the log: `Source("member-activity", as: …, time: …)`.
+public typealias Source<Event> = EventStream<Event>
+
+extension EventStream where Event: Decodable & SendableMetatype {
+    /// Reads a topic, decoding each record's JSON value into `Event`.
+    ///
+    /// Records whose value does not decode go to the pipeline's dead-letter table with their
+    /// topic, partition, offset and the decoding error; the pipeline goes on.
+    ///
+    /// - Parameters:
+    ///   - topic: The topic to read, every partition of it.
+    ///   - eventType: The type to decode each value into.
+    ///   - type: Only records whose `type` header equals this (a topic often carries several
+    ///     event types); nil takes every record.
+    ///   - time: The event's event-time field: windows, lateness and the watermark use it.
+    public init(_ topic: String, as eventType: Event.Type, type: String? = nil, time: KeyPath<Event, Date> & Sendable) {
+        self.init(topic, as: eventType, type: type, eventTime: { $0[keyPath: time].millisecondsSince1970 })
+    }
+
+    /// Reads a topic whose events carry their time as milliseconds since 1970.
+    public init(_ topic: String, as eventType: Event.Type, type: String? = nil, time: KeyPath<Event, Int64> & Sendable) {
+        self.init(topic, as: eventType, type: type, eventTime: { $0[keyPath: time] })
+    }
+
+    private init(_ topic: String, as eventType: Event.Type, type: String?, eventTime: @escaping @Sendable (Event) -> Int64) {
+        self.init { graph, downstream in
+            let decoder = Outbox.makeDecoder() // TEMP until EventDecoder lands
+            graph.bind(topic: topic, type: type) { bytes, meta, graph in
+                let event: Event
+                do {
+                    event = try decoder.decode(Event.self, from: Data(bytes))
+                } catch {
+                    graph.deadLetter("cannot decode \(Event.self): \(DecodingProblem.describe(error))")
+                    return
+                }
+                var meta = meta
+                meta.time = eventTime(event)
+                // The partition's stream time moves before the event goes on, so an on-time
+                // event is never judged late against a time older than itself.
+                if meta.input >= 0 {
+                    graph.inputs[meta.input].maxEventTime = max(graph.inputs[meta.input].maxEventTime ?? meta.time, meta.time)
+                }
+                try downstream(event, meta)
+            }
+        }
+    }
+}
+
+/// Turns decoding errors into one line that says which field and what was wrong.
+enum DecodingProblem {
+    static func describe(_ error: any Error) -> String {
+        guard let error = error as? DecodingError else { return "\(error)" }
+        func path(_ context: DecodingError.Context) -> String {
+            let names = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+            return names.isEmpty ? "" : " at \(names.joined(separator: "."))"
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "missing field \(key.stringValue)\(path(context))"
+        case .typeMismatch(_, let context): return "\(context.debugDescription)\(path(context))"
+        case .valueNotFound(_, let context): return "\(context.debugDescription)\(path(context))"
+        case .dataCorrupted(let context): return "\(context.debugDescription)\(path(context))"
+        @unknown default: return "\(error)"
+        }
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import GRDB
+
+/// Where an event is as it flows through the stages: its event time, the input it was read
+/// from, and (after `keyBy`) its group key.
+struct EventMeta {
+    /// Event time, milliseconds since 1970.
+    var time: Int64
+    /// The index of the input partition in ``PipelineGraph/inputs``, or -1 for rows an operator
+    /// emitted at the end of a batch.
+    var input: Int
+    /// The record's offset in its partition (-1 for emitted rows).
+    var offset: Int64
+    /// The key set by `keyBy`.
+    var key: GroupKey?
+    /// True for a row that withdraws an earlier one (a session merged away).
+    var isRetraction = false
+}
+
+/// Hands an event to the next stage.
+typealias Emit<Event> = (Event, EventMeta) throws -> Void
+
+/// A stage that keeps state across batches or writes at the end of a batch: windows,
+/// aggregates, dedupe, sinks. Flushed in the order they were registered, which is upstream
+/// first, inside the batch's transaction.
+protocol PipelineOperator: AnyObject {
+    /// Loads the operator's saved state (after a restart).
+    func restore(_ db: Database, graph: PipelineGraph) throws
+    /// Emits what the batch produced, saves state, and writes sink rows.
+    func flush(_ db: Database, graph: PipelineGraph) throws
+}
+
+/// A pipeline compiled for one run: the decoders bound to each input topic, the chain of stage
+/// closures, and the operators whose state is saved with every batch.
+///
+/// A graph lives on one thread for the length of a run; nothing in it is shared.
+final class PipelineGraph {
+    /// A topic a pipeline reads, with the decoders of every source bound to it.
+    struct Binding {
+        let topic: String
+        /// The event type (`type` header) the source accepts; nil accepts every record.
+        let type: [UInt8]?
+        let deliver: (UnsafeRawBufferPointer, EventMeta, PipelineGraph) throws -> Void
+        /// The event time of a decoded event is set by `deliver`; this reads it for lateness.
+    }
+
+    /// One partition of an input topic and how far the pipeline has read it.
+    struct Input {
+        let topic: String
+        let partition: Int
+        var nextOffset: Int64
+        /// The largest event time read from this partition (nil before its first event).
+        var maxEventTime: Int64?
+    }
+
+    struct DeadLetter {
+        let topic: String, partition: Int, offset: Int64
+        let key: String?, value: String?, error: String
+    }
+
+    struct LateEvent {
+        let topic: String, partition: Int, offset: Int64
+        let eventTime: Int64, watermark: Int64
+        let key: String?, value: String?, reason: String
+    }
+
+    let pipeline: Pipeline
+    let store: Store
+    private(set) var bindings: [Binding] = []
+    var inputs: [Input] = []
+    private(set) var operators: [any PipelineOperator] = []
+    /// Read views the pipeline writes, by name, with their columns and primary keys.
+    private(set) var views: [String: ReadViewTable] = [:]
+
+    var deadLetters: [DeadLetter] = []
+    var lateEvents: [LateEvent] = []
+    /// The record being processed, so a stage can copy it into the dead-letter or late table.
+    var current: LogRecordView?
+    var currentInput = -1
+    /// Events taken in this batch, and how many each fate claimed (for the run's summary).
+    var eventsIn = 0
+    var skippedByType = 0
+    var droppedByEnrich = 0
+    var droppedAsDuplicates = 0
+
+    init(pipeline: Pipeline, store: Store) throws {
+        self.pipeline = pipeline
+        self.store = store
+        for output in pipeline.outputs {
+            try output.connect(self)
+        }
+    }
+
+    // MARK: - Building
+
+    func bind(topic: String, type: String?, deliver: @escaping (UnsafeRawBufferPointer, EventMeta, PipelineGraph) throws -> Void) {
+        bindings.append(Binding(topic: topic, type: type.map { Array($0.utf8) }, deliver: deliver))
+    }
+
+    /// Registers an operator; its id (its position) keys its saved state.
+    @discardableResult
+    func register(_ op: any PipelineOperator) -> Int {
+        operators.append(op)
+        return operators.count - 1
+    }
+
+    func declare(_ view: ReadViewTable) throws {
+        if let existing = views[view.name], existing != view {
+            throw RunnelError(.pipeline, "pipeline \(pipeline.name) declares read view \(view.name) twice with different columns",
+                              hint: "Give each output its own view, or declare the same columns and primary key")
+        }
+        views[view.name] = view
+    }
+
+    // MARK: - Time
+
+    /// The event time an operator judges lateness against for an event from `input`: the
+    /// largest event time read from that partition (per partition, so the answer does not
+    /// depend on how batches interleave partitions).
+    func streamTime(of input: Int) -> Int64? {
+        input >= 0 ? inputs[input].maxEventTime : closingTime
+    }
+
+    /// The event time every input with events has reached: windows ending before it (less the
+    /// lateness) can close, because no partition can still send them an on-time event.
+    var closingTime: Int64? {
+        var least: Int64?
+        for input in inputs {
+            if let time = input.maxEventTime { least = min(least ?? time, time) }
+        }
+        return least
+    }
+
+    /// Moves every input's event time to at least `time` (tests and tools: "advance the
+    /// watermark").
+    func advanceEventTime(to time: Int64) {
+        for index in inputs.indices {
+            inputs[index].maxEventTime = max(inputs[index].maxEventTime ?? time, time)
+        }
+    }
+
+    // MARK: - Bad input
+
+    func deadLetter(_ error: String) {
+        let (topic, partition) = currentInput >= 0 ? (inputs[currentInput].topic, inputs[currentInput].partition) : ("", -1)
+        deadLetters.append(DeadLetter(
+            topic: topic, partition: partition, offset: current?.offset ?? -1,
+            key: current?.key.map { String(decoding: $0, as: UTF8.self) },
+            value: current?.value.map { String(decoding: $0, as: UTF8.self) }, error: error))
+    }
+
+    func late(_ meta: EventMeta, watermark: Int64, reason: String) {
+        let (topic, partition) = meta.input >= 0 ? (inputs[meta.input].topic, inputs[meta.input].partition) : ("", -1)
+        lateEvents.append(LateEvent(
+            topic: topic, partition: partition, offset: meta.offset, eventTime: meta.time, watermark: watermark,
+            key: meta.key?.text ?? current?.key.map { String(decoding: $0, as: UTF8.self) },
+            value: current?.value.map { String(decoding: $0, as: UTF8.self) }, reason: reason))
+    }
+}

@@ -1,0 +1,340 @@
+import Foundation
+import GRDB
+import Logging
+
+/// Runs one pipeline over the log: reads a batch of records from its checkpoint, passes them
+/// through the stages, and commits sink rows, operator state, dead letters, late events, input
+/// offsets and event times in one `derived.sqlite` transaction (invariant 3). A crash anywhere
+/// replays the batch from the stored offsets, against the stored state, to the same answer.
+///
+/// ```swift
+/// let runner = try PipelineRunner(pipeline: engagement, store: store, log: try Log.openForReading(store.home.logURL))
+/// let summary = try runner.runToEnd()      // batch mode: to the log's current end, then stop
+/// ```
+///
+/// A runner is used from one thread at a time. After an error it must be thrown away: its
+/// in-memory state may be ahead of what was committed; a new runner starts from the commit.
+public final class PipelineRunner {
+    /// How a runner reads.
+    public struct Options: Sendable {
+        /// Records read per batch (and so per transaction), across all inputs.
+        public var batchSize: Int
+        /// Drop the pipeline's views and state first and replay the log from offset 0.
+        public var rebuild: Bool
+
+        public init(batchSize: Int = 20_000, rebuild: Bool = false) {
+            self.batchSize = batchSize
+            self.rebuild = rebuild
+        }
+    }
+
+    /// What one batch did.
+    public struct BatchSummary: Sendable {
+        /// Records read from the log.
+        public var records = 0
+        /// Records sent to the dead-letter table.
+        public var deadLetters = 0
+        /// Events sent to the late table.
+        public var lateEvents = 0
+        /// Records of other event types, or tombstones, passed over.
+        public var skipped = 0
+    }
+
+    /// What a run to the end of the log did.
+    public struct RunSummary: Sendable {
+        public var batches = 0
+        public var records = 0
+        public var deadLetters = 0
+        public var lateEvents = 0
+        public var skipped = 0
+        /// Records that retention deleted before the pipeline read them.
+        public var recordsLostToRetention: Int64 = 0
+
+        mutating func add(_ batch: BatchSummary) {
+            batches += 1
+            records += batch.records
+            deadLetters += batch.deadLetters
+            lateEvents += batch.lateEvents
+            skipped += batch.skipped
+        }
+    }
+
+    public let pipeline: Pipeline
+    public let store: Store
+    public let log: Log
+    public let options: Options
+    private let graph: PipelineGraph
+    private let logger: Logger
+    /// The log partition of each input.
+    private var partitions: [PartitionLog] = []
+    /// The bindings fed by each input.
+    private var bindingsOfInput: [[Int]] = []
+    /// Saved offsets and event times of inputs not opened yet (their topic has no log yet).
+    private var savedInputs: [String: (next: Int64, time: Int64?)] = [:]
+    private var nextInput = 0
+    private var pendingCommit = false
+    private var lostToRetention: Int64 = 0
+
+    /// Opens a pipeline's state: checks its version against the saved one, creates its read
+    /// views, and loads its offsets and operator state.
+    /// - Throws: ``RunnelError`` `.pipelineVersion` when the saved state was built by another
+    ///   version (the message says to rebuild); `.pipeline` for a definition that does not hold
+    ///   together.
+    public init(pipeline: Pipeline, store: Store, log: Log, options: Options = Options(), logger: Logger = Logger(label: "runnel.pipeline")) throws {
+        try pipeline.validate()
+        self.pipeline = pipeline
+        self.store = store
+        self.log = log
+        self.options = options
+        self.logger = logger
+        graph = try PipelineGraph(pipeline: pipeline, store: store)
+        if options.rebuild { try Self.dropState(of: pipeline, in: store) }
+        try prepare()
+    }
+
+    // MARK: - State
+
+    /// Drops a pipeline's read views, state, offsets, dead letters and late events, so its next
+    /// run replays the log from offset 0.
+    public static func dropState(of pipeline: Pipeline, in store: Store) throws {
+        try store.derived.write { db in
+            if let views = try String.fetchOne(db, sql: "SELECT views FROM runnel_pipelines WHERE name = ?", arguments: [pipeline.name]) {
+                for view in views.split(separator: ",") where !view.isEmpty {
+                    try db.execute(sql: "DROP TABLE IF EXISTS \(SQLIdentifier.quoted(String(view)))")
+                }
+            }
+            for table in ["runnel_pipeline_state", "runnel_pipeline_offsets"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE pipeline = ?", arguments: [pipeline.name])
+            }
+            for table in ["runnel_pipeline_dead_letters", "runnel_pipeline_late_events"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE pipeline = ?", arguments: [pipeline.name])
+            }
+            try db.execute(sql: "DELETE FROM runnel_pipelines WHERE name = ?", arguments: [pipeline.name])
+        }
+    }
+
+    private func prepare() throws {
+        let name = pipeline.name
+        let views = graph.views.values.sorted { $0.name < $1.name }
+        try store.derived.write { db in
+            let saved = try Row.fetchOne(db, sql: "SELECT version, views FROM runnel_pipelines WHERE name = ?", arguments: [name])
+            if let saved, (saved["version"] as Int) != pipeline.version {
+                throw RunnelError(.pipelineVersion,
+                                  "pipeline \(name) is now version \(pipeline.version), but its views and state in derived.sqlite were built by version \(saved["version"] as Int)",
+                                  hint: "Run `runnel run \(name) --rebuild` to drop them and replay the log from offset 0")
+            }
+            let owned = Set(((saved?["views"] as String?) ?? "").split(separator: ",").map(String.init))
+            for view in views {
+                if let owner = try String.fetchOne(db, sql: """
+                    SELECT name FROM runnel_pipelines WHERE name <> ? AND ',' || views || ',' LIKE '%,' || ? || ',%'
+                    """, arguments: [name, view.name]) {
+                    throw RunnelError(.pipeline, "read view \(view.name) of pipeline \(name) is already written by pipeline \(owner)",
+                                      hint: "Give one of them another view name")
+                }
+                if !owned.contains(view.name), try db.tableExists(view.name) {
+                    throw RunnelError(.pipeline, "pipeline \(name) would create read view \(view.name), but derived.sqlite already has a table of that name that no pipeline owns",
+                                      hint: "Drop or rename that table, or choose another view name")
+                }
+                try view.prepare(db, pipeline: name)
+            }
+            let now = Date().millisecondsSince1970
+            let viewList = owned.union(views.map(\.name)).sorted().joined(separator: ",")
+            try db.execute(sql: """
+                INSERT INTO runnel_pipelines (name, version, description, views, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (name) DO UPDATE SET description = excluded.description, views = excluded.views
+                """, arguments: [name, pipeline.version, pipeline.description, viewList, now, now])
+            let offsets = try Row.fetchAll(db, sql: "SELECT topic, partition, next_offset, max_event_time FROM runnel_pipeline_offsets WHERE pipeline = ?", arguments: [name])
+            for row in offsets {
+                savedInputs["\(row["topic"] as String)/\(row["partition"] as Int)"] = (row["next_offset"], row["max_event_time"])
+            }
+            try openInputs()
+            for op in graph.operators { try op.restore(db, graph: graph) }
+        }
+    }
+
+    /// Opens the partitions of every bound topic that has a log, in the order the pipeline
+    /// binds them; topics that appear later are added when they do.
+    private func openInputs() throws {
+        var topics: [String] = []
+        for binding in graph.bindings where !topics.contains(binding.topic) { topics.append(binding.topic) }
+        for topicName in topics {
+            guard !graph.inputs.contains(where: { $0.topic == topicName }), let topic = try log.topic(topicName) else { continue }
+            for partition in topic.partitions {
+                let saved = savedInputs["\(topicName)/\(partition.partition)"]
+                graph.inputs.append(.init(topic: topicName, partition: partition.partition, nextOffset: saved?.next ?? 0, maxEventTime: saved?.time))
+                partitions.append(partition)
+                bindingsOfInput.append(graph.bindings.indices.filter { graph.bindings[$0].topic == topicName })
+            }
+        }
+    }
+
+    // MARK: - Running
+
+    /// How many records are left between the pipeline's offsets and the log's end.
+    public func backlog() throws -> Int64 {
+        try refresh()
+        return zip(graph.inputs, partitions).reduce(0) { $0 + max(0, $1.1.endOffset - $1.0.nextOffset) }
+    }
+
+    /// Picks up segments the relay wrote since the last look, and topics that appeared.
+    public func refresh() throws {
+        if graph.inputs.count < Set(graph.bindings.map(\.topic)).count || partitions.isEmpty { try openInputs() }
+        for partition in partitions { try partition.refresh() }
+    }
+
+    /// Reads and commits one batch (up to ``Options/batchSize`` records).
+    /// - Parameter committing: false processes the batch and throws the result away, as a
+    ///   crash before the commit would (for tests); the runner must not be used afterwards.
+    /// - Returns: What the batch did; `records` is 0 when the pipeline is at the log's end.
+    @discardableResult
+    public func runBatch(committing: Bool = true) throws -> BatchSummary {
+        try refresh()
+        var summary = BatchSummary()
+        var budget = options.batchSize
+        let count = graph.inputs.count
+        for step in 0..<count where budget > 0 {
+            let index = (nextInput + step) % count
+            let partition = partitions[index]
+            var next = graph.inputs[index].nextOffset
+            if next < partition.startOffset {
+                lostToRetention += partition.startOffset - next
+                logger.warning("retention deleted records before the pipeline read them", metadata: [
+                    "pipeline": "\(pipeline.name)", "pipeline.topic": "\(partition.topic)", "pipeline.partition": "\(partition.partition)",
+                    "pipeline.records_lost": "\(partition.startOffset - next)",
+                ])
+                next = partition.startOffset
+            }
+            let end = partition.endOffset
+            while budget > 0, next < end {
+                let before = next
+                next = try partition.forEachRecord(from: next) { record in
+                    try process(record, input: index, summary: &summary)
+                    budget -= 1
+                    return budget > 0
+                }
+                if next == before { break }
+            }
+            graph.inputs[index].nextOffset = next
+        }
+        nextInput = count == 0 ? 0 : (nextInput + 1) % count
+        summary.deadLetters = graph.deadLetters.count
+        summary.lateEvents = graph.lateEvents.count
+        if committing, summary.records > 0 || pendingCommit { try commit(summary) }
+        return summary
+    }
+
+    /// Runs batches until the pipeline reaches the end the log had when the run began (batch
+    /// mode), closing the windows the watermark allows at every commit.
+    /// - Parameter progress: Called after each batch with the records done and the total.
+    public func runToEnd(progress: ((Int64, Int64) -> Void)? = nil) throws -> RunSummary {
+        try refresh()
+        let targets = partitions.map(\.endOffset)
+        let total = zip(graph.inputs, targets).reduce(Int64(0)) { $0 + max(0, $1.1 - $1.0.nextOffset) }
+        var summary = RunSummary()
+        var done: Int64 = 0
+        while zip(graph.inputs, targets).contains(where: { $0.0.nextOffset < $0.1 }) {
+            let batch = try runBatch()
+            if batch.records == 0 { break }
+            summary.add(batch)
+            done += Int64(batch.records)
+            progress?(min(done, total), total)
+        }
+        if pendingCommit { try commit(BatchSummary()) }
+        summary.recordsLostToRetention = lostToRetention
+        return summary
+    }
+
+    /// Moves every input's event time forward to `time` and commits, closing the windows that
+    /// allows, as if an event that late had arrived on every partition. For tests and tools;
+    /// a pipeline that runs normally moves its time with its events.
+    public func advanceEventTime(to time: Date) throws {
+        graph.advanceEventTime(to: time.millisecondsSince1970)
+        pendingCommit = true
+        try commit(BatchSummary())
+    }
+
+    private func process(_ record: LogRecordView, input: Int, summary: inout BatchSummary) throws {
+        summary.records += 1
+        graph.current = record
+        graph.currentInput = input
+        defer { graph.current = nil }
+        let meta = EventMeta(time: record.timestamp, input: input, offset: record.offset, key: nil)
+        for bindingIndex in bindingsOfInput[input] {
+            let binding = graph.bindings[bindingIndex]
+            if let wanted = binding.type, !Self.hasType(record, wanted) {
+                summary.skipped += 1
+                continue
+            }
+            guard let value = record.value else {
+                summary.skipped += 1
+                continue
+            }
+            try binding.deliver(value, meta, graph)
+        }
+    }
+
+    /// Whether the record's `type` header is `wanted`, compared in place.
+    private static func hasType(_ record: LogRecordView, _ wanted: [UInt8]) -> Bool {
+        var matches = false
+        record.forEachHeader { key, value in
+            if key.count == 4, key.elementsEqual("type".utf8) {
+                matches = value.map { $0.elementsEqual(wanted) } ?? false
+            }
+        }
+        return matches
+    }
+
+    // MARK: - Commit
+
+    private func commit(_ summary: BatchSummary) throws {
+        let name = pipeline.name
+        let (lagEvents, lagMs) = lag()
+        try store.derived.write { db in
+            for op in graph.operators { try op.flush(db, graph: graph) }
+            let failedAt = Date().millisecondsSince1970
+            for letter in graph.deadLetters {
+                try db.cachedStatement(sql: """
+                    INSERT INTO runnel_pipeline_dead_letters (pipeline, topic, partition, "offset", key, value, error, failed_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """).execute(arguments: [name, letter.topic, letter.partition, letter.offset, letter.key, letter.value, letter.error, failedAt])
+            }
+            for event in graph.lateEvents {
+                try db.cachedStatement(sql: """
+                    INSERT INTO runnel_pipeline_late_events (pipeline, topic, partition, "offset", event_time, watermark, key, value, reason)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """).execute(arguments: [name, event.topic, event.partition, event.offset, event.eventTime, event.watermark, event.key, event.value, event.reason])
+            }
+            for input in graph.inputs {
+                try db.cachedStatement(sql: """
+                    INSERT INTO runnel_pipeline_offsets (pipeline, topic, partition, next_offset, max_event_time) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (pipeline, topic, partition) DO UPDATE SET next_offset = excluded.next_offset, max_event_time = excluded.max_event_time
+                    """).execute(arguments: [name, input.topic, input.partition, input.nextOffset, input.maxEventTime])
+            }
+            try db.cachedStatement(sql: """
+                UPDATE runnel_pipelines SET events_in = events_in + ?, batches = batches + 1, lag_events = ?, lag_ms = ?, updated_at = ?
+                WHERE name = ?
+                """).execute(arguments: [summary.records, lagEvents, lagMs, failedAt, name])
+        }
+        graph.deadLetters.removeAll(keepingCapacity: true)
+        graph.lateEvents.removeAll(keepingCapacity: true)
+        pendingCommit = false
+        logger.debug("pipeline batch committed", metadata: [
+            "pipeline": "\(name)", "pipeline.batch.records": "\(summary.records)",
+            "pipeline.batch.dead_letters": "\(summary.deadLetters)", "pipeline.batch.late": "\(summary.lateEvents)",
+            "pipeline.lag.events": "\(lagEvents)",
+        ])
+    }
+
+    /// Records behind the log's end, and how far (in event time) the newest record in the log
+    /// is ahead of the newest the pipeline read.
+    private func lag() -> (events: Int64, milliseconds: Int64) {
+        var events: Int64 = 0, milliseconds: Int64 = 0
+        for (input, partition) in zip(graph.inputs, partitions) {
+            events += max(0, partition.endOffset - input.nextOffset)
+            if input.nextOffset < partition.endOffset, let newest = partition.segmentSummaries.last?.maxTimestamp {
+                milliseconds = max(milliseconds, newest - (input.maxEventTime ?? newest))
+            }
+        }
+        return (events, milliseconds)
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// A pipeline in follow mode (nearline): runs batches as the log grows, waiting a poll interval
+/// when it has caught up, until a graceful shutdown (SIGTERM), which it honours between
+/// batches, so the batch in hand commits before it returns.
+public struct PipelineService: Service {
+    public let pipeline: Pipeline
+    public let store: Store
+    public let options: PipelineRunner.Options
+    /// How long to wait before looking at the log again when caught up.
+    public var pollInterval: Duration
+    private let logger: Logger
+
+    public init(pipeline: Pipeline, store: Store, options: PipelineRunner.Options = .init(), pollInterval: Duration = .milliseconds(2),
+                logger: Logger = Logger(label: "runnel.pipeline")) {
+        self.pipeline = pipeline
+        self.store = store
+        self.options = options
+        self.pollInterval = pollInterval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try FileManager.default.createDirectory(at: store.home.logURL, withIntermediateDirectories: true)
+        let runner = try PipelineRunner(pipeline: pipeline, store: store, log: try Log.openForReading(store.home.logURL), options: options, logger: logger)
+        logger.info("pipeline following the log", metadata: ["pipeline": "\(pipeline.name)"])
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            let batch = try runner.runBatch()
+            if batch.records == 0 {
+                try? await Task.sleep(for: pollInterval)
+            }
+        }
+        logger.info("pipeline stopping after its last batch", metadata: ["pipeline": "\(pipeline.name)"])
+    }
+}

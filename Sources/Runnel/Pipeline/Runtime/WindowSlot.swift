@@ -1,0 +1,147 @@
+import Foundation
+import GRDB
+
+/// One window of one key: its bounds and an accumulator per aggregate.
+final class WindowSlot<Event> {
+    let key: GroupKey
+    var start: Int64
+    /// Exclusive end for tumbling and hopping windows; the last event's time for a session.
+    var end: Int64
+    let accumulators: [Accumulator<Event>]
+    /// Changed since the last flush.
+    var changed = false
+    /// The start its state row was saved under, if saved.
+    var savedStart: Int64?
+    /// The start its row was last emitted with (for retracting a session whose start moved).
+    var emittedStart: Int64?
+
+    init(key: GroupKey, start: Int64, end: Int64, accumulators: [Accumulator<Event>]) {
+        self.key = key
+        self.start = start
+        self.end = end
+        self.accumulators = accumulators
+    }
+
+    func add(_ event: Event, _ meta: EventMeta) {
+        for accumulator in accumulators { accumulator.add(event, meta) }
+        changed = true
+    }
+}
+
+struct WindowID: Hashable {
+    let key: GroupKey
+    let start: Int64
+}
+
+/// What windows and running aggregates share: the output schema, the rows, the saved state.
+class WindowedAggregation<Event>: PipelineOperator {
+    let aggregates: [any AggregateFunction<Event>]
+    let schema: RowSchema
+    let emit: EmitPolicy
+    let lateness: Int64
+    /// Whether rows carry `window_start` and `window_end` (not for running aggregates).
+    let hasWindowColumns: Bool
+    var downstream: Emit<ViewRow> = { _, _ in }
+    var state: OperatorState!
+    /// The closing watermark already applied: windows ending at or before it are gone.
+    var closedThrough = Int64.min
+
+    init(keyColumns: [ColumnDefinition], aggregates: [any AggregateFunction<Event>], emit: EmitPolicy, lateness: TimeSpan, hasWindowColumns: Bool) {
+        self.aggregates = aggregates
+        self.emit = emit
+        self.lateness = lateness.milliseconds
+        self.hasWindowColumns = hasWindowColumns
+        schema = Self.schema(keyColumns: keyColumns, aggregates: aggregates, hasWindowColumns: hasWindowColumns)
+    }
+
+    /// The rows' columns: the key's, then `window_start` and `window_end` (milliseconds), then
+    /// one per aggregate.
+    static func schema(keyColumns: [ColumnDefinition], aggregates: [any AggregateFunction<Event>], hasWindowColumns: Bool) -> RowSchema {
+        let windowColumns = hasWindowColumns ? [ColumnDefinition("window_start", Int64.self), ColumnDefinition("window_end", Int64.self)] : []
+        return RowSchema(keyColumns + windowColumns + aggregates.map(\.column))
+    }
+
+    /// Checks the definition: column names must be distinct.
+    static func validate(_ schema: RowSchema, pipeline: String) throws {
+        var seen: Set<String> = []
+        for column in schema.columns where !seen.insert(column.name).inserted {
+            throw RunnelError(.pipeline, "pipeline \(pipeline) has two columns named \(column.name) in one window's rows",
+                              hint: "Give each aggregate and key column its own name")
+        }
+    }
+
+    func attach(_ graph: PipelineGraph, downstream: @escaping Emit<ViewRow>) throws {
+        try Self.validate(schema, pipeline: graph.pipeline.name)
+        self.downstream = downstream
+        state = OperatorState(pipeline: graph.pipeline.name, id: graph.register(self))
+    }
+
+    func makeSlot(key: GroupKey, start: Int64, end: Int64) -> WindowSlot<Event> {
+        WindowSlot(key: key, start: start, end: end, accumulators: aggregates.map { $0.makeAccumulator() })
+    }
+
+    func row(_ slot: WindowSlot<Event>, start: Int64? = nil) -> ViewRow {
+        var values = slot.key.values
+        values.reserveCapacity(schema.columns.count)
+        if hasWindowColumns {
+            values.append((start ?? slot.start).databaseValue)
+            values.append(slot.end.databaseValue)
+        }
+        for accumulator in slot.accumulators { values.append(accumulator.result) }
+        return ViewRow(schema: schema, values: values)
+    }
+
+    func send(_ slot: WindowSlot<Event>, retractingStart: Int64? = nil) throws {
+        let start = retractingStart ?? slot.start
+        try downstream(row(slot, start: start), EventMeta(time: start, input: -1, offset: -1, key: slot.key, isRetraction: retractingStart != nil))
+    }
+
+    // MARK: - State
+
+    func stateKey(_ key: GroupKey, start: Int64) -> Data {
+        var writer = StateWriter()
+        writer.values(key.values)
+        writer.int64(start)
+        return writer.data
+    }
+
+    func save(_ slot: WindowSlot<Event>, _ db: Database) throws {
+        if let saved = slot.savedStart, saved != slot.start {
+            try state.delete(db, key: stateKey(slot.key, start: saved))
+        }
+        var writer = StateWriter()
+        writer.int64(slot.end)
+        writer.int64(slot.emittedStart ?? Int64.min)
+        for accumulator in slot.accumulators { accumulator.save(&writer) }
+        try state.save(db, key: stateKey(slot.key, start: slot.start), state: writer.data)
+        slot.savedStart = slot.start
+    }
+
+    func forget(_ slot: WindowSlot<Event>, _ db: Database) throws {
+        if let saved = slot.savedStart { try state.delete(db, key: stateKey(slot.key, start: saved)) }
+    }
+
+    /// Reads every saved slot back.
+    func loadSlots(_ db: Database, _ body: (WindowSlot<Event>) -> Void) throws {
+        try state.load(db) { key, saved in
+            var keyReader = StateReader(key)
+            let values = try keyReader.values()
+            let start = try keyReader.int64()
+            var reader = StateReader(saved)
+            let slot = makeSlot(key: GroupKey(values), start: start, end: try reader.int64())
+            let emitted = try reader.int64()
+            slot.emittedStart = emitted == Int64.min ? nil : emitted
+            for accumulator in slot.accumulators { try accumulator.restore(&reader) }
+            slot.savedStart = start
+            body(slot)
+        }
+    }
+
+    /// Orders slots so rows go downstream in the same order on every run.
+    static func ordered(_ slots: some Sequence<WindowSlot<Event>>) -> [WindowSlot<Event>] {
+        slots.sorted { ($0.start, $0.key.text) < ($1.start, $1.key.text) }
+    }
+
+    func restore(_ db: Database, graph: PipelineGraph) throws {}
+    func flush(_ db: Database, graph: PipelineGraph) throws {}
+}

@@ -1,0 +1,229 @@
+import GRDB
+
+/// How a read view takes rows.
+public enum WriteMode: String, Sendable, Hashable {
+    /// Insert, or replace the row with the same primary key (the view holds the latest answer).
+    case upsert
+    /// Insert every row (a log of facts; pair with `emit: .onClose` for windows).
+    case append
+}
+
+/// A column of a read view fed by a typed stream: its name and how to draw it from an event.
+public struct ViewColumn<Event>: Sendable {
+    public let definition: ColumnDefinition
+    let value: @Sendable (Event) -> DatabaseValue
+
+    /// A column holding a field of the event.
+    public init<Value: ColumnValue>(_ name: String, _ field: KeyPath<Event, Value> & Sendable) {
+        definition = ColumnDefinition(name, Value.self)
+        value = { $0[keyPath: field].columnValue }
+    }
+
+    /// A column computed from the event.
+    public init<Value: ColumnValue>(_ name: String, _ compute: @escaping @Sendable (Event) -> Value) {
+        definition = ColumnDefinition(name, Value.self)
+        value = { compute($0).columnValue }
+    }
+}
+
+/// Builds a read view's columns, one per line, over the stream's event type.
+@resultBuilder
+public enum ColumnsBuilder<Event> {
+    public static func buildExpression(_ column: ViewColumn<Event>) -> [ViewColumn<Event>] { [column] }
+    public static func buildBlock(_ parts: [ViewColumn<Event>]...) -> [ViewColumn<Event>] { parts.flatMap { $0 } }
+}
+
+/// A sink: a table in `derived.sqlite` that the pipeline creates, owns and writes in each
+/// batch's transaction. `runnel inspect table NAME --db derived` reads it.
+///
+/// A stream of window or aggregate rows brings its own columns:
+/// ```swift
+/// .into(ReadView("member_engagement_5m", primaryKey: ["member_id", "window_start"]))
+/// ```
+/// A typed stream declares them:
+/// ```swift
+/// .into(ReadView("profile_changes", primaryKey: ["member_id"]) {
+///     ViewColumn("member_id", \.memberId)
+///     ViewColumn("headline", \.headline)
+/// })
+/// ```
+public struct ReadView<Event>: Sendable {
+    public let name: String
+    public let primaryKey: [String]
+    public let mode: WriteMode
+    let columns: [ViewColumn<Event>]?
+
+    /// A view whose columns are drawn from a typed stream's events.
+    public init(_ name: String, primaryKey: [String], mode: WriteMode = .upsert, @ColumnsBuilder<Event> columns: () -> [ViewColumn<Event>]) {
+        self.name = name
+        self.primaryKey = primaryKey
+        self.mode = mode
+        self.columns = columns()
+    }
+}
+
+extension ReadView where Event == ViewRow {
+    /// A view of window or aggregate rows, with their columns.
+    public init(_ name: String, primaryKey: [String], mode: WriteMode = .upsert) {
+        self.name = name
+        self.primaryKey = primaryKey
+        self.mode = mode
+        self.columns = nil
+    }
+}
+
+/// A read view's table as the runtime creates and checks it.
+struct ReadViewTable: Hashable, Sendable {
+    let name: String
+    let columns: [ColumnDefinition]
+    let primaryKey: [String]
+    let mode: WriteMode
+
+    func validate(pipeline: String) throws {
+        guard !name.isEmpty, !name.hasPrefix("runnel_"), !name.hasPrefix("sqlite_") else {
+            throw RunnelError(.pipeline, "pipeline \(pipeline) names a read view \"\(name)\"; names starting runnel_ or sqlite_ are reserved",
+                              hint: "Choose another name")
+        }
+        let names = columns.map(\.name)
+        guard Set(names).count == names.count else {
+            throw RunnelError(.pipeline, "read view \(name) of pipeline \(pipeline) has two columns with the same name: \(names.joined(separator: ", "))")
+        }
+        for key in primaryKey where !names.contains(key) {
+            throw RunnelError(.pipeline, "read view \(name) of pipeline \(pipeline) has primary key column \(key), which is not one of its columns (\(names.joined(separator: ", ")))",
+                              hint: "Name key columns from the list")
+        }
+        guard mode == .append || !primaryKey.isEmpty else {
+            throw RunnelError(.pipeline, "read view \(name) of pipeline \(pipeline) is upserted but has no primary key",
+                              hint: "Declare its primary key, or use mode: .append")
+        }
+    }
+
+    var createSQL: String {
+        var parts = columns.map(\.sql)
+        if !primaryKey.isEmpty { parts.append("PRIMARY KEY (\(primaryKey.map(SQLIdentifier.quoted).joined(separator: ", ")))") }
+        return "CREATE TABLE \(SQLIdentifier.quoted(name)) (\n    \(parts.joined(separator: ",\n    "))\n)"
+    }
+
+    var insertSQL: String {
+        let names = columns.map { SQLIdentifier.quoted($0.name) }
+        let insert = "INSERT INTO \(SQLIdentifier.quoted(name)) (\(names.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: names.count).joined(separator: ", ")))"
+        guard mode == .upsert else { return insert }
+        let updates = columns.map(\.name).filter { !primaryKey.contains($0) }.map { "\(SQLIdentifier.quoted($0)) = excluded.\(SQLIdentifier.quoted($0))" }
+        let conflict = "ON CONFLICT (\(primaryKey.map(SQLIdentifier.quoted).joined(separator: ", ")))"
+        return updates.isEmpty ? "\(insert) \(conflict) DO NOTHING" : "\(insert) \(conflict) DO UPDATE SET \(updates.joined(separator: ", "))"
+    }
+
+    var deleteSQL: String {
+        "DELETE FROM \(SQLIdentifier.quoted(name)) WHERE " + primaryKey.map { "\(SQLIdentifier.quoted($0)) = ?" }.joined(separator: " AND ")
+    }
+
+    /// Creates the table, or checks that the one there has the declared columns.
+    func prepare(_ db: Database, pipeline: String) throws {
+        guard try db.tableExists(name) else {
+            try db.execute(sql: createSQL)
+            return
+        }
+        let existing = try Row.fetchAll(db, sql: "SELECT name, pk FROM pragma_table_info(?) ORDER BY cid", arguments: [name])
+        let existingNames = existing.map { $0["name"] as String }
+        let existingKey = existing.filter { ($0["pk"] as Int) > 0 }.sorted { ($0["pk"] as Int) < ($1["pk"] as Int) }.map { $0["name"] as String }
+        guard existingNames == columns.map(\.name), existingKey == primaryKey else {
+            throw RunnelError(.pipelineVersion,
+                              "read view \(name) in derived.sqlite has columns (\(existingNames.joined(separator: ", "))) and key (\(existingKey.joined(separator: ", "))), but pipeline \(pipeline) now declares (\(columns.map(\.name).joined(separator: ", "))) and key (\(primaryKey.joined(separator: ", ")))",
+                              hint: "Bump the pipeline's version and run `runnel run \(pipeline) --rebuild` to rebuild the view from the log")
+        }
+    }
+}
+
+/// Writes a read view's rows in the batch's transaction. Upserts are coalesced per primary key,
+/// so a key updated many times in a batch is written once.
+final class ReadViewWriter: PipelineOperator {
+    let table: ReadViewTable
+    private let keyIndexes: [Int]
+    private var upserts: [GroupKey: [DatabaseValue]?] = [:]
+    private var appends: [[DatabaseValue]] = []
+
+    init(_ table: ReadViewTable) {
+        self.table = table
+        keyIndexes = table.primaryKey.compactMap { key in table.columns.firstIndex { $0.name == key } }
+    }
+
+    func take(_ values: [DatabaseValue], retraction: Bool) {
+        switch table.mode {
+        case .append:
+            if !retraction { appends.append(values) }
+        case .upsert:
+            upserts[GroupKey(keyIndexes.map { values[$0] })] = retraction ? .some(nil) : values
+        }
+    }
+
+    func restore(_ db: Database, graph: PipelineGraph) throws {}
+
+    func flush(_ db: Database, graph: PipelineGraph) throws {
+        if !appends.isEmpty || !upserts.isEmpty {
+            let insert = try db.cachedStatement(sql: table.insertSQL)
+            for values in appends { try insert.execute(arguments: StatementArguments(values)) }
+            if !upserts.isEmpty {
+                let delete = try db.cachedStatement(sql: table.deleteSQL)
+                for (key, values) in upserts {
+                    if let values {
+                        try insert.execute(arguments: StatementArguments(values))
+                    } else {
+                        try delete.execute(arguments: StatementArguments(key.values))
+                    }
+                }
+            }
+        }
+        appends.removeAll(keepingCapacity: true)
+        upserts.removeAll(keepingCapacity: true)
+    }
+}
+
+/// One output of a pipeline: a stream ending in a sink.
+public struct PipelineOutput: Sendable {
+    let connect: @Sendable (PipelineGraph) throws -> Void
+}
+
+extension EventStream {
+    /// Ends the stream in a read view whose columns are declared with it.
+    public func into(_ view: ReadView<Event>) -> PipelineOutput {
+        PipelineOutput { graph in
+            guard let columns = view.columns else {
+                throw RunnelError(.pipeline, "read view \(view.name) of pipeline \(graph.pipeline.name) declares no columns",
+                                  hint: "List its columns: ReadView(\"\(view.name)\", primaryKey: […]) { ViewColumn(\"id\", \\.id) … }")
+            }
+            let writer = try Self.makeWriter(ReadViewTable(name: view.name, columns: columns.map(\.definition), primaryKey: view.primaryKey, mode: view.mode), graph)
+            try connect(graph) { event, meta in
+                writer.take(columns.map { $0.value(event) }, retraction: meta.isRetraction)
+            }
+            graph.register(writer)
+        }
+    }
+
+    fileprivate static func makeWriter(_ table: ReadViewTable, _ graph: PipelineGraph) throws -> ReadViewWriter {
+        try table.validate(pipeline: graph.pipeline.name)
+        try graph.declare(table)
+        return ReadViewWriter(table)
+    }
+}
+
+extension EventStream where Event == ViewRow {
+    /// Ends a stream of window or aggregate rows in a read view with the rows' columns (or the
+    /// columns it declares, drawn from the rows).
+    public func into(_ view: ReadView<ViewRow>) -> PipelineOutput {
+        let schema = schema
+        return PipelineOutput { graph in
+            if let columns = view.columns {
+                let writer = try Self.makeWriter(ReadViewTable(name: view.name, columns: columns.map(\.definition), primaryKey: view.primaryKey, mode: view.mode), graph)
+                try connect(graph) { row, meta in writer.take(columns.map { $0.value(row) }, retraction: meta.isRetraction) }
+                graph.register(writer)
+                return
+            }
+            guard let schema else {
+                throw RunnelError(.pipeline, "read view \(view.name) of pipeline \(graph.pipeline.name) follows a stage that changed the rows' shape, so it must declare its columns")
+            }
+            let writer = try Self.makeWriter(ReadViewTable(name: view.name, columns: schema.columns, primaryKey: view.primaryKey, mode: view.mode), graph)
+            try connect(graph) { row, meta in writer.take(row.values, retraction: meta.isRetraction) }
+            graph.register(writer)
+        }
+    }
+}
