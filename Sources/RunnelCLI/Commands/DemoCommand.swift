@@ -34,6 +34,11 @@ struct DemoCommand: ParsableCommand {
             for pipeline in context.catalog.pipelines {
                 try RunCommand.runToEnd(pipeline, store: store, options: .init(), console: console)
             }
+            // Derived events wait in derived.sqlite's outbox: publish them too.
+            if try store.derived.read({ try Int.fetchOne($0, sql: "SELECT count(*) FROM runnel_outbox") ?? 0 }) > 0 {
+                console.print("-- relay derived events")
+                try RelayCommand.drain(store, batchSize: OutboxRelay.Configuration().batchSize, partitions: 1, console: console)
+            }
         }
         try summarize(store, console: console)
     }

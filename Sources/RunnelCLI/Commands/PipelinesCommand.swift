@@ -18,10 +18,12 @@ struct PipelinesCommand: ParsableCommand {
 
     func run() throws {
         let context = CLIContext.current
-        let store = try Store.open(home.resolved)
-        let saved = try store.derived.read { db in
-            try Row.fetchAll(db, sql: "SELECT name, version, events_in, lag_events, lag_ms, updated_at FROM runnel_pipelines")
-        }
+        let home = home.resolved
+        // Listing never creates a home: a fresh one just has nothing run yet.
+        let saved: [Row] = home.isInitialized ? try Store.openReadOnly(home, .derived).read { db in
+            guard try db.tableExists("runnel_pipelines") else { return [Row]() }
+            return try Row.fetchAll(db, sql: "SELECT name, version, events_in, lag_events, lag_ms, updated_at FROM runnel_pipelines")
+        } : []
         let byName = Dictionary(uniqueKeysWithValues: saved.map { ($0["name"] as String, $0) })
         let rows: [[DatabaseValue]] = context.catalog.pipelines.map { pipeline in
             let row = byName[pipeline.name]
