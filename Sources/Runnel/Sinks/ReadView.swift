@@ -134,13 +134,12 @@ struct ReadViewTable: Hashable, Sendable {
     }
 }
 
-/// Writes a read view's rows in the batch's transaction. Upserts are coalesced per primary key,
-/// so a key updated many times in a batch is written once.
+/// Writes a read view's rows in the batch's transaction, in the order they came (so a row
+/// withdrawn and then written again ends up written).
 final class ReadViewWriter: PipelineOperator {
     let table: ReadViewTable
     private let keyIndexes: [Int]
-    private var upserts: [GroupKey: [DatabaseValue]?] = [:]
-    private var appends: [[DatabaseValue]] = []
+    private var pending: [(values: [DatabaseValue], isRetraction: Bool)] = []
 
     init(_ table: ReadViewTable) {
         self.table = table
@@ -148,33 +147,29 @@ final class ReadViewWriter: PipelineOperator {
     }
 
     func take(_ values: [DatabaseValue], retraction: Bool) {
-        switch table.mode {
-        case .append:
-            if !retraction { appends.append(values) }
-        case .upsert:
-            upserts[GroupKey(keyIndexes.map { values[$0] })] = retraction ? .some(nil) : values
-        }
+        // An appended view keeps what it was given; there is no row to withdraw.
+        if retraction, table.mode == .append { return }
+        pending.append((values, retraction))
     }
 
     func restore(_ db: Database, graph: PipelineGraph) throws {}
 
     func flush(_ db: Database, graph: PipelineGraph) throws {
-        if !appends.isEmpty || !upserts.isEmpty {
-            let insert = try db.cachedStatement(sql: table.insertSQL)
-            for values in appends { try insert.execute(arguments: StatementArguments(values)) }
-            if !upserts.isEmpty {
-                let delete = try db.cachedStatement(sql: table.deleteSQL)
-                for (key, values) in upserts {
-                    if let values {
-                        try insert.execute(arguments: StatementArguments(values))
-                    } else {
-                        try delete.execute(arguments: StatementArguments(key.values))
-                    }
+        guard !pending.isEmpty else { return }
+        let insert = try db.cachedStatement(sql: table.insertSQL)
+        let delete = table.primaryKey.isEmpty ? nil : try db.cachedStatement(sql: table.deleteSQL)
+        for (values, isRetraction) in pending {
+            if isRetraction, let delete {
+                try FastStatement.execute(delete, db) { handle in
+                    for (position, index) in keyIndexes.enumerated() { FastStatement.bind(handle, Int32(position + 1), values[index]) }
+                }
+            } else {
+                try FastStatement.execute(insert, db) { handle in
+                    for (index, value) in values.enumerated() { FastStatement.bind(handle, Int32(index + 1), value) }
                 }
             }
         }
-        appends.removeAll(keepingCapacity: true)
-        upserts.removeAll(keepingCapacity: true)
+        pending.removeAll(keepingCapacity: true)
     }
 }
 

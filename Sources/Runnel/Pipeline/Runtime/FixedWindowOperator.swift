@@ -1,6 +1,12 @@
 import GRDB
 
 /// Tumbling and hopping windows, and the running aggregate (one endless window per key).
+///
+/// A window's state is saved in shards: the slots of one window start whose keys hash (stably)
+/// to the same of ``shardCount`` shards share one row of `runnel_pipeline_state`. A batch touches
+/// a few window starts but thousands of keys, so it rewrites a few hundred rows instead of one
+/// per key, and closing a window deletes its shards. A running aggregate has no window to close
+/// and may hold millions of keys, so it keeps one row per key.
 final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
     enum Assignment {
         case tumbling(size: Int64)
@@ -9,16 +15,45 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
         case unbounded
     }
 
+    /// The slots of one window start in one shard, in the order they were made.
+    final class Shard {
+        var slots: [WindowSlot<Event>] = []
+        var changed = false
+        var saved = false
+    }
+
+    struct ShardID: Hashable {
+        let start: Int64
+        let shard: Int
+    }
+
+    static var shardCount: Int { 256 }
+
     let assignment: Assignment
+    private let size: Int64
     private var slots: [WindowID: WindowSlot<Event>] = [:]
+    /// Slots changed since the last flush, in the order they changed first.
     private var changed: [WindowSlot<Event>] = []
+    private var shards: [ShardID: Shard] = [:]
+    private var changedShards: [Shard] = []
+    /// The shards of each open window start.
+    private var shardsByStart: [Int64: [Int]] = [:]
 
     init(_ assignment: Assignment, keyColumns: [ColumnDefinition], aggregates: [any AggregateFunction<Event>], emit: EmitPolicy, lateness: TimeSpan) {
         self.assignment = assignment
-        var hasWindow = true
-        if case .unbounded = assignment { hasWindow = false }
-        super.init(keyColumns: keyColumns, aggregates: aggregates, emit: emit, lateness: lateness, hasWindowColumns: hasWindow)
+        switch assignment {
+        case .tumbling(let size), .hopping(let size, _): self.size = size
+        case .unbounded: self.size = Int64.max
+        }
+        super.init(keyColumns: keyColumns, aggregates: aggregates, emit: emit, lateness: lateness, hasWindowColumns: !Self.isUnbounded(assignment))
     }
+
+    private static func isUnbounded(_ assignment: Assignment) -> Bool {
+        if case .unbounded = assignment { return true }
+        return false
+    }
+
+    private var isUnbounded: Bool { Self.isUnbounded(assignment) }
 
     func input(_ graph: PipelineGraph) -> Emit<Event> {
         { [unowned self] event, meta in
@@ -67,40 +102,108 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
         } else {
             slot = makeSlot(key: key, start: start, end: end)
             slots[id] = slot
+            if !isUnbounded { shard(for: slot).slots.append(slot) }
         }
-        if !slot.changed { changed.append(slot) }
+        if !slot.changed {
+            changed.append(slot)
+            if !isUnbounded {
+                let shard = shard(for: slot)
+                if !shard.changed {
+                    shard.changed = true
+                    changedShards.append(shard)
+                }
+            }
+        }
         slot.add(event, meta)
     }
 
-    override func restore(_ db: Database, graph: PipelineGraph) throws {
-        try loadSlots(db) { slot in slots[WindowID(key: slot.key, start: slot.start)] = slot }
-        if let closing = graph.closingTime, !isUnbounded { closedThrough = closing &- lateness }
+    private func shardID(_ key: GroupKey, start: Int64) -> ShardID {
+        ShardID(start: start, shard: Int(key.stableHash % UInt64(Self.shardCount)))
     }
 
-    private var isUnbounded: Bool {
-        if case .unbounded = assignment { return true }
-        return false
+    private func shard(for slot: WindowSlot<Event>) -> Shard {
+        let id = shardID(slot.key, start: slot.start)
+        if let shard = shards[id] { return shard }
+        let shard = Shard()
+        shards[id] = shard
+        shardsByStart[id.start, default: []].append(id.shard)
+        return shard
+    }
+
+    private func shardKey(_ id: ShardID) -> [UInt8] {
+        var writer = StateWriter()
+        writer.int64(id.start)
+        writer.int64(Int64(id.shard))
+        return writer.bytes
+    }
+
+    // MARK: - State
+
+    override func restore(_ db: Database, graph: PipelineGraph) throws {
+        if isUnbounded {
+            try loadSlots(db) { slot in slots[WindowID(key: slot.key, start: slot.start)] = slot }
+            return
+        }
+        try state.load(db) { key, saved in
+            var keyReader = StateReader(key)
+            let start = try keyReader.int64()
+            var reader = StateReader(saved)
+            for _ in 0..<(try reader.int64()) {
+                let slot = try decodeSlot(key: GroupKey(try reader.values()), start: start, from: &reader)
+                slots[WindowID(key: slot.key, start: start)] = slot
+                let shard = shard(for: slot)
+                shard.slots.append(slot)
+                shard.saved = true
+            }
+        }
+        if let closing = graph.closingTime { closedThrough = closing &- lateness }
     }
 
     override func flush(_ db: Database, graph: PipelineGraph) throws {
         if emit == .onUpdate {
-            for slot in Self.ordered(changed) { try send(slot) }
+            for slot in changed { try send(slot) }
         }
-        if !isUnbounded, let closing = graph.closingTime.map({ $0 &- lateness }), closing > closedThrough {
-            closedThrough = closing
-            let closed = slots.values.filter { $0.end <= closing }
-            for slot in Self.ordered(closed) {
-                if emit == .onClose { try send(slot) }
-                slots[WindowID(key: slot.key, start: slot.start)] = nil
-                try forget(slot, db)
-                slot.changed = false
-            }
-        }
-        for slot in changed where slot.changed {
-            try save(slot, db)
+        for slot in changed {
+            if isUnbounded { try save(slot, db) }
             slot.changed = false
         }
         changed.removeAll(keepingCapacity: true)
+        guard !isUnbounded else { return }
+        if let closing = graph.closingTime.map({ $0 &- lateness }), closing > closedThrough {
+            closedThrough = closing
+            try close(through: closing, db)
+        }
+        for shard in changedShards where shard.changed {
+            shard.changed = false
+            guard let first = shard.slots.first else { continue }
+            var writer = StateWriter()
+            writer.int64(Int64(shard.slots.count))
+            for slot in shard.slots {
+                writer.values(slot.key.values)
+                encode(slot, into: &writer)
+            }
+            try state.save(db, key: shardKey(shardID(first.key, start: first.start)), state: writer.bytes)
+            shard.saved = true
+        }
+        changedShards.removeAll(keepingCapacity: true)
+    }
+
+    /// Emits (on close) and forgets every window ending at or before `closing`, oldest first.
+    private func close(through closing: Int64, _ db: Database) throws {
+        let starts = shardsByStart.keys.filter { $0 &+ size <= closing }.sorted()
+        for start in starts {
+            for number in shardsByStart[start]!.sorted() {
+                let id = ShardID(start: start, shard: number)
+                guard let shard = shards.removeValue(forKey: id) else { continue }
+                for slot in shard.slots {
+                    if emit == .onClose { try send(slot) }
+                    slots[WindowID(key: slot.key, start: slot.start)] = nil
+                }
+                shard.changed = false
+                if shard.saved { try state.delete(db, key: shardKey(id)) }
+            }
+            shardsByStart[start] = nil
+        }
     }
 }
 

@@ -7,16 +7,26 @@ struct OperatorState {
     let pipeline: String
     let id: Int
 
-    func save(_ db: Database, key: Data, state: Data) throws {
-        try db.cachedStatement(sql: """
+    func save(_ db: Database, key: [UInt8], state: [UInt8]) throws {
+        let statement = try db.cachedStatement(sql: """
             INSERT INTO runnel_pipeline_state (pipeline, operator, key, state) VALUES (?, ?, ?, ?)
             ON CONFLICT (pipeline, operator, key) DO UPDATE SET state = excluded.state
-            """).execute(arguments: [pipeline, id, key, state])
+            """)
+        try FastStatement.execute(statement, db) { handle in
+            FastStatement.bind(handle, 1, pipeline)
+            FastStatement.bind(handle, 2, Int64(id).databaseValue)
+            FastStatement.bind(handle, 3, key)
+            FastStatement.bind(handle, 4, state)
+        }
     }
 
-    func delete(_ db: Database, key: Data) throws {
-        try db.cachedStatement(sql: "DELETE FROM runnel_pipeline_state WHERE pipeline = ? AND operator = ? AND key = ?")
-            .execute(arguments: [pipeline, id, key])
+    func delete(_ db: Database, key: [UInt8]) throws {
+        let statement = try db.cachedStatement(sql: "DELETE FROM runnel_pipeline_state WHERE pipeline = ? AND operator = ? AND key = ?")
+        try FastStatement.execute(statement, db) { handle in
+            FastStatement.bind(handle, 1, pipeline)
+            FastStatement.bind(handle, 2, Int64(id).databaseValue)
+            FastStatement.bind(handle, 3, key)
+        }
     }
 
     /// Calls `body` with every saved key and state of the operator.
@@ -85,9 +95,9 @@ final class DedupeOperator<Event, ID: ColumnValue & Hashable>: PipelineOperator 
             if let time = seen[key] {
                 var stateWriter = StateWriter()
                 stateWriter.int64(time)
-                try state.save(db, key: keyWriter.data, state: stateWriter.data)
+                try state.save(db, key: keyWriter.bytes, state: stateWriter.bytes)
             } else {
-                try state.delete(db, key: keyWriter.data)
+                try state.delete(db, key: keyWriter.bytes)
             }
         }
         changed.removeAll(keepingCapacity: true)

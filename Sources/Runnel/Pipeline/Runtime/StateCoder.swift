@@ -42,7 +42,6 @@ struct StateWriter {
         for value in values { self.value(value) }
     }
 
-    var data: Data { Data(bytes) }
 }
 
 /// Reads what ``StateWriter`` wrote; any mismatch is reported as damaged state.

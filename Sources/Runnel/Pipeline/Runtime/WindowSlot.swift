@@ -98,11 +98,28 @@ class WindowedAggregation<Event>: PipelineOperator {
 
     // MARK: - State
 
-    func stateKey(_ key: GroupKey, start: Int64) -> Data {
+    /// The state row key of one slot (sessions, running aggregates).
+    func stateKey(_ key: GroupKey, start: Int64) -> [UInt8] {
         var writer = StateWriter()
         writer.values(key.values)
         writer.int64(start)
-        return writer.data
+        return writer.bytes
+    }
+
+    /// Writes a slot's bounds and accumulators (not its key or start).
+    func encode(_ slot: WindowSlot<Event>, into writer: inout StateWriter) {
+        writer.int64(slot.end)
+        writer.int64(slot.emittedStart ?? Int64.min)
+        for accumulator in slot.accumulators { accumulator.save(&writer) }
+    }
+
+    /// Reads what ``encode(_:into:)`` wrote.
+    func decodeSlot(key: GroupKey, start: Int64, from reader: inout StateReader) throws -> WindowSlot<Event> {
+        let slot = makeSlot(key: key, start: start, end: try reader.int64())
+        let emitted = try reader.int64()
+        slot.emittedStart = emitted == Int64.min ? nil : emitted
+        for accumulator in slot.accumulators { try accumulator.restore(&reader) }
+        return slot
     }
 
     func save(_ slot: WindowSlot<Event>, _ db: Database) throws {
@@ -110,10 +127,8 @@ class WindowedAggregation<Event>: PipelineOperator {
             try state.delete(db, key: stateKey(slot.key, start: saved))
         }
         var writer = StateWriter()
-        writer.int64(slot.end)
-        writer.int64(slot.emittedStart ?? Int64.min)
-        for accumulator in slot.accumulators { accumulator.save(&writer) }
-        try state.save(db, key: stateKey(slot.key, start: slot.start), state: writer.data)
+        encode(slot, into: &writer)
+        try state.save(db, key: stateKey(slot.key, start: slot.start), state: writer.bytes)
         slot.savedStart = slot.start
     }
 
@@ -121,17 +136,14 @@ class WindowedAggregation<Event>: PipelineOperator {
         if let saved = slot.savedStart { try state.delete(db, key: stateKey(slot.key, start: saved)) }
     }
 
-    /// Reads every saved slot back.
+    /// Reads every slot saved one per row back.
     func loadSlots(_ db: Database, _ body: (WindowSlot<Event>) -> Void) throws {
         try state.load(db) { key, saved in
             var keyReader = StateReader(key)
             let values = try keyReader.values()
             let start = try keyReader.int64()
             var reader = StateReader(saved)
-            let slot = makeSlot(key: GroupKey(values), start: start, end: try reader.int64())
-            let emitted = try reader.int64()
-            slot.emittedStart = emitted == Int64.min ? nil : emitted
-            for accumulator in slot.accumulators { try accumulator.restore(&reader) }
+            let slot = try decodeSlot(key: GroupKey(values), start: start, from: &reader)
             slot.savedStart = start
             body(slot)
         }
@@ -139,7 +151,7 @@ class WindowedAggregation<Event>: PipelineOperator {
 
     /// Orders slots so rows go downstream in the same order on every run.
     static func ordered(_ slots: some Sequence<WindowSlot<Event>>) -> [WindowSlot<Event>] {
-        slots.sorted { ($0.start, $0.key.text) < ($1.start, $1.key.text) }
+        slots.sorted { ($0.start, $0.end) != ($1.start, $1.end) ? ($0.start, $0.end) < ($1.start, $1.end) : $0.key.precedes($1.key) }
     }
 
     func restore(_ db: Database, graph: PipelineGraph) throws {}
