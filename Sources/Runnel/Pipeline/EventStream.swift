@@ -55,11 +55,11 @@ extension EventStream where Event: Decodable & SendableMetatype {
 
     private init(_ topic: String, as eventType: Event.Type, type: String?, eventTime: @escaping @Sendable (Event) -> Int64) {
         self.init { graph, downstream in
-            let decoder = Outbox.makeDecoder() // TEMP until EventDecoder lands
+            let decoder = EventDecoder()
             graph.bind(topic: topic, type: type) { bytes, meta, graph in
                 let event: Event
                 do {
-                    event = try decoder.decode(Event.self, from: Data(bytes))
+                    event = try decoder.decode(Event.self, from: bytes)
                 } catch {
                     graph.deadLetter("cannot decode \(Event.self): \(DecodingProblem.describe(error))")
                     return

@@ -1,0 +1,98 @@
+import Foundation
+
+/// Decodes `Decodable` values from JSON bytes with a byte-level scanner, for the pipeline's hot
+/// path: what Foundation's `JSONDecoder` set up like ``Outbox/makeDecoder()`` returns, several
+/// times faster.
+///
+/// ```swift
+/// let decoder = EventDecoder()
+/// try partition.forEachRecord(from: offset) { record in
+///     guard let value = record.value else { return true }  // a tombstone
+///     let event = try decoder.decode(ActivityRecorded.self, from: value)
+///     …
+///     return true
+/// }
+/// ```
+///
+/// A call works in two steps. ``JSONScanner`` checks the whole document against RFC 8259 in one
+/// pass and writes a tape of 16-byte nodes (``JSONNode``) on the stack; then `init(from:)` reads
+/// the tape. Keys are matched by comparing bytes with `CodingKey.stringValue`, plain strings are
+/// copied straight from the bytes, integers are parsed exactly, so a flat event costs two small
+/// allocations (the decoder and its keyed container) plus its own strings of 16 bytes or more.
+///
+/// It reads what ``Outbox/makeEncoder()`` writes: keys as written (no conversion), `Date` as
+/// milliseconds since 1970, `Data` as Base64, `URL` as a string, `Decimal` from the number's
+/// digits. Where it differs from `JSONDecoder`, it is stricter on input `JSONEncoder` never writes:
+/// - A comma before a closing bracket (`[1,]`, `{"a":1,}`) is an error; `JSONDecoder` accepts it.
+/// - Every string and number is checked, including those of keys no type reads; `JSONDecoder`
+///   checks only the values it converts.
+/// - A number decoded as an integer must be whole exactly: `1.0`, `1e2` and `100e-2` are fine, but
+///   `1.00000000000000000001` is an error where `JSONDecoder` rounds it to 1 through a `Double`.
+/// - Zero written with an exponent (`0e5`) is 0; `JSONDecoder` rejects some such spellings.
+/// - `superDecoder()` throws `keyNotFound` when the object has no "super" key.
+/// - A `CodingKey` spelled with U+037E, U+1FEF or U+212A does not match the ASCII character
+///   those canonically equal (`;`, `` ` ``, `K`) in a key of the document.
+///
+/// Like the bytes, the `Decoder` and containers handed to `init(from:)` are valid only during
+/// the call: a `Decodable` type must not keep them. The `EventDecoder` value is sendable and
+/// holds no state: concurrent calls from any number of threads are independent.
+public struct EventDecoder: Sendable {
+    /// Creates a decoder. It has no options: the encoding is Runnel's (see ``Outbox/makeEncoder()``).
+    public init() {}
+
+    /// Decodes a value of type `T` from the JSON document in `bytes`.
+    ///
+    /// The bytes are read only during the call; nothing refers to them afterwards.
+    /// - Parameters:
+    ///   - type: The type to decode.
+    ///   - bytes: One JSON document in UTF-8, optionally starting with a byte order mark.
+    /// - Returns: The decoded value.
+    /// - Throws: `DecodingError`: `.dataCorrupted` for a document that is not JSON (the message
+    ///   names the byte offset and what was expected) or a number that does not fit its type;
+    ///   `.keyNotFound`, `.typeMismatch` and `.valueNotFound` with the coding path of the value
+    ///   and its byte offset.
+    public func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else {
+            throw DecodingError.dataCorrupted(DecodingError.Context(
+                codingPath: [], debugDescription: "The given data is not valid JSON: the document is empty."
+            ))
+        }
+        guard bytes.count < Int(UInt32.max) else {
+            throw DecodingError.dataCorrupted(DecodingError.Context(
+                codingPath: [], debugDescription: "The document is \(bytes.count) bytes; EventDecoder reads documents under 4 GiB. Use JSONDecoder for larger ones."
+            ))
+        }
+        let document = base.assumingMemoryBound(to: UInt8.self)
+        do {
+            return try decode(type, from: document, count: bytes.count, tapeCapacity: JSONScanner.tapeCapacity(forValidDocumentOf: bytes.count))
+        } catch is JSONScanner.TapeFull {
+            // Only a broken document outgrows that tape; scanning it again with room for one node
+            // per byte finds and reports its first error.
+            return try decode(type, from: document, count: bytes.count, tapeCapacity: JSONScanner.tapeCapacity(forAnyDocumentOf: bytes.count))
+        }
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, from document: UnsafePointer<UInt8>, count: Int, tapeCapacity: Int) throws -> T {
+        // Small documents get their tape on the stack; the standard library moves large ones
+        // to the heap.
+        try withUnsafeTemporaryAllocation(of: JSONNode.self, capacity: tapeCapacity) { tape in
+            guard let tapeStart = tape.baseAddress else {
+                preconditionFailure("a temporary allocation of \(tapeCapacity) nodes has no address")
+            }
+            var scanner = JSONScanner(bytes: document, count: count, tape: tapeStart, capacity: tape.count)
+            try scanner.scanDocument()
+            let decoder = JSONTapeDecoder(document: JSONDocument(bytes: document, tape: UnsafePointer(tapeStart)), current: 0, path: nil)
+            return try decoder.decode(type, at: 0, path: nil, key: nil)
+        }
+    }
+
+    /// Decodes a value of type `T` from the JSON document in `data`.
+    /// - Parameters:
+    ///   - type: The type to decode.
+    ///   - data: One JSON document in UTF-8.
+    /// - Returns: The decoded value.
+    /// - Throws: `DecodingError`, as ``decode(_:from:)-(_,UnsafeRawBufferPointer)`` does.
+    public func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+        try data.withUnsafeBytes { try decode(type, from: $0) }
+    }
+}
