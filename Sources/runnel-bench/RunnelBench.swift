@@ -18,6 +18,8 @@ struct RunnelBench: ParsableCommand {
         LogReadScenario(),
         RelayScenario(),
         RelayLatencyScenario(),
+        WindowAggregateScenario(),
+        NearlineLatencyScenario(),
         LogRecoveryScenario(),
     ]
 
