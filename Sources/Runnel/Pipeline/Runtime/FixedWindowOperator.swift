@@ -32,6 +32,10 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
     let assignment: Assignment
     private let size: Int64
     private var slots: [WindowID: WindowSlot<Event>] = [:]
+    /// Slots of integer keys. The values are `WindowSlot<Event>`, held as `AnyObject` so the
+    /// dictionary is not generic: unspecialised generic code looks up type metadata on every
+    /// access, which cost more than the lookup itself on the per-event path.
+    private var integerSlots: [IntegerWindowID: AnyObject] = [:]
     /// Slots changed since the last flush, in the order they changed first.
     private var changed: [WindowSlot<Event>] = []
     private var shards: [ShardID: Shard] = [:]
@@ -94,14 +98,28 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
         return true
     }
 
+    private func slot(_ key: GroupKey, start: Int64) -> WindowSlot<Event>? {
+        if case .single(let value) = key, case .int64(let number) = value.storage {
+            return integerSlots[IntegerWindowID(key: number, start: start)].map { unsafeDowncast($0, to: WindowSlot<Event>.self) }
+        }
+        return slots[WindowID(key: key, start: start)]
+    }
+
+    private func setSlot(_ slot: WindowSlot<Event>?, _ key: GroupKey, start: Int64) {
+        if case .single(let value) = key, case .int64(let number) = value.storage {
+            integerSlots[IntegerWindowID(key: number, start: start)] = slot
+        } else {
+            slots[WindowID(key: key, start: start)] = slot
+        }
+    }
+
     private func update(key: GroupKey, start: Int64, end: Int64, _ event: Event, _ meta: EventMeta) {
-        let id = WindowID(key: key, start: start)
         let slot: WindowSlot<Event>
-        if let existing = slots[id] {
+        if let existing = self.slot(key, start: start) {
             slot = existing
         } else {
             slot = makeSlot(key: key, start: start, end: end)
-            slots[id] = slot
+            setSlot(slot, key, start: start)
             if !isUnbounded { shard(for: slot).slots.append(slot) }
         }
         if !slot.changed {
@@ -141,7 +159,7 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
 
     override func restore(_ db: Database, graph: PipelineGraph) throws {
         if isUnbounded {
-            try loadSlots(db) { slot in slots[WindowID(key: slot.key, start: slot.start)] = slot }
+            try loadSlots(db) { slot in setSlot(slot, slot.key, start: slot.start) }
             return
         }
         try state.load(db) { key, saved in
@@ -150,7 +168,7 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
             var reader = StateReader(saved)
             for _ in 0..<(try reader.int64()) {
                 let slot = try decodeSlot(key: GroupKey(try reader.values()), start: start, from: &reader)
-                slots[WindowID(key: slot.key, start: start)] = slot
+                setSlot(slot, slot.key, start: start)
                 let shard = shard(for: slot)
                 shard.slots.append(slot)
                 shard.saved = true
@@ -197,7 +215,7 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
                 guard let shard = shards.removeValue(forKey: id) else { continue }
                 for slot in shard.slots {
                     if emit == .onClose { try send(slot) }
-                    slots[WindowID(key: slot.key, start: slot.start)] = nil
+                    setSlot(nil, slot.key, start: slot.start)
                 }
                 shard.changed = false
                 if shard.saved { try state.delete(db, key: shardKey(id)) }
@@ -205,6 +223,13 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
             shardsByStart[start] = nil
         }
     }
+}
+
+/// A window of the common key, one integer column, looked up without hashing `DatabaseValue`s.
+/// At file scope, not nested in the generic operator, so that it is not generic itself.
+struct IntegerWindowID: Hashable {
+    let key: Int64
+    let start: Int64
 }
 
 /// Floor division, so windows before 1970 line up too.
