@@ -22,11 +22,6 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
         var saved = false
     }
 
-    struct ShardID: Hashable {
-        let start: Int64
-        let shard: Int
-    }
-
     static var shardCount: Int { 256 }
 
     let assignment: Assignment
@@ -223,6 +218,12 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
             shardsByStart[start] = nil
         }
     }
+}
+
+/// One shard of one window start's saved state (file scope, so it is not generic).
+struct ShardID: Hashable {
+    let start: Int64
+    let shard: Int
 }
 
 /// A window of the common key, one integer column, looked up without hashing `DatabaseValue`s.
