@@ -105,7 +105,7 @@ extension EventStream {
                 }
                 switch ifMissing {
                 case .drop:
-                    graph.droppedByEnrich += 1
+                    graph.dropped += 1
                 case .deadLetter:
                     graph.deadLetter("no row in \(table.name) with \(table.keyColumn) = \(value)")
                 case .substitute(let row):

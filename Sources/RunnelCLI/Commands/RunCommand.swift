@@ -67,6 +67,7 @@ struct RunCommand: AsyncParsableCommand {
         let elapsed = ContinuousClock.now - started
         var line = "\(pipeline.name) v\(pipeline.version): \(summary.records) records in \(summary.batches) batches (\(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow))))"
         if summary.deadLetters > 0 { line += "; \(summary.deadLetters) to runnel_pipeline_dead_letters" }
+        if summary.dropped > 0 { line += "; \(summary.dropped) dropped as the pipeline says (duplicates, missing lookup rows)" }
         if summary.lateEvents > 0 { line += "; \(summary.lateEvents) late, in runnel_pipeline_late_events" }
         if summary.recordsLostToRetention > 0 { line += "; \(summary.recordsLostToRetention) records were deleted by retention before it read them" }
         console.print(line + ".")

@@ -62,7 +62,7 @@ final class DedupeOperator<Event, ID: ColumnValue & Hashable>: PipelineOperator 
         return { [unowned self] event, meta in
             let key = event[keyPath: id].columnValue
             if let first = seen[key], abs(meta.time - first) <= within {
-                graph.droppedAsDuplicates += 1
+                graph.dropped += 1
                 return
             }
             seen[key] = meta.time

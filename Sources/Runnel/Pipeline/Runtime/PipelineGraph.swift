@@ -41,7 +41,6 @@ final class PipelineGraph {
         /// The event type (`type` header) the source accepts; nil accepts every record.
         let type: [UInt8]?
         let deliver: (UnsafeRawBufferPointer, EventMeta, PipelineGraph) throws -> Void
-        /// The event time of a decoded event is set by `deliver`; this reads it for lateness.
     }
 
     /// One partition of an input topic and how far the pipeline has read it.
@@ -77,11 +76,9 @@ final class PipelineGraph {
     /// The record being processed, so a stage can copy it into the dead-letter or late table.
     var current: LogRecordView?
     var currentInput = -1
-    /// Events taken in this batch, and how many each fate claimed (for the run's summary).
-    var eventsIn = 0
-    var skippedByType = 0
-    var droppedByEnrich = 0
-    var droppedAsDuplicates = 0
+    /// Events dropped in this batch as the pipeline says (a missing lookup row with
+    /// `ifMissing: .drop`, a duplicate), for the run's summary.
+    var dropped = 0
 
     init(pipeline: Pipeline, store: Store) throws {
         self.pipeline = pipeline

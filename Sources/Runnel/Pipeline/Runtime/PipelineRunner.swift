@@ -38,6 +38,9 @@ public final class PipelineRunner {
         public var lateEvents = 0
         /// Records of other event types, or tombstones, passed over.
         public var skipped = 0
+        /// Events dropped as the pipeline says: duplicates, and missing lookup rows with
+        /// `ifMissing: .drop`.
+        public var dropped = 0
     }
 
     /// What a run to the end of the log did.
@@ -47,6 +50,7 @@ public final class PipelineRunner {
         public var deadLetters = 0
         public var lateEvents = 0
         public var skipped = 0
+        public var dropped = 0
         /// Records that retention deleted before the pipeline read them.
         public var recordsLostToRetention: Int64 = 0
 
@@ -56,6 +60,7 @@ public final class PipelineRunner {
             deadLetters += batch.deadLetters
             lateEvents += batch.lateEvents
             skipped += batch.skipped
+            dropped += batch.dropped
         }
     }
 
@@ -219,6 +224,8 @@ public final class PipelineRunner {
         nextInput = count == 0 ? 0 : (nextInput + 1) % count
         summary.deadLetters = graph.deadLetters.count
         summary.lateEvents = graph.lateEvents.count
+        summary.dropped = graph.dropped
+        graph.dropped = 0
         if committing, summary.records > 0 || pendingCommit { try commit(summary) }
         return summary
     }
