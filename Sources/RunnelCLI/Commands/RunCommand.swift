@@ -24,7 +24,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Run every pipeline in the catalog.") var all = false
     @Flag(help: "Keep running as the log grows (nearline).") var follow = false
     @Flag(help: "Drop the pipelines' views and state first and replay the log from offset 0.") var rebuild = false
-    @Option(help: "Records per batch (one transaction each).") var batchSize = 20_000
+    @Option(help: "Records per batch (one transaction each): larger batches write each changed window fewer times.") var batchSize = PipelineRunner.Options().batchSize
     @OptionGroup var home: HomeOptions
 
     func validate() throws {

@@ -25,7 +25,7 @@ import RunnelTesting
 /// the pipeline's state and view and the baseline's table are dropped (not timed). After every
 /// round both answers are compared row for row; a difference fails the scenario.
 ///
-/// The records per pipeline batch default to 50,000; `RUNNEL_BENCH_PIPELINE_BATCH` sets another.
+/// The records per pipeline batch default to the runner's default (100,000); `RUNNEL_BENCH_PIPELINE_BATCH` sets another.
 struct WindowAggregateScenario: Scenario {
     let name = "window-aggregate"
     let summary = "windowed count+sum per member over JSON events in the log (pipeline in batch mode, one core) vs SQLite GROUP BY with json_extract over the same JSON"
@@ -52,7 +52,7 @@ struct WindowAggregateScenario: Scenario {
 
     /// Records per pipeline batch (and `derived.sqlite` transaction).
     static var pipelineBatchSize: Int {
-        ProcessInfo.processInfo.environment["RUNNEL_BENCH_PIPELINE_BATCH"].flatMap(Int.init).map { max(1, $0) } ?? 50_000
+        ProcessInfo.processInfo.environment["RUNNEL_BENCH_PIPELINE_BATCH"].flatMap(Int.init).map { max(1, $0) } ?? PipelineRunner.Options().batchSize
     }
 
     /// The pipeline measured: DESIGN.md's windowed count and sum.

@@ -22,7 +22,7 @@ public final class PipelineRunner {
         /// Drop the pipeline's views and state first and replay the log from offset 0.
         public var rebuild: Bool
 
-        public init(batchSize: Int = 20_000, rebuild: Bool = false) {
+        public init(batchSize: Int = 100_000, rebuild: Bool = false) {
             self.batchSize = batchSize
             self.rebuild = rebuild
         }
