@@ -44,6 +44,21 @@ public final class TemporaryHome: Sendable {
         return store
     }
 
+    /// Opens (creating) the home's store with a catalog's migrations and sample data loaded and
+    /// relayed into the log: a home as `runnel demo` leaves it before pipelines run.
+    /// - Throws: ``RunnelError`` when the catalog has no sample data.
+    public func openStoreWithSampleData(_ catalog: Catalog) throws -> Store {
+        guard let dataset = catalog.sampleData else {
+            throw RunnelError(.sampleData, "the \(catalog.name) catalog has no sample data")
+        }
+        let store = try openStore(migrations: catalog.migrationsDirectory)
+        _ = try SampleLoader(dataset: dataset).load(dataset.defaultFile, into: store)
+        let log = try Log.open(home.logURL)
+        defer { try? log.close() }
+        _ = try OutboxRelay(store: store, log: log).drain()
+        return store
+    }
+
     /// Writes migration files into a new folder under the temporary folder.
     /// - Parameter files: File names and their SQL.
     /// - Returns: The folder, to pass to ``openStore(migrations:outbox:)`` or ``SchemaMigrator``.

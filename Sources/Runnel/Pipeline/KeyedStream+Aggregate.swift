@@ -22,19 +22,14 @@ extension KeyedStream {
         let stream = stream
         let schema = WindowedAggregation<Event>.schema(keyColumns: keyColumns, aggregates: aggregates, hasWindowColumns: true)
         return EventStream<ViewRow>(schema: schema) { graph, downstream in
-            var input: Emit<Event>?
-            try stream.connect(graph) { event, meta in try input!(event, meta) }
+            let window: WindowedAggregation<Event>
             switch kind {
             case .session(let gap):
                 try Self.checkPositive(gap, "session gap", graph)
-                let window = SessionWindowOperator(gap: gap, keyColumns: keyColumns, aggregates: aggregates, emit: emit, lateness: lateness)
-                try window.attach(graph, downstream: downstream)
-                input = window.input(graph)
+                window = SessionWindowOperator(gap: gap, keyColumns: keyColumns, aggregates: aggregates, emit: emit, lateness: lateness)
             case .tumbling(let size):
                 try Self.checkPositive(size, "window size", graph)
-                let window = FixedWindowOperator(.tumbling(size: size.milliseconds), keyColumns: keyColumns, aggregates: aggregates, emit: emit, lateness: lateness)
-                try window.attach(graph, downstream: downstream)
-                input = window.input(graph)
+                window = FixedWindowOperator(.tumbling(size: size.milliseconds), keyColumns: keyColumns, aggregates: aggregates, emit: emit, lateness: lateness)
             case .hopping(let size, let advance):
                 try Self.checkPositive(size, "window size", graph)
                 try Self.checkPositive(advance, "hop", graph)
@@ -42,10 +37,9 @@ extension KeyedStream {
                     throw RunnelError(.pipeline, "pipeline \(graph.pipeline.name): a hopping window advances by \(advance), more than its size \(size), so events between windows would be lost",
                                       hint: "Make the advance at most the size (equal sizes are tumbling windows)")
                 }
-                let window = FixedWindowOperator(.hopping(size: size.milliseconds, advance: advance.milliseconds), keyColumns: keyColumns, aggregates: aggregates, emit: emit, lateness: lateness)
-                try window.attach(graph, downstream: downstream)
-                input = window.input(graph)
+                window = FixedWindowOperator(.hopping(size: size.milliseconds, advance: advance.milliseconds), keyColumns: keyColumns, aggregates: aggregates, emit: emit, lateness: lateness)
             }
+            try window.connect(after: stream, graph, downstream: downstream)
         }
     }
 
@@ -58,11 +52,8 @@ extension KeyedStream {
         let stream = stream
         let schema = WindowedAggregation<Event>.schema(keyColumns: keyColumns, aggregates: aggregates, hasWindowColumns: false)
         return EventStream<ViewRow>(schema: schema) { graph, downstream in
-            var input: Emit<Event>?
-            try stream.connect(graph) { event, meta in try input!(event, meta) }
-            let table = FixedWindowOperator(.unbounded, keyColumns: keyColumns, aggregates: aggregates, emit: .onUpdate, lateness: .zero)
-            try table.attach(graph, downstream: downstream)
-            input = table.input(graph)
+            try FixedWindowOperator(.unbounded, keyColumns: keyColumns, aggregates: aggregates, emit: .onUpdate, lateness: .zero)
+                .connect(after: stream, graph, downstream: downstream)
         }
     }
 

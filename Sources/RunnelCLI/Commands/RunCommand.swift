@@ -58,8 +58,7 @@ struct RunCommand: AsyncParsableCommand {
 
     /// Runs one pipeline to the log's end and prints what it did; shared with `demo`.
     static func runToEnd(_ pipeline: Pipeline, store: Store, options: PipelineRunner.Options, console: Console) throws {
-        try FileManager.default.createDirectory(at: store.home.logURL, withIntermediateDirectories: true)
-        let runner = try PipelineRunner(pipeline: pipeline, store: store, log: try Log.openForReading(store.home.logURL), options: options)
+        let runner = try PipelineRunner(pipeline: pipeline, store: store, options: options)
         let progress = ProgressReporter(console: console, label: pipeline.name)
         let started = ContinuousClock.now
         let summary = try runner.runToEnd { done, total in progress.update(done: done, total: total) }

@@ -48,6 +48,10 @@ enum FastStatement {
         }
     }
 
+    static func bind(_ handle: OpaquePointer, _ index: Int32, _ number: Int64) {
+        sqlite3_bind_int64(handle, index, number)
+    }
+
     static func bind(_ handle: OpaquePointer, _ index: Int32, _ text: String) {
         sqlite3_bind_text(handle, index, text, -1, transient)
     }

@@ -54,7 +54,7 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
 
     private var isUnbounded: Bool { Self.isUnbounded(assignment) }
 
-    func input(_ graph: PipelineGraph) -> Emit<Event> {
+    override func input(_ graph: PipelineGraph) -> Emit<Event> {
         { [unowned self] event, meta in
             guard let key = meta.key else { return }
             switch assignment {

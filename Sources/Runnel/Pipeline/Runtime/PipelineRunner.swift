@@ -76,6 +76,9 @@ public final class PipelineRunner {
     private var bindingsOfInput: [[Int]] = []
     /// Saved offsets and event times of inputs not opened yet (their topic has no log yet).
     private var savedInputs: [String: (next: Int64, time: Int64?)] = [:]
+    /// The topics the pipeline reads, in the order it binds them, and how many have a log yet.
+    private let boundTopics: [String]
+    private var openedTopics = 0
     private var nextInput = 0
     private var pendingCommit = false
     private var lostToRetention: Int64 = 0
@@ -93,8 +96,18 @@ public final class PipelineRunner {
         self.options = options
         self.logger = logger
         graph = try PipelineGraph(pipeline: pipeline, store: store)
+        var topics: [String] = []
+        for binding in graph.bindings where !topics.contains(binding.topic) { topics.append(binding.topic) }
+        boundTopics = topics
         if options.rebuild { try Self.dropState(of: pipeline, in: store) }
         try prepare()
+    }
+
+    /// Opens a pipeline over the home's log, read-only, as a process beside the relay does
+    /// (the log folder is made if nothing was relayed yet, so the pipeline starts empty).
+    public convenience init(pipeline: Pipeline, store: Store, options: Options = Options(), logger: Logger = Logger(label: "runnel.pipeline")) throws {
+        try FileManager.default.createDirectory(at: store.home.logURL, withIntermediateDirectories: true)
+        try self.init(pipeline: pipeline, store: store, log: try Log.openForReading(store.home.logURL), options: options, logger: logger)
     }
 
     // MARK: - State
@@ -160,10 +173,9 @@ public final class PipelineRunner {
     /// Opens the partitions of every bound topic that has a log, in the order the pipeline
     /// binds them; topics that appear later are added when they do.
     private func openInputs() throws {
-        var topics: [String] = []
-        for binding in graph.bindings where !topics.contains(binding.topic) { topics.append(binding.topic) }
-        for topicName in topics {
+        for topicName in boundTopics {
             guard !graph.inputs.contains(where: { $0.topic == topicName }), let topic = try log.topic(topicName) else { continue }
+            openedTopics += 1
             for partition in topic.partitions {
                 let saved = savedInputs["\(topicName)/\(partition.partition)"]
                 graph.inputs.append(.init(topic: topicName, partition: partition.partition, nextOffset: saved?.next ?? 0, maxEventTime: saved?.time))
@@ -183,7 +195,7 @@ public final class PipelineRunner {
 
     /// Picks up segments the relay wrote since the last look, and topics that appeared.
     public func refresh() throws {
-        if graph.inputs.count < Set(graph.bindings.map(\.topic)).count || partitions.isEmpty { try openInputs() }
+        if openedTopics < boundTopics.count { try openInputs() }
         for partition in partitions { try partition.refresh() }
     }
 

@@ -23,8 +23,7 @@ public struct PipelineService: Service {
     }
 
     public func run() async throws {
-        try FileManager.default.createDirectory(at: store.home.logURL, withIntermediateDirectories: true)
-        let runner = try PipelineRunner(pipeline: pipeline, store: store, log: try Log.openForReading(store.home.logURL), options: options, logger: logger)
+        let runner = try PipelineRunner(pipeline: pipeline, store: store, options: options, logger: logger)
         logger.info("pipeline following the log", metadata: ["pipeline": "\(pipeline.name)"])
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let batch = try runner.runBatch()

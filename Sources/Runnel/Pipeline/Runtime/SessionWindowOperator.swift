@@ -17,15 +17,15 @@ final class SessionWindowOperator<Event>: WindowedAggregation<Event> {
         super.init(keyColumns: keyColumns, aggregates: aggregates, emit: emit, lateness: lateness, hasWindowColumns: true)
     }
 
-    override func attach(_ graph: PipelineGraph, downstream: @escaping Emit<ViewRow>) throws {
+    override func validate(_ graph: PipelineGraph) throws {
         if let aggregate = aggregates.first(where: { !$0.canMerge }) {
             throw RunnelError(.pipeline, "pipeline \(graph.pipeline.name): the aggregate \(aggregate.column.name) cannot be used in a session window, which merges sessions",
                               hint: "Pass `merge:` to the Reduce")
         }
-        try super.attach(graph, downstream: downstream)
+        try super.validate(graph)
     }
 
-    func input(_ graph: PipelineGraph) -> Emit<Event> {
+    override func input(_ graph: PipelineGraph) -> Emit<Event> {
         { [unowned self] event, meta in
             guard let key = meta.key else { return }
             let time = meta.time

@@ -70,10 +70,23 @@ class WindowedAggregation<Event>: PipelineOperator {
         }
     }
 
-    func attach(_ graph: PipelineGraph, downstream: @escaping Emit<ViewRow>) throws {
-        try Self.validate(schema, pipeline: graph.pipeline.name)
+    /// Checks the definition, wires `upstream` into ``input(_:)``, then registers the operator,
+    /// after the upstream stages so that it flushes after them.
+    func connect(after upstream: EventStream<Event>, _ graph: PipelineGraph, downstream: @escaping Emit<ViewRow>) throws {
+        try validate(graph)
         self.downstream = downstream
+        try upstream.connect(graph, input(graph))
         state = OperatorState(pipeline: graph.pipeline.name, id: graph.register(self))
+    }
+
+    /// Checks what the graph needs of this operator.
+    func validate(_ graph: PipelineGraph) throws {
+        try Self.validate(schema, pipeline: graph.pipeline.name)
+    }
+
+    /// Takes one keyed event.
+    func input(_ graph: PipelineGraph) -> Emit<Event> {
+        { _, _ in }
     }
 
     func makeSlot(key: GroupKey, start: Int64, end: Int64) -> WindowSlot<Event> {
