@@ -11,19 +11,12 @@ import Testing
     /// A home with the sample data loaded and relayed into the log.
     static func loadedHome() throws -> (TemporaryHome, Store) {
         let temporary = try TemporaryHome(label: "sample-pipelines")
-        let store = try temporary.openStore(migrations: SampleCatalog.catalog.migrationsDirectory)
-        let dataset = NetworkDataSet()
-        _ = try SampleLoader(dataset: dataset).load(dataset.defaultFile, into: store)
-        let log = try Log.open(temporary.home.logURL)
-        _ = try OutboxRelay(store: store, log: log).drain()
-        try log.close()
-        return (temporary, store)
+        return (temporary, try temporary.openStoreWithSampleData(SampleCatalog.catalog))
     }
 
     static func run(_ pipelines: [Pipeline], _ store: Store, batchSize: Int = 20_000, rebuild: Bool = false) throws {
         for pipeline in pipelines {
-            let runner = try PipelineRunner(pipeline: pipeline, store: store, log: try Log.openForReading(store.home.logURL),
-                                            options: .init(batchSize: batchSize, rebuild: rebuild))
+            let runner = try PipelineRunner(pipeline: pipeline, store: store, options: .init(batchSize: batchSize, rebuild: rebuild))
             _ = try runner.runToEnd()
         }
     }
@@ -104,8 +97,7 @@ import Testing
         for pipeline in SamplePipelines.all {
             var done = false
             while !done {
-                let runner = try PipelineRunner(pipeline: pipeline, store: incremental, log: try Log.openForReading(incremental.home.logURL),
-                                                options: .init(batchSize: 1 + random.below(97)))
+                let runner = try PipelineRunner(pipeline: pipeline, store: incremental, options: .init(batchSize: 1 + random.below(97)))
                 for _ in 0..<(1 + random.below(6)) {
                     if try runner.runBatch().records == 0 { done = true; break }
                 }

@@ -15,13 +15,7 @@ import Testing
 
     static func loadedHome(_ label: String) throws -> (TemporaryHome, Store) {
         let temporary = try TemporaryHome(label: label)
-        let store = try temporary.openStore(migrations: SampleCatalog.catalog.migrationsDirectory)
-        let dataset = NetworkDataSet()
-        _ = try SampleLoader(dataset: dataset).load(dataset.defaultFile, into: store)
-        let log = try Log.open(temporary.home.logURL)
-        _ = try OutboxRelay(store: store, log: log).drain()
-        try log.close()
-        return (temporary, store)
+        return (temporary, try temporary.openStoreWithSampleData(SampleCatalog.catalog))
     }
 
     static func snapshot(_ store: Store) throws -> [String: [String]] {
@@ -53,7 +47,7 @@ import Testing
         let (cleanHome, clean) = try Self.loadedHome("pipeline-clean")
         defer { withExtendedLifetime(cleanHome) {} }
         for pipeline in SamplePipelines.all {
-            _ = try PipelineRunner(pipeline: pipeline, store: clean, log: try Log.openForReading(clean.home.logURL)).runToEnd()
+            _ = try PipelineRunner(pipeline: pipeline, store: clean).runToEnd()
         }
         let expected = try Self.snapshot(clean)
 

@@ -60,15 +60,8 @@ import Testing
 }
 
 @Suite struct BadInputTests {
-    static let pipeline = Pipeline("counts", version: 1, description: "test") {
-        Source("clicks", as: Click.self, type: "Click", time: \.at)
-            .keyBy("user_id", \.userId)
-            .aggregate { Count("clicks") }
-            .into(ReadView("clicks_per_user", primaryKey: ["user_id"]))
-    }
-
-    @Test func undecodableEventsGoToDeadLettersAndThePipelineGoesOn() throws {
-        let driver = try PipelineTestDriver(Self.pipeline)
+        @Test func undecodableEventsGoToDeadLettersAndThePipelineGoesOn() throws {
+        let driver = try PipelineTestDriver(clicksPerUser)
         try driver.click(1, user: 1, at: 0)
         let badOffset = try driver.sendBytes(Array(#"{"clickId": 2, "userId": "#.utf8), to: "clicks", key: "1", type: "Click", at: ms(1))
         try driver.sendBytes(Array(#"{"clickId": 3, "userId": 1, "page": "/", "dwellMs": 1, "isBot": false}"#.utf8), to: "clicks", type: "Click", at: ms(2))
@@ -84,7 +77,7 @@ import Testing
     }
 
     @Test func aVersionBumpIsRefusedUntilRebuild() throws {
-        let driver = try PipelineTestDriver(Self.pipeline)
+        let driver = try PipelineTestDriver(clicksPerUser)
         try driver.click(1, user: 1, at: 0)
         try driver.run()
         let bumped = Pipeline("counts", version: 2, description: "test") {

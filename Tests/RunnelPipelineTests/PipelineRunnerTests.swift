@@ -5,15 +5,8 @@ import RunnelTesting
 import Testing
 
 @Suite struct PipelineRunnerTests {
-    static let pipeline = Pipeline("counts", version: 1, description: "test") {
-        Source("clicks", as: Click.self, type: "Click", time: \.at)
-            .keyBy("user_id", \.userId)
-            .aggregate { Count("clicks") }
-            .into(ReadView("clicks_per_user", primaryKey: ["user_id"]))
-    }
-
-    @Test func lagIsRecordedInEventsAndEventTimeWithEveryCommit() throws {
-        let driver = try PipelineTestDriver(Self.pipeline, batchSize: 2)
+        @Test func lagIsRecordedInEventsAndEventTimeWithEveryCommit() throws {
+        let driver = try PipelineTestDriver(clicksPerUser, batchSize: 2)
         for id in 0..<5 { try driver.click(Int64(id), user: 1, at: Int64(id) * 1_000) }
         try driver.runBatch()
         let status = try driver.rows("runnel_pipelines").first
@@ -30,7 +23,7 @@ import Testing
     }
 
     @Test func aCrashBeforeTheCommitReplaysTheBatchExactlyOnce() throws {
-        let driver = try PipelineTestDriver(Self.pipeline, batchSize: 3)
+        let driver = try PipelineTestDriver(clicksPerUser, batchSize: 3)
         for id in 0..<7 { try driver.click(Int64(id), user: id % 2 == 0 ? 1 : 2, at: Int64(id)) }
         try driver.runBatch()
         try driver.crashDuringBatch()
@@ -41,14 +34,14 @@ import Testing
     }
 
     @Test func aReadViewCannotTakeOverATableNoPipelineOwns() throws {
-        let driver = try PipelineTestDriver(Self.pipeline)
+        let driver = try PipelineTestDriver(clicksPerUser)
         try driver.store.derived.write { try $0.execute(sql: "CREATE TABLE clicks_per_user (x INTEGER)") }
         let error = #expect(throws: RunnelError.self) { try driver.run() }
         #expect(error?.description.contains("no pipeline owns") == true)
     }
 
     @Test func twoPipelinesCannotWriteOneView() throws {
-        let driver = try PipelineTestDriver(Self.pipeline)
+        let driver = try PipelineTestDriver(clicksPerUser)
         try driver.click(1, user: 1, at: 0)
         try driver.run()
         let other = Pipeline("other", version: 1, description: "test") {

@@ -13,6 +13,14 @@ struct Click: Codable, Sendable, Hashable {
     var at: Date
 }
 
+/// Clicks counted per user, into `clicks_per_user`: the pipeline of the runner and bad-input tests.
+let clicksPerUser = Pipeline("counts", version: 1, description: "test") {
+    Source("clicks", as: Click.self, type: "Click", time: \.at)
+        .keyBy("user_id", \.userId)
+        .aggregate { Count("clicks") }
+        .into(ReadView("clicks_per_user", primaryKey: ["user_id"]))
+}
+
 /// Milliseconds since 1970 as a date: tests place events on exact window boundaries.
 func ms(_ milliseconds: Int64) -> Date { Date(millisecondsSince1970: milliseconds) }
 

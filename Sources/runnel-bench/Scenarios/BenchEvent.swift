@@ -18,13 +18,6 @@ struct BenchEvent: Codable, Sendable {
     static let topic = "member-activity"
     static let type = "ActivityRecorded"
 
-    private static let kinds = ["page_view", "click", "post", "reaction"]
-    private static let pages = ["/feed", "/jobs", "/messaging", "/notifications", "/mynetwork", "/search/results/people"]
-    private static let userAgents = [
-        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0",
-        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5) Mobile/15E148 Safari",
-        "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) Version/17.5 Safari",
-    ]
     /// 2025-06-15T16:53:20Z: events happen from here on, 1 ms apart.
     private static let start = Date(timeIntervalSince1970: 1_750_006_400)
 
@@ -33,11 +26,11 @@ struct BenchEvent: Codable, Sendable {
         var random = SeededGenerator(seed: 0xE7E1_0000 &+ UInt64(bitPattern: sequence))
         self.sequence = sequence
         memberId = Int64(100_000 + random.below(900_000))
-        kind = random.pick(Self.kinds)
-        page = random.pick(Self.pages)
+        kind = random.pick(BenchVocabulary.kinds)
+        page = random.pick(BenchVocabulary.pages)
         dwellMs = Int64(random.below(60_000))
         self.sentAtNs = sentAtNs
-        userAgent = random.pick(Self.userAgents)
+        userAgent = random.pick(BenchVocabulary.userAgents)
         at = Self.start.addingTimeInterval(Double(sequence) / 1000)
     }
 
@@ -55,4 +48,16 @@ struct BenchEvent: Codable, Sendable {
     }
 
     private static let encoder = Outbox.makeEncoder()
+}
+
+/// The words every scenario's activity events are made of, so their JSON has the same shape
+/// and size.
+enum BenchVocabulary {
+    static let kinds = ["page_view", "click", "post", "reaction"]
+    static let pages = ["/feed", "/jobs", "/messaging", "/notifications", "/mynetwork", "/search/results/people"]
+    static let userAgents = [
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5) Mobile/15E148 Safari",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) Version/17.5 Safari",
+    ]
 }

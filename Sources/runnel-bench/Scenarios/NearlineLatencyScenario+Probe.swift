@@ -18,12 +18,6 @@ struct NearlineEvent: Codable, Sendable {
     /// The only writer: the view's one row, whose `last_seq` the observer polls.
     static let writer: Int64 = 1
 
-    private static let kinds = ["page_view", "click", "post", "reaction"]
-    private static let pages = ["/feed", "/jobs", "/messaging", "/notifications", "/mynetwork", "/search/results/people"]
-    private static let userAgents = [
-        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0",
-        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5) Mobile/15E148 Safari",
-    ]
 
     /// Event `seq`, happening now.
     init(seq: Int64) {
@@ -31,10 +25,10 @@ struct NearlineEvent: Codable, Sendable {
         writer = Self.writer
         self.seq = seq
         memberId = Int64(100_000 + random.below(10_000))
-        kind = random.pick(Self.kinds)
-        page = random.pick(Self.pages)
+        kind = random.pick(BenchVocabulary.kinds)
+        page = random.pick(BenchVocabulary.pages)
         dwellMs = Int64(random.below(60_000))
-        userAgent = random.pick(Self.userAgents)
+        userAgent = random.pick(BenchVocabulary.userAgents)
         at = Date()
     }
 

@@ -48,19 +48,9 @@ struct NearlineLatencyScenario: Scenario {
     static let floorView = "floor_latest"
 
     /// How much one run does.
-    struct Size {
-        /// Counted rounds, each running every side.
-        var rounds: Int
-        /// Seconds of writing per side and counted round.
-        var roundSeconds: Double
-        /// Seconds of writing per side in the warm-up round.
-        var warmUpSeconds: Double
-    }
+    typealias Size = TimedRounds
 
-    /// The size of a quick or a full run: 3 or 10 seconds of events a side.
-    static func size(quick: Bool) -> Size {
-        quick ? Size(rounds: 2, roundSeconds: 1.5, warmUpSeconds: 0.5) : Size(rounds: 4, roundSeconds: 2.5, warmUpSeconds: 1)
-    }
+    static func size(quick: Bool) -> Size { TimedRounds(quick: quick) }
 
     /// The pipeline measured: the latest seq per writer, upserted into a read view.
     static let pipeline = Pipeline("bench-nearline", version: 1, description: "The latest seq per writer") {
@@ -113,7 +103,7 @@ struct NearlineLatencyScenario: Scenario {
         let log = try Log.open(logURL)
         try log.createTopic(NearlineEvent.topic)
         let relay = try OutboxRelay(store: runnelStore, log: log)
-        _ = try PipelineRunner(pipeline: Self.pipeline, store: runnelStore, log: try Log.openForReading(logURL))
+        _ = try PipelineRunner(pipeline: Self.pipeline, store: runnelStore)
         // The baselines' tables.
         try followerStore.app.write { db in
             try db.execute(sql: "CREATE TABLE events (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)")

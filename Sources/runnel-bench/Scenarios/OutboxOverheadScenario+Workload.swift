@@ -14,8 +14,7 @@ struct ActivityInput: Sendable {
 }
 
 extension OutboxOverheadScenario {
-    private static let kinds = ["page_view", "click", "post", "reaction"]
-    private static let pages = ["/feed", "/jobs", "/messaging", "/notifications", "/mynetwork", "/search/results/people"]
+    /// Longer than ``BenchVocabulary``'s: this scenario's payloads are full-size browser strings.
     private static let userAgents = [
         "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
@@ -49,9 +48,9 @@ extension OutboxOverheadScenario {
         return (0..<count).map { index in
             let id = Int64(round * count + index + 1)
             let memberId = Int64(random.below(members) + 1)
-            let page = random.chance(0.3) ? "/in/member-\(random.below(members) + 1)" : random.pick(pages)
+            let page = random.chance(0.3) ? "/in/member-\(random.below(members) + 1)" : random.pick(BenchVocabulary.pages)
             return ActivityInput(
-                id: id, memberId: memberId, kind: random.pick(kinds), page: page, dwellMs: Int64(random.below(60_000)),
+                id: id, memberId: memberId, kind: random.pick(BenchVocabulary.kinds), page: page, dwellMs: Int64(random.below(60_000)),
                 userAgent: random.pick(userAgents), at: start.addingTimeInterval(Double(id) * 0.05))
         }
     }

@@ -33,19 +33,9 @@ struct RelayLatencyScenario: Scenario {
     static let rate = 5_000
 
     /// How much one run does.
-    struct Size {
-        /// Counted rounds, each running both sides.
-        var rounds: Int
-        /// Seconds of writing per side and counted round.
-        var roundSeconds: Double
-        /// Seconds of writing per side in the warm-up round.
-        var warmUpSeconds: Double
-    }
+    typealias Size = TimedRounds
 
-    /// The size of a quick or a full run: 3 or 10 seconds of events a side.
-    static func size(quick: Bool) -> Size {
-        quick ? Size(rounds: 2, roundSeconds: 1.5, warmUpSeconds: 0.5) : Size(rounds: 4, roundSeconds: 2.5, warmUpSeconds: 1)
-    }
+    static func size(quick: Bool) -> Size { TimedRounds(quick: quick) }
 
     /// One round's events, the same for both sides.
     struct Plan: Sendable {

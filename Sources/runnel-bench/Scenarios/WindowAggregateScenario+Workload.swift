@@ -19,13 +19,6 @@ struct ActivityGenerator {
     /// 2025-06-15T16:53:20Z, in milliseconds.
     static let start: Int64 = 1_750_006_400_000
 
-    private static let kinds = ["page_view", "click", "post", "reaction"]
-    private static let pages = ["/feed", "/jobs", "/messaging", "/notifications", "/mynetwork", "/search/results/people"]
-    private static let userAgents = [
-        "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0",
-        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5) Safari",
-        "Mozilla/5.0 (Macintosh; Mac OS X 14_5) Safari",
-    ]
 
     private var random = SeededGenerator(seed: 0xAC71_0000_5EED)
     /// Events made so far.
@@ -38,10 +31,10 @@ struct ActivityGenerator {
         return ActivityRecorded(
             activityId: made + 1,
             memberId: Int64(100_000 + random.below(Self.members)),
-            kind: random.pick(Self.kinds),
-            page: random.pick(Self.pages),
+            kind: random.pick(BenchVocabulary.kinds),
+            page: random.pick(BenchVocabulary.pages),
             dwellMs: Int64(random.below(60_000)),
-            userAgent: random.pick(Self.userAgents),
+            userAgent: random.pick(BenchVocabulary.userAgents),
             isBot: random.chance(0.02),
             occurredAt: Date(millisecondsSince1970: Self.start + 3 * made + Int64(random.below(3))))
     }
