@@ -71,6 +71,7 @@ enum RunnelSchema {
         }
         if role == .derived {
             migrator.registerMigration("runnel-v3-pipelines", migrate: registerPipelineTables)
+            migrator.registerMigration("runnel-v4-kv", migrate: registerKVTables)
         }
         return migrator
     }
@@ -132,6 +133,28 @@ enum RunnelSchema {
                 reason TEXT NOT NULL
             );
             CREATE INDEX runnel_pipeline_late_events_pipeline ON runnel_pipeline_late_events (pipeline, topic, partition, "offset");
+            """)
+    }
+
+    /// What KV sinks have written, committed with each batch like a read view (invariant 3),
+    /// and when each store was last published as a file version (`docs/kv-format.md`).
+    private static func registerKVTables(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE runnel_kv_stores (
+                name TEXT PRIMARY KEY,
+                pipeline TEXT NOT NULL,
+                keep INTEGER NOT NULL,
+                changes INTEGER NOT NULL DEFAULT 0,
+                published_changes INTEGER NOT NULL DEFAULT -1,
+                published_version INTEGER,
+                published_at INTEGER
+            );
+            CREATE TABLE runnel_kv_entries (
+                store TEXT NOT NULL,
+                key BLOB NOT NULL,
+                value BLOB NOT NULL,
+                PRIMARY KEY (store, key)
+            ) WITHOUT ROWID;
             """)
     }
 }

@@ -46,6 +46,10 @@ public struct RunnelError: Error, CustomStringConvertible, Sendable {
         public static let pipeline = Code(name: "pipeline")
         /// A pipeline's version differs from the version its saved state was built by.
         public static let pipelineVersion = Code(name: "pipeline-version")
+        /// A KV store is missing, has no version, or cannot be built or switched.
+        public static let kv = Code(name: "kv")
+        /// A KV store's file is damaged (a block or the whole version fails its checksum).
+        public static let corruptKV = Code(name: "corrupt-kv")
     }
 
     /// What kind of failure this is.

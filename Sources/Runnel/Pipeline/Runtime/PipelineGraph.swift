@@ -70,6 +70,8 @@ final class PipelineGraph {
     private(set) var operators: [any PipelineOperator] = []
     /// Read views the pipeline writes, by name, with their columns and primary keys.
     private(set) var views: [String: ReadViewTable] = [:]
+    /// KV stores the pipeline writes, by name.
+    private(set) var kvStores: [String: KVStoreSpec] = [:]
 
     var deadLetters: [DeadLetter] = []
     var lateEvents: [LateEvent] = []
@@ -107,6 +109,14 @@ final class PipelineGraph {
                               hint: "Give each output its own view, or declare the same columns and primary key")
         }
         views[view.name] = view
+    }
+
+    func declare(_ store: KVStoreSpec) throws {
+        guard kvStores[store.name] == nil else {
+            throw RunnelError(.pipeline, "pipeline \(pipeline.name) writes KV store \(store.name) from two outputs",
+                              hint: "Give each output its own store; a store holds one value per key")
+        }
+        kvStores[store.name] = store
     }
 
     // MARK: - Time

@@ -21,10 +21,14 @@ public final class PipelineRunner {
         public var batchSize: Int
         /// Drop the pipeline's views and state first and replay the log from offset 0.
         public var rebuild: Bool
+        /// In follow mode, how often a KV store with new entries is published as a new version
+        /// (batch mode publishes once, at the end of the run).
+        public var kvPublishInterval: Duration
 
-        public init(batchSize: Int = 100_000, rebuild: Bool = false) {
+        public init(batchSize: Int = 100_000, rebuild: Bool = false, kvPublishInterval: Duration = .seconds(30)) {
             self.batchSize = batchSize
             self.rebuild = rebuild
+            self.kvPublishInterval = kvPublishInterval
         }
     }
 
@@ -53,6 +57,8 @@ public final class PipelineRunner {
         public var dropped = 0
         /// Records that retention deleted before the pipeline read them.
         public var recordsLostToRetention: Int64 = 0
+        /// The KV store versions the run published.
+        public var published: [KVManifest] = []
 
         mutating func add(_ batch: BatchSummary) {
             batches += 1
@@ -127,6 +133,10 @@ public final class PipelineRunner {
             for table in ["runnel_pipeline_dead_letters", "runnel_pipeline_late_events"] {
                 try db.execute(sql: "DELETE FROM \(table) WHERE pipeline = ?", arguments: [pipeline.name])
             }
+            // The KV stores' entries go; their published versions stay on disk for rollback,
+            // and the rebuilt entries are published as a new version.
+            try db.execute(sql: "DELETE FROM runnel_kv_entries WHERE store IN (SELECT name FROM runnel_kv_stores WHERE pipeline = ?)", arguments: [pipeline.name])
+            try db.execute(sql: "DELETE FROM runnel_kv_stores WHERE pipeline = ?", arguments: [pipeline.name])
             try db.execute(sql: "DELETE FROM runnel_pipelines WHERE name = ?", arguments: [pipeline.name])
         }
     }
@@ -154,6 +164,16 @@ public final class PipelineRunner {
                                       hint: "Drop or rename that table, or choose another view name")
                 }
                 try view.prepare(db, pipeline: name)
+            }
+            for kv in graph.kvStores.values.sorted(by: { $0.name < $1.name }) {
+                if let owner = try String.fetchOne(db, sql: "SELECT pipeline FROM runnel_kv_stores WHERE name = ?", arguments: [kv.name]), owner != name {
+                    throw RunnelError(.pipeline, "KV store \(kv.name) of pipeline \(name) is already written by pipeline \(owner)",
+                                      hint: "Give one of them another store name")
+                }
+                try db.execute(sql: """
+                    INSERT INTO runnel_kv_stores (name, pipeline, keep) VALUES (?, ?, ?)
+                    ON CONFLICT (name) DO UPDATE SET keep = excluded.keep
+                    """, arguments: [kv.name, name, kv.keep])
             }
             let now = Date().millisecondsSince1970
             let viewList = owned.union(views.map(\.name)).sorted().joined(separator: ",")
@@ -260,7 +280,25 @@ public final class PipelineRunner {
         }
         if pendingCommit { try commit(BatchSummary()) }
         summary.recordsLostToRetention = lostToRetention
+        summary.published = try publishKVStores()
         return summary
+    }
+
+    /// Publishes each KV store the pipeline writes whose entries changed since its last
+    /// version (or that has no version on disk), as a new version made current.
+    /// - Returns: The new versions' manifests.
+    @discardableResult
+    public func publishKVStores() throws -> [KVManifest] {
+        var published: [KVManifest] = []
+        for name in graph.kvStores.keys.sorted() {
+            if let manifest = try KVPublisher.publish(name, from: store, onlyIfChanged: true) {
+                logger.info("kv store published", metadata: [
+                    "pipeline": "\(pipeline.name)", "kv.store": "\(name)", "kv.version": "\(manifest.version)", "kv.keys": "\(manifest.keyCount)",
+                ])
+                published.append(manifest)
+            }
+        }
+        return published
     }
 
     /// Moves every input's event time forward to `time` and commits, closing the windows that

@@ -25,12 +25,21 @@ public struct PipelineService: Service {
     public func run() async throws {
         let runner = try PipelineRunner(pipeline: pipeline, store: store, options: options, logger: logger)
         logger.info("pipeline following the log", metadata: ["pipeline": "\(pipeline.name)"])
+        let clock = ContinuousClock()
+        var lastPublish = clock.now
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let batch = try runner.runBatch()
             if batch.records == 0 {
+                // KV stores are published when caught up, at most once per interval: a version
+                // is a whole file, too big to write per batch.
+                if clock.now - lastPublish >= options.kvPublishInterval {
+                    try runner.publishKVStores()
+                    lastPublish = clock.now
+                }
                 try? await Task.sleep(for: pollInterval)
             }
         }
+        try runner.publishKVStores()
         logger.info("pipeline stopping after its last batch", metadata: ["pipeline": "\(pipeline.name)"])
     }
 }

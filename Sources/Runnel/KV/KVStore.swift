@@ -1,0 +1,125 @@
+import Foundation
+
+/// Reads a KV store from application code: the version `CURRENT` names, memory-mapped, with no
+/// SQLite on the read path.
+///
+/// ```swift
+/// let features = try KVStore.open("member-features", in: home, refreshEvery: .seconds(5))
+/// if let bytes = try features.get(42) {
+///     let row = try JSONDecoder().decode(MemberFeatures.self, from: Data(bytes))
+/// }
+/// ```
+///
+/// A new version is picked up by ``refresh()``, or every `refreshEvery` by a background task.
+/// Switching versions never blocks a lookup for longer than swapping a reference, and a lookup
+/// (or a ``snapshot()`` held across several) keeps reading the version it started with, safely,
+/// even after that version is deleted. A `KVStore` is safe to share between threads.
+public final class KVStore: @unchecked Sendable {
+    // @unchecked: `current`, `refreshError` and `refresher` are only touched under `lock`.
+
+    /// The store's folder.
+    public let folder: KVStoreFolder
+    /// How newly opened versions are checked.
+    public let verification: KVSnapshot.Verification
+    private let lock = NSLock()
+    private var current: KVSnapshot
+    private var refreshError: RunnelError?
+    private var refresher: Task<Void, Never>?
+
+    /// Opens a store of a home at its current version.
+    /// - Parameters:
+    ///   - name: The store.
+    ///   - home: The home whose `kv/` holds it.
+    ///   - refreshEvery: How often to look for a new version in the background; nil only
+    ///     looks when you call ``refresh()``.
+    ///   - verification: When blocks are checked against their checksums.
+    /// - Throws: ``RunnelError`` `.kv` when the store has no version yet; `.corruptKV` when the
+    ///   current version is damaged.
+    public static func open(_ name: String, in home: RunnelHome, refreshEvery: Duration? = nil,
+                            verification: KVSnapshot.Verification = .onFirstTouch) throws -> KVStore {
+        try KVStore(folder: KVStoreFolder(home: home, name: name), refreshEvery: refreshEvery, verification: verification)
+    }
+
+    /// Opens the store in a folder at its current version.
+    public init(folder: KVStoreFolder, refreshEvery: Duration? = nil, verification: KVSnapshot.Verification = .onFirstTouch) throws {
+        self.folder = folder
+        self.verification = verification
+        guard let number = try folder.currentVersion() else {
+            throw RunnelError(.kv, "KV store \(folder.name) has no version yet (no \(folder.url.appendingPathComponent("CURRENT").path))",
+                              hint: "Run the pipeline that writes it (`runnel run …`) or `runnel kv publish \(folder.name)`; `runnel kv list` shows the stores there are")
+        }
+        current = try folder.open(version: number, verification: verification)
+        if let refreshEvery { startRefreshing(every: refreshEvery) }
+    }
+
+    deinit {
+        lock.withLock { refresher?.cancel() }
+    }
+
+    /// The store's name.
+    public var name: String { folder.name }
+
+    /// The version lookups read now.
+    public var version: Int { snapshot().version }
+
+    /// The version lookups read now: hold it to make several lookups from one version.
+    public func snapshot() -> KVSnapshot {
+        lock.withLock { current }
+    }
+
+    /// The value stored for `key` in the current version, or nil when it has none.
+    /// - Throws: ``RunnelError`` `.corruptKV` when a block the lookup reads is damaged.
+    public func get(_ key: some KVKey) throws -> [UInt8]? {
+        try snapshot().get(key)
+    }
+
+    /// The value for `key` decoded from JSON, or nil when the key is absent.
+    public func get<Value: Decodable>(_ key: some KVKey, as type: Value.Type, decoder: JSONDecoder = JSONDecoder()) throws -> Value? {
+        guard let bytes = try get(key) else { return nil }
+        return try decoder.decode(Value.self, from: Data(bytes))
+    }
+
+    /// Switches to the version `CURRENT` names now, if it changed (a new build or a rollback).
+    /// Lookups in flight finish on the version they started with.
+    /// - Returns: Whether the version changed.
+    /// - Throws: When the new version cannot be opened; the store keeps serving the one it has.
+    @discardableResult
+    public func refresh() throws -> Bool {
+        do {
+            guard let number = try folder.currentVersion(), number != version else { return false }
+            let next = try folder.open(version: number, verification: verification)
+            lock.withLock {
+                current = next
+                refreshError = nil
+            }
+            return true
+        } catch let error as RunnelError {
+            lock.withLock { refreshError = error }
+            throw error
+        }
+    }
+
+    /// Why the last refresh failed, if it did (background refreshes report here).
+    public var lastRefreshError: RunnelError? {
+        lock.withLock { refreshError }
+    }
+
+    /// Stops refreshing in the background.
+    public func close() {
+        lock.withLock {
+            refresher?.cancel()
+            refresher = nil
+        }
+    }
+
+    private func startRefreshing(every interval: Duration) {
+        let task = Task.detached { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                guard let self else { return }
+                _ = try? self.refresh()
+            }
+        }
+        lock.withLock { refresher = task }
+    }
+}
