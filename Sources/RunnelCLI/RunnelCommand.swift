@@ -20,7 +20,7 @@ public struct RunnelCommand: AsyncParsableCommand {
             Start with `runnel demo`.
             """,
         subcommands: [DemoCommand.self, InitCommand.self, MigrateCommand.self, SampleCommand.self, InspectCommand.self,
-                      RelayCommand.self, LogCommand.self, PipelinesCommand.self, RunCommand.self])
+                      RelayCommand.self, LogCommand.self, PipelinesCommand.self, RunCommand.self, KVCommand.self])
 
     public init() {}
 

@@ -8,5 +8,7 @@ public enum SamplePipelines {
         MemberEngagementPipeline.pipeline
         ProfileViewsPipeline.pipeline
         MemberSessionsPipeline.pipeline
+        MemberFeaturesPipeline.pipeline
+        MemberHeadlinesPipeline.pipeline
     }
 }

@@ -76,12 +76,36 @@ struct DemoCommand: ParsableCommand {
         for (pipeline, view, rows) in views {
             console.print("                    \(view.padding(toLength: 30, withPad: " ", startingAt: 0)) \(rows) rows  (\(pipeline))")
         }
+        let stores = try KVStoreFolder.all(in: store.home)
+        if !stores.isEmpty {
+            console.print("  kv/             key-value stores, memory-mapped, for application code:")
+            for folder in stores {
+                guard let current = try folder.currentVersion() else { continue }
+                let manifest = try folder.manifest(of: current)
+                console.print("                    \(folder.name.padding(toLength: 30, withPad: " ", startingAt: 0)) v\(current), \(manifest.keyCount) keys  (\(manifest.pipeline ?? "app"))")
+            }
+            if let features = stores.first(where: { $0.name == "member-features" }), try features.currentVersion() != nil {
+                let reader = try KVStore(folder: features)
+                let snapshot = reader.snapshot()
+                // The first key in the file, so the lookup shows a real value whatever the data.
+                var firstKey: [UInt8]?
+                try snapshot.forEach { key, _ in if firstKey == nil { firstKey = Array(key) } }
+                if let key = firstKey, let value = try snapshot.get(key) {
+                    let text = String(decoding: key, as: UTF8.self)
+                    console.print("                  lookup: KVStore.open(\"member-features\", in: home).get(\(text))")
+                    console.print("                    → \(String(decoding: value, as: UTF8.self))")
+                }
+            }
+        }
         console.print("")
         console.print("Try next:")
         console.print("  runnel pipelines\(flag)")
         console.print("  runnel inspect table member_engagement_5m --db derived --limit 5\(flag)")
         console.print("  runnel inspect table member_profiles --db derived --limit 5\(flag)")
         console.print("  runnel run --all --follow\(flag)     (keeps the views current as the relay appends; Ctrl-C stops it)")
+        console.print("  runnel kv list\(flag)")
+        console.print("  runnel kv get member-features 42 --format json\(flag)")
+        console.print("  runnel kv versions member-features\(flag)")
         console.print("  runnel inspect tables\(flag)")
         console.print("  runnel inspect table members --limit 5\(flag)")
         console.print("  runnel log topics\(flag)")

@@ -70,5 +70,8 @@ struct RunCommand: AsyncParsableCommand {
         if summary.lateEvents > 0 { line += "; \(summary.lateEvents) late, in runnel_pipeline_late_events" }
         if summary.recordsLostToRetention > 0 { line += "; \(summary.recordsLostToRetention) records were deleted by retention before it read them" }
         console.print(line + ".")
+        for manifest in summary.published {
+            console.print("  published kv/\(manifest.store) v\(manifest.version): \(manifest.keyCount) keys, \(manifest.fileSize) bytes (\(manifest.buildMilliseconds) ms)")
+        }
     }
 }
