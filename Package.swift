@@ -79,6 +79,8 @@ let package = Package(
         ),
         .testTarget(name: "RunnelPipelineTests", dependencies: ["Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "RunnelOutboxTests", dependencies: ["Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]),
+        // Depends on `runnel` so the build crash test can kill `runnel kv publish` children.
+        .testTarget(name: "RunnelKVTests", dependencies: ["Runnel", "RunnelTesting", "runnel", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]),
         // Depend on the `runnel` executable so crash tests can start it as a child process.
         .testTarget(name: "RunnelRelayTests", dependencies: ["Runnel", "RunnelTesting", "runnel", .product(name: "GRDB", package: "GRDB.swift")]),

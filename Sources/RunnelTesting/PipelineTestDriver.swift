@@ -128,6 +128,11 @@ public final class PipelineTestDriver {
         try rows("runnel_pipeline_dead_letters", orderBy: "id").filter { $0["pipeline"] == pipeline.name.databaseValue }
     }
 
+    /// A KV store the pipeline published, opened at its current version.
+    public func kvStore(_ name: String) throws -> KVStore {
+        try KVStore.open(name, in: home.home)
+    }
+
     /// The pipeline's late events, oldest first.
     public func lateEvents() throws -> [[String: DatabaseValue]] {
         try rows("runnel_pipeline_late_events", orderBy: "id").filter { $0["pipeline"] == pipeline.name.databaseValue }

@@ -28,6 +28,7 @@ public struct KVStoreFolder: Sendable, Hashable {
     /// The store `name` of a home.
     /// - Throws: ``RunnelError`` `.invalidArgument` for a name that is not allowed.
     public init(home: RunnelHome, name: String) throws {
+        try Self.validate(name: name)
         try self.init(url: home.kvURL.appendingPathComponent(name, isDirectory: true))
     }
 

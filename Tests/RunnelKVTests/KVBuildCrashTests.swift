@@ -1,0 +1,99 @@
+import Foundation
+import GRDB
+import Runnel
+import RunnelTesting
+import Testing
+
+/// Invariant 4 under real crashes: child `runnel kv publish` processes are SIGKILLed at random
+/// (seeded) moments while they build a 150,000-key version. After every kill the store serves
+/// either the previous version or the complete new one, every value of it from one build, and
+/// every version in the folder passes a full check: no partial version is ever visible.
+///
+/// `RUNNEL_CRASH_SEED=N` replays a run; `RUNNEL_CRASH_ROUNDS=N` runs more rounds (default 8).
+@Suite struct KVBuildCrashTests {
+    static let keys = 150_000
+
+    /// Sets every staged value to `round-N:<key>:<padding>`, as a pipeline's batches would.
+    static func stage(round: Int, in store: Store) throws {
+        try store.derived.write { db in
+            try db.execute(sql: """
+                UPDATE runnel_kv_entries SET value = CAST(printf('round-%d:%s:%060d', ?, CAST(key AS TEXT), 0) AS BLOB) WHERE store = 'crash'
+                """, arguments: [round])
+        }
+    }
+
+    /// The round whose values the store serves, checking that a sample of keys all agree.
+    static func servedRound(_ folder: KVStoreFolder, random: inout SeededGenerator) throws -> (version: Int, round: Int) {
+        let snapshot = try KVStore(folder: folder).snapshot()
+        #expect(snapshot.keyCount == keys)
+        var rounds = Set<Int>()
+        for _ in 0..<300 {
+            let key = "key-\(random.below(keys))"
+            let value = String(decoding: try #require(try snapshot.get(key)), as: UTF8.self)
+            let parts = value.split(separator: ":")
+            #expect(parts.count == 3 && parts[1] == key, "a torn value: \(value.prefix(60))")
+            rounds.insert(Int(parts[0].dropFirst("round-".count)) ?? -1)
+        }
+        #expect(rounds.count == 1, "values from several builds in one version: \(rounds.sorted())")
+        return (snapshot.version, rounds.first ?? -1)
+    }
+
+    @Test func killedBuildsLeaveThePreviousVersionServing() throws {
+        let schedule = CrashSchedule(defaultSeed: 20_261_124, defaultRounds: 8)
+        let (seed, rounds) = (schedule.seed, schedule.rounds)
+        var random = schedule.random
+
+        let temporary = try TemporaryHome(label: "kv-crash")
+        let store = try temporary.openStore()
+        try store.derived.write { db in
+            try db.execute(sql: "INSERT INTO runnel_kv_stores (name, pipeline, keep) VALUES ('crash', 'crash-test', 3)")
+            try db.execute(sql: """
+                WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ? - 1)
+                INSERT INTO runnel_kv_entries (store, key, value) SELECT 'crash', CAST('key-' || i AS BLOB), X'' FROM n
+                """, arguments: [Self.keys])
+        }
+        try Self.stage(round: 0, in: store)
+        let folder = try KVStoreFolder(home: temporary.home, name: "crash")
+        let home = temporary.home.url.path
+
+        // A whole child publish, timed, sets the range the kills are drawn from.
+        let started = Date()
+        let whole = try ChildProcess.launch(["kv", "publish", "crash", "--home", home])
+        whole.waitUntilExit()
+        #expect(whole.terminationStatus == 0)
+        let duration = Date().timeIntervalSince(started)
+        #expect(try Self.servedRound(folder, random: &random) == (1, 0))
+
+        var serving = (version: 1, round: 0)
+        var killedMidBuild = 0
+        for round in 1...rounds {
+            try Self.stage(round: round, in: store)
+            let child = try ChildProcess.launch(["kv", "publish", "crash", "--home", home])
+            usleep(UInt32(duration * 1_000_000 * (0.2 + 0.8 * Double(random.below(1_000)) / 1_000)))
+            kill(child.processIdentifier, SIGKILL)
+            child.waitUntilExit()
+            let names = try FileManager.default.contentsOfDirectory(atPath: folder.url.path)
+            if names.contains(where: { $0.hasPrefix(".build-") }) { killedMidBuild += 1 }
+
+            let now = try Self.servedRound(folder, random: &random)
+            if now.version == serving.version {
+                #expect(now.round == serving.round, "seed \(seed) round \(round): v\(now.version) changed its answers")
+            } else {
+                #expect(now.version > serving.version && now.round == round,
+                        "seed \(seed) round \(round): serving v\(now.version) with round \(now.round) values, before v\(serving.version) with round \(serving.round)")
+            }
+            serving = now
+            for number in try folder.versionNumbers() {
+                #expect(throws: Never.self, "seed \(seed) round \(round): v\(number) is visible but damaged") {
+                    try folder.open(version: number, verification: .atOpen)
+                }
+            }
+        }
+        #expect(killedMidBuild >= max(1, rounds / 4), "seed \(seed): only \(killedMidBuild) of \(rounds) kills landed during a build")
+
+        // The next publish clears what the killed builds left and serves the last round.
+        let manifest = try #require(try KVPublisher.publish("crash", from: store))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.url.path).allSatisfy { !$0.hasPrefix(".build-") })
+        #expect(try Self.servedRound(folder, random: &random) == (manifest.version, rounds))
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import Runnel
+import RunnelTesting
+import Testing
+
+/// Damaged bytes are found and named with the file and byte offset (invariant 7); the rest of
+/// the store keeps answering, and a good version can be rolled back to.
+@Suite struct KVCorruptionTests {
+    /// 2,000 keys with 100-byte values: about 50 blocks of records.
+    static func entries() -> [([UInt8], [UInt8])] {
+        (0..<2_000).map { (Array("member-\($0)".utf8), Array(String(repeating: "\($0 % 10)", count: 100).utf8)) }
+    }
+
+    static func expectCorrupt(_ error: any Error, mentioning parts: [String]) -> Bool {
+        guard let error = error as? RunnelError, error.code == .corruptKV else { return false }
+        return parts.allSatisfy { error.description.contains($0) }
+    }
+
+    @Test func aFlippedValueByteFailsItsBlockAndOnlyThatBlock() throws {
+        let fixture = try KVFixture()
+        let entries = Self.entries()
+        try fixture.build(entries)
+        let damaged = 1_500
+        let offset = recordOffsets(entries)[damaged] + 8 + entries[damaged].0.count + 50
+        try flipByte(fixture.dataFile(1), at: offset)
+        let block = offset / 4096
+        let snapshot = try KVStore(folder: fixture.folder).snapshot()
+        #expect {
+            _ = try snapshot.get("member-\(damaged)")
+        } throws: { error in
+            Self.expectCorrupt(error, mentioning: ["v1/data.rkv", "block \(block) (bytes \(block * 4096)–\(block * 4096 + 4095))", "fails its CRC-32C check"])
+        }
+        // A key in another block still reads.
+        #expect(try snapshot.get("member-3") == entries[3].1)
+        #expect(throws: RunnelError.self) { try snapshot.verify() }
+    }
+
+    @Test func aFlippedIndexByteIsFound() throws {
+        let fixture = try KVFixture()
+        try fixture.build(Self.entries())
+        let indexOffset = try footerField(fixture.dataFile(1), 2)
+        let slots = try footerField(fixture.dataFile(1), 3)
+        try flipByte(fixture.dataFile(1), at: indexOffset + slots * 4 + 3)
+        let snapshot = try fixture.folder.open(version: 1)
+        #expect { try snapshot.verify() } throws: { error in
+            Self.expectCorrupt(error, mentioning: ["data.rkv", "fails its CRC-32C check"])
+        }
+        #expect { _ = try fixture.folder.open(version: 1, verification: .atOpen) } throws: { Self.expectCorrupt($0, mentioning: ["block"]) }
+    }
+
+    @Test func aDamagedFooterOrBlockTableStopsTheOpen() throws {
+        let fixture = try KVFixture()
+        try fixture.build(Self.entries())
+        let file = fixture.dataFile(1)
+        let size = try FileManager.default.attributesOfItem(atPath: file.path)[.size] as! Int
+        try flipByte(file, at: size - 100)
+        #expect { _ = try fixture.folder.open(version: 1) } throws: { Self.expectCorrupt($0, mentioning: ["footer", "byte \(size - 128)"]) }
+        try flipByte(file, at: size - 100)
+
+        let table = try footerField(file, 4)
+        try flipByte(file, at: table + 2)
+        #expect { _ = try fixture.folder.open(version: 1) } throws: { Self.expectCorrupt($0, mentioning: ["block table (bytes \(table)–"]) }
+    }
+
+    @Test func aTruncatedFileIsFound() throws {
+        let fixture = try KVFixture()
+        try fixture.build(Self.entries())
+        let file = fixture.dataFile(1)
+        let size = try FileManager.default.attributesOfItem(atPath: file.path)[.size] as! Int
+        let handle = try FileHandle(forUpdating: file)
+        try handle.truncate(atOffset: UInt64(size - 1_000))
+        try handle.close()
+        #expect { _ = try fixture.folder.open(version: 1) } throws: {
+            Self.expectCorrupt($0, mentioning: ["\(size - 1_000) bytes but its manifest says \(size)"])
+        }
+    }
+
+    @Test func aDamagedManifestOrCurrentPointerIsNamed() throws {
+        let fixture = try KVFixture()
+        try fixture.build(Self.entries())
+        try Data("{ not json".utf8).write(to: fixture.folder.versionURL(1).appendingPathComponent("manifest.json"))
+        #expect { _ = try fixture.folder.open(version: 1) } throws: { Self.expectCorrupt($0, mentioning: ["manifest.json", "not a valid KV manifest"]) }
+        try Data("banana\n".utf8).write(to: fixture.folder.url.appendingPathComponent("CURRENT"))
+        #expect { _ = try fixture.folder.currentVersion() } throws: { Self.expectCorrupt($0, mentioning: ["CURRENT", "banana"]) }
+    }
+
+    @Test func aDamagedFileWithTheRightChecksumsFailsTheWholeFileDigest() throws {
+        // A byte changed and its block's CRC rewritten to match (a bad copy, say) still fails
+        // verification: the manifest's SHA-256 covers the whole file.
+        let fixture = try KVFixture()
+        let entries = Self.entries()
+        try fixture.build(entries)
+        let file = fixture.dataFile(1)
+        var bytes = try [UInt8](Data(contentsOf: file))
+        let offset = recordOffsets(entries)[10] + 8 + entries[10].0.count
+        bytes[offset] = UInt8(ascii: "X")
+        let block = offset / 4096
+        let crc = bytes[(block * 4096)..<(block * 4096 + 4096)].withContiguousStorageIfAvailable { CRC32C.checksum(UnsafeRawBufferPointer($0)) }!
+        let table = try footerField(file, 4)
+        withUnsafeBytes(of: crc.littleEndian) { for (index, byte) in $0.enumerated() { bytes[table + block * 4 + index] = byte } }
+        let tableCRC = bytes[table..<(bytes.count - 128)].withContiguousStorageIfAvailable { CRC32C.checksum(UnsafeRawBufferPointer($0)) }!
+        withUnsafeBytes(of: tableCRC.littleEndian) { for (index, byte) in $0.enumerated() { bytes[bytes.count - 8 + index] = byte } }
+        let footerCRC = bytes[(bytes.count - 128)..<(bytes.count - 4)].withContiguousStorageIfAvailable { CRC32C.checksum(UnsafeRawBufferPointer($0)) }!
+        withUnsafeBytes(of: footerCRC.littleEndian) { for (index, byte) in $0.enumerated() { bytes[bytes.count - 4 + index] = byte } }
+        try Data(bytes).write(to: file)
+
+        let snapshot = try fixture.folder.open(version: 1)
+        #expect(try snapshot.get("member-10")?.first == UInt8(ascii: "X"), "the block checks pass")
+        #expect { try snapshot.verify() } throws: { Self.expectCorrupt($0, mentioning: ["SHA-256"]) }
+    }
+
+    @Test func rollbackRefusesADamagedVersion() throws {
+        let fixture = try KVFixture()
+        let entries = Self.entries()
+        try fixture.build(entries)
+        try fixture.buildTagged("two", keys: 10)
+        try flipByte(fixture.dataFile(1), at: 5_000)
+        #expect { try fixture.folder.rollback() } throws: { Self.expectCorrupt($0, mentioning: ["v1/data.rkv"]) }
+        #expect(try fixture.folder.currentVersion() == 2)
+    }
+}
