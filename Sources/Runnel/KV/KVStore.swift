@@ -48,7 +48,7 @@ public final class KVStore: @unchecked Sendable {
             throw RunnelError(.kv, "KV store \(folder.name) has no version yet (no \(folder.url.appendingPathComponent("CURRENT").path))",
                               hint: "Run the pipeline that writes it (`runnel run …`) or `runnel kv publish \(folder.name)`; `runnel kv list` shows the stores there are")
         }
-        current = try folder.open(version: number, verification: verification)
+        current = try Self.openCurrent(folder, number, verification)
         if let refreshEvery { startRefreshing(every: refreshEvery) }
     }
 
@@ -87,7 +87,7 @@ public final class KVStore: @unchecked Sendable {
     public func refresh() throws -> Bool {
         do {
             guard let number = try folder.currentVersion(), number != version else { return false }
-            let next = try folder.open(version: number, verification: verification)
+            let next = try Self.openCurrent(folder, number, verification)
             lock.withLock {
                 current = next
                 refreshError = nil
@@ -110,6 +110,22 @@ public final class KVStore: @unchecked Sendable {
             refresher?.cancel()
             refresher = nil
         }
+    }
+
+    /// Opens the version `CURRENT` named. When builds follow each other quickly, that version
+    /// can be pruned between reading `CURRENT` and opening it; then `CURRENT` has moved on, and
+    /// the newer version is opened instead.
+    private static func openCurrent(_ folder: KVStoreFolder, _ number: Int, _ verification: KVSnapshot.Verification) throws -> KVSnapshot {
+        var number = number
+        for _ in 0..<3 {
+            do {
+                return try folder.open(version: number, verification: verification)
+            } catch {
+                guard let now = try folder.currentVersion(), now != number else { throw error }
+                number = now
+            }
+        }
+        return try folder.open(version: number, verification: verification)
     }
 
     private func startRefreshing(every interval: Duration) {
