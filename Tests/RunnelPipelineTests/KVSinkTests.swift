@@ -146,4 +146,42 @@ struct ClickCounts: Decodable, Equatable {
         }
         #expect(throws: RunnelError.self) { _ = try PipelineRunner(pipeline: twice, store: driver.store, log: driver.log) }
     }
+
+    @Test func enrichLooksEventsUpInAPublishedStore() throws {
+        struct Seen: Sendable {
+            var clickId: Int64
+            var userId: Int64
+            var totalClicks: Int64
+        }
+        let enriched = Pipeline("clicks-enriched", version: 1, description: "test") {
+            Source("clicks", as: Click.self, type: "Click", time: \.at)
+                .enrich(from: KVLookup("clicks", as: ClickCounts.self), on: \.userId, ifMissing: .deadLetter) { click, counts in
+                    Seen(clickId: click.clickId, userId: click.userId, totalClicks: counts.clicks)
+                }
+                .into(ReadView("seen", primaryKey: ["click_id"]) {
+                    ViewColumn("click_id", \.clickId)
+                    ViewColumn("user_id", \.userId)
+                    ViewColumn("total_clicks", \.totalClicks)
+                })
+        }
+        let driver = try PipelineTestDriver(clicksKV)
+        try driver.click(1, user: 1, at: 0)
+        try driver.click(2, user: 1, at: 1)
+        try driver.click(3, user: 2, at: 2)
+        try driver.replace(with: enriched)
+        #expect {
+            try driver.run()
+        } throws: { error in
+            (error as? RunnelError)?.message.contains("reads KV store clicks, which has no version yet") == true
+        }
+        try driver.replace(with: clicksKV)
+        try driver.run()
+        try driver.click(4, user: 3, at: 3) // user 3 is not in the published version
+        try driver.replace(with: enriched)
+        let summary = try driver.run()
+        #expect(summary.deadLetters == 1)
+        #expect(try driver.deadLetters().first.flatMap { text($0["error"]) } == #"no key "3" in KV store clicks"#)
+        let rows = try driver.rows("seen", orderBy: "click_id").map { [int($0["click_id"]), int($0["total_clicks"])] }
+        #expect(rows == [[1, 2], [2, 2], [3, 1]])
+    }
 }
