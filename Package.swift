@@ -66,6 +66,8 @@ let package = Package(
                 "Pipelines",
                 "RunnelTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The KV baselines step SQLite's C API directly, as Runnel's FastStatement does.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

@@ -20,6 +20,8 @@ struct RunnelBench: ParsableCommand {
         RelayLatencyScenario(),
         WindowAggregateScenario(),
         NearlineLatencyScenario(),
+        KVBuildScenario(),
+        KVLookupScenario(),
         LogRecoveryScenario(),
     ]
 

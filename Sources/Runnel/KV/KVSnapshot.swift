@@ -120,7 +120,29 @@ public final class KVSnapshot: @unchecked Sendable {
     /// The value stored for `key`, or nil when the version does not have it.
     /// - Throws: ``RunnelError`` `.corruptKV` when a block the lookup reads is damaged.
     public func get(_ key: some KVKey) throws -> [UInt8]? {
-        try key.withKeyBytes { try withValue(forKey: $0) { $0.map(Array.init) } }
+        try key.withKeyBytes { try copyValue(forKey: $0) }
+    }
+
+    /// The value stored for a key given as bytes, or nil. Not generic, so a caller in another
+    /// module does not pay for an unspecialised key protocol on the hot path.
+    public func get(_ key: [UInt8]) throws -> [UInt8]? {
+        try key.withUnsafeBytes { try copyValue(forKey: $0) }
+    }
+
+    /// The value stored for a key given as text (its UTF-8), or nil.
+    public func get(_ key: String) throws -> [UInt8]? {
+        var key = key
+        return try key.withUTF8 { try copyValue(forKey: UnsafeRawBufferPointer($0)) }
+    }
+
+    private func copyValue(forKey key: UnsafeRawBufferPointer) throws -> [UInt8]? {
+        try withValue(forKey: key) { value in
+            guard let value else { return nil }
+            return [UInt8](unsafeUninitializedCapacity: value.count) { buffer, initialized in
+                if let base = value.baseAddress, value.count > 0 { memcpy(buffer.baseAddress!, base, value.count) }
+                initialized = value.count
+            }
+        }
     }
 
     /// Whether the version has `key`.

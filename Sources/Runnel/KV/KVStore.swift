@@ -1,3 +1,4 @@
+import CRunnelChecksum
 import Foundation
 
 /// Reads a KV store from application code: the version `CURRENT` names, memory-mapped, with no
@@ -22,6 +23,13 @@ public final class KVStore: @unchecked Sendable {
     /// How newly opened versions are checked.
     public let verification: KVSnapshot.Verification
     private let lock = NSLock()
+    /// Guards `current`: every lookup takes it for a load and a retain, where NSLock's calls
+    /// cost more than that.
+    private let currentLock: UnsafeMutablePointer<UInt32> = {
+        let lock = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+        lock.initialize(to: 0)
+        return lock
+    }()
     private var current: KVSnapshot
     private var refreshError: RunnelError?
     private var refresher: Task<Void, Never>?
@@ -54,6 +62,7 @@ public final class KVStore: @unchecked Sendable {
 
     deinit {
         lock.withLock { refresher?.cancel() }
+        currentLock.deallocate()
     }
 
     /// The store's name.
@@ -64,12 +73,25 @@ public final class KVStore: @unchecked Sendable {
 
     /// The version lookups read now: hold it to make several lookups from one version.
     public func snapshot() -> KVSnapshot {
-        lock.withLock { current }
+        runnel_spin_lock(currentLock)
+        let snapshot = current
+        runnel_spin_unlock(currentLock)
+        return snapshot
     }
 
     /// The value stored for `key` in the current version, or nil when it has none.
     /// - Throws: ``RunnelError`` `.corruptKV` when a block the lookup reads is damaged.
     public func get(_ key: some KVKey) throws -> [UInt8]? {
+        try snapshot().get(key)
+    }
+
+    /// The value stored for a key given as bytes (the non-generic fast path).
+    public func get(_ key: [UInt8]) throws -> [UInt8]? {
+        try snapshot().get(key)
+    }
+
+    /// The value stored for a key given as text (its UTF-8).
+    public func get(_ key: String) throws -> [UInt8]? {
         try snapshot().get(key)
     }
 
@@ -88,10 +110,10 @@ public final class KVStore: @unchecked Sendable {
         do {
             guard let number = try folder.currentVersion(), number != version else { return false }
             let next = try Self.openCurrent(folder, number, verification)
-            lock.withLock {
-                current = next
-                refreshError = nil
-            }
+            runnel_spin_lock(currentLock)
+            current = next
+            runnel_spin_unlock(currentLock)
+            lock.withLock { refreshError = nil }
             return true
         } catch let error as RunnelError {
             lock.withLock { refreshError = error }
