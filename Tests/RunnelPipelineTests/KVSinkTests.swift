@@ -184,4 +184,28 @@ struct ClickCounts: Decodable, Equatable {
         let rows = try driver.rows("seen", orderBy: "click_id").map { [int($0["click_id"]), int($0["total_clicks"])] }
         #expect(rows == [[1, 2], [2, 2], [3, 1]])
     }
+
+    @Test func aFollowerPublishesNewVersionsWhileCaughtUp() async throws {
+        let driver = try PipelineTestDriver(clicksKV)
+        try driver.click(1, user: 1, at: 0)
+        let service = PipelineService(pipeline: clicksKV, store: driver.store, options: .init(kvPublishInterval: .milliseconds(20)))
+        let follower = Task { try await service.run() }
+        let folder = try KVStoreFolder(home: driver.home.home, name: "clicks")
+        func waitFor(version: Int) async throws {
+            let deadline = ContinuousClock.now + .seconds(20)
+            while try (folder.currentVersion() ?? 0) < version, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        try await waitFor(version: 1)
+        let store = try driver.kvStore("clicks")
+        #expect(try store.get(1, as: ClickCounts.self)?.clicks == 1)
+        try driver.click(2, user: 1, at: 1)
+        try await waitFor(version: 2)
+        try store.refresh()
+        #expect(try store.get(1, as: ClickCounts.self)?.clicks == 2)
+        follower.cancel()
+        try await follower.value
+        #expect(try folder.currentVersion() == 2, "nothing changed after v2, so stopping publishes nothing new")
+    }
 }
