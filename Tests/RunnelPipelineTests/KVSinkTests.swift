@@ -192,7 +192,7 @@ struct ClickCounts: Decodable, Equatable {
         let follower = Task { try await service.run() }
         let folder = try KVStoreFolder(home: driver.home.home, name: "clicks")
         func waitFor(version: Int) async throws {
-            let deadline = ContinuousClock.now + .seconds(20)
+            let deadline = ContinuousClock.now + .seconds(60)
             while try (folder.currentVersion() ?? 0) < version, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(10))
             }

@@ -11,12 +11,13 @@ import Foundation
 /// }
 /// ```
 ///
-/// A new version is picked up by ``refresh()``, or every `refreshEvery` by a background task.
+/// A new version is picked up by ``refresh()``, or every `refreshEvery` by a Dispatch timer of its own.
 /// Switching versions never blocks a lookup for longer than swapping a reference, and a lookup
 /// (or a ``snapshot()`` held across several) keeps reading the version it started with, safely,
 /// even after that version is deleted. A `KVStore` is safe to share between threads.
 public final class KVStore: @unchecked Sendable {
-    // @unchecked: `current`, `refreshError` and `refresher` are only touched under `lock`.
+    // @unchecked: `current` is only touched under `currentLock`; `refreshError` and
+    // `refresher` under `lock`.
 
     /// The store's folder.
     public let folder: KVStoreFolder
@@ -32,7 +33,7 @@ public final class KVStore: @unchecked Sendable {
     }()
     private var current: KVSnapshot
     private var refreshError: RunnelError?
-    private var refresher: Task<Void, Never>?
+    private var refresher: (any DispatchSourceTimer)?
 
     /// Opens a store of a home at its current version.
     /// - Parameters:
@@ -150,14 +151,15 @@ public final class KVStore: @unchecked Sendable {
         return try folder.open(version: number, verification: verification)
     }
 
+    /// Refreshes on a Dispatch timer of its own rather than a task: application code that
+    /// blocks the Swift concurrency pool's few threads would otherwise starve the refresh.
     private func startRefreshing(every interval: Duration) {
-        let task = Task.detached { [weak self] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: interval)
-                guard let self else { return }
-                _ = try? self.refresh()
-            }
-        }
-        lock.withLock { refresher = task }
+        let (seconds, attoseconds) = interval.components
+        let nanoseconds = max(1_000_000, Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "runnel.kv.refresh.\(folder.name)"))
+        timer.schedule(deadline: .now() + .nanoseconds(nanoseconds), repeating: .nanoseconds(nanoseconds), leeway: .nanoseconds(nanoseconds / 10))
+        timer.setEventHandler { [weak self] in _ = try? self?.refresh() }
+        lock.withLock { refresher = timer }
+        timer.resume()
     }
 }
