@@ -208,4 +208,30 @@ struct ClickCounts: Decodable, Equatable {
         try await follower.value
         #expect(try folder.currentVersion() == 2, "nothing changed after v2, so stopping publishes nothing new")
     }
+
+    @Test func aFollowerOutlastsAStoreLockedByAnotherProcess() async throws {
+        let driver = try PipelineTestDriver(clicksKV)
+        try driver.click(1, user: 1, at: 0)
+        let folder = try KVStoreFolder(home: driver.home.home, name: "clicks")
+        try FileManager.default.createDirectory(at: folder.url, withIntermediateDirectories: true)
+        // Another builder holds the store's lock (flock is per open file, so this conflicts
+        // within one process too).
+        let lockFile = open(folder.url.appendingPathComponent("LOCK").path, O_RDWR | O_CREAT, 0o644)
+        #expect(flock(lockFile, LOCK_EX) == 0)
+        let service = PipelineService(pipeline: clicksKV, store: driver.store, options: .init(kvPublishInterval: .milliseconds(10)))
+        let follower = Task { try await service.run() }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while try driver.rows("runnel_pipelines").first.flatMap({ int($0["events_in"]) }) != 1, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        try await Task.sleep(for: .milliseconds(200)) // publishes are tried every 10 ms, and fail
+        #expect(try folder.currentVersion() == nil)
+        close(lockFile)
+        while try folder.currentVersion() == nil, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(try folder.currentVersion() == 1)
+        follower.cancel()
+        try await follower.value
+    }
 }

@@ -33,13 +33,26 @@ public struct PipelineService: Service {
                 // KV stores are published when caught up, at most once per interval: a version
                 // is a whole file, too big to write per batch.
                 if clock.now - lastPublish >= options.kvPublishInterval {
-                    try runner.publishKVStores()
+                    publishKVStores(runner)
                     lastPublish = clock.now
                 }
                 try? await Task.sleep(for: pollInterval)
             }
         }
-        try runner.publishKVStores()
+        publishKVStores(runner)
         logger.info("pipeline stopping after its last batch", metadata: ["pipeline": "\(pipeline.name)"])
+    }
+
+    /// Publishes the pipeline's KV stores. A failure (another process building the same store,
+    /// a full disk) is logged and retried at the next interval: the entries are committed, so
+    /// nothing is lost, and the follower keeps the views current meanwhile.
+    private func publishKVStores(_ runner: PipelineRunner) {
+        do {
+            try runner.publishKVStores()
+        } catch {
+            logger.error("kv publish failed; the follower retries at its next interval", metadata: [
+                "pipeline": "\(pipeline.name)", "error": "\(error)",
+            ])
+        }
     }
 }
