@@ -167,13 +167,7 @@ public final class KVSnapshot: @unchecked Sendable {
                 guard offset + KVFormat.recordHeaderSize <= dataLength else {
                     throw corruption("slot \(index) (byte \(slotOffset)) points at byte \(offset), past the records' end at \(dataLength)")
                 }
-                try ensureChecked(offset, count: KVFormat.recordHeaderSize)
-                let keyLength = Int(base.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian)
-                let valueLength = Int(base.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self).littleEndian)
-                let keyStart = offset + KVFormat.recordHeaderSize
-                guard keyStart + keyLength + valueLength <= dataLength else {
-                    throw corruption("the record at byte \(offset) runs past the records' end at \(dataLength)")
-                }
+                let (keyStart, keyLength, valueLength) = try record(at: offset)
                 if keyLength == key.count {
                     try ensureChecked(keyStart, count: keyLength + valueLength)
                     if keyLength == 0 || memcmp(base + keyStart, key.baseAddress!, keyLength) == 0 {
@@ -191,18 +185,29 @@ public final class KVSnapshot: @unchecked Sendable {
     public func forEach(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) throws {
         var offset = 0
         while offset < dataLength {
-            try ensureChecked(offset, count: KVFormat.recordHeaderSize)
-            let keyLength = Int(base.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian)
-            let valueLength = Int(base.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self).littleEndian)
-            let keyStart = offset + KVFormat.recordHeaderSize
-            guard keyStart + keyLength + valueLength <= dataLength else {
+            guard offset + KVFormat.recordHeaderSize <= dataLength else {
                 throw corruption("the record at byte \(offset) runs past the records' end at \(dataLength)")
             }
+            let (keyStart, keyLength, valueLength) = try record(at: offset)
             try ensureChecked(keyStart, count: keyLength + valueLength)
             try body(UnsafeRawBufferPointer(start: base + keyStart, count: keyLength),
                      UnsafeRawBufferPointer(start: base + keyStart + keyLength, count: valueLength))
             offset = keyStart + keyLength + valueLength
         }
+    }
+
+    /// Reads the header of the record at `offset` (checked to lie within the records) and
+    /// checks that the record ends within them.
+    @inline(__always)
+    private func record(at offset: Int) throws -> (keyStart: Int, keyLength: Int, valueLength: Int) {
+        try ensureChecked(offset, count: KVFormat.recordHeaderSize)
+        let keyLength = Int(base.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian)
+        let valueLength = Int(base.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self).littleEndian)
+        let keyStart = offset + KVFormat.recordHeaderSize
+        guard keyStart + keyLength + valueLength <= dataLength else {
+            throw corruption("the record at byte \(offset) runs past the records' end at \(dataLength)")
+        }
+        return (keyStart, keyLength, valueLength)
     }
 
     // MARK: - Checking

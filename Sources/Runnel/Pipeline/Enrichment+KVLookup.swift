@@ -96,13 +96,8 @@ extension EventStream {
                     try downstream(combine(event, value), meta)
                     return
                 }
-                switch ifMissing {
-                case .drop:
-                    graph.dropped += 1
-                case .deadLetter:
-                    graph.deadLetter("no key \(KVKeyText.describe(bytes)) in KV store \(lookup.name)")
-                case .substitute(let value):
-                    try downstream(combine(event, value), meta)
+                try ifMissing.handle(event, meta, graph: graph, combine: combine, downstream: downstream) {
+                    "no key \(KVKeyText.describe(bytes)) in KV store \(lookup.name)"
                 }
             }
         }

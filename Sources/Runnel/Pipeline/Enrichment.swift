@@ -47,6 +47,22 @@ public enum MissingRow<Row: Sendable>: Sendable {
     case substitute(Row)
 }
 
+extension MissingRow {
+    /// Does what the pipeline said with an event whose row is missing.
+    /// - Parameter problem: The dead letter's error, naming what was looked for.
+    func handle<Event, Output>(_ event: Event, _ meta: EventMeta, graph: PipelineGraph, combine: (Event, Row) -> Output,
+                               downstream: Emit<Output>, problem: () -> String) throws {
+        switch self {
+        case .drop:
+            graph.dropped += 1
+        case .deadLetter:
+            graph.deadLetter(problem())
+        case .substitute(let row):
+            try downstream(combine(event, row), meta)
+        }
+    }
+}
+
 /// The per-run cache of one enrich stage. Only found rows are cached: a row that is missing now
 /// may be inserted later, and the next event must see it.
 final class LookupCache<Row: FetchableRecord & Sendable> {
@@ -103,13 +119,8 @@ extension EventStream {
                     try downstream(combine(event, row), meta)
                     return
                 }
-                switch ifMissing {
-                case .drop:
-                    graph.dropped += 1
-                case .deadLetter:
-                    graph.deadLetter("no row in \(table.name) with \(table.keyColumn) = \(value)")
-                case .substitute(let row):
-                    try downstream(combine(event, row), meta)
+                try ifMissing.handle(event, meta, graph: graph, combine: combine, downstream: downstream) {
+                    "no row in \(table.name) with \(table.keyColumn) = \(value)"
                 }
             }
         }

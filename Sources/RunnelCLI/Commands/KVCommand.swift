@@ -101,11 +101,7 @@ struct KVCommand: ParsableCommand {
 
         func run() throws {
             let folder = try KVStoreFolder(home: home.resolved, name: store)
-            let kept = try folder.versionNumbers()
-            guard !kept.isEmpty else {
-                throw RunnelError(.notFound, "KV store \(store) has no versions in \(folder.url.path)",
-                                  hint: "`runnel kv list\(home.hintFlag)` shows the stores there are")
-            }
+            let kept = try KVCommand.keptVersions(of: folder, home: home)
             let current = try folder.currentVersion()
             let rows: [[DatabaseValue]] = kept.reversed().map { number in
                 let mark = (number == current ? "*" : "").databaseValue
@@ -152,10 +148,7 @@ struct KVCommand: ParsableCommand {
         func run() throws {
             let console = CLIContext.current.console
             let folder = try KVStoreFolder(home: home.resolved, name: store)
-            let kept = try folder.versionNumbers()
-            guard !kept.isEmpty else {
-                throw RunnelError(.notFound, "KV store \(store) has no versions in \(folder.url.path)", hint: "`runnel kv list\(home.hintFlag)` shows the stores there are")
-            }
+            let kept = try KVCommand.keptVersions(of: folder, home: home)
             var damaged = 0
             var current: Int?
             do {
@@ -205,6 +198,17 @@ struct KVCommand: ParsableCommand {
     }
 
     // MARK: - Helpers
+
+    /// The store's versions, oldest first.
+    /// - Throws: ``RunnelError`` `.notFound` when it has none.
+    static func keptVersions(of folder: KVStoreFolder, home: HomeOptions) throws -> [Int] {
+        let kept = try folder.versionNumbers()
+        guard !kept.isEmpty else {
+            throw RunnelError(.notFound, "KV store \(folder.name) has no versions in \(folder.url.path)",
+                              hint: "`runnel kv list\(home.hintFlag)` shows the stores there are")
+        }
+        return kept
+    }
 
     static func describe(_ versions: [Int]) -> String {
         versions.map { "v\($0)" }.joined(separator: " ")
