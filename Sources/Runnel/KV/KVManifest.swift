@@ -76,7 +76,8 @@ public struct KVManifest: Codable, Sendable, Equatable {
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw RunnelError(.corruptKV, "cannot read \(url.path): \(error.localizedDescription)",
+            let reason = error.localizedDescription.trimmingCharacters(in: CharacterSet(charactersIn: ". "))
+            throw RunnelError(.corruptKV, "cannot read \(url.path): \(reason)",
                               hint: "Roll the store back with `runnel kv rollback`, or build a new version with `runnel kv publish`")
         }
         do {
