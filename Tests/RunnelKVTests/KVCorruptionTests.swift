@@ -118,4 +118,77 @@ import Testing
         #expect { try fixture.folder.rollback() } throws: { Self.expectCorrupt($0, mentioning: ["v1/data.rkv"]) }
         #expect(try fixture.folder.currentVersion() == 2)
     }
+
+    /// Seeded random damage (flipped and overwritten bytes, truncation, junk appended) never
+    /// crashes a reader and never yields a wrong answer: every lookup returns the value written
+    /// or throws `.corruptKV`, and a full check finds every change.
+    @Test func randomDamageIsReportedNeverACrashOrAWrongAnswer() throws {
+        let fixture = try KVFixture()
+        let entries = randomEntries(300, seed: 21, maximumKey: 24, maximumValue: 120)
+        try fixture.build(entries)
+        let file = fixture.dataFile(1)
+        let pristine = try [UInt8](Data(contentsOf: file))
+        let absent = randomEntries(50, seed: 22).map(\.0).filter { key in !entries.contains { $0.0 == key } }
+        var random = SeededGenerator(seed: 23)
+        var detected = 0
+        for round in 0..<200 {
+            var bytes = pristine
+            for _ in 0...random.below(3) {
+                switch random.below(4) {
+                case 0: bytes[random.below(bytes.count)] ^= UInt8(1 << random.below(8))
+                case 1: bytes[random.below(bytes.count)] = UInt8(truncatingIfNeeded: random.next())
+                case 2: bytes.removeLast(1 + random.below(min(200, bytes.count - 1)))
+                default: bytes += (0..<(1 + random.below(64))).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+                }
+            }
+            try Data(bytes).write(to: file)
+            let changed = bytes != pristine
+            let snapshot: KVSnapshot
+            do {
+                snapshot = try fixture.folder.open(version: 1)
+            } catch let error as RunnelError {
+                #expect(error.code == .corruptKV, "round \(round): \(error)")
+                detected += 1
+                continue
+            }
+            for (key, value) in entries {
+                do {
+                    if let got = try snapshot.get(key) { #expect(got == value, "round \(round): a wrong value for \(key)") }
+                    else { Issue.record("round \(round): key \(key) was lost without an error") }
+                } catch let error as RunnelError {
+                    #expect(error.code == .corruptKV)
+                }
+            }
+            for key in absent {
+                #expect((try? snapshot.get(key)) ?? nil == nil, "round \(round): an absent key was found")
+            }
+            do {
+                try snapshot.verify()
+                #expect(!changed, "round \(round): a full check missed a change")
+            } catch let error as RunnelError {
+                #expect(error.code == .corruptKV)
+                detected += 1
+            }
+        }
+        #expect(detected > 150)
+    }
+
+    /// A footer whose CRC was made to match (a crafted file) but whose sizes are absurd is
+    /// refused with an error, not a trap on overflow.
+    @Test func aCraftedFooterWithAbsurdSizesIsRefused() throws {
+        let fixture = try KVFixture()
+        try fixture.build(Self.entries())
+        let file = fixture.dataFile(1)
+        for (field, value) in [(0, UInt64.max), (3, UInt64.max / 4), (5, UInt64(1) << 62), (1, UInt64(1) << 63)] {
+            var bytes = try [UInt8](Data(contentsOf: file))
+            let start = bytes.count - 128 + 16 + 8 * field
+            let saved = Array(bytes[start..<(start + 8)])
+            withUnsafeBytes(of: value.littleEndian) { for (index, byte) in $0.enumerated() { bytes[start + index] = byte } }
+            let crc = bytes[(bytes.count - 128)..<(bytes.count - 4)].withContiguousStorageIfAvailable { CRC32C.checksum(UnsafeRawBufferPointer($0)) }!
+            withUnsafeBytes(of: crc.littleEndian) { for (index, byte) in $0.enumerated() { bytes[bytes.count - 4 + index] = byte } }
+            try Data(bytes).write(to: file)
+            #expect { _ = try fixture.folder.open(version: 1) } throws: { Self.expectCorrupt($0, mentioning: ["do not fit together"]) }
+            bytes.replaceSubrange(start..<(start + 8), with: saved)
+        }
+    }
 }

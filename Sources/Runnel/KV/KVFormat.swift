@@ -146,14 +146,19 @@ struct KVFooter: Equatable {
 
     /// Checks that the sections fit the file and each other.
     func validate(fileSize: Int, problem: (String) -> RunnelError) throws {
+        let size = UInt64(fileSize)
         let blockBytes = UInt64(KVFormat.blockSize)
-        guard dataLength <= UInt64(KVFormat.maximumDataLength),
+        // Every field is bounded by the file's size before any arithmetic, so a footer that
+        // passes its CRC by chance (or by design) cannot overflow a multiplication here.
+        guard keyCount <= size, dataLength <= size, indexOffset <= size, slotCount <= size,
+              blockTableOffset <= size, blockCount <= size,
+              keyCount <= dataLength / UInt64(KVFormat.recordHeaderSize),
+              dataLength <= UInt64(KVFormat.maximumDataLength),
               indexOffset >= dataLength, indexOffset % 8 == 0, indexOffset - dataLength < 8,
-              slotCount == 0 || slotCount.nonzeroBitCount == 1,
-              slotCount == UInt64(KVFormat.slotCount(forKeys: Int(clamping: keyCount))) || (keyCount == 0 && slotCount == 0),
+              slotCount == UInt64(KVFormat.slotCount(forKeys: Int(keyCount))),
               blockTableOffset == indexOffset + slotCount * 8,
               blockCount == (blockTableOffset + blockBytes - 1) / blockBytes,
-              blockTableOffset + blockCount * 4 + UInt64(KVFormat.footerSize) == UInt64(fileSize)
+              blockTableOffset + blockCount * 4 + UInt64(KVFormat.footerSize) == size
         else {
             throw problem("the footer's sections do not fit together or the file's \(fileSize) bytes (keys \(keyCount), data \(dataLength), index at \(indexOffset) with \(slotCount) slots, block table at \(blockTableOffset) with \(blockCount) blocks)")
         }
