@@ -78,7 +78,11 @@ import Testing
     @Test func aDamagedManifestOrCurrentPointerIsNamed() throws {
         let fixture = try KVFixture()
         try fixture.build(Self.entries())
-        try Data("{ not json".utf8).write(to: fixture.folder.versionURL(1).appendingPathComponent("manifest.json"))
+        let manifestURL = fixture.folder.versionURL(1).appendingPathComponent("manifest.json")
+        let manifest = try String(contentsOf: manifestURL, encoding: .utf8)
+        try manifest.replacingOccurrences(of: #""dataFile" : "data.rkv""#, with: #""dataFile" : "../../v1/data.rkv""#).write(to: manifestURL, atomically: true, encoding: .utf8)
+        #expect { _ = try fixture.folder.open(version: 1) } throws: { Self.expectCorrupt($0, mentioning: ["names the data file \"../../v1/data.rkv\""]) }
+        try Data("{ not json".utf8).write(to: manifestURL)
         #expect { _ = try fixture.folder.open(version: 1) } throws: { Self.expectCorrupt($0, mentioning: ["manifest.json", "not a valid KV manifest"]) }
         try Data("banana\n".utf8).write(to: fixture.folder.url.appendingPathComponent("CURRENT"))
         #expect { _ = try fixture.folder.currentVersion() } throws: { Self.expectCorrupt($0, mentioning: ["CURRENT", "banana"]) }

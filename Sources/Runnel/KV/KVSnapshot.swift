@@ -52,6 +52,10 @@ public final class KVSnapshot: @unchecked Sendable {
     ///   is damaged or they disagree; `.io` when the file cannot be opened or mapped.
     public init(versionFolder: URL, verification: Verification = .onFirstTouch) throws {
         let manifest = try KVManifest.read(from: versionFolder.appendingPathComponent("manifest.json"))
+        guard !manifest.dataFile.isEmpty, !manifest.dataFile.contains("/"), !manifest.dataFile.hasPrefix(".") else {
+            throw RunnelError(.corruptKV, "\(versionFolder.path)/manifest.json names the data file \"\(manifest.dataFile)\", which is not a file of the version folder",
+                              hint: "Roll the store back with `runnel kv rollback \(manifest.store)`, or build a new version with `runnel kv publish \(manifest.store)`")
+        }
         let fileURL = versionFolder.appendingPathComponent(manifest.dataFile)
         func corrupt(_ problem: String) -> RunnelError {
             RunnelError(.corruptKV, "\(fileURL.path) is damaged: \(problem)",
