@@ -30,25 +30,22 @@ extension JSONDocument {
     }
 
     func double(at index: Int) throws(JSONValueError) -> Double {
-        let node = tape[index]
-        guard node.kind == .number else {
-            throw mismatch(expected: "a number (Double)", at: index)
-        }
-        let text = numberText(node)
-        guard let value = JSONNumber.double(text, flags: node.flags) else {
-            throw corrupted("the number \(String(decoding: text, as: UTF8.self)) at byte \(node.start) is out of the range of Double")
-        }
-        return value
+        try floatingPoint(at: index) { JSONNumber.double($0, flags: $1) }
     }
 
     func float(at index: Int) throws(JSONValueError) -> Float {
+        try floatingPoint(at: index) { JSONNumber.float($0, flags: $1) }
+    }
+
+    @inline(__always)
+    private func floatingPoint<T>(at index: Int, parse: (UnsafeBufferPointer<UInt8>, JSONNode.Flags) -> T?) throws(JSONValueError) -> T {
         let node = tape[index]
         guard node.kind == .number else {
-            throw mismatch(expected: "a number (Float)", at: index)
+            throw mismatch(expected: "a number (\(T.self))", at: index)
         }
         let text = numberText(node)
-        guard let value = JSONNumber.float(text, flags: node.flags) else {
-            throw corrupted("the number \(String(decoding: text, as: UTF8.self)) at byte \(node.start) is out of the range of Float")
+        guard let value = parse(text, node.flags) else {
+            throw corrupted("the number \(String(decoding: text, as: UTF8.self)) at byte \(node.start) is out of the range of \(T.self)")
         }
         return value
     }

@@ -109,17 +109,7 @@ struct JSONScanner {
                 position += 1
                 try scanValue(depth: depth)
                 members += 1
-                skipWhitespace()
-                guard position < count else {
-                    throw syntaxError("expected ',' or '}' at byte \(position) to continue the object that starts at byte \(tape[object].start), found the end of the document")
-                }
-                let separator = bytes[position]
-                position += 1
-                if separator == UInt8(ascii: "}") { break }
-                guard separator == UInt8(ascii: ",") else {
-                    throw syntaxError("expected ',' or '}' at byte \(position - 1) to continue the object that starts at byte \(tape[object].start), found \(describeByte(at: position - 1))")
-                }
-                skipWhitespace()
+                if try scanSeparator(closing: UInt8(ascii: "}"), of: "object", startingAt: object) { break }
             }
         }
         tape[object].length = members
@@ -142,21 +132,30 @@ struct JSONScanner {
                 }
                 try scanValue(depth: depth)
                 elements += 1
-                skipWhitespace()
-                guard position < count else {
-                    throw syntaxError("expected ',' or ']' at byte \(position) to continue the array that starts at byte \(tape[array].start), found the end of the document")
-                }
-                let separator = bytes[position]
-                position += 1
-                if separator == UInt8(ascii: "]") { break }
-                guard separator == UInt8(ascii: ",") else {
-                    throw syntaxError("expected ',' or ']' at byte \(position - 1) to continue the array that starts at byte \(tape[array].start), found \(describeByte(at: position - 1))")
-                }
-                skipWhitespace()
+                if try scanSeparator(closing: UInt8(ascii: "]"), of: "array", startingAt: array) { break }
             }
         }
         tape[array].length = elements
         tape[array].next = UInt32(truncatingIfNeeded: nodeCount)
+    }
+
+    /// After an object's member or an array's element: consumes `,` (and the whitespace after
+    /// it) and returns false, or consumes the closing bracket and returns true.
+    @inline(__always)
+    private mutating func scanSeparator(closing: UInt8, of container: StaticString, startingAt node: Int) throws -> Bool {
+        skipWhitespace()
+        let closer = Character(Unicode.Scalar(closing))
+        guard position < count else {
+            throw syntaxError("expected ',' or '\(closer)' at byte \(position) to continue the \(container) that starts at byte \(tape[node].start), found the end of the document")
+        }
+        let separator = bytes[position]
+        position += 1
+        if separator == closing { return true }
+        guard separator == UInt8(ascii: ",") else {
+            throw syntaxError("expected ',' or '\(closer)' at byte \(position - 1) to continue the \(container) that starts at byte \(tape[node].start), found \(describeByte(at: position - 1))")
+        }
+        skipWhitespace()
+        return false
     }
 
     private mutating func scanLiteral(_ literal: StaticString, kind: JSONNode.Kind) throws {
