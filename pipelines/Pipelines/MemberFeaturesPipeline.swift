@@ -43,13 +43,11 @@ public enum MemberFeaturesPipeline {
                 return fact
             }
             .merge(
-                Source(NetworkTopic.connections, as: ConnectionMade.self, type: "ConnectionMade", time: \.connectedAt)
-                    .flatMap { made in
-                        [made.memberA, made.memberB].map { member in
-                            var fact = FeatureFact(memberId: member)
-                            fact.connections = 1
-                            return fact
-                        }
+                NetworkSources.connectedMembers
+                    .map { member in
+                        var fact = FeatureFact(memberId: member)
+                        fact.connections = 1
+                        return fact
                     },
                 Source(NetworkTopic.memberActivity, as: ActivityRecorded.self, type: "ActivityRecorded", time: \.occurredAt)
                     .map { activity in

@@ -44,13 +44,11 @@ public enum MemberProfilesPipeline {
                         fact.headline = updated.headline
                         return fact
                     },
-                Source(NetworkTopic.connections, as: ConnectionMade.self, type: "ConnectionMade", time: \.connectedAt)
-                    .flatMap { made in
-                        [made.memberA, made.memberB].map { member in
-                            var fact = ProfileFact(memberId: member)
-                            fact.connections = 1
-                            return fact
-                        }
+                NetworkSources.connectedMembers
+                    .map { member in
+                        var fact = ProfileFact(memberId: member)
+                        fact.connections = 1
+                        return fact
                     },
                 Source(NetworkTopic.memberActivity, as: ActivityRecorded.self, type: "ActivityRecorded", time: \.occurredAt)
                     .map { activity in
