@@ -88,18 +88,9 @@ extension EventStream {
         ifMissing: MissingRow<Value>,
         _ combine: @escaping @Sendable (Event, Value) -> Output
     ) -> EventStream<Output> {
-        EventStream<Output> { graph, downstream in
+        enrich(ifMissing: ifMissing, combine, lookUp: { graph in
             let cache = KVLookupCache(lookup, home: graph.store.home)
-            try connect(graph) { event, meta in
-                let bytes = event[keyPath: key].keyBytes
-                if let value = try cache.value(for: bytes) {
-                    try downstream(combine(event, value), meta)
-                    return
-                }
-                try ifMissing.handle(event, meta, graph: graph, combine: combine, downstream: downstream) {
-                    "no key \(KVKeyText.describe(bytes)) in KV store \(lookup.name)"
-                }
-            }
-        }
+            return { try cache.value(for: $0[keyPath: key].keyBytes) }
+        }, missing: { "no key \(KVKeyText.describe($0[keyPath: key].keyBytes)) in KV store \(lookup.name)" })
     }
 }

@@ -47,22 +47,6 @@ public enum MissingRow<Row: Sendable>: Sendable {
     case substitute(Row)
 }
 
-extension MissingRow {
-    /// Does what the pipeline said with an event whose row is missing.
-    /// - Parameter problem: The dead letter's error, naming what was looked for.
-    func handle<Event, Output>(_ event: Event, _ meta: EventMeta, graph: PipelineGraph, combine: (Event, Row) -> Output,
-                               downstream: Emit<Output>, problem: () -> String) throws {
-        switch self {
-        case .drop:
-            graph.dropped += 1
-        case .deadLetter:
-            graph.deadLetter(problem())
-        case .substitute(let row):
-            try downstream(combine(event, row), meta)
-        }
-    }
-}
-
 /// The per-run cache of one enrich stage. Only found rows are cached: a row that is missing now
 /// may be inserted later, and the next event must see it.
 final class LookupCache<Row: FetchableRecord & Sendable> {
@@ -111,16 +95,39 @@ extension EventStream {
         ifMissing: MissingRow<Row>,
         _ combine: @escaping @Sendable (Event, Row) -> Output
     ) -> EventStream<Output> {
-        EventStream<Output> { graph, downstream in
+        enrich(ifMissing: ifMissing, combine, lookUp: { graph in
             let cache = LookupCache(table, store: graph.store)
+            return { try cache.row(for: $0[keyPath: key].columnValue) }
+        }, missing: { "no row in \(table.name) with \(table.keyColumn) = \($0[keyPath: key].columnValue)" })
+    }
+}
+
+extension EventStream {
+    /// What every enrich stage does: looks each event's row up, passes the event on combined
+    /// with it, or does what `ifMissing` says.
+    /// - Parameters:
+    ///   - lookUp: Makes the stage's lookup for one run (its cache lives as long as the graph).
+    ///   - missing: The dead letter's error for an event whose row is missing.
+    func enrich<Row, Output>(
+        ifMissing: MissingRow<Row>,
+        _ combine: @escaping @Sendable (Event, Row) -> Output,
+        lookUp: @escaping @Sendable (PipelineGraph) -> (Event) throws -> Row?,
+        missing: @escaping @Sendable (Event) -> String
+    ) -> EventStream<Output> {
+        EventStream<Output> { graph, downstream in
+            let find = lookUp(graph)
             try connect(graph) { event, meta in
-                let value = event[keyPath: key].columnValue
-                if let row = try cache.row(for: value) {
+                if let row = try find(event) {
                     try downstream(combine(event, row), meta)
                     return
                 }
-                try ifMissing.handle(event, meta, graph: graph, combine: combine, downstream: downstream) {
-                    "no row in \(table.name) with \(table.keyColumn) = \(value)"
+                switch ifMissing {
+                case .drop:
+                    graph.dropped += 1
+                case .deadLetter:
+                    graph.deadLetter(missing(event))
+                case .substitute(let row):
+                    try downstream(combine(event, row), meta)
                 }
             }
         }
