@@ -50,15 +50,14 @@ struct NearlineMark: Decodable, Sendable {
 /// When each event of one round and side was committed and when the observer first saw it in
 /// the view, by `seq`, in nanoseconds of ``LatencyProbe/now()``.
 final class VisibilityProbe: @unchecked Sendable {
-    // @unchecked: `committed` is written only by the writer; `seen`, `seenThrough` and `polls`
+    // @unchecked: `times.committed` is written only by the writer; `times.seen`, `seenThrough` and `polls`
     // only by the observer thread; the writer reads them after joining the observer.
     // `cancelled` is guarded by `lock`.
     /// The round's first `seq`.
     let firstSeq: Int64
     /// Events in the round.
     let count: Int
-    private let committed: UnsafeMutableBufferPointer<UInt64>
-    private let seen: UnsafeMutableBufferPointer<UInt64>
+    private let times: EventTimes
     /// The largest `seq` of this round the observer has seen (`firstSeq - 1` before the first).
     private(set) var seenThrough: Int64
     /// How long each of the observer's polls took.
@@ -70,15 +69,7 @@ final class VisibilityProbe: @unchecked Sendable {
         self.firstSeq = firstSeq
         self.count = count
         seenThrough = firstSeq - 1
-        committed = .allocate(capacity: count)
-        committed.initialize(repeating: 0)
-        seen = .allocate(capacity: count)
-        seen.initialize(repeating: 0)
-    }
-
-    deinit {
-        committed.deallocate()
-        seen.deallocate()
+        times = EventTimes(count: count)
     }
 
     /// The round's last `seq`.
@@ -89,7 +80,7 @@ final class VisibilityProbe: @unchecked Sendable {
 
     /// Records that the events `seqs` committed at `time`.
     func committed(_ seqs: Range<Int64>, at time: UInt64) {
-        for seq in seqs { committed[Int(seq - firstSeq)] = time }
+        for seq in seqs { times.committed[Int(seq - firstSeq)] = time }
     }
 
     /// Records that the view showed `last` as the largest `seq` at `time`: every event up to it
@@ -101,7 +92,7 @@ final class VisibilityProbe: @unchecked Sendable {
         }
         while seenThrough < last {
             seenThrough += 1
-            seen[Int(seenThrough - firstSeq)] = time
+            times.seen[Int(seenThrough - firstSeq)] = time
         }
     }
 
@@ -121,16 +112,7 @@ final class VisibilityProbe: @unchecked Sendable {
     /// Each event's commit-to-visible latency.
     /// - Throws: When an event was never committed or never seen.
     func latencies() throws -> LatencyRecorder {
-        var recorder = LatencyRecorder()
-        for index in 0..<count {
-            guard committed[index] > 0, seen[index] > 0 else {
-                throw BenchmarkError("nearline-latency: event seq \(firstSeq + Int64(index)) was \(committed[index] == 0 ? "never committed" : "never seen in the view")")
-            }
-            // The observer may see an event a moment before the writer reads the clock after
-            // its commit: that counts as no latency at all.
-            recorder.record(.nanoseconds(max(0, Int64(seen[index]) - Int64(committed[index]))))
-        }
-        return recorder
+        try times.latencies { "nearline-latency: event seq \(firstSeq + Int64($0))" }
     }
 }
 

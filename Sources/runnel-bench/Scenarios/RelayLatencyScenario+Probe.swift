@@ -5,15 +5,14 @@ import Runnel
 /// When each event of one round was committed and when a reader first saw it, by event id
 /// (outbox id on Runnel's side, table id on the baseline's), in nanoseconds of a monotonic clock.
 final class LatencyProbe: @unchecked Sendable {
-    // @unchecked: `committed` is written only by the writer and `seen`, `seenCount` and
+    // @unchecked: `times.committed` is written only by the writer and `times.seen`, `seenCount` and
     // `polls` only by the reader thread; the writer reads them after joining the reader.
     // `cancelled` is guarded by `lock`.
     /// The id of the round's first event.
     let firstID: Int64
     /// Events in the round.
     let count: Int
-    private let committed: UnsafeMutableBufferPointer<UInt64>
-    private let seen: UnsafeMutableBufferPointer<UInt64>
+    private let times: EventTimes
     /// Distinct events seen so far.
     private(set) var seenCount = 0
     /// How long each of the reader's polls took.
@@ -32,15 +31,7 @@ final class LatencyProbe: @unchecked Sendable {
     init(firstID: Int64, count: Int) {
         self.firstID = firstID
         self.count = count
-        committed = .allocate(capacity: count)
-        committed.initialize(repeating: 0)
-        seen = .allocate(capacity: count)
-        seen.initialize(repeating: 0)
-    }
-
-    deinit {
-        committed.deallocate()
-        seen.deallocate()
+        times = EventTimes(count: count)
     }
 
     /// Records that event `index` of the round committed with id `id`, just now.
@@ -50,7 +41,7 @@ final class LatencyProbe: @unchecked Sendable {
         guard id == firstID + Int64(index) else {
             throw BenchmarkError("relay-latency: event \(index) of the round got id \(id), expected \(firstID + Int64(index))")
         }
-        committed[index] = now
+        times.committed[index] = now
     }
 
     /// Records that the reader saw these ids at `time`, the first time it sees each.
@@ -61,8 +52,8 @@ final class LatencyProbe: @unchecked Sendable {
             guard index >= 0, index < count else {
                 throw BenchmarkError("relay-latency: the reader saw id \(id), outside this round's \(firstID)…\(firstID + Int64(count) - 1)")
             }
-            if seen[index] == 0 {
-                seen[index] = time
+            if times.seen[index] == 0 {
+                times.seen[index] = time
                 seenCount += 1
             }
         }
@@ -84,16 +75,7 @@ final class LatencyProbe: @unchecked Sendable {
     /// Each event's commit-to-seen latency.
     /// - Throws: When an event was never committed or never seen.
     func latencies() throws -> LatencyRecorder {
-        var recorder = LatencyRecorder()
-        for index in 0..<count {
-            guard committed[index] > 0, seen[index] > 0 else {
-                throw BenchmarkError("relay-latency: event id \(firstID + Int64(index)) was \(committed[index] == 0 ? "never committed" : "never seen")")
-            }
-            // A reader may see an event a moment before the writer reads the clock after its
-            // commit: that counts as no latency at all.
-            recorder.record(.nanoseconds(max(0, Int64(seen[index]) - Int64(committed[index]))))
-        }
-        return recorder
+        try times.latencies { "relay-latency: event id \(firstID + Int64($0))" }
     }
 }
 
