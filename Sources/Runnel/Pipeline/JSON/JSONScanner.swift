@@ -144,15 +144,14 @@ struct JSONScanner {
     @inline(__always)
     private mutating func scanSeparator(closing: UInt8, of container: StaticString, startingAt node: Int) throws -> Bool {
         skipWhitespace()
-        let closer = Character(Unicode.Scalar(closing))
         guard position < count else {
-            throw syntaxError("expected ',' or '\(closer)' at byte \(position) to continue the \(container) that starts at byte \(tape[node].start), found the end of the document")
+            throw syntaxError("expected ',' or '\(Character(Unicode.Scalar(closing)))' at byte \(position) to continue the \(container) that starts at byte \(tape[node].start), found the end of the document")
         }
         let separator = bytes[position]
         position += 1
         if separator == closing { return true }
         guard separator == UInt8(ascii: ",") else {
-            throw syntaxError("expected ',' or '\(closer)' at byte \(position - 1) to continue the \(container) that starts at byte \(tape[node].start), found \(describeByte(at: position - 1))")
+            throw syntaxError("expected ',' or '\(Character(Unicode.Scalar(closing)))' at byte \(position - 1) to continue the \(container) that starts at byte \(tape[node].start), found \(describeByte(at: position - 1))")
         }
         skipWhitespace()
         return false
