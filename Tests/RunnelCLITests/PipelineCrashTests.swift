@@ -7,7 +7,8 @@ import Testing
 
 /// Invariant 3 under real crashes: child `runnel run --all --follow` processes are SIGKILLed at
 /// random (seeded) moments while they work through the sample log in small batches. Once a last
-/// child has caught up and stopped on SIGTERM, every view equals the views of a clean run.
+/// child has caught up and stopped on SIGTERM, every view, the derived outbox and the KV stores' entries
+/// equal those of a clean run.
 ///
 /// `RUNNEL_CRASH_SEED=N` replays a run; `RUNNEL_CRASH_ROUNDS=N` runs more rounds (default 10).
 @Suite struct PipelineCrashTests {
@@ -26,6 +27,8 @@ import Testing
             }
             // Derived events: the same set, each once (small batches close windows in another order).
             result["runnel_outbox"] = try Row.fetchAll(db, sql: "SELECT topic, key, type, payload, event_time FROM runnel_outbox").map { "\($0)" }.sorted()
+            // KV stores' entries commit with the batch like view rows.
+            result["runnel_kv_entries"] = try Row.fetchAll(db, sql: "SELECT store, hex(key) AS key, CAST(value AS TEXT) AS value FROM runnel_kv_entries").map { "\($0)" }.sorted()
             return result
         }
     }
