@@ -16,17 +16,15 @@ import Foundation
 /// (or a ``snapshot()`` held across several) keeps reading the version it started with, safely,
 /// even after that version is deleted. A `KVStore` is safe to share between threads.
 public final class KVStore: @unchecked Sendable {
-    // @unchecked: `current` is only touched under `currentLock`; `refreshError` and
-    // `refresher` under `lock`.
+    // @unchecked: `current`, `refreshError` and `refresher` are only touched under `lock`.
 
     /// The store's folder.
     public let folder: KVStoreFolder
     /// How newly opened versions are checked.
     public let verification: KVSnapshot.Verification
-    private let lock = NSLock()
-    /// Guards `current`: every lookup takes it for a load and a retain, where NSLock's calls
-    /// cost more than that.
-    private let currentLock: UnsafeMutablePointer<UInt32> = {
+    /// Guards the mutable state. A spin lock: every lookup takes it for a load and a retain,
+    /// where a mutex's calls cost more than that, and no critical section does more.
+    private let lock: UnsafeMutablePointer<UInt32> = {
         let lock = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
         lock.initialize(to: 0)
         return lock
@@ -62,8 +60,8 @@ public final class KVStore: @unchecked Sendable {
     }
 
     deinit {
-        lock.withLock { refresher?.cancel() }
-        currentLock.deallocate()
+        locked { refresher?.cancel() }
+        lock.deallocate()
     }
 
     /// The store's name.
@@ -74,10 +72,7 @@ public final class KVStore: @unchecked Sendable {
 
     /// The version lookups read now: hold it to make several lookups from one version.
     public func snapshot() -> KVSnapshot {
-        runnel_spin_lock(currentLock)
-        let snapshot = current
-        runnel_spin_unlock(currentLock)
-        return snapshot
+        locked { current }
     }
 
     /// The value stored for `key` in the current version, or nil when it has none.
@@ -111,28 +106,35 @@ public final class KVStore: @unchecked Sendable {
         do {
             guard let number = try folder.currentVersion(), number != version else { return false }
             let next = try Self.openCurrent(folder, number, verification)
-            runnel_spin_lock(currentLock)
-            current = next
-            runnel_spin_unlock(currentLock)
-            lock.withLock { refreshError = nil }
+            locked {
+                current = next
+                refreshError = nil
+            }
             return true
         } catch let error as RunnelError {
-            lock.withLock { refreshError = error }
+            locked { refreshError = error }
             throw error
         }
     }
 
     /// Why the last refresh failed, if it did (background refreshes report here).
     public var lastRefreshError: RunnelError? {
-        lock.withLock { refreshError }
+        locked { refreshError }
     }
 
     /// Stops refreshing in the background.
     public func close() {
-        lock.withLock {
+        locked {
             refresher?.cancel()
             refresher = nil
         }
+    }
+
+    @inline(__always)
+    private func locked<Result>(_ body: () -> Result) -> Result {
+        runnel_spin_lock(lock)
+        defer { runnel_spin_unlock(lock) }
+        return body()
     }
 
     /// Opens the version `CURRENT` named. When builds follow each other quickly, that version
@@ -159,7 +161,7 @@ public final class KVStore: @unchecked Sendable {
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "runnel.kv.refresh.\(folder.name)"))
         timer.schedule(deadline: .now() + .nanoseconds(nanoseconds), repeating: .nanoseconds(nanoseconds), leeway: .nanoseconds(nanoseconds / 10))
         timer.setEventHandler { [weak self] in _ = try? self?.refresh() }
-        lock.withLock { refresher = timer }
+        locked { refresher = timer }
         timer.resume()
     }
 }
