@@ -53,10 +53,9 @@ public enum KVPublisher {
             return (manifest, changes)
         }
         guard let built else { return nil }
+        // The version and its build time are in its manifest; only the counter lives here.
         try store.derived.write { db in
-            try db.execute(sql: """
-                UPDATE runnel_kv_stores SET published_changes = ?, published_version = ?, published_at = ? WHERE name = ?
-                """, arguments: [built.changes, built.manifest.version, Date().millisecondsSince1970, name])
+            try db.execute(sql: "UPDATE runnel_kv_stores SET published_changes = ? WHERE name = ?", arguments: [built.changes, name])
         }
         return built.manifest
     }

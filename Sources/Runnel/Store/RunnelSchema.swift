@@ -145,9 +145,7 @@ enum RunnelSchema {
                 pipeline TEXT NOT NULL,
                 keep INTEGER NOT NULL,
                 changes INTEGER NOT NULL DEFAULT 0,
-                published_changes INTEGER NOT NULL DEFAULT -1,
-                published_version INTEGER,
-                published_at INTEGER
+                published_changes INTEGER NOT NULL DEFAULT -1
             );
             CREATE TABLE runnel_kv_entries (
                 store TEXT NOT NULL,
