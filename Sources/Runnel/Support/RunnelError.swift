@@ -50,6 +50,15 @@ public struct RunnelError: Error, CustomStringConvertible, Sendable {
         public static let kv = Code(name: "kv")
         /// A KV store's file is damaged (a block or the whole version fails its checksum).
         public static let corruptKV = Code(name: "corrupt-kv")
+        /// The log is missing a range of offsets (a segment was deleted or lost).
+        public static let logGap = Code(name: "log-gap")
+        /// A SQLite database failed: full disk, damaged file, I/O error (the message names the file).
+        public static let database = Code(name: "database")
+        /// Another process is already running this pipeline (or handler, or coordinator), or
+        /// committed a batch from under this one.
+        public static let concurrentRunner = Code(name: "concurrent-runner")
+        /// A query ran past its time limit and was interrupted.
+        public static let timeout = Code(name: "timeout")
     }
 
     /// What kind of failure this is.

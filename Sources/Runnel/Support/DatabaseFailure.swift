@@ -1,0 +1,56 @@
+import Foundation
+import GRDB
+
+extension RunnelError {
+    /// Turns a failure of a SQLite database into an error that says what failed, in which file,
+    /// and what to do: a full disk, a damaged file, an I/O error. Anything that is not a
+    /// `DatabaseError` (a ``RunnelError`` above all) passes through unchanged.
+    ///
+    /// ```swift
+    /// try RunnelError.naming(store.derived.path, "committing a batch of pipeline \(name)") {
+    ///     try store.derived.write { db in … }
+    /// }
+    /// ```
+    /// - Parameters:
+    ///   - path: The database file (`DatabasePool.path`).
+    ///   - action: What was being done, as a phrase ("committing a batch of pipeline x").
+    ///   - body: The database work.
+    /// - Throws: `body`'s error, a SQLite failure turned into a ``RunnelError`` with code `.database`.
+    package static func naming<T>(_ path: String, _ action: @autoclosure () -> String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as DatabaseError {
+            throw database(error, path: path, during: action())
+        }
+    }
+
+    /// The error for a SQLite failure in `path` while doing `action` (see ``naming(_:_:_:)``).
+    package static func database(_ error: DatabaseError, path: String, during action: String) -> RunnelError {
+        let file = URL(fileURLWithPath: path)
+        let name = file.lastPathComponent
+        let folder = file.deletingLastPathComponent().path
+        let sqlite = "SQLite error \(error.extendedResultCode.rawValue): \(error.message ?? "\(error.resultCode)")"
+        let rebuildable = name == DatabaseRole.derived.fileName
+        switch error.resultCode {
+        case .SQLITE_FULL:
+            return RunnelError(.database, "the disk holding \(path) is full: \(action) was rolled back, so nothing of it was written or lost (\(sqlite))",
+                               hint: "Free space in \(folder) (`df -h \(folder)`), then run the command again: it goes on from the last commit")
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+            let what = rebuildable
+                ? "derived.sqlite holds only what the pipelines derived from the log: move it aside (`mv \(path) \(path).damaged`) and run `runnel run --all` to rebuild it from offset 0"
+                : "\(name) is the source of truth and cannot be rebuilt: stop writers, restore it from a backup, or save what SQLite can still read with `sqlite3 \(path) .recover`"
+            return RunnelError(.database, "\(path) is damaged and cannot be read while \(action) (\(sqlite))", hint: what)
+        case .SQLITE_IOERR:
+            return RunnelError(.database, "reading or writing \(path) failed at the disk while \(action) (\(sqlite))",
+                               hint: "Check the disk and the kernel log (`dmesg`); the transaction was rolled back, so run the command again once the disk is sound")
+        case .SQLITE_READONLY, .SQLITE_PERM, .SQLITE_CANTOPEN:
+            return RunnelError(.database, "\(path) cannot be written while \(action) (\(sqlite))",
+                               hint: "Check that \(folder) and its files are writable by this user and that the disk is not mounted read-only")
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            return RunnelError(.database, "\(path) stayed locked by another connection while \(action) (\(sqlite))",
+                               hint: "Another process holds a long write transaction on it; let it finish (or stop it) and run the command again")
+        default:
+            return RunnelError(.database, "SQLite failed on \(path) while \(action) (\(sqlite))", hint: nil)
+        }
+    }
+}
