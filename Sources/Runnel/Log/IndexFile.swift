@@ -16,19 +16,32 @@ protocol IndexEntry: Hashable {
 /// A segment's sparse index file (`.index` or `.timeindex`): entries appended in increasing
 /// order, loaded whole, looked up by binary search. Disposable: recovery rebuilds indexes from
 /// the `.log` file, so a torn or stale tail of entries is simply dropped.
+///
+/// A reader that finds the file missing may not recreate it: it keeps the entries in memory
+/// only (``init(inMemory:)``) and rebuilds them from the `.log` file.
 final class IndexFile<Entry: IndexEntry>: @unchecked Sendable {
     // @unchecked: mutated only by the partition's single writer under PartitionLog's lock, or
     // by the one reader that owns a read-only segment.
-    let file: LogFile
+    let url: URL
+    /// The file, or nil for an index held in memory only.
+    let file: LogFile?
     private(set) var entries: [Entry] = []
 
     init(_ url: URL, writable: Bool) throws {
+        self.url = url
         file = try LogFile(url, create: writable, writable: writable)
         try load()
     }
 
+    /// An empty index kept in memory only, for a read-only segment whose index file is missing.
+    init(inMemory url: URL) {
+        self.url = url
+        file = nil
+    }
+
     /// Reads entries the file holds beyond those already loaded (a reader following a writer).
     func load() throws {
+        guard let file else { return }
         try file.refreshSize()
         let known = entries.count * Entry.size
         let usable = file.size - file.size % Entry.size
@@ -50,7 +63,7 @@ final class IndexFile<Entry: IndexEntry>: @unchecked Sendable {
         if let last = entries.last, !entry.follows(last) { return }
         var bytes = ByteWriter(capacity: Entry.size)
         entry.write(into: &bytes)
-        try bytes.bytes.withUnsafeBytes { try file.write($0, at: entries.count * Entry.size) }
+        try bytes.bytes.withUnsafeBytes { try file?.write($0, at: entries.count * Entry.size) }
         entries.append(entry)
     }
 
@@ -67,6 +80,6 @@ final class IndexFile<Entry: IndexEntry>: @unchecked Sendable {
     /// Drops entries from the end while `isStale` holds, in memory and in the file.
     func truncate(while isStale: (Entry) -> Bool) throws {
         while let last = entries.last, isStale(last) { entries.removeLast() }
-        try file.truncate(to: entries.count * Entry.size)
+        try file?.truncate(to: entries.count * Entry.size)
     }
 }

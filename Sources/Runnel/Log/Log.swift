@@ -84,7 +84,9 @@ public final class Log: @unchecked Sendable {
 
     private func loadTopics() throws {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-        for name in names.sorted() where !name.hasPrefix(".") {
+        // Every folder with a topic.json is a topic, dot-names included; the log's own files
+        // (`.lock`, `.clean-shutdown`) have none.
+        for name in names.sorted() {
             let configurationURL = folder.appendingPathComponent(name).appendingPathComponent(LogTopic.configurationFile)
             guard FileManager.default.fileExists(atPath: configurationURL.path) else { continue }
             let topic = try LogTopic.open(name: name, folder: folder.appendingPathComponent(name), writable: isWritable, clean: wasClean)

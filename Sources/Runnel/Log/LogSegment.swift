@@ -31,12 +31,26 @@ final class LogSegment: @unchecked Sendable {
         return Int64(name.prefix(20))
     }
 
+    /// An index file was missing at open: the indexes must be rebuilt from the `.log` file
+    /// (on disk by a writer, in memory by a reader, see ``rebuildIndexesInMemory()``).
+    let indexesMissing: Bool
+
     init(folder: URL, baseOffset: Int64, writable: Bool, indexIntervalBytes: Int = 4096) throws {
         self.baseOffset = baseOffset
         self.indexIntervalBytes = indexIntervalBytes
         log = try LogFile(folder.appendingPathComponent(Self.name(baseOffset, "log")), create: writable, writable: writable)
-        offsetIndex = try OffsetIndex(folder.appendingPathComponent(Self.name(baseOffset, "index")), writable: writable)
-        timeIndex = try TimeIndex(folder.appendingPathComponent(Self.name(baseOffset, "timeindex")), writable: writable)
+        let offsetURL = folder.appendingPathComponent(Self.name(baseOffset, "index"))
+        let timeURL = folder.appendingPathComponent(Self.name(baseOffset, "timeindex"))
+        let files = FileManager.default
+        indexesMissing = !(files.fileExists(atPath: offsetURL.path) && files.fileExists(atPath: timeURL.path))
+        if indexesMissing, !writable {
+            // A reader may not write: it keeps both indexes in memory and rebuilds them.
+            offsetIndex = OffsetIndex(inMemory: offsetURL)
+            timeIndex = TimeIndex(inMemory: timeURL)
+        } else {
+            offsetIndex = try OffsetIndex(offsetURL, writable: writable)
+            timeIndex = try TimeIndex(timeURL, writable: writable)
+        }
         nextOffset = baseOffset
         if let last = timeIndex.entries.last {
             maxTimestamp = last.timestamp
@@ -76,7 +90,8 @@ final class LogSegment: @unchecked Sendable {
         bytesSinceIndexEntry = 0
     }
 
-    /// Sets the next offset of a closed segment (the next segment's base offset).
+    /// Sets the next offset of a closed segment whose end cannot be read (its last batch is
+    /// damaged, which verification reports): the next segment's base offset.
     func setNextOffset(_ offset: Int64) {
         nextOffset = offset
     }
@@ -93,8 +108,8 @@ final class LogSegment: @unchecked Sendable {
     /// Fsyncs the log and both indexes.
     func sync() throws {
         try log.sync()
-        try offsetIndex.file.sync()
-        try timeIndex.file.sync()
+        try offsetIndex.file?.sync()
+        try timeIndex.file?.sync()
     }
 
     // MARK: - Reading
@@ -184,9 +199,12 @@ final class LogSegment: @unchecked Sendable {
     }
 
     /// Like ``read(from:maxBytes:into:)``, handing out records in place.
-    func forEachRecord(from offset: Int64, maxBytes: Int, _ body: (LogRecordView) throws -> Bool) throws -> (bytes: Int, stopped: Bool) {
+    /// - Returns: The bytes of batches read, whether `body` stopped, and the offset after the
+    ///   last batch read whole (past the offsets compaction removed from it), or `offset`.
+    func forEachRecord(from offset: Int64, maxBytes: Int, _ body: (LogRecordView) throws -> Bool) throws -> (bytes: Int, stopped: Bool, end: Int64) {
         var bytes = 0
         var stopped = false
+        var end = offset
         let start = offsetIndex.position(before: Int32(clamping: offset - baseOffset))
         try forEachBatch(from: start, verify: false) { header, batch, position in
             guard header.lastOffset >= offset else { return true }
@@ -195,14 +213,14 @@ final class LogSegment: @unchecked Sendable {
                 let completed = try RecordBatch.forEachRecord(batch, at: 0, header: header) { record in
                     record.offset < offset ? true : try body(record)
                 }
-                if !completed { stopped = true }
+                if !completed { stopped = true } else { end = header.lastOffset + 1 }
             } catch let problem as RecordBatch.Problem {
                 throw SegmentDamage(file: log.url, position: position, problem: problem)
             }
             bytes += header.size
             return !stopped && bytes < maxBytes
         }
-        return (bytes, stopped)
+        return (bytes, stopped, end)
     }
 
     // MARK: - Opening and recovery
@@ -216,6 +234,23 @@ final class LogSegment: @unchecked Sendable {
             return true
         }
         if log.size > 0 { bytesSinceIndexEntry = log.size - offsetIndex.lastPosition }
+    }
+
+    /// Builds the in-memory indexes of a read-only segment whose index files are missing, from
+    /// their last entry to the end of the file (the whole segment the first time), learning its
+    /// end and largest timestamp on the way.
+    /// - Throws: ``SegmentDamage`` at a batch that does not parse; the indexes then cover the
+    ///   batches before it.
+    func rebuildIndexesInMemory() throws {
+        precondition(offsetIndex.file == nil, "in-memory rebuild of an index on disk")
+        bytesSinceIndexEntry = 0
+        try forEachBatch(from: offsetIndex.lastPosition, verify: false) { header, _, at in
+            index(header, at: at)
+            if bytesSinceIndexEntry > indexIntervalBytes { try flushIndexEntry(header, at: at) }
+            bytesSinceIndexEntry += header.size
+            nextOffset = header.lastOffset + 1
+            return true
+        }
     }
 
     /// What recovering a segment found.
@@ -286,7 +321,7 @@ final class LogSegment: @unchecked Sendable {
         let tail = try log.read(at: position, count: log.size - position)
         return tail.withUnsafeBytes { raw in
             var cursor = 0, records = 0
-            while let header = try? RecordBatch.header(raw, at: cursor), header.recordCount > 0 {
+            while let header = try? RecordBatch.header(raw, at: cursor), header.recordCount >= 0 {
                 records += Int(header.recordCount)
                 cursor += header.size
             }
@@ -296,7 +331,7 @@ final class LogSegment: @unchecked Sendable {
 
     /// Removes the segment's three files.
     func delete() throws {
-        for url in [log.url, offsetIndex.file.url, timeIndex.file.url] {
+        for url in [log.url, offsetIndex.url, timeIndex.url] {
             try? FileManager.default.removeItem(at: url)
         }
     }

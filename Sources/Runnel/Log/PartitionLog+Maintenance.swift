@@ -64,6 +64,12 @@ extension PartitionLog {
     /// Keeps only the newest record of each key in the closed segments; tombstones (null
     /// values) older than the topic's `deleteRetentionMs` go too. Records without a key stay.
     ///
+    /// Every segment keeps its offset range, so compaction never reads as a gap: each batch
+    /// that keeps a record keeps its base offset and last offset delta (as Kafka's cleaner
+    /// does), batches left with no record are dropped, except a segment's last one, which stays
+    /// as a batch of no records to mark where the segment ends. A segment compacted to nothing
+    /// is that one empty batch.
+    ///
     /// Each rewritten segment is written aside (`.cleaned`), fsynced, its indexes removed, then
     /// renamed over the original and its indexes rebuilt: a crash at any point leaves either the
     /// original or the cleaned file, and indexes that are missing are rebuilt on open.
@@ -83,67 +89,60 @@ extension PartitionLog {
                 }
             }
             let tombstoneCutoff = now.millisecondsSince1970 - configuration.deleteRetentionMs
-            var index = 0
-            while index < segments.count - 1 {
+            for index in segments.indices.dropLast() {
                 let segment = segments[index]
-                var kept: [LogRecord] = []
-                var total = 0
+                var batches: [(header: RecordBatchHeader, kept: [LogRecord])] = []
+                var removed = 0
                 try segment.forEachBatch(from: 0, verify: true) { header, batch, _ in
+                    var kept: [LogRecord] = []
                     for record in try RecordBatch.records(batch, at: 0, header: header) {
-                        total += 1
                         if let key = record.key {
-                            guard latest[key] == record.offset else { continue }
-                            if record.value == nil, record.timestamp < tombstoneCutoff { continue }
+                            guard latest[key] == record.offset, record.value != nil || record.timestamp >= tombstoneCutoff else {
+                                removed += 1
+                                continue
+                            }
                         }
                         kept.append(record)
                     }
+                    batches.append((header, kept))
                     return true
                 }
-                guard kept.count < total else {
-                    index += 1
-                    continue
-                }
-                result.recordsRemoved += total - kept.count
-                if kept.isEmpty {
-                    try segment.delete()
-                    segments.remove(at: index)
-                    result.segmentsRemoved += 1
-                    try LogFile.syncFolder(folder)
-                    continue
-                }
-                segments[index] = try rewrite(segment, keeping: kept)
+                guard removed > 0 else { continue }
+                result.recordsRemoved += removed
+                segments[index] = try rewrite(segment, keeping: batches)
                 result.segmentsRewritten += 1
-                index += 1
             }
             result.bytesAfter = segments.reduce(0) { $0 + $1.size }
             return result
         }
     }
 
-    private func rewrite(_ segment: LogSegment, keeping records: [LogRecord]) throws -> LogSegment {
-        let nextOffset = segment.nextOffset
+    /// Writes a segment again with the records each of its batches keeps, batch for batch.
+    private func rewrite(_ segment: LogSegment, keeping batches: [(header: RecordBatchHeader, kept: [LogRecord])]) throws -> LogSegment {
         let cleaned = segment.log.url.appendingPathExtension("cleaned")
         let file = try LogFile(cleaned, create: true)
         try file.truncate(to: 0)
         var writer = ByteWriter(capacity: 1 << 16)
-        var start = 0
-        while start < records.count {
-            let chunk = records[start..<min(start + 500, records.count)]
+        for (index, (header, kept)) in batches.enumerated() {
             writer.removeAll()
-            RecordBatch.encode(chunk, baseOffset: chunk.first!.offset, keepingOffsets: true, into: &writer)
+            if !kept.isEmpty {
+                RecordBatch.encode(kept, baseOffset: header.baseOffset, keepingOffsets: true, lastOffsetDelta: header.lastOffsetDelta, into: &writer)
+            } else if index == batches.count - 1 {
+                RecordBatch.encodeEmpty(baseOffset: header.baseOffset, lastOffsetDelta: header.lastOffsetDelta, maxTimestamp: header.maxTimestamp, into: &writer)
+            } else {
+                continue
+            }
             try writer.bytes.withUnsafeBytes { try file.append($0) }
-            start += chunk.count
         }
         try file.sync()
-        try FileManager.default.removeItem(at: segment.offsetIndex.file.url)
-        try FileManager.default.removeItem(at: segment.timeIndex.file.url)
+        try FileManager.default.removeItem(at: segment.offsetIndex.url)
+        try FileManager.default.removeItem(at: segment.timeIndex.url)
         try LogFile.syncFolder(folder)
         guard rename(cleaned.path, segment.log.url.path) == 0 else { throw LogFile.error("rename", cleaned) }
         try LogFile.syncFolder(folder)
         let replacement = try LogSegment(folder: folder, baseOffset: segment.baseOffset, writable: true)
         _ = try replacement.recover(from: 0)
         try replacement.seal()
-        replacement.setNextOffset(nextOffset)
         return replacement
     }
 }

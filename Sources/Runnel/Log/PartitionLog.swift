@@ -14,6 +14,8 @@ public final class PartitionLog: @unchecked Sendable {
     let writable: Bool
     private let lock = NSLock()
     private var segments: [LogSegment]
+    /// The offset ranges missing between segments, found when the segment list changes.
+    private var missing: [LogGap] = []
     private var encoder = ByteWriter(capacity: 1 << 16)
     private var dirty = false
     private var bytesSinceCheckpoint = 0
@@ -50,10 +52,6 @@ public final class PartitionLog: @unchecked Sendable {
         }
         let names = (try? files.contentsOfDirectory(atPath: folder.path)) ?? []
         let bases = names.compactMap(LogSegment.baseOffset(ofFile:)).sorted()
-        var missingIndex = Set<Int64>()
-        for base in bases where !files.fileExists(atPath: folder.appendingPathComponent(LogSegment.name(base, "index")).path) {
-            missingIndex.insert(base)
-        }
         var segments = try bases.map { try LogSegment(folder: folder, baseOffset: $0, writable: writable) }
         if segments.isEmpty {
             guard writable else {
@@ -65,23 +63,21 @@ public final class PartitionLog: @unchecked Sendable {
         }
         let log = PartitionLog(topic: topic, partition: partition, folder: folder, configuration: configuration,
                                writable: writable, segments: segments)
-        let report = try log.load(clean: clean || !writable, rebuild: missingIndex)
+        let report = try log.load(clean: clean || !writable)
         return (log, report)
     }
 
-    /// Learns each segment's end; after an unclean stop, checks (and cuts) everything past the
-    /// recovery checkpoint.
-    private func load(clean: Bool, rebuild: Set<Int64>) throws -> RecoveryReport? {
-        for (index, segment) in segments.enumerated().dropLast() {
-            segment.setNextOffset(segments[index + 1].baseOffset)
-        }
+    /// Learns each segment's end from its own last batch (a short read from its last index
+    /// entry on); after an unclean stop, checks (and cuts) everything past the recovery
+    /// checkpoint; rebuilds missing indexes; then notes the gaps between segments.
+    private func load(clean: Bool) throws -> RecoveryReport? {
         var checkpoint = clean ? nil : readCheckpoint()
         if !clean, checkpoint == nil { checkpoint = (segments[0].baseOffset, 0) }
         var report: RecoveryReport?
         for (index, segment) in segments.enumerated() {
             let isLast = index == segments.count - 1
             let start: Int?
-            if rebuild.contains(segment.baseOffset) {
+            if segment.indexesMissing {
                 start = 0
             } else if let checkpoint, segment.baseOffset > checkpoint.segment {
                 start = 0
@@ -91,7 +87,7 @@ public final class PartitionLog: @unchecked Sendable {
                 start = nil
             }
             guard let start, writable else {
-                if isLast { try loadTail(segment) }
+                try loadEnd(of: index)
                 continue
             }
             let recovery = try segment.recover(from: start)
@@ -114,14 +110,36 @@ public final class PartitionLog: @unchecked Sendable {
         if writable, report != nil {
             try writeCheckpoint()
         }
+        findGaps()
         return report
     }
 
-    private func loadTail(_ segment: LogSegment) throws {
+    /// Learns where the segment at `index` ends, from its last batches (or, for a reader whose
+    /// index files are missing, from a scan that rebuilds them in memory).
+    private func loadEnd(of index: Int) throws {
+        let segment = segments[index]
+        let isLast = index == segments.count - 1
         do {
-            try segment.loadTail()
-        } catch is SegmentDamage where !writable {
+            if segment.offsetIndex.file == nil {
+                try segment.rebuildIndexesInMemory()
+            } else {
+                try segment.loadTail()
+            }
+        } catch is SegmentDamage where !writable && isLast {
             // A reader in another process may see a batch being written: stop before it.
+        } catch is SegmentDamage where !isLast {
+            // A closed segment whose last batch is damaged: its end cannot be read, so assume
+            // it ends where the next one starts. `verify` reports the damage.
+            segment.setNextOffset(segments[index + 1].baseOffset)
+        }
+    }
+
+    /// Notes each range of offsets between one segment's end and the next one's base.
+    private func findGaps() {
+        missing = zip(segments, segments.dropFirst()).compactMap { before, after in
+            guard before.nextOffset < after.baseOffset else { return nil }
+            return LogGap(folder: folder, segmentBefore: before.log.url, segmentAfter: after.log.url,
+                          firstOffset: before.nextOffset, endOffset: after.baseOffset)
         }
     }
 
@@ -133,6 +151,14 @@ public final class PartitionLog: @unchecked Sendable {
     public var endOffset: Int64 { lock.withLock { segments.last?.nextOffset ?? 0 } }
     /// Bytes in all segments.
     public var sizeInBytes: Int { lock.withLock { segments.reduce(0) { $0 + $1.size } } }
+
+    /// The offsets the segment files hold: the partition's range less its gaps (records
+    /// compaction removed still count: their offsets stay in their segments' ranges).
+    public var heldOffsetCount: Int64 { lock.withLock { segments.reduce(0) { $0 + $1.nextOffset - $1.baseOffset } } }
+
+    /// The ranges of offsets missing between segments (a segment file was deleted or lost),
+    /// oldest first; empty for a sound partition.
+    public var gaps: [LogGap] { lock.withLock { missing } }
 
     /// Each segment's base offset, next offset and size, oldest first.
     public var segmentSummaries: [(baseOffset: Int64, nextOffset: Int64, bytes: Int, maxTimestamp: Int64)] {
@@ -239,28 +265,40 @@ public final class PartitionLog: @unchecked Sendable {
 
     /// Calls `body` with records from `offset` on, in place (see ``LogRecordView``), until it
     /// returns false or about `maxBytes` of batches were read.
-    /// - Returns: The offset after the last record handed out (where to continue).
+    /// - Returns: Where to continue: the offset after the last record handed out, or after the
+    ///   last batch read whole (past offsets compaction removed).
+    /// - Throws: ``RunnelError`` `.logGap` when `offset` is in a gap or the read reaches one
+    ///   (records before the gap are handed out first, and the next read from the offset
+    ///   returned throws); `.corruptLog` for a damaged batch.
     @discardableResult
     public func forEachRecord(from offset: Int64, maxBytes: Int = 1 << 20, _ body: (LogRecordView) throws -> Bool) throws -> Int64 {
         var next = offset
         try eachSegment(from: offset, maxBytes: maxBytes) { segment, start, budget in
-            try segment.forEachRecord(from: start, maxBytes: budget) { record in
+            let visited = try segment.forEachRecord(from: start, maxBytes: budget) { record in
                 let keepGoing = try body(record)
                 next = record.offset + 1
                 return keepGoing
             }
+            if !visited.stopped { next = max(next, visited.end) }
+            return (visited.bytes, visited.stopped)
         }
         return next
     }
 
     /// Visits the segments holding offsets from `offset` on, with the byte budget left, until
-    /// the budget is spent or the visitor says it stopped.
+    /// the budget is spent, the visitor says it stopped, or the next segment is past a gap.
     private func eachSegment(from offset: Int64, maxBytes: Int, _ visit: (LogSegment, Int64, Int) throws -> (bytes: Int, stopped: Bool)) throws {
-        let chosen: [LogSegment] = lock.withLock {
-            segments.filter { $0.nextOffset > offset && !$0.isEmpty }
+        let (chosen, gaps): ([LogSegment], [LogGap]) = lock.withLock {
+            (segments.filter { $0.nextOffset > offset && !$0.isEmpty }, missing)
         }
+        if let gap = gaps.first(where: { $0.contains(offset) }) { throw gap.error }
         var bytes = 0
         for segment in chosen {
+            if let gap = gaps.first(where: { $0.endOffset == segment.baseOffset }), offset < gap.firstOffset {
+                // Hand out what lies before the gap; the read that starts at it throws.
+                if bytes > 0 { return }
+                throw gap.error
+            }
             do {
                 let visited = try visit(segment, max(offset, segment.baseOffset), maxBytes - bytes)
                 bytes += visited.bytes
@@ -310,19 +348,20 @@ public final class PartitionLog: @unchecked Sendable {
         try lock.withLock {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
             let known = Set(segments.map(\.baseOffset))
+            let previousLast = segments.last?.baseOffset
             for base in names.compactMap(LogSegment.baseOffset(ofFile:)).sorted() where !known.contains(base) {
                 segments.append(try LogSegment(folder: folder, baseOffset: base, writable: false))
             }
             segments.sort { $0.baseOffset < $1.baseOffset }
-            for (index, segment) in segments.enumerated().dropLast() {
-                segment.setNextOffset(segments[index + 1].baseOffset)
+            // The segment that was last may have grown before the writer rolled: learn its end
+            // again, and that of every segment that appeared.
+            for (index, segment) in segments.enumerated() where !known.contains(segment.baseOffset) || segment.baseOffset == previousLast {
+                try segment.log.refreshSize()
+                try segment.offsetIndex.load()
+                try segment.timeIndex.load()
+                try loadEnd(of: index)
             }
-            if let last = segments.last {
-                try last.log.refreshSize()
-                try last.offsetIndex.load()
-                try last.timeIndex.load()
-                try loadTail(last)
-            }
+            findGaps()
         }
     }
 
@@ -369,6 +408,7 @@ public final class PartitionLog: @unchecked Sendable {
             segments.removeSubrange((index + 1)...)
             try LogFile.syncFolder(folder)
             try writeCheckpoint()
+            findGaps()
             return report
         }
     }
@@ -377,7 +417,10 @@ public final class PartitionLog: @unchecked Sendable {
 
     /// The closed segments (all but the active one), oldest first, for retention and compaction.
     func withSegments<T>(_ body: (inout [LogSegment]) throws -> T) rethrows -> T {
-        try lock.withLock { try body(&segments) }
+        try lock.withLock {
+            defer { findGaps() }
+            return try body(&segments)
+        }
     }
 
     /// Records the checkpoint after maintenance changed files.

@@ -69,9 +69,12 @@ public enum RecordBatch {
     // MARK: - Encoding
 
     /// Appends one batch holding `records` with offsets from `baseOffset` on, one apart; or, with
-    /// `keepingOffsets`, at their own (increasing) offsets, as compaction leaves gaps.
+    /// `keepingOffsets`, at their own (increasing) offsets, as compaction leaves holes.
+    /// - Parameter lastOffsetDelta: With `keepingOffsets`, the batch's last offset delta when it
+    ///   is past its last record's (compaction keeps the original batch's, as Kafka's cleaner does).
     /// - Precondition: `records` is not empty.
-    static func encode(_ records: some Collection<LogRecord>, baseOffset: Int64, keepingOffsets: Bool = false, into writer: inout ByteWriter) {
+    static func encode(_ records: some Collection<LogRecord>, baseOffset: Int64, keepingOffsets: Bool = false, lastOffsetDelta: Int32? = nil,
+                       into writer: inout ByteWriter) {
         precondition(!records.isEmpty, "a batch holds at least one record")
         let start = writer.count
         let firstTimestamp = records.first!.timestamp
@@ -84,7 +87,7 @@ public enum RecordBatch {
         writer.int8(magic)
         writer.int32(0)                                // CRC, set below
         writer.int16(0)                                // attributes: no compression, CreateTime
-        let lastDelta = keepingOffsets ? Int32(records.reversed().first!.offset - baseOffset) : Int32(records.count - 1)
+        let lastDelta = keepingOffsets ? max(lastOffsetDelta ?? 0, Int32(records.reversed().first!.offset - baseOffset)) : Int32(records.count - 1)
         writer.int32(lastDelta)                        // last offset delta
         writer.int64(firstTimestamp)
         writer.int64(maxTimestamp)
@@ -129,6 +132,30 @@ public enum RecordBatch {
         }
         writer.append(recordBytes)
         writer.setInt32(Int32(writer.count - start - logOverhead), at: start + 8)
+        let crc = writer.bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[(start + crcStart)...])) }
+        writer.setInt32(Int32(bitPattern: crc), at: start + 17)
+    }
+
+    /// Appends a batch with no records that covers the offsets `baseOffset` to
+    /// `baseOffset + lastOffsetDelta`, as compaction leaves in place of a segment's last batch
+    /// when none of its records stay: the segment keeps its offset range. Kafka's cleaner writes
+    /// the same (`DefaultRecordBatch.writeEmptyHeader`): first timestamp -1, the original
+    /// batch's max timestamp, record count 0.
+    static func encodeEmpty(baseOffset: Int64, lastOffsetDelta: Int32, maxTimestamp: Int64, into writer: inout ByteWriter) {
+        let start = writer.count
+        writer.int64(baseOffset)
+        writer.int32(Int32(headerSize - logOverhead))  // batch length: the header alone
+        writer.int32(0)                                // partition leader epoch
+        writer.int8(magic)
+        writer.int32(0)                                // CRC, set below
+        writer.int16(0)                                // attributes: no compression, CreateTime
+        writer.int32(lastOffsetDelta)
+        writer.int64(-1)                               // first timestamp: none
+        writer.int64(maxTimestamp)
+        writer.int64(-1)                               // producer id
+        writer.int16(-1)                               // producer epoch
+        writer.int32(-1)                               // base sequence
+        writer.int32(0)                                // record count
         let crc = writer.bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[(start + crcStart)...])) }
         writer.setInt32(Int32(bitPattern: crc), at: start + 17)
     }
