@@ -151,3 +151,93 @@ import Testing
         #expect(bad.status == 64)
     }
 }
+
+/// A segment deleted from the middle of a partition: every command says so instead of
+/// reporting offsets the files do not hold.
+@Suite struct LogGapCommandTests {
+    let temporary: TemporaryHome
+    let home: String
+    /// The deleted segment's file, and the range of offsets it held.
+    let deleted: String
+    let missing: Range<Int64>
+
+    init() async throws {
+        temporary = try TemporaryHome(label: "log-gap-cli")
+        home = temporary.home.url.path
+        // Small segments and small relay cycles, so member-activity spans several segments.
+        for command in [["migrate"], ["log", "create", "member-activity", "--segment-bytes", "20000"], ["sample", "load"], ["relay", "--batch-size", "50"]] {
+            let result = await runnel(command + ["--home", home])
+            #expect(result.status == 0, "\(command): \(result.error)")
+        }
+        let folder = temporary.home.logURL.appendingPathComponent("member-activity/0")
+        let segments = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".log") }.sorted()
+        try #require(segments.count >= 4)
+        deleted = segments[2]
+        missing = Int64(segments[2].prefix(20))!..<Int64(segments[3].prefix(20))!
+        try FileManager.default.removeItem(at: folder.appendingPathComponent(deleted))
+    }
+
+    @Test func verifyFailsNamingTheFilesAndTheMissingRange() async throws {
+        let verify = await runnel("log", "verify", "--home", home)
+        #expect(verify.status == 1)
+        let line = try #require(verify.outputLines.first { $0.hasPrefix("gap: member-activity/0") })
+        #expect(line.contains("offsets \(missing.lowerBound)–\(missing.upperBound - 1) (\(missing.count) records) are missing"))
+        #expect(line.contains(LogSegment.name(missing.upperBound, "log")))
+        #expect(verify.error.contains("1 gap(s)"))
+    }
+
+    @Test func describeAndTopicsCountWhatTheFilesHold() async throws {
+        let described = await runnel("log", "describe", "member-activity", "--home", home)
+        #expect(described.status == 0, "\(described.error)")
+        #expect(described.output.contains("gap: offsets \(missing.lowerBound)..<\(missing.upperBound) missing"))
+        #expect(described.output.contains("..<\(missing.lowerBound)  "))
+        let end = try #require(try Log.openForReading(temporary.home.logURL).topic("member-activity")).partitions[0].endOffset
+        #expect(described.output.contains("\(end - Int64(missing.count)) offsets held, \(missing.count) missing in 1 gap(s)"))
+        let topics = await runnel("log", "topics", "--format", "json", "--home", home)
+        let rows = try topics.outputLines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let activity = try #require(rows.first { $0["topic"] as? String == "member-activity" })
+        #expect(activity["records"] as? Int == Int(end) - missing.count)
+    }
+
+    @Test func repairSaysItCannotRecreateTheRecords() async throws {
+        let repair = await runnel("log", "repair", "--yes", "--home", home)
+        #expect(repair.status == 1)
+        #expect(repair.output.contains("offsets \(missing.lowerBound)–\(missing.upperBound - 1)"))
+        #expect(repair.output.contains("repair cannot recreate them"))
+        #expect(!repair.output.contains("Nothing to repair"))
+        #expect(repair.error.contains("1 gap(s) remain"))
+    }
+
+    @Test func aPipelineStopsAtTheGapUnlessToldToSkipItAndThenRecordsTheSkip() async throws {
+        let stopped = await runnel("run", "member-sessions", "--rebuild", "--home", home)
+        #expect(stopped.status == 1)
+        #expect(stopped.error.contains("offsets \(missing.lowerBound)–\(missing.upperBound - 1)"))
+        #expect(stopped.error.contains("--skip-gap"))
+        let derived = try temporary.openStore().derived
+        // What came before the gap is committed, nothing past it.
+        let offset = try await derived.read { db in
+            try Int64.fetchOne(db, sql: "SELECT next_offset FROM runnel_pipeline_offsets WHERE pipeline = 'member-sessions' AND topic = 'member-activity'")
+        }
+        #expect(offset == missing.lowerBound)
+
+        let skipped = await runnel("run", "member-sessions", "--rebuild", "--skip-gap", "--home", home)
+        #expect(skipped.status == 0, "\(skipped.error)")
+        let rows = try derived.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM runnel_pipeline_skipped_gaps")
+        }
+        #expect(rows.count == 1)
+        let row = try #require(rows.first)
+        #expect(row["pipeline"] as String? == "member-sessions")
+        #expect(row["topic"] as String? == "member-activity")
+        #expect(row["partition"] as Int? == 0)
+        #expect(row["first_offset"] as Int64? == missing.lowerBound)
+        #expect(row["last_offset"] as Int64? == missing.upperBound - 1)
+        #expect(row["records"] as Int? == missing.count)
+        #expect((row["skipped_at"] as Int64? ?? 0) > 0)
+        let end = try #require(try Log.openForReading(temporary.home.logURL).topic("member-activity")).partitions[0].endOffset
+        let after = try await derived.read { db in
+            try Int64.fetchOne(db, sql: "SELECT next_offset FROM runnel_pipeline_offsets WHERE pipeline = 'member-sessions' AND topic = 'member-activity'")
+        }
+        #expect(after == end)
+    }
+}

@@ -72,6 +72,21 @@ enum RunnelSchema {
         if role == .derived {
             migrator.registerMigration("runnel-v3-pipelines", migrate: registerPipelineTables)
             migrator.registerMigration("runnel-v4-kv", migrate: registerKVTables)
+            migrator.registerMigration("runnel-v7-pipeline-skipped-gaps") { db in
+                // Gaps in the log a pipeline went past with --skip-gap (docs/pipelines.md).
+                try db.execute(sql: """
+                    CREATE TABLE runnel_pipeline_skipped_gaps (
+                        pipeline TEXT NOT NULL,
+                        topic TEXT NOT NULL,
+                        partition INTEGER NOT NULL,
+                        first_offset INTEGER NOT NULL,
+                        last_offset INTEGER NOT NULL,
+                        records INTEGER NOT NULL,
+                        skipped_at INTEGER NOT NULL,
+                        PRIMARY KEY (pipeline, topic, partition, first_offset)
+                    ) WITHOUT ROWID
+                    """)
+            }
         }
         return migrator
     }

@@ -38,7 +38,9 @@ struct LogCommand: AsyncParsableCommand {
 }
 
 struct LogTopics: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "topics", abstract: "List topics with their partitions, records and bytes.")
+    static let configuration = CommandConfiguration(
+        commandName: "topics", abstract: "List topics with their partitions, records and bytes.",
+        discussion: "records counts the offsets the segment files hold: offsets in a gap (a lost segment) are not counted; records compaction removed are.")
     @OptionGroup var home: HomeOptions
     @OptionGroup var output: FormatOptions
 
@@ -46,7 +48,7 @@ struct LogTopics: ParsableCommand {
         let log = try LogCommand.reading(home)
         let rows = try log.topicNames.map { name -> [DatabaseValue] in
             let topic = try LogCommand.topic(log, name)
-            let records = topic.partitions.reduce(Int64(0)) { $0 + $1.endOffset - $1.startOffset }
+            let records = topic.partitions.reduce(Int64(0)) { $0 + $1.heldOffsetCount }
             let bytes = topic.partitions.reduce(0) { $0 + $1.sizeInBytes }
             return [name.databaseValue, topic.configuration.partitions.databaseValue, records.databaseValue, bytes.databaseValue,
                     topic.configuration.compact.databaseValue]
@@ -77,7 +79,9 @@ struct LogCreate: ParsableCommand {
 }
 
 struct LogDescribe: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "describe", abstract: "Show a topic's settings, partitions, offsets and segments.")
+    static let configuration = CommandConfiguration(
+        commandName: "describe", abstract: "Show a topic's settings, partitions, offsets and segments.",
+        discussion: "Each segment's offsets are read from its own last batch; a range no segment holds is shown as a gap.")
     @Argument(help: "The topic.") var topic: String
     @OptionGroup var home: HomeOptions
 
@@ -88,8 +92,14 @@ struct LogDescribe: ParsableCommand {
         console.print("topic \(topic.name): \(c.partitions) partition(s), compact \(c.compact), retention \(c.retentionMs.map { "\($0 / 3_600_000) h" } ?? "none")"
             + "\(c.retentionBytes.map { ", \($0) bytes" } ?? ""), segments of \(c.segmentBytes) bytes, records up to \(c.maxRecordBytes) bytes")
         for partition in topic.partitions {
-            console.print("partition \(partition.partition): offsets \(partition.startOffset)..<\(partition.endOffset), \(partition.sizeInBytes) bytes")
+            let gaps = partition.gaps
+            let missing = gaps.reduce(Int64(0)) { $0 + $1.count }
+            console.print("partition \(partition.partition): offsets \(partition.startOffset)..<\(partition.endOffset), \(partition.sizeInBytes) bytes"
+                + (gaps.isEmpty ? "" : ", \(partition.heldOffsetCount) offsets held, \(missing) missing in \(gaps.count) gap(s)"))
             for segment in partition.segmentSummaries {
+                if let gap = gaps.first(where: { $0.endOffset == segment.baseOffset }) {
+                    console.print("  gap: offsets \(gap.firstOffset)..<\(gap.endOffset) missing (\(gap.count) records; no segment holds them)")
+                }
                 console.print("  \(LogSegmentName.name(segment.baseOffset))  offsets \(segment.baseOffset)..<\(segment.nextOffset)  \(segment.bytes) bytes")
             }
         }
@@ -105,40 +115,60 @@ enum LogSegmentName {
 }
 
 struct LogVerify: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "verify", abstract: "Check the CRC of every batch of every segment.")
+    static let configuration = CommandConfiguration(
+        commandName: "verify", abstract: "Check the CRC of every batch of every segment, and that the segments' offsets follow on.",
+        discussion: "Exits 1 when a batch is damaged or offsets are missing between two segments (a gap: a segment file was deleted or lost).")
     @OptionGroup var home: HomeOptions
 
     func run() throws {
         let console = CLIContext.current.console
         let log = try LogCommand.reading(home)
         var damaged = 0
+        var gaps = 0
         let partitions = try LogCommand.allPartitions(log)
         for partition in partitions {
             for damage in partition.verify() {
                 damaged += 1
                 console.print("damaged: \(partition.topic)/\(partition.partition): \(damage)")
             }
+            for gap in partition.gaps {
+                gaps += 1
+                console.print("gap: \(partition.topic)/\(partition.partition): \(gap)")
+            }
         }
         guard damaged == 0 else {
-            throw RunnelError(.corruptLog, "\(damaged) damaged batch(es) in the log at \(log.folder.path)",
+            throw RunnelError(.corruptLog, "\(damaged) damaged batch(es)\(gaps > 0 ? " and \(gaps) gap(s)" : "") in the log at \(log.folder.path)",
                               hint: "`runnel log repair` cuts each damaged partition at its first bad batch (it says what it drops first)")
         }
-        console.print("Verified \(partitions.count) partition(s): every batch is intact.")
+        guard gaps == 0 else {
+            throw RunnelError(.logGap, "\(gaps) gap(s) in the log at \(log.folder.path): offsets missing between segments",
+                              hint: "Restore the missing segment files from a backup; `runnel log repair` cannot recreate records")
+        }
+        console.print("Verified \(partitions.count) partition(s): every batch is intact and the offsets follow on.")
     }
 }
 
 struct LogRepair: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "repair", abstract: "Cut each damaged partition at its first bad batch.",
-        discussion: "Says what it would drop and asks for --yes before dropping anything.")
+        discussion: """
+            Says what it would drop and asks for --yes before dropping anything. A gap (offsets missing \
+            between two segments) cannot be repaired: it names the gap and exits 1; restore the segment \
+            file, or run pipelines with --skip-gap.
+            """)
     @Flag(help: "Really cut the damaged partitions.") var yes = false
     @OptionGroup var home: HomeOptions
 
     func run() throws {
         let console = CLIContext.current.console
+        var gaps = 0
         let found = try LogCommand.maintaining(home) { log in
             var found = false
             for partition in try LogCommand.allPartitions(log) {
+                for gap in partition.gaps {
+                    console.print("\(partition.topic)/\(partition.partition): \(gap); repair cannot recreate them: restore the missing segment file, "
+                        + "or run pipelines with --skip-gap to go on past them")
+                }
                 guard let damage = partition.verify().first else { continue }
                 found = true
                 let name = "\(partition.topic)/\(partition.partition)"
@@ -147,10 +177,16 @@ struct LogRepair: ParsableCommand {
                     console.print("  cut: \(report.truncatedBytes) bytes (\(report.droppedRecords) records) dropped; the partition now ends at offset \(partition.endOffset)")
                 }
             }
+            // A cut deletes the segments after it, and any gap among them.
+            gaps = try LogCommand.allPartitions(log).reduce(0) { $0 + $1.gaps.count }
             return found
         }
-        if !found { console.print("Nothing to repair: every batch is intact.") }
+        if !found { console.print(gaps == 0 ? "Nothing to repair: every batch is intact." : "No damaged batch to cut.") }
         else if !yes { console.print("Nothing changed. Run again with --yes to cut.") }
+        if gaps > 0 {
+            throw RunnelError(.logGap, "\(gaps) gap(s) remain in the log: repair cannot recreate missing records",
+                              hint: "Restore the missing segment files from a backup; pipelines stop at a gap unless run with `runnel run --skip-gap`")
+        }
     }
 }
 

@@ -17,13 +17,17 @@ struct RunCommand: AsyncParsableCommand {
             watermarks in one transaction, so a crash replays it exactly once. Undecodable records go \
             to runnel_pipeline_dead_letters and late events to runnel_pipeline_late_events \
             (runnel inspect table … --db derived). --rebuild drops a pipeline's views and state and \
-            replays the log from offset 0; it is required after a version change.
+            replays the log from offset 0; it is required after a version change. A gap in the log \
+            (offsets a lost segment held) stops a pipeline with an error after committing what came \
+            before; --skip-gap goes on past it and records the skip in runnel_pipeline_skipped_gaps.
             """)
 
     @Argument(help: "The pipelines to run (see `runnel pipelines`).") var names: [String] = []
     @Flag(help: "Run every pipeline in the catalog.") var all = false
     @Flag(help: "Keep running as the log grows (nearline).") var follow = false
     @Flag(help: "Drop the pipelines' views and state first and replay the log from offset 0.") var rebuild = false
+    @Flag(help: "Go on past a gap in the log (a lost segment) instead of stopping there, recording the skip in runnel_pipeline_skipped_gaps.")
+    var skipGap = false
     @Option(help: "Records per batch (one transaction each): larger batches write each changed window fewer times.") var batchSize = PipelineRunner.Options().batchSize
     @OptionGroup var home: HomeOptions
 
@@ -39,7 +43,7 @@ struct RunCommand: AsyncParsableCommand {
             throw RunnelError(.notFound, "the \(context.catalog.name) catalog has no pipelines")
         }
         let store = try Store.open(home.resolved)
-        let options = PipelineRunner.Options(batchSize: batchSize, rebuild: rebuild)
+        let options = PipelineRunner.Options(batchSize: batchSize, rebuild: rebuild, skipGaps: skipGap)
         guard follow else {
             for pipeline in pipelines {
                 try Self.runToEnd(pipeline, store: store, options: options, console: context.console)
@@ -51,7 +55,7 @@ struct RunCommand: AsyncParsableCommand {
         if rebuild {
             for pipeline in pipelines { try PipelineRunner.dropState(of: pipeline, in: store) }
         }
-        let services = pipelines.map { PipelineService(pipeline: $0, store: store, options: .init(batchSize: batchSize), logger: logger) }
+        let services = pipelines.map { PipelineService(pipeline: $0, store: store, options: .init(batchSize: batchSize, skipGaps: skipGap), logger: logger) }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }

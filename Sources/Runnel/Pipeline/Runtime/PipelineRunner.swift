@@ -24,11 +24,16 @@ public final class PipelineRunner {
         /// In follow mode, how often a KV store with new entries is published as a new version
         /// (batch mode publishes once, at the end of the run).
         public var kvPublishInterval: Duration
+        /// Go on past a gap in the log (offsets no segment holds, see ``LogGap``) at its end,
+        /// recording the skip in `runnel_pipeline_skipped_gaps` with the batch. Without it a
+        /// run stops at the gap with its `.logGap` error, after committing what came before.
+        public var skipGaps: Bool
 
-        public init(batchSize: Int = 100_000, rebuild: Bool = false, kvPublishInterval: Duration = .seconds(30)) {
+        public init(batchSize: Int = 100_000, rebuild: Bool = false, kvPublishInterval: Duration = .seconds(30), skipGaps: Bool = false) {
             self.batchSize = batchSize
             self.rebuild = rebuild
             self.kvPublishInterval = kvPublishInterval
+            self.skipGaps = skipGaps
         }
     }
 
@@ -88,6 +93,8 @@ public final class PipelineRunner {
     private var nextInput = 0
     private var pendingCommit = false
     private var lostToRetention: Int64 = 0
+    /// Gaps skipped in the batch in hand (``Options/skipGaps``), written with its commit.
+    private var skippedGaps: [(topic: String, partition: Int, gap: LogGap)] = []
 
     /// Opens a pipeline's state: checks its version against the saved one, creates its read
     /// views, and loads its offsets and operator state.
@@ -228,6 +235,8 @@ public final class PipelineRunner {
         try refresh()
         var summary = BatchSummary()
         var budget = options.batchSize
+        // A gap not to be skipped: what was read before it is committed, then the run stops.
+        var stoppedAt: RunnelError?
         let count = graph.inputs.count
         for step in 0..<count where budget > 0 {
             let index = (nextInput + step) % count
@@ -244,14 +253,30 @@ public final class PipelineRunner {
             let end = partition.endOffset
             while budget > 0, next < end {
                 let before = next
-                next = try partition.forEachRecord(from: next) { record in
-                    try process(record, input: index, summary: &summary)
-                    budget -= 1
-                    return budget > 0
+                do {
+                    next = try partition.forEachRecord(from: next) { record in
+                        try process(record, input: index, summary: &summary)
+                        budget -= 1
+                        return budget > 0
+                    }
+                } catch let error as RunnelError where error.code == .logGap {
+                    guard let gap = partition.gaps.first(where: { $0.endOffset > next }) else { throw error }
+                    guard options.skipGaps else {
+                        stoppedAt = error
+                        break
+                    }
+                    logger.warning("skipped a gap in the log", metadata: [
+                        "pipeline": "\(pipeline.name)", "pipeline.topic": "\(partition.topic)", "pipeline.partition": "\(partition.partition)",
+                        "pipeline.gap.first_offset": "\(gap.firstOffset)", "pipeline.gap.records": "\(gap.count)",
+                    ])
+                    skippedGaps.append((partition.topic, partition.partition, gap))
+                    pendingCommit = true
+                    next = gap.endOffset
                 }
                 if next == before { break }
             }
             graph.inputs[index].nextOffset = next
+            if stoppedAt != nil { break }
         }
         nextInput = count == 0 ? 0 : (nextInput + 1) % count
         summary.deadLetters = graph.deadLetters.count
@@ -259,6 +284,7 @@ public final class PipelineRunner {
         summary.dropped = graph.dropped
         graph.dropped = 0
         if committing, summary.records > 0 || pendingCommit { try commit(summary) }
+        if let stoppedAt { throw stoppedAt }
         return summary
     }
 
@@ -367,6 +393,14 @@ public final class PipelineRunner {
                     ON CONFLICT (pipeline, topic, partition) DO UPDATE SET next_offset = excluded.next_offset, max_event_time = excluded.max_event_time
                     """).execute(arguments: [name, input.topic, input.partition, input.nextOffset, input.maxEventTime])
             }
+            // Gaps skipped with --skip-gap, recorded with the batch that went past them.
+            for skipped in skippedGaps {
+                try db.cachedStatement(sql: """
+                    INSERT OR REPLACE INTO runnel_pipeline_skipped_gaps (pipeline, topic, partition, first_offset, last_offset, records, skipped_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """).execute(arguments: [name, skipped.topic, skipped.partition, skipped.gap.firstOffset, skipped.gap.endOffset - 1,
+                                              skipped.gap.count, failedAt])
+            }
             try db.cachedStatement(sql: """
                 UPDATE runnel_pipelines SET events_in = events_in + ?, batches = batches + 1, lag_events = ?, lag_ms = ?, updated_at = ?
                 WHERE name = ?
@@ -374,6 +408,7 @@ public final class PipelineRunner {
         }
         graph.deadLetters.removeAll(keepingCapacity: true)
         graph.lateEvents.removeAll(keepingCapacity: true)
+        skippedGaps.removeAll()
         pendingCommit = false
         logger.debug("pipeline batch committed", metadata: [
             "pipeline": "\(name)", "pipeline.batch.records": "\(summary.records)",
