@@ -241,3 +241,25 @@ import Testing
         #expect(after == end)
     }
 }
+
+/// A topic whose name starts with a dot is listed and verified like any other; names of the
+/// log's own files are refused with the reason.
+@Suite struct DotTopicCommandTests {
+    @Test func dotNamesAreShownAndTheLogsOwnFileNamesRefused() async throws {
+        let temporary = try TemporaryHome(label: "dot-topic-cli")
+        let home = temporary.home.url.path
+        #expect(await runnel("migrate", "--home", home).status == 0)
+        let created = await runnel("log", "create", ".internal", "--home", home)
+        #expect(created.status == 0, "\(created.error)")
+        for reserved in [".lock", ".clean-shutdown"] {
+            let refused = await runnel("log", "create", reserved, "--home", home)
+            #expect(refused.status == 1)
+            #expect(refused.error.contains("collides with the log's own file \(reserved)"))
+        }
+        let topics = await runnel("log", "topics", "--home", home)
+        #expect(topics.output.contains(".internal"))
+        let verify = await runnel("log", "verify", "--home", home)
+        #expect(verify.status == 0, "\(verify.error)")
+        #expect(verify.output.contains("Verified 1 partition(s)"))
+    }
+}

@@ -1,10 +1,16 @@
 /// The naming rules for topics, shared by the outbox and the log.
 ///
 /// Topic names become folder names under `log/`, so they are held to Kafka's rules: 1 to 249
-/// characters from `a-z A-Z 0-9 . _ -`, and not `.` or `..`.
+/// characters from `a-z A-Z 0-9 . _ -`, and not `.` or `..`. A name may start with a dot, as in
+/// Kafka, but not be one of the log's own files in that folder (``reservedNames``), nor one of
+/// those names followed by a dot and more: the log writes them aside as `.clean-shutdown.tmp`
+/// before renaming them into place.
 public enum TopicName {
     /// The longest topic name allowed (Kafka's limit).
     public static let maximumLength = 249
+    /// The files the log keeps beside its topic folders: the writer's lock and the
+    /// clean-shutdown marker.
+    public static let reservedNames: Set<String> = [Log.lockName, Log.cleanShutdownName]
 
     /// Checks a topic name.
     /// - Parameter name: The name to check.
@@ -26,6 +32,10 @@ public enum TopicName {
         if let bad = name.unicodeScalars.first(where: { !isAllowed($0) }) {
             throw RunnelError(.invalidTopic, "the topic name \"\(name)\" contains \(describe(bad)), which topic names may not hold",
                               hint: "Use only letters a-z and A-Z, digits, '.', '_' and '-' (topic names become folder names)")
+        }
+        if let file = reservedNames.first(where: { name == $0 || name.hasPrefix($0 + ".") }) {
+            throw RunnelError(.invalidTopic, "the topic name \"\(name)\" collides with the log's own file \(file) in log/ (or the copy it writes aside, \(file).tmp)",
+                              hint: "Pick another name: a topic name may start with '.', but may not be \(reservedNames.sorted().joined(separator: " or ")) or start with one of them and a '.'")
         }
     }
 
