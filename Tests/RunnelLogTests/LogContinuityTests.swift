@@ -177,3 +177,30 @@ import Testing
         try log.close()
     }
 }
+
+/// The batch compaction leaves in place of a segment's emptied last batch has the layout of
+/// Kafka's `DefaultRecordBatch.writeEmptyHeader`.
+@Suite struct EmptyBatchTests {
+    @Test func anEmptyBatchIsTheHeaderAloneWithKafkasFieldsAndAValidCRC() throws {
+        var writer = ByteWriter()
+        RecordBatch.encodeEmpty(baseOffset: 4_711, lastOffsetDelta: 9, maxTimestamp: 1_700_000_000_123, into: &writer)
+        let bytes = writer.bytes
+        #expect(bytes.count == RecordBatch.headerSize)
+        func int64(_ at: Int) -> Int64 { bytes[at..<(at + 8)].reduce(0) { $0 << 8 | Int64($1) } }
+        func int32(_ at: Int) -> Int32 { Int32(truncatingIfNeeded: bytes[at..<(at + 4)].reduce(0) { $0 << 8 | Int64($1) }) }
+        #expect(int64(0) == 4_711)                       // baseOffset
+        #expect(int32(8) == 49)                          // batchLength: 61 − 12
+        #expect(bytes[16] == 2)                          // magic
+        #expect(int32(23) == 9)                          // lastOffsetDelta
+        #expect(int64(27) == -1)                         // firstTimestamp: none
+        #expect(int64(35) == 1_700_000_000_123)          // maxTimestamp
+        #expect(int64(43) == -1)                         // producerId
+        #expect(int32(57) == 0)                          // recordCount
+        try bytes.withUnsafeBytes { raw in
+            let header = try RecordBatch.header(raw, at: 0)
+            #expect(header.lastOffset == 4_720)
+            try RecordBatch.verify(raw, at: 0, header: header)
+            #expect(try RecordBatch.records(raw, at: 0, header: header).isEmpty)
+        }
+    }
+}
