@@ -136,6 +136,14 @@ import Testing
         temporary = try TemporaryHome(label: "missing-index")
     }
 
+    @Test func aSegmentBeingCreatedIsNotTakenForOneWhoseIndexesAreMissing() throws {
+        let log = try Log.open(folder)
+        let topic = try log.createTopic("fresh", TopicConfiguration(partitions: 2))
+        // Nothing was recovered or rebuilt: the new segments got their indexes as they were made.
+        #expect(topic.recoveryReports.isEmpty)
+        try log.close()
+    }
+
     @Test func aSealedSegmentWithoutIndexesIsReadByReadersAndWriters() throws {
         let bases: [Int64]
         let partitionFolder: URL

@@ -38,11 +38,13 @@ final class LogSegment: @unchecked Sendable {
     init(folder: URL, baseOffset: Int64, writable: Bool, indexIntervalBytes: Int = 4096) throws {
         self.baseOffset = baseOffset
         self.indexIntervalBytes = indexIntervalBytes
-        log = try LogFile(folder.appendingPathComponent(Self.name(baseOffset, "log")), create: writable, writable: writable)
+        let logURL = folder.appendingPathComponent(Self.name(baseOffset, "log"))
         let offsetURL = folder.appendingPathComponent(Self.name(baseOffset, "index"))
         let timeURL = folder.appendingPathComponent(Self.name(baseOffset, "timeindex"))
         let files = FileManager.default
-        indexesMissing = !(files.fileExists(atPath: offsetURL.path) && files.fileExists(atPath: timeURL.path))
+        // A segment being created gets its indexes below; one that exists must have them.
+        indexesMissing = files.fileExists(atPath: logURL.path) && !(files.fileExists(atPath: offsetURL.path) && files.fileExists(atPath: timeURL.path))
+        log = try LogFile(logURL, create: writable, writable: writable)
         if indexesMissing, !writable {
             // A reader may not write: it keeps both indexes in memory and rebuilds them.
             offsetIndex = OffsetIndex(inMemory: offsetURL)
