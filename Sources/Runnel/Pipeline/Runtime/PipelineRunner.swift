@@ -260,7 +260,7 @@ public final class PipelineRunner {
                         return budget > 0
                     }
                 } catch let error as RunnelError where error.code == .logGap {
-                    guard let gap = partition.gaps.first(where: { $0.endOffset > next }) else { throw error }
+                    guard let gap = partition.gaps.first(where: { $0.contains(next) }) else { throw error }
                     guard options.skipGaps else {
                         stoppedAt = error
                         break
