@@ -199,6 +199,14 @@ import Testing
         #expect(activity["records"] as? Int == Int(end) - missing.count)
     }
 
+    @Test func tailPrintsTheRecordsBeforeTheGapThenStopsNamingIt() async throws {
+        let tail = await runnel("log", "tail", "member-activity", "--from", String(missing.lowerBound - 2), "--limit", "10", "--home", home)
+        #expect(tail.status == 1)
+        let offsets = tail.outputLines.dropFirst(2).compactMap { Int64($0.split(separator: " ", omittingEmptySubsequences: true)[1]) }
+        #expect(offsets == [missing.lowerBound - 2, missing.lowerBound - 1])
+        #expect(tail.error.contains("offsets \(missing.lowerBound)–\(missing.upperBound - 1)"))
+    }
+
     @Test func repairSaysItCannotRecreateTheRecords() async throws {
         let repair = await runnel("log", "repair", "--yes", "--home", home)
         #expect(repair.status == 1)

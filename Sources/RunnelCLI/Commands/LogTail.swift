@@ -10,7 +10,8 @@ struct LogTail: AsyncParsableCommand {
             Without --from or --from-time, prints the last --limit records (default 10) of each partition \
             (then, with --follow, every new one); with them, at most --limit records from there. \
             JSON lines carry topic, partition, offset, timestamp (ms), key, headers and value (JSON values \
-            are embedded; other values are strings, or base64 when not UTF-8).
+            are embedded; other values are strings, or base64 when not UTF-8). At a gap (offsets a lost \
+            segment held) it prints the records before it, then stops with an error naming the gap.
             """)
 
     @Argument(help: "The topic.") var topic: String
@@ -58,11 +59,25 @@ struct LogTail: AsyncParsableCommand {
         let cap = from != nil || fromTime != nil ? limit : nil
         var printed = Array(repeating: 0, count: partitions.count)
         var rows: [[String]] = []
+        func printRows() {
+            guard output.format != .json, !rows.isEmpty else { return }
+            let values = rows.map { $0.map { $0.databaseValue } }
+            RowPrinter(format: output.format, console: console)
+                .print(columns: ["partition", "offset", "timestamp", "key", "type", "value"], rows: values)
+            rows = []
+        }
         repeat {
             for (index, partition) in partitions.enumerated() {
                 try partition.refresh()
                 while positions[index] < partition.endOffset, cap.map({ printed[index] < $0 }) ?? true {
-                    let records = try partition.read(from: positions[index], maxBytes: 256 << 10)
+                    let records: [LogRecord]
+                    do {
+                        records = try partition.read(from: positions[index], maxBytes: 256 << 10)
+                    } catch let error as RunnelError where error.code == .logGap {
+                        // Show the records before the gap, then stop with what is missing.
+                        printRows()
+                        throw error
+                    }
                     guard let last = records.last else { break }
                     for record in records where cap.map({ printed[index] < $0 }) ?? true {
                         printed[index] += 1
@@ -75,12 +90,7 @@ struct LogTail: AsyncParsableCommand {
                     positions[index] = last.offset + 1
                 }
             }
-            if output.format != .json, !rows.isEmpty {
-                let values = rows.map { $0.map { $0.databaseValue } }
-                RowPrinter(format: output.format, console: console)
-                    .print(columns: ["partition", "offset", "timestamp", "key", "type", "value"], rows: values)
-                rows = []
-            }
+            printRows()
             if follow { try await Task.sleep(for: .milliseconds(100)) }
         } while follow && !Task.isCancelled
     }
