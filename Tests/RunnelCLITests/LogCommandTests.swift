@@ -207,6 +207,21 @@ import Testing
         #expect(tail.error.contains("offsets \(missing.lowerBound)–\(missing.upperBound - 1)"))
     }
 
+    @Test func aDeletedLastSegmentIsNamedByVerifyAndStopsTheRelay() async throws {
+        let folder = temporary.home.logURL.appendingPathComponent("member-activity/0")
+        let last = try #require(try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".log") }.sorted().last)
+        try FileManager.default.removeItem(at: folder.appendingPathComponent(last))
+        let verify = await runnel("log", "verify", "--home", home)
+        #expect(verify.status == 1)
+        #expect(verify.output.contains("the last segment \(folder.appendingPathComponent(last).path)"))
+        #expect(verify.output.contains("records from offset \(Int64(last.prefix(20))!) on are lost"))
+        #expect(verify.error.contains("2 gap(s)"))
+        let relay = await runnel("relay", "--home", home)
+        #expect(relay.status == 1)
+        #expect(relay.error.contains("the last segment \(last)"))
+        #expect(relay.error.contains("recovery-checkpoint"))
+    }
+
     @Test func repairSaysItCannotRecreateTheRecords() async throws {
         let repair = await runnel("log", "repair", "--yes", "--home", home)
         #expect(repair.status == 1)

@@ -59,6 +59,30 @@ import Testing
         }
     }
 
+    @Test func aDeletedLastSegmentIsCaughtByTheRecoveryCheckpointNamingIt() throws {
+        let (partitionFolder, bases) = try makeSegments()
+        let last = try #require(bases.last)
+        try FileManager.default.removeItem(at: partitionFolder.appendingPathComponent(LogSegment.name(last, "log")))
+
+        let reader = try #require(try Log.openForReading(folder).topic("events")).partitions[0]
+        #expect(reader.missingLastSegment?.baseOffset == last)
+        #expect(reader.missingLastSegment?.file.lastPathComponent == LogSegment.name(last, "log"))
+        // The writer would hand out offsets from `last` on again: it refuses.
+        let error = #expect(throws: RunnelError.self) { try Log.open(folder) }
+        #expect(error?.code == .logGap)
+        #expect(error?.message.contains("\(LogSegment.name(last, "log")) of \(partitionFolder.path)") == true)
+        #expect(error?.hint?.contains("recovery-checkpoint") == true)
+
+        // Accepting the loss as the hint says: the writer opens and appends after what is left.
+        try FileManager.default.removeItem(at: partitionFolder.appendingPathComponent("recovery-checkpoint"))
+        let log = try Log.open(folder)
+        let partition = try #require(try log.topic("events")).partitions[0]
+        #expect(partition.endOffset == last)
+        #expect(try partition.append([record(1_000)]) == last)
+        try log.close()
+        #expect(try #require(try Log.openForReading(folder).topic("events")).partitions[0].missingLastSegment == nil)
+    }
+
     @Test func retentionDeletingTheOldestSegmentsIsNotAGap() throws {
         let (partitionFolder, bases) = try makeSegments()
         for base in bases.prefix(2) {

@@ -16,6 +16,8 @@ public final class PartitionLog: @unchecked Sendable {
     private var segments: [LogSegment]
     /// The offset ranges missing between segments, found when the segment list changes.
     private var missing: [LogGap] = []
+    /// The last segment's file and base offset when the recovery checkpoint names it and it is gone.
+    private var lostLastSegment: (file: URL, baseOffset: Int64)?
     private var encoder = ByteWriter(capacity: 1 << 16)
     private var dirty = false
     private var bytesSinceCheckpoint = 0
@@ -50,19 +52,35 @@ public final class PartitionLog: @unchecked Sendable {
                 try files.removeItem(at: folder.appendingPathComponent(name))
             }
         }
+        // The checkpoint is read before the folder is listed: the writer creates a segment
+        // before a checkpoint names it, so a segment it names that the listing lacks is gone.
+        let checkpoint = readCheckpoint(in: folder)
         let names = (try? files.contentsOfDirectory(atPath: folder.path)) ?? []
         let bases = names.compactMap(LogSegment.baseOffset(ofFile:)).sorted()
+        var lostLast: (file: URL, baseOffset: Int64)?
+        if let checkpoint, checkpoint.segment > (bases.last ?? -1) {
+            lostLast = (folder.appendingPathComponent(LogSegment.name(checkpoint.segment, "log")), checkpoint.segment)
+            if writable {
+                throw RunnelError(.logGap, "the last segment \(lostLast!.file.lastPathComponent) of \(folder.path), named by its \(checkpointFile), is gone: "
+                                  + "the records from offset \(checkpoint.segment) on are lost, and appending would give new records offsets already handed out",
+                                  hint: "Restore the file from a backup. To accept the loss instead, delete \(folder.appendingPathComponent(checkpointFile).path); "
+                                      + "then rebuild the pipelines that read past offset \(checkpoint.segment) (`runnel run --rebuild`)")
+            }
+        }
         var segments = try bases.map { try LogSegment(folder: folder, baseOffset: $0, writable: writable) }
         if segments.isEmpty {
             guard writable else {
-                return (PartitionLog(topic: topic, partition: partition, folder: folder, configuration: configuration,
-                                     writable: false, segments: []), nil)
+                let log = PartitionLog(topic: topic, partition: partition, folder: folder, configuration: configuration,
+                                       writable: false, segments: [])
+                log.lostLastSegment = lostLast
+                return (log, nil)
             }
             segments = [try LogSegment(folder: folder, baseOffset: 0, writable: true)]
             try LogFile.syncFolder(folder)
         }
         let log = PartitionLog(topic: topic, partition: partition, folder: folder, configuration: configuration,
                                writable: writable, segments: segments)
+        log.lostLastSegment = lostLast
         let report = try log.load(clean: clean || !writable)
         return (log, report)
     }
@@ -160,6 +178,11 @@ public final class PartitionLog: @unchecked Sendable {
     /// oldest first; empty for a sound partition.
     public var gaps: [LogGap] { lock.withLock { missing } }
 
+    /// The partition's last segment file, when the recovery checkpoint names it and it is gone
+    /// (deleted or lost, with the records from its base offset on). Only a read-only partition
+    /// can have one: the writer refuses to open such a partition.
+    public var missingLastSegment: (file: URL, baseOffset: Int64)? { lock.withLock { lostLastSegment } }
+
     /// Each segment's base offset, next offset and size, oldest first.
     public var segmentSummaries: [(baseOffset: Int64, nextOffset: Int64, bytes: Int, maxTimestamp: Int64)] {
         lock.withLock { segments.map { ($0.baseOffset, $0.nextOffset, $0.size, $0.maxTimestamp) } }
@@ -244,7 +267,11 @@ public final class PartitionLog: @unchecked Sendable {
     }
 
     private func readCheckpoint() -> (segment: Int64, position: Int)? {
-        guard let data = FileManager.default.contents(atPath: folder.appendingPathComponent(Self.checkpointFile).path) else { return nil }
+        Self.readCheckpoint(in: folder)
+    }
+
+    private static func readCheckpoint(in folder: URL) -> (segment: Int64, position: Int)? {
+        guard let data = FileManager.default.contents(atPath: folder.appendingPathComponent(checkpointFile).path) else { return nil }
         let parts = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isWhitespace)
         guard parts.count == 2, let segment = Int64(parts[0]), let position = Int(parts[1]) else { return nil }
         return (segment, position)

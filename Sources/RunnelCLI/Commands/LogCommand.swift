@@ -102,6 +102,9 @@ struct LogDescribe: ParsableCommand {
                 }
                 console.print("  \(LogSegmentName.name(segment.baseOffset))  offsets \(segment.baseOffset)..<\(segment.nextOffset)  \(segment.bytes) bytes")
             }
+            if let lost = partition.missingLastSegment {
+                console.print("  gap: \(lost.file.lastPathComponent) (offsets from \(lost.baseOffset) on), named by the recovery checkpoint, is gone")
+            }
         }
     }
 }
@@ -135,13 +138,18 @@ struct LogVerify: ParsableCommand {
                 gaps += 1
                 console.print("gap: \(partition.topic)/\(partition.partition): \(gap)")
             }
+            if let lost = partition.missingLastSegment {
+                gaps += 1
+                console.print("gap: \(partition.topic)/\(partition.partition): the last segment \(lost.file.path), named by the partition's recovery-checkpoint, "
+                    + "is gone: the records from offset \(lost.baseOffset) on are lost")
+            }
         }
         guard damaged == 0 else {
             throw RunnelError(.corruptLog, "\(damaged) damaged batch(es)\(gaps > 0 ? " and \(gaps) gap(s)" : "") in the log at \(log.folder.path)",
                               hint: "`runnel log repair` cuts each damaged partition at its first bad batch (it says what it drops first)")
         }
         guard gaps == 0 else {
-            throw RunnelError(.logGap, "\(gaps) gap(s) in the log at \(log.folder.path): offsets missing between segments",
+            throw RunnelError(.logGap, "\(gaps) gap(s) in the log at \(log.folder.path): offsets missing between segments or after the last one",
                               hint: "Restore the missing segment files from a backup; `runnel log repair` cannot recreate records")
         }
         console.print("Verified \(partitions.count) partition(s): every batch is intact and the offsets follow on.")
