@@ -27,8 +27,9 @@ import Testing
 
         let run = await runnel("run", "member-engagement-5m", "--home", home)
         #expect(run.status == 0, "\(run.error)")
-        #expect(run.output.contains("1 records"))
-        #expect(run.output.contains("1 to runnel_pipeline_dead_letters"))
+        // Whole-line match: a substring test for "1 records" would also pass on "11 records".
+        let summary = try #require(run.outputLines.first { $0.hasPrefix("member-engagement-5m v") }, "\(run.output)")
+        #expect(summary.wholeMatch(of: /member-engagement-5m v\d+: 1 records in 1 batches \([^)]*\); 1 to runnel_pipeline_dead_letters\./) != nil, "\(summary)")
 
         let letters = await runnel("inspect", "table", "runnel_pipeline_dead_letters", "--db", "derived", "--format", "json", "--home", home)
         #expect(letters.outputLines.count == 1)

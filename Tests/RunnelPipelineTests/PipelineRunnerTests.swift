@@ -5,7 +5,7 @@ import RunnelTesting
 import Testing
 
 @Suite struct PipelineRunnerTests {
-        @Test func lagIsRecordedInEventsAndEventTimeWithEveryCommit() throws {
+    @Test func lagIsRecordedInEventsAndEventTimeWithEveryCommit() throws {
         let driver = try PipelineTestDriver(clicksPerUser, batchSize: 2)
         for id in 0..<5 { try driver.click(Int64(id), user: 1, at: Int64(id) * 1_000) }
         try driver.runBatch()
@@ -22,12 +22,12 @@ import Testing
         #expect(offsets.map { int($0["max_event_time"]) } == [4_000])
     }
 
-    @Test func aCrashBeforeTheCommitReplaysTheBatchExactlyOnce() throws {
+    @Test func aRestartReplaysAnUncommittedBatchExactlyOnce() throws {
         let driver = try PipelineTestDriver(clicksPerUser, batchSize: 3)
         for id in 0..<7 { try driver.click(Int64(id), user: id % 2 == 0 ? 1 : 2, at: Int64(id)) }
         try driver.runBatch()
-        try driver.crashDuringBatch()
-        try driver.crashDuringBatch()
+        try driver.discardUncommittedBatch()
+        try driver.discardUncommittedBatch()
         try driver.run()
         let rows = try driver.rows("clicks_per_user", orderBy: "user_id")
         #expect(rows.map { int($0["clicks"]) } == [4, 3])

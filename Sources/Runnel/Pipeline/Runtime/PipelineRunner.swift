@@ -221,7 +221,8 @@ public final class PipelineRunner {
 
     /// Reads and commits one batch (up to ``Options/batchSize`` records).
     /// - Parameter committing: false processes the batch and throws the result away, as a
-    ///   crash before the commit would (for tests); the runner must not be used afterwards.
+    ///   restart before the commit would (for restart tests); the runner must not be used
+    ///   afterwards.
     /// - Returns: What the batch did; `records` is 0 when the pipeline is at the log's end.
     @discardableResult
     public func runBatch(committing: Bool = true) throws -> BatchSummary {
