@@ -187,7 +187,8 @@ public final class PipelineRunner {
     }
 
     private static func dropState(of pipeline: Pipeline, _ db: Database) throws {
-        let generation = try Int64.fetchOne(db, sql: "SELECT generation FROM runnel_pipelines WHERE name = ?", arguments: [pipeline.name]) ?? 0
+        let saved = try Row.fetchOne(db, sql: "SELECT generation, topics FROM runnel_pipelines WHERE name = ?", arguments: [pipeline.name])
+        let generation: Int64 = saved?["generation"] ?? 0
         if let views = try String.fetchOne(db, sql: "SELECT views FROM runnel_pipelines WHERE name = ?", arguments: [pipeline.name]) {
             for view in views.split(separator: ",") where !view.isEmpty {
                 try db.execute(sql: "DROP TABLE IF EXISTS \(SQLIdentifier.quoted(String(view)))")
@@ -205,12 +206,13 @@ public final class PipelineRunner {
         try db.execute(sql: "DELETE FROM runnel_kv_stores WHERE pipeline = ?", arguments: [pipeline.name])
         try db.execute(sql: "DELETE FROM runnel_pipelines WHERE name = ?", arguments: [pipeline.name])
         // The row comes back at once, marked as rebuilding and with the next generation, so a
-        // runner that loaded the old state can no longer commit over the rebuilt one.
+        // runner that loaded the old state can no longer commit over the rebuilt one; its
+        // topics stay, so the lag of the replay can be told before its first commit.
         let now = Date().millisecondsSince1970
         try db.execute(sql: """
-            INSERT INTO runnel_pipelines (name, version, description, views, created_at, updated_at, generation, rebuild_started_at)
-            VALUES (?, ?, ?, '', ?, ?, ?, ?)
-            """, arguments: [pipeline.name, pipeline.version, pipeline.description, now, now, generation + 1, now])
+            INSERT INTO runnel_pipelines (name, version, description, views, topics, created_at, updated_at, generation, rebuild_started_at)
+            VALUES (?, ?, ?, '', ?, ?, ?, ?, ?)
+            """, arguments: [pipeline.name, pipeline.version, pipeline.description, (saved?["topics"] as String?) ?? "", now, now, generation + 1, now])
     }
 
     private func prepare() throws {
