@@ -33,6 +33,19 @@ import Testing
         #expect(rows.map { int($0["clicks"]) } == [4, 3])
     }
 
+    @Test func aFailedCommitNamesTheDatabaseAndThePipelineAndWritesNothing() throws {
+        let driver = try PipelineTestDriver(clicksPerUser)
+        try driver.click(1, user: 1, at: 0)
+        try driver.run()
+        try driver.click(2, user: 1, at: 1)
+        // SQLite fails inside the batch's transaction: its view went from under the runner.
+        try driver.store.derived.write { try $0.execute(sql: "DROP TABLE clicks_per_user") }
+        let error = #expect(throws: RunnelError.self) { try driver.run() }
+        #expect(error?.code == .database)
+        #expect(error?.message.hasPrefix("SQLite failed on \(driver.store.derived.path) while committing a batch of pipeline counts") == true, "\(String(describing: error))")
+        #expect(try driver.rows("runnel_pipeline_offsets").map { int($0["next_offset"]) } == [1], "the batch rolled back")
+    }
+
     @Test func aReadViewCannotTakeOverATableNoPipelineOwns() throws {
         let driver = try PipelineTestDriver(clicksPerUser)
         try driver.store.derived.write { try $0.execute(sql: "CREATE TABLE clicks_per_user (x INTEGER)") }
