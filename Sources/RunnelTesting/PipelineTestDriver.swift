@@ -3,7 +3,7 @@ import GRDB
 import Runnel
 
 /// Runs a pipeline against a temporary home, for tests: feed typed events, run, move the
-/// watermark, read view rows, simulate a crash and replay.
+/// watermark, read view rows, restart and replay an uncommitted batch.
 ///
 /// ```swift
 /// let driver = try PipelineTestDriver(MemberEngagementPipeline.pipeline, migrations: migrations)
@@ -92,9 +92,14 @@ public final class PipelineTestDriver {
         try currentRunner().advanceEventTime(to: time)
     }
 
-    /// Processes the next batch without committing it, then forgets the runner, as a crash
-    /// before the commit would; the next `run` starts from what was committed.
-    public func crashDuringBatch() throws {
+    /// Processes the next batch, throws it away uncommitted and forgets the runner: a restart
+    /// after work that never reached its commit. The next `run` starts from what was committed,
+    /// so the discarded batch is replayed.
+    ///
+    /// This is a restart test, not a crash: the process keeps its memory and nothing is cut
+    /// off mid-write. Real crashes kill a child `runnel` process with SIGKILL (see
+    /// ``ChildProcess`` and ``CrashSchedule``).
+    public func discardUncommittedBatch() throws {
         try currentRunner().runBatch(committing: false)
         runner = nil
     }

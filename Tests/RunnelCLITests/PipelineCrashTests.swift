@@ -10,6 +10,12 @@ import Testing
 /// child has caught up and stopped on SIGTERM, every view, the derived outbox and the KV stores' entries
 /// equal those of a clean run.
 ///
+/// Each round proves its kill landed mid-work: the child died of SIGKILL, and the committed
+/// offsets grew during the round yet stayed short of the log's end. Every round prints what the
+/// kill interrupted; the test fails when fewer than half the rounds land mid-work (a child that
+/// did nothing, or had caught up, proves nothing). Rounds of a long soak that start with
+/// everything read are reported and not counted.
+///
 /// `RUNNEL_CRASH_SEED=N` replays a run; `RUNNEL_CRASH_ROUNDS=N` runs more rounds (default 10).
 @Suite struct PipelineCrashTests {
     static let views = ["member_profiles", "member_engagement_5m", "profile_views_by_industry_1h", "member_sessions"]
@@ -33,13 +39,10 @@ import Testing
         }
     }
 
-    /// Records left for the catalog's pipelines, as of their last commits (nil before all ran).
-    static func lag(_ store: Store) throws -> Int64? {
-        try store.derived.read { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT lag_events FROM runnel_pipelines")
-            guard rows.count == SamplePipelines.all.count else { return nil }
-            return rows.reduce(0) { $0 + ($1["lag_events"] as Int64) }
-        }
+    /// The committed offsets of every pipeline, summed over their input partitions: how far
+    /// the pipelines have got, as a number that only a commit moves.
+    static func committedOffsets(_ store: Store) throws -> Int64 {
+        try store.derived.read { try Int64.fetchOne($0, sql: "SELECT coalesce(sum(next_offset), 0) FROM runnel_pipeline_offsets") ?? 0 }
     }
 
     @Test func killedFollowersLeaveTheSameViewsAsACleanRun() throws {
@@ -53,27 +56,51 @@ import Testing
             _ = try PipelineRunner(pipeline: pipeline, store: clean).runToEnd()
         }
         let expected = try Self.snapshot(clean)
+        // The clean run read every input partition of every pipeline to the log's end (the
+        // same log: the same sample data, relayed the same way).
+        let end = try Self.committedOffsets(clean)
 
         let (temporary, store) = try Self.loadedHome("pipeline-crash")
         let home = temporary.home.url.path
-        var killedMidway = 0
-        for _ in 0..<rounds {
-            let child = try ChildProcess.launch(["run", "--all", "--follow", "--batch-size", "\(1 + random.below(8))", "--home", home])
-            usleep(UInt32(30_000 + random.below(250_000)))
-            if try Self.lag(store).map({ $0 > 0 }) ?? true { killedMidway += 1 }
+        var midWork = 0, withWorkLeft = 0
+        for round in 0..<rounds {
+            let before = try Self.committedOffsets(store)
+            let batchSize = 1 + random.below(8), delay = random.below(150_000)
+            let errors = temporary.folder.appendingPathComponent("round-\(round).err")
+            let child = try ChildProcess.launch(["run", "--all", "--follow", "--batch-size", "\(batchSize)", "--home", home], standardErrorTo: errors)
+            // The seeded moment counts from the round's first commit, so a slow start on a
+            // busy machine does not turn rounds into kills of a child that had not begun.
+            let deadline = Date().addingTimeInterval(60)
+            while before < end, try Self.committedOffsets(store) == before, child.isRunning, Date() < deadline { usleep(2_000) }
+            usleep(UInt32(delay))
             kill(child.processIdentifier, SIGKILL)
             child.waitUntilExit()
+            let after = try Self.committedOffsets(store)
+            let killed = child.terminationReason == .uncaughtSignal && child.terminationStatus == SIGKILL
+            let landed = killed && before < after && after < end
+            if landed { midWork += 1 }
+            // A long soak (RUNNEL_CRASH_ROUNDS) outlasts the work: rounds that start caught up
+            // cannot land mid-work and are not counted.
+            if before < end { withWorkLeft += 1 }
+            let what = !killed ? "the child was not killed by SIGKILL (\(child.terminationReason == .exit ? "exit" : "signal") \(child.terminationStatus))"
+                : before >= end ? "nothing was left to do (not counted)"
+                : after >= end ? "the pipelines had caught up" : after == before ? "nothing was committed" : "killed mid-work"
+            print("PipelineCrashTests seed \(seed) round \(round): batch size \(batchSize), killed \(delay / 1_000) ms after the first commit; offsets \(before) -> \(after) of \(end): \(what)")
+            #expect(killed, "seed \(seed) round \(round): \(what); its stderr: \(ChildProcess.text(of: errors))")
         }
-        #expect(killedMidway > rounds / 2, "seed \(seed): the pipelines had caught up before most kills")
+        #expect(withWorkLeft > 0 && midWork * 2 >= withWorkLeft,
+                "seed \(seed): only \(midWork) of \(withWorkLeft) kills with work left landed mid-work (see the rounds printed above)")
 
-        let last = try ChildProcess.launch(["run", "--all", "--follow", "--home", home])
+        let lastErrors = temporary.folder.appendingPathComponent("last.err")
+        let last = try ChildProcess.launch(["run", "--all", "--follow", "--home", home], standardErrorTo: lastErrors)
         // Give it time to install its signal handlers even when there is nothing left to do.
         usleep(1_000_000)
         let deadline = Date().addingTimeInterval(60)
-        while try Self.lag(store) != 0, Date() < deadline { usleep(20_000) }
+        while try Self.committedOffsets(store) < end, last.isRunning, Date() < deadline { usleep(20_000) }
         kill(last.processIdentifier, SIGTERM)
         last.waitUntilExit()
-        #expect(last.terminationReason == .exit && last.terminationStatus == 0, "seed \(seed)")
+        #expect(last.terminationReason == .exit && last.terminationStatus == 0, "seed \(seed): \(ChildProcess.text(of: lastErrors))")
+        #expect(try Self.committedOffsets(store) == end, "seed \(seed): the last child stopped before the log's end")
 
         let actual = try Self.snapshot(store)
         for (name, rows) in expected {

@@ -50,7 +50,7 @@ struct ClickCounts: Decodable, Equatable {
         #expect(try store.get(2, as: ClickCounts.self) == ClickCounts(user_id: 2, clicks: 1, dwell_ms: 7))
     }
 
-    @Test func crashesMidBatchAndARebuildGiveTheSameFile() throws {
+    @Test func restartsReplayingUncommittedBatchesAndARebuildGiveTheSameFile() throws {
         func load(_ driver: PipelineTestDriver) throws {
             var random = SeededGenerator(seed: 11)
             for id in 0..<600 {
@@ -61,18 +61,18 @@ struct ClickCounts: Decodable, Equatable {
         try load(clean)
         let expected = try #require(try clean.run().published.first)
 
-        let crashing = try PipelineTestDriver(clicksKV, batchSize: 37)
-        try load(crashing)
+        let restarted = try PipelineTestDriver(clicksKV, batchSize: 37)
+        try load(restarted)
         for _ in 0..<5 {
-            try crashing.runBatch()
-            try crashing.crashDuringBatch()
+            try restarted.runBatch()
+            try restarted.discardUncommittedBatch()
         }
-        let replayed = try #require(try crashing.run().published.first)
+        let replayed = try #require(try restarted.run().published.first)
         #expect(replayed.sha256 == expected.sha256, "the same entries make the same bytes")
         #expect(replayed.keyCount == 40)
 
-        try crashing.replace(with: clicksKV, rebuild: true)
-        let rebuilt = try #require(try crashing.run().published.first)
+        try restarted.replace(with: clicksKV, rebuild: true)
+        let rebuilt = try #require(try restarted.run().published.first)
         #expect(rebuilt.version == replayed.version + 1)
         #expect(rebuilt.sha256 == expected.sha256)
     }

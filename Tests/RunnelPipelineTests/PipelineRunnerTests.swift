@@ -5,7 +5,7 @@ import RunnelTesting
 import Testing
 
 @Suite struct PipelineRunnerTests {
-        @Test func lagIsRecordedInEventsAndEventTimeWithEveryCommit() throws {
+    @Test func lagIsRecordedInEventsAndEventTimeWithEveryCommit() throws {
         let driver = try PipelineTestDriver(clicksPerUser, batchSize: 2)
         for id in 0..<5 { try driver.click(Int64(id), user: 1, at: Int64(id) * 1_000) }
         try driver.runBatch()
@@ -22,15 +22,28 @@ import Testing
         #expect(offsets.map { int($0["max_event_time"]) } == [4_000])
     }
 
-    @Test func aCrashBeforeTheCommitReplaysTheBatchExactlyOnce() throws {
+    @Test func aRestartReplaysAnUncommittedBatchExactlyOnce() throws {
         let driver = try PipelineTestDriver(clicksPerUser, batchSize: 3)
         for id in 0..<7 { try driver.click(Int64(id), user: id % 2 == 0 ? 1 : 2, at: Int64(id)) }
         try driver.runBatch()
-        try driver.crashDuringBatch()
-        try driver.crashDuringBatch()
+        try driver.discardUncommittedBatch()
+        try driver.discardUncommittedBatch()
         try driver.run()
         let rows = try driver.rows("clicks_per_user", orderBy: "user_id")
         #expect(rows.map { int($0["clicks"]) } == [4, 3])
+    }
+
+    @Test func aFailedCommitNamesTheDatabaseAndThePipelineAndWritesNothing() throws {
+        let driver = try PipelineTestDriver(clicksPerUser)
+        try driver.click(1, user: 1, at: 0)
+        try driver.run()
+        try driver.click(2, user: 1, at: 1)
+        // SQLite fails inside the batch's transaction: its view went from under the runner.
+        try driver.store.derived.write { try $0.execute(sql: "DROP TABLE clicks_per_user") }
+        let error = #expect(throws: RunnelError.self) { try driver.run() }
+        #expect(error?.code == .database)
+        #expect(error?.message.hasPrefix("SQLite failed on \(driver.store.derived.path) while committing a batch of pipeline counts") == true, "\(String(describing: error))")
+        #expect(try driver.rows("runnel_pipeline_offsets").map { int($0["next_offset"]) } == [1], "the batch rolled back")
     }
 
     @Test func aReadViewCannotTakeOverATableNoPipelineOwns() throws {

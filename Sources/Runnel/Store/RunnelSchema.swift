@@ -72,6 +72,7 @@ enum RunnelSchema {
         if role == .derived {
             migrator.registerMigration("runnel-v3-pipelines", migrate: registerPipelineTables)
             migrator.registerMigration("runnel-v4-kv", migrate: registerKVTables)
+            migrator.registerMigration("runnel-v5-pipeline-rebuild", migrate: registerPipelineRunnerColumns)
             migrator.registerMigration("runnel-v7-pipeline-skipped-gaps") { db in
                 // Gaps in the log a pipeline went past with --skip-gap (docs/pipelines.md).
                 try db.execute(sql: """
@@ -148,6 +149,17 @@ enum RunnelSchema {
                 reason TEXT NOT NULL
             );
             CREATE INDEX runnel_pipeline_late_events_pipeline ON runnel_pipeline_late_events (pipeline, topic, partition, "offset");
+            """)
+    }
+
+    /// What the one-runner rule and `runnel pipelines` need (`docs/pipelines.md`): a commit
+    /// generation each batch's transaction compares and bumps, when a rebuild began (NULL once
+    /// a run has read the log to its end), and the topics a pipeline reads.
+    private static func registerPipelineRunnerColumns(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE runnel_pipelines ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE runnel_pipelines ADD COLUMN rebuild_started_at INTEGER;
+            ALTER TABLE runnel_pipelines ADD COLUMN topics TEXT NOT NULL DEFAULT '';
             """)
     }
 

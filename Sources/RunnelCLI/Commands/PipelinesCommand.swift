@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import GRDB
 import Runnel
 
@@ -8,9 +9,13 @@ struct PipelinesCommand: ParsableCommand {
         commandName: "pipelines",
         abstract: "List the catalog's pipelines: name, version, description, state and lag.",
         discussion: """
-            lag_events is how many log records wait for the pipeline; lag_ms how far (in event time) \
-            the newest record in its topics is ahead of the newest it read. Both are as of its last \
-            commit. state is "not run", "ok", or "needs rebuild" when the saved state is from another version.
+            lag_events is how many log records wait for the pipeline now (its committed offsets \
+            against the log's current end); lag_ms how far (in event time) the newest record in \
+            its topics is ahead of the newest it read. state is "not run" (nothing committed yet), \
+            "ok", "rebuilding (read/total records, %)" while a rebuild replays the log (an \
+            interrupted rebuild goes on with the next `runnel run NAME`), or "needs rebuild" when \
+            the saved state is from another version. Nothing is locked or written: a running \
+            pipeline shows its last commit.
             """)
 
     @OptionGroup var home: HomeOptions
@@ -19,23 +24,19 @@ struct PipelinesCommand: ParsableCommand {
     func run() throws {
         let context = CLIContext.current
         let home = home.resolved
+        let pipelines = context.catalog.pipelines
         // Listing never creates a home: a fresh one just has nothing run yet.
-        let saved: [Row] = home.isInitialized ? try Store.openReadOnly(home, .derived).read { db in
-            guard try db.tableExists("runnel_pipelines") else { return [Row]() }
-            return try Row.fetchAll(db, sql: "SELECT name, version, events_in, lag_events, lag_ms, updated_at FROM runnel_pipelines")
-        } : []
-        let byName = Dictionary(uniqueKeysWithValues: saved.map { ($0["name"] as String, $0) })
-        let rows: [[DatabaseValue]] = context.catalog.pipelines.map { pipeline in
-            let row = byName[pipeline.name]
-            let state: String
-            if let row {
-                state = (row["version"] as Int) == pipeline.version ? "ok" : "needs rebuild (state is version \(row["version"] as Int))"
-            } else {
-                state = "not run"
-            }
-            return [pipeline.name.databaseValue, pipeline.version.databaseValue, pipeline.description.databaseValue, state.databaseValue,
-                    row?["events_in"] ?? DatabaseValue.null, row?["lag_events"] ?? DatabaseValue.null, row?["lag_ms"] ?? DatabaseValue.null,
-                    row?["updated_at"] ?? DatabaseValue.null]
+        let statuses: [PipelineStatus]
+        if home.isInitialized {
+            // Without a readable log, the lag is the one stored at the last commit.
+            let log = FileManager.default.fileExists(atPath: home.logURL.path) ? try? Log.openForReading(home.logURL) : nil
+            statuses = try PipelineStatus.read(pipelines, from: try Store.openReadOnly(home, .derived), log: log)
+        } else {
+            statuses = pipelines.map { PipelineStatus(name: $0.name, state: .notRun) }
+        }
+        let rows: [[DatabaseValue]] = zip(pipelines, statuses).map { pipeline, status in
+            [pipeline.name.databaseValue, pipeline.version.databaseValue, pipeline.description.databaseValue, status.state.description.databaseValue,
+             status.eventsIn.databaseValue, status.lagEvents.databaseValue, status.lagMilliseconds.databaseValue, status.updatedAt.databaseValue]
         }
         RowPrinter(format: format.format, console: context.console, maximumCellWidth: 60)
             .print(columns: ["name", "version", "description", "state", "events_in", "lag_events", "lag_ms", "updated_at"], rows: rows)

@@ -19,7 +19,9 @@ struct RunCommand: AsyncParsableCommand {
             (runnel inspect table … --db derived). --rebuild drops a pipeline's views and state and \
             replays the log from offset 0; it is required after a version change. A gap in the log \
             (offsets a lost segment held) stops a pipeline with an error after committing what came \
-            before; --skip-gap goes on past it and records the skip in runnel_pipeline_skipped_gaps.
+            before; --skip-gap goes on past it and records the skip in runnel_pipeline_skipped_gaps. \
+            One process runs a pipeline at a time: a pipeline another process is running is refused \
+            (exit 1) with that process's pid, before anything is done.
             """)
 
     @Argument(help: "The pipelines to run (see `runnel pipelines`).") var names: [String] = []
@@ -44,25 +46,37 @@ struct RunCommand: AsyncParsableCommand {
         }
         let store = try Store.open(home.resolved)
         let options = PipelineRunner.Options(batchSize: batchSize, rebuild: rebuild, skipGaps: skipGap)
+        // One runner per pipeline: every lock is taken before any state is touched, so a run
+        // that would collide with another is refused whole, not after it has done half its work.
+        var locks: [RunnerLock] = []
+        for pipeline in pipelines {
+            locks.append(try RunnerLock.acquire(.pipeline, named: pipeline.name, in: store.home))
+        }
+        // Rebuilds happen before any pipeline runs, so none reads half-dropped state, and an
+        // interrupted `--rebuild` leaves every pipeline marked as rebuilding: the next plain run
+        // of each finishes the replay.
+        var runOptions = options
+        if rebuild {
+            for (pipeline, lock) in zip(pipelines, locks) { try PipelineRunner.dropState(of: pipeline, in: store, holding: lock) }
+            runOptions.rebuild = false
+        }
         guard follow else {
-            for pipeline in pipelines {
-                try Self.runToEnd(pipeline, store: store, options: options, console: context.console)
+            for (pipeline, lock) in zip(pipelines, locks) {
+                try Self.runToEnd(pipeline, store: store, options: runOptions, console: context.console, lock: lock)
             }
             return
         }
         let logger = Logger(label: "runnel.pipeline")
-        // Rebuilds happen before any service starts, so no pipeline reads half-dropped state.
-        if rebuild {
-            for pipeline in pipelines { try PipelineRunner.dropState(of: pipeline, in: store) }
-        }
-        let services = pipelines.map { PipelineService(pipeline: $0, store: store, options: .init(batchSize: batchSize, skipGaps: skipGap), logger: logger) }
+        let services = zip(pipelines, locks).map { PipelineService(pipeline: $0, store: store, options: runOptions, holding: $1, logger: logger) }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 
     /// Runs one pipeline to the log's end and prints what it did; shared with `demo`.
-    static func runToEnd(_ pipeline: Pipeline, store: Store, options: PipelineRunner.Options, console: Console) throws {
-        let runner = try PipelineRunner(pipeline: pipeline, store: store, options: options)
+    /// - Parameter lock: The pipeline's lock, when the caller took it; otherwise it is taken here.
+    static func runToEnd(_ pipeline: Pipeline, store: Store, options: PipelineRunner.Options, console: Console, lock: RunnerLock? = nil) throws {
+        let runner = try PipelineRunner(pipeline: pipeline, store: store, options: options, logger: Logger(label: "runnel.pipeline"),
+                                        locking: lock.map { .held($0) } ?? .acquire)
         let progress = ProgressReporter(console: console, label: pipeline.name)
         let started = ContinuousClock.now
         let summary = try runner.runToEnd { done, total in progress.update(done: done, total: total) }

@@ -14,7 +14,24 @@ import Logging
 ///
 /// A runner is used from one thread at a time. After an error it must be thrown away: its
 /// in-memory state may be ahead of what was committed; a new runner starts from the commit.
+///
+/// One runner per pipeline at a time (`docs/pipelines.md`, "One runner per pipeline"): a runner
+/// holds the pipeline's `RunnerLock` for its whole life, so a second one is refused with the
+/// holder's pid; and every commit checks, in its transaction, that the pipeline's commit
+/// generation is still the one this runner loaded, so a runner that got past the lock (or whose
+/// state was rebuilt from under it) can never commit a batch over another's.
 public final class PipelineRunner {
+    /// How a runner gets the pipeline's one-runner lock.
+    package enum Locking: Sendable {
+        /// Take it (refused when another runner holds it).
+        case acquire
+        /// Use one the caller took (`runnel run` takes every pipeline's before it starts).
+        case held(RunnerLock)
+        /// Run without it. Only for tests that prove the commit check alone keeps two runners
+        /// from both committing.
+        case unlocked
+    }
+
     /// How a runner reads.
     public struct Options: Sendable {
         /// Records read per batch (and so per transaction), across all inputs.
@@ -95,106 +112,173 @@ public final class PipelineRunner {
     private var lostToRetention: Int64 = 0
     /// Gaps skipped in the batch in hand (``Options/skipGaps``), written with its commit.
     private var skippedGaps: [(topic: String, partition: Int, gap: LogGap)] = []
+    /// The pipeline's lock, held for the runner's life (nil only when run `.unlocked`).
+    private let lock: RunnerLock?
+    /// The commit generation of the state this runner loaded or last committed; a commit
+    /// whose stored generation differs was preceded by another runner's, and is refused.
+    private var generation: Int64 = 0
+    /// Whether the pipeline is replaying the log after a rebuild dropped its state (recorded in
+    /// `runnel_pipelines.rebuild_started_at` until a run first reaches the log's end).
+    public private(set) var isRebuilding = false
 
     /// Opens a pipeline's state: checks its version against the saved one, creates its read
     /// views, and loads its offsets and operator state.
-    /// - Throws: ``RunnelError`` `.pipelineVersion` when the saved state was built by another
-    ///   version (the message says to rebuild); `.pipeline` for a definition that does not hold
-    ///   together.
-    public init(pipeline: Pipeline, store: Store, log: Log, options: Options = Options(), logger: Logger = Logger(label: "runnel.pipeline")) throws {
+    /// Takes the pipeline's lock for the runner's life.
+    /// - Throws: ``RunnelError`` `.concurrentRunner` when another runner (another process, or
+    ///   another runner in this one) runs the pipeline, naming its pid; `.pipelineVersion` when
+    ///   the saved state was built by another version (the message says to rebuild); `.pipeline`
+    ///   for a definition that does not hold together; `.database` when `derived.sqlite` fails.
+    public convenience init(pipeline: Pipeline, store: Store, log: Log, options: Options = Options(), logger: Logger = Logger(label: "runnel.pipeline")) throws {
+        try self.init(pipeline: pipeline, store: store, log: log, options: options, logger: logger, locking: .acquire)
+    }
+
+    /// Opens a pipeline, with its lock taken as `locking` says.
+    package init(pipeline: Pipeline, store: Store, log: Log, options: Options, logger: Logger, locking: Locking) throws {
         try pipeline.validate()
         self.pipeline = pipeline
         self.store = store
         self.log = log
         self.options = options
         self.logger = logger
+        switch locking {
+        case .acquire: lock = try RunnerLock.acquire(.pipeline, named: pipeline.name, in: store.home)
+        case .held(let held):
+            precondition(held.role == .pipeline && held.name == pipeline.name, "the lock of \(held.role.noun) \(held.name) cannot run pipeline \(pipeline.name)")
+            lock = held
+        case .unlocked: lock = nil
+        }
         graph = try PipelineGraph(pipeline: pipeline, store: store)
         var topics: [String] = []
         for binding in graph.bindings where !topics.contains(binding.topic) { topics.append(binding.topic) }
         boundTopics = topics
-        if options.rebuild { try Self.dropState(of: pipeline, in: store) }
+        if options.rebuild { try Self.dropStateHoldingLock(of: pipeline, in: store) }
         try prepare()
     }
 
     /// Opens a pipeline over the home's log, read-only, as a process beside the relay does
     /// (the log folder is made if nothing was relayed yet, so the pipeline starts empty).
+    /// Takes the pipeline's lock for the runner's life.
     public convenience init(pipeline: Pipeline, store: Store, options: Options = Options(), logger: Logger = Logger(label: "runnel.pipeline")) throws {
+        try self.init(pipeline: pipeline, store: store, options: options, logger: logger, locking: .acquire)
+    }
+
+    /// Opens a pipeline over the home's log, read-only, with its lock taken as `locking` says.
+    package convenience init(pipeline: Pipeline, store: Store, options: Options, logger: Logger, locking: Locking) throws {
         try FileManager.default.createDirectory(at: store.home.logURL, withIntermediateDirectories: true)
-        try self.init(pipeline: pipeline, store: store, log: try Log.openForReading(store.home.logURL), options: options, logger: logger)
+        try self.init(pipeline: pipeline, store: store, log: try Log.openForReading(store.home.logURL), options: options, logger: logger, locking: locking)
     }
 
     // MARK: - State
 
     /// Drops a pipeline's read views, state, offsets, dead letters and late events, so its next
-    /// run replays the log from offset 0.
+    /// run replays the log from offset 0, and records that it is rebuilding until a run first
+    /// reaches the log's end (`runnel pipelines` shows it as rebuilding meanwhile).
+    /// - Throws: ``RunnelError`` `.concurrentRunner` when a runner of the pipeline is running
+    ///   (it holds the pipeline's lock); `.database` when `derived.sqlite` fails.
     public static func dropState(of pipeline: Pipeline, in store: Store) throws {
-        try store.derived.write { db in
-            if let views = try String.fetchOne(db, sql: "SELECT views FROM runnel_pipelines WHERE name = ?", arguments: [pipeline.name]) {
-                for view in views.split(separator: ",") where !view.isEmpty {
-                    try db.execute(sql: "DROP TABLE IF EXISTS \(SQLIdentifier.quoted(String(view)))")
-                }
-            }
-            for table in ["runnel_pipeline_state", "runnel_pipeline_offsets"] {
-                try db.execute(sql: "DELETE FROM \(table) WHERE pipeline = ?", arguments: [pipeline.name])
-            }
-            for table in ["runnel_pipeline_dead_letters", "runnel_pipeline_late_events"] {
-                try db.execute(sql: "DELETE FROM \(table) WHERE pipeline = ?", arguments: [pipeline.name])
-            }
-            // The KV stores' entries go; their published versions stay on disk for rollback,
-            // and the rebuilt entries are published as a new version.
-            try db.execute(sql: "DELETE FROM runnel_kv_entries WHERE store IN (SELECT name FROM runnel_kv_stores WHERE pipeline = ?)", arguments: [pipeline.name])
-            try db.execute(sql: "DELETE FROM runnel_kv_stores WHERE pipeline = ?", arguments: [pipeline.name])
-            try db.execute(sql: "DELETE FROM runnel_pipelines WHERE name = ?", arguments: [pipeline.name])
+        try pipeline.validate()
+        let lock = try RunnerLock.acquire(.pipeline, named: pipeline.name, in: store.home)
+        try withExtendedLifetime(lock) { try dropStateHoldingLock(of: pipeline, in: store) }
+    }
+
+    /// Drops a pipeline's state (see ``dropState(of:in:)``) under a lock the caller holds.
+    package static func dropState(of pipeline: Pipeline, in store: Store, holding lock: RunnerLock) throws {
+        precondition(lock.role == .pipeline && lock.name == pipeline.name, "the lock of \(lock.role.noun) \(lock.name) cannot rebuild pipeline \(pipeline.name)")
+        try dropStateHoldingLock(of: pipeline, in: store)
+    }
+
+    private static func dropStateHoldingLock(of pipeline: Pipeline, in store: Store) throws {
+        try RunnelError.naming(store.derived.path, "dropping the views and state of pipeline \(pipeline.name) for a rebuild") {
+            try store.derived.write { db in try dropState(of: pipeline, db) }
         }
+    }
+
+    private static func dropState(of pipeline: Pipeline, _ db: Database) throws {
+        let saved = try Row.fetchOne(db, sql: "SELECT generation, topics FROM runnel_pipelines WHERE name = ?", arguments: [pipeline.name])
+        let generation: Int64 = saved?["generation"] ?? 0
+        if let views = try String.fetchOne(db, sql: "SELECT views FROM runnel_pipelines WHERE name = ?", arguments: [pipeline.name]) {
+            for view in views.split(separator: ",") where !view.isEmpty {
+                try db.execute(sql: "DROP TABLE IF EXISTS \(SQLIdentifier.quoted(String(view)))")
+            }
+        }
+        for table in ["runnel_pipeline_state", "runnel_pipeline_offsets"] {
+            try db.execute(sql: "DELETE FROM \(table) WHERE pipeline = ?", arguments: [pipeline.name])
+        }
+        for table in ["runnel_pipeline_dead_letters", "runnel_pipeline_late_events"] {
+            try db.execute(sql: "DELETE FROM \(table) WHERE pipeline = ?", arguments: [pipeline.name])
+        }
+        // The KV stores' entries go; their published versions stay on disk for rollback,
+        // and the rebuilt entries are published as a new version.
+        try db.execute(sql: "DELETE FROM runnel_kv_entries WHERE store IN (SELECT name FROM runnel_kv_stores WHERE pipeline = ?)", arguments: [pipeline.name])
+        try db.execute(sql: "DELETE FROM runnel_kv_stores WHERE pipeline = ?", arguments: [pipeline.name])
+        try db.execute(sql: "DELETE FROM runnel_pipelines WHERE name = ?", arguments: [pipeline.name])
+        // The row comes back at once, marked as rebuilding and with the next generation, so a
+        // runner that loaded the old state can no longer commit over the rebuilt one; its
+        // topics stay, so the lag of the replay can be told before its first commit.
+        let now = Date().millisecondsSince1970
+        try db.execute(sql: """
+            INSERT INTO runnel_pipelines (name, version, description, views, topics, created_at, updated_at, generation, rebuild_started_at)
+            VALUES (?, ?, ?, '', ?, ?, ?, ?, ?)
+            """, arguments: [pipeline.name, pipeline.version, pipeline.description, (saved?["topics"] as String?) ?? "", now, now, generation + 1, now])
     }
 
     private func prepare() throws {
         let name = pipeline.name
         let views = graph.views.values.sorted { $0.name < $1.name }
-        try store.derived.write { db in
-            let saved = try Row.fetchOne(db, sql: "SELECT version, views FROM runnel_pipelines WHERE name = ?", arguments: [name])
-            if let saved, (saved["version"] as Int) != pipeline.version {
-                throw RunnelError(.pipelineVersion,
-                                  "pipeline \(name) is now version \(pipeline.version), but its views and state in derived.sqlite were built by version \(saved["version"] as Int)",
-                                  hint: "Run `runnel run \(name) --rebuild` to drop them and replay the log from offset 0")
-            }
-            let owned = Set(((saved?["views"] as String?) ?? "").split(separator: ",").map(String.init))
-            for view in views {
-                if let owner = try String.fetchOne(db, sql: """
-                    SELECT name FROM runnel_pipelines WHERE name <> ? AND ',' || views || ',' LIKE '%,' || ? || ',%'
-                    """, arguments: [name, view.name]) {
-                    throw RunnelError(.pipeline, "read view \(view.name) of pipeline \(name) is already written by pipeline \(owner)",
-                                      hint: "Give one of them another view name")
-                }
-                if !owned.contains(view.name), try db.tableExists(view.name) {
-                    throw RunnelError(.pipeline, "pipeline \(name) would create read view \(view.name), but derived.sqlite already has a table of that name that no pipeline owns",
-                                      hint: "Drop or rename that table, or choose another view name")
-                }
-                try view.prepare(db, pipeline: name)
-            }
-            for kv in graph.kvStores.values.sorted(by: { $0.name < $1.name }) {
-                if let owner = try String.fetchOne(db, sql: "SELECT pipeline FROM runnel_kv_stores WHERE name = ?", arguments: [kv.name]), owner != name {
-                    throw RunnelError(.pipeline, "KV store \(kv.name) of pipeline \(name) is already written by pipeline \(owner)",
-                                      hint: "Give one of them another store name")
-                }
-                try db.execute(sql: """
-                    INSERT INTO runnel_kv_stores (name, pipeline, keep) VALUES (?, ?, ?)
-                    ON CONFLICT (name) DO UPDATE SET keep = excluded.keep
-                    """, arguments: [kv.name, name, kv.keep])
-            }
-            let now = Date().millisecondsSince1970
-            let viewList = owned.union(views.map(\.name)).sorted().joined(separator: ",")
-            try db.execute(sql: """
-                INSERT INTO runnel_pipelines (name, version, description, views, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT (name) DO UPDATE SET description = excluded.description, views = excluded.views
-                """, arguments: [name, pipeline.version, pipeline.description, viewList, now, now])
-            let offsets = try Row.fetchAll(db, sql: "SELECT topic, partition, next_offset, max_event_time FROM runnel_pipeline_offsets WHERE pipeline = ?", arguments: [name])
-            for row in offsets {
-                savedInputs["\(row["topic"] as String)/\(row["partition"] as Int)"] = (row["next_offset"], row["max_event_time"])
-            }
-            try openInputs()
-            for op in graph.operators { try op.restore(db, graph: graph) }
+        try RunnelError.naming(store.derived.path, "loading the state of pipeline \(name)") {
+            try store.derived.write { db in try prepare(db, views: views) }
         }
+    }
+
+    private func prepare(_ db: Database, views: [ReadViewTable]) throws {
+        let name = pipeline.name
+        let saved = try Row.fetchOne(db, sql: "SELECT version, views FROM runnel_pipelines WHERE name = ?", arguments: [name])
+        if let saved, (saved["version"] as Int) != pipeline.version {
+            throw RunnelError(.pipelineVersion,
+                              "pipeline \(name) is now version \(pipeline.version), but its views and state in derived.sqlite were built by version \(saved["version"] as Int)",
+                              hint: "Run `runnel run \(name) --rebuild` to drop them and replay the log from offset 0")
+        }
+        let owned = Set(((saved?["views"] as String?) ?? "").split(separator: ",").map(String.init))
+        for view in views {
+            if let owner = try String.fetchOne(db, sql: """
+                SELECT name FROM runnel_pipelines WHERE name <> ? AND ',' || views || ',' LIKE '%,' || ? || ',%'
+                """, arguments: [name, view.name]) {
+                throw RunnelError(.pipeline, "read view \(view.name) of pipeline \(name) is already written by pipeline \(owner)",
+                                  hint: "Give one of them another view name")
+            }
+            if !owned.contains(view.name), try db.tableExists(view.name) {
+                throw RunnelError(.pipeline, "pipeline \(name) would create read view \(view.name), but derived.sqlite already has a table of that name that no pipeline owns",
+                                  hint: "Drop or rename that table, or choose another view name")
+            }
+            try view.prepare(db, pipeline: name)
+        }
+        for kv in graph.kvStores.values.sorted(by: { $0.name < $1.name }) {
+            if let owner = try String.fetchOne(db, sql: "SELECT pipeline FROM runnel_kv_stores WHERE name = ?", arguments: [kv.name]), owner != name {
+                throw RunnelError(.pipeline, "KV store \(kv.name) of pipeline \(name) is already written by pipeline \(owner)",
+                                  hint: "Give one of them another store name")
+            }
+            try db.execute(sql: """
+                INSERT INTO runnel_kv_stores (name, pipeline, keep) VALUES (?, ?, ?)
+                ON CONFLICT (name) DO UPDATE SET keep = excluded.keep
+                """, arguments: [kv.name, name, kv.keep])
+        }
+        let now = Date().millisecondsSince1970
+        let viewList = owned.union(views.map(\.name)).sorted().joined(separator: ",")
+        // The topics are kept so `runnel pipelines` can tell the lag of a pipeline that has
+        // not committed an offset yet.
+        try db.execute(sql: """
+            INSERT INTO runnel_pipelines (name, version, description, views, topics, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (name) DO UPDATE SET description = excluded.description, views = excluded.views, topics = excluded.topics
+            """, arguments: [name, pipeline.version, pipeline.description, viewList, boundTopics.joined(separator: ","), now, now])
+        let bookkeeping = try Row.fetchOne(db, sql: "SELECT generation, rebuild_started_at FROM runnel_pipelines WHERE name = ?", arguments: [name])
+        generation = bookkeeping?["generation"] ?? 0
+        isRebuilding = (bookkeeping?["rebuild_started_at"] as Int64?) != nil
+        let offsets = try Row.fetchAll(db, sql: "SELECT topic, partition, next_offset, max_event_time FROM runnel_pipeline_offsets WHERE pipeline = ?", arguments: [name])
+        for row in offsets {
+            savedInputs["\(row["topic"] as String)/\(row["partition"] as Int)"] = (row["next_offset"], row["max_event_time"])
+        }
+        try openInputs()
+        for op in graph.operators { try op.restore(db, graph: graph) }
     }
 
     /// Opens the partitions of every bound topic that has a log, in the order the pipeline
@@ -228,7 +312,8 @@ public final class PipelineRunner {
 
     /// Reads and commits one batch (up to ``Options/batchSize`` records).
     /// - Parameter committing: false processes the batch and throws the result away, as a
-    ///   crash before the commit would (for tests); the runner must not be used afterwards.
+    ///   restart before the commit would (for restart tests); the runner must not be used
+    ///   afterwards.
     /// - Returns: What the batch did; `records` is 0 when the pipeline is at the log's end.
     @discardableResult
     public func runBatch(committing: Bool = true) throws -> BatchSummary {
@@ -283,7 +368,9 @@ public final class PipelineRunner {
         summary.lateEvents = graph.lateEvents.count
         summary.dropped = graph.dropped
         graph.dropped = 0
-        if committing, summary.records > 0 || pendingCommit { try commit(summary) }
+        // Caught up after a rebuild: the first time a follower has nothing left to read.
+        let finishesRebuild = isRebuilding && zip(graph.inputs, partitions).allSatisfy { $0.0.nextOffset >= $0.1.endOffset }
+        if committing, summary.records > 0 || pendingCommit || finishesRebuild { try commit(summary, finishingRebuild: finishesRebuild) }
         if let stoppedAt { throw stoppedAt }
         return summary
     }
@@ -304,7 +391,8 @@ public final class PipelineRunner {
             done += Int64(batch.records)
             progress?(min(done, total), total)
         }
-        if pendingCommit { try commit(BatchSummary()) }
+        // Reaching the end the log had when the run began completes a rebuild in batch mode.
+        if pendingCommit || isRebuilding { try commit(BatchSummary(), finishingRebuild: isRebuilding) }
         summary.recordsLostToRetention = lostToRetention
         summary.published = try publishKVStores()
         return summary
@@ -369,52 +457,77 @@ public final class PipelineRunner {
 
     // MARK: - Commit
 
-    private func commit(_ summary: BatchSummary) throws {
+    /// Commits the batch in hand, after checking that no other runner committed (or rebuilt
+    /// the pipeline) since this one loaded its state or last committed.
+    /// - Parameter finishingRebuild: Clears the pipeline's rebuilding mark in the same
+    ///   transaction.
+    private func commit(_ summary: BatchSummary, finishingRebuild: Bool = false) throws {
         let name = pipeline.name
         let (lagEvents, lagMs) = lag()
-        try store.derived.write { db in
-            for op in graph.operators { try op.flush(db, graph: graph) }
-            let failedAt = Date().millisecondsSince1970
-            for letter in graph.deadLetters {
-                try db.cachedStatement(sql: """
-                    INSERT INTO runnel_pipeline_dead_letters (pipeline, topic, partition, "offset", key, value, error, failed_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """).execute(arguments: [name, letter.topic, letter.partition, letter.offset, letter.key, letter.value, letter.error, failedAt])
-            }
-            for event in graph.lateEvents {
-                try db.cachedStatement(sql: """
-                    INSERT INTO runnel_pipeline_late_events (pipeline, topic, partition, "offset", event_time, watermark, key, value, reason)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """).execute(arguments: [name, event.topic, event.partition, event.offset, event.eventTime, event.watermark, event.key, event.value, event.reason])
-            }
-            for input in graph.inputs {
-                try db.cachedStatement(sql: """
-                    INSERT INTO runnel_pipeline_offsets (pipeline, topic, partition, next_offset, max_event_time) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (pipeline, topic, partition) DO UPDATE SET next_offset = excluded.next_offset, max_event_time = excluded.max_event_time
-                    """).execute(arguments: [name, input.topic, input.partition, input.nextOffset, input.maxEventTime])
-            }
-            // Gaps skipped with --skip-gap, recorded with the batch that went past them.
-            for skipped in skippedGaps {
-                try db.cachedStatement(sql: """
-                    INSERT OR REPLACE INTO runnel_pipeline_skipped_gaps (pipeline, topic, partition, first_offset, last_offset, records, skipped_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """).execute(arguments: [name, skipped.topic, skipped.partition, skipped.gap.firstOffset, skipped.gap.endOffset - 1,
-                                              skipped.gap.count, failedAt])
-            }
-            try db.cachedStatement(sql: """
-                UPDATE runnel_pipelines SET events_in = events_in + ?, batches = batches + 1, lag_events = ?, lag_ms = ?, updated_at = ?
-                WHERE name = ?
-                """).execute(arguments: [summary.records, lagEvents, lagMs, failedAt, name])
+        try RunnelError.naming(store.derived.path, "committing a batch of pipeline \(name)") {
+            try store.derived.write { db in try commit(summary, lag: (lagEvents, lagMs), finishingRebuild: finishingRebuild, db) }
         }
+        generation += 1
         graph.deadLetters.removeAll(keepingCapacity: true)
         graph.lateEvents.removeAll(keepingCapacity: true)
         skippedGaps.removeAll()
         pendingCommit = false
+        if finishingRebuild {
+            isRebuilding = false
+            logger.info("pipeline rebuild complete: it has read the log to its end", metadata: ["pipeline": "\(name)"])
+        }
         logger.debug("pipeline batch committed", metadata: [
             "pipeline": "\(name)", "pipeline.batch.records": "\(summary.records)",
             "pipeline.batch.dead_letters": "\(summary.deadLetters)", "pipeline.batch.late": "\(summary.lateEvents)",
             "pipeline.lag.events": "\(lagEvents)",
         ])
+    }
+
+    private func commit(_ summary: BatchSummary, lag: (events: Int64, milliseconds: Int64), finishingRebuild: Bool, _ db: Database) throws {
+        let name = pipeline.name
+        // Compare-and-set: the lock keeps a second runner out; this keeps one that got past it
+        // (or a rebuild from under this one) from committing over another's batches. Throwing
+        // here rolls the whole batch back.
+        let stored = try Int64.fetchOne(db, sql: "SELECT generation FROM runnel_pipelines WHERE name = ?", arguments: [name])
+        guard stored == generation else {
+            let found = stored.map { "is at commit \($0)" } ?? "has no row for it"
+            throw RunnelError(.concurrentRunner,
+                              "pipeline \(name) was committed or rebuilt by another runner since this one loaded its state (runnel_pipelines in \(store.derived.path) \(found), this runner expected commit \(generation)); this runner's batch was rolled back, nothing of it was written",
+                              hint: "Run each pipeline in one process at a time: stop the other runner, then run `runnel run \(name)` again; it goes on from the last commit")
+        }
+        for op in graph.operators { try op.flush(db, graph: graph) }
+        let failedAt = Date().millisecondsSince1970
+        for letter in graph.deadLetters {
+            try db.cachedStatement(sql: """
+                INSERT INTO runnel_pipeline_dead_letters (pipeline, topic, partition, "offset", key, value, error, failed_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [name, letter.topic, letter.partition, letter.offset, letter.key, letter.value, letter.error, failedAt])
+        }
+        for event in graph.lateEvents {
+            try db.cachedStatement(sql: """
+                INSERT INTO runnel_pipeline_late_events (pipeline, topic, partition, "offset", event_time, watermark, key, value, reason)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [name, event.topic, event.partition, event.offset, event.eventTime, event.watermark, event.key, event.value, event.reason])
+        }
+        for input in graph.inputs {
+            try db.cachedStatement(sql: """
+                INSERT INTO runnel_pipeline_offsets (pipeline, topic, partition, next_offset, max_event_time) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (pipeline, topic, partition) DO UPDATE SET next_offset = excluded.next_offset, max_event_time = excluded.max_event_time
+                """).execute(arguments: [name, input.topic, input.partition, input.nextOffset, input.maxEventTime])
+        }
+        // Gaps skipped with --skip-gap, recorded with the batch that went past them.
+        for skipped in skippedGaps {
+            try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO runnel_pipeline_skipped_gaps (pipeline, topic, partition, first_offset, last_offset, records, skipped_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [name, skipped.topic, skipped.partition, skipped.gap.firstOffset, skipped.gap.endOffset - 1,
+                                          skipped.gap.count, failedAt])
+        }
+        try db.cachedStatement(sql: """
+            UPDATE runnel_pipelines SET events_in = events_in + ?, batches = batches + 1, lag_events = ?, lag_ms = ?, updated_at = ?,
+                generation = generation + 1, rebuild_started_at = CASE WHEN ? THEN NULL ELSE rebuild_started_at END
+            WHERE name = ?
+            """).execute(arguments: [summary.records, lag.events, lag.milliseconds, failedAt, finishingRebuild, name])
     }
 
     /// Records behind the log's end, and how far (in event time) the newest record in the log

@@ -1,0 +1,104 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// The one-runner rule: an exclusive `flock` on `<home>/locks/<role>-<name>.lock`, with the
+/// holder's pid written inside, held for as long as the value lives.
+///
+/// A pipeline (and later a handler or a saga coordinator) takes one before it loads its state,
+/// so a second process that starts the same one is refused with the holder's pid instead of
+/// processing the same records again. The kernel drops the lock when the holder exits, however
+/// it exits, so a SIGKILLed runner never leaves a stale lock behind. `flock` locks belong to an
+/// open file, so a second runner in the same process is refused too.
+///
+/// ```swift
+/// let lock = try RunnerLock.acquire(.pipeline, named: "member-sessions", in: store.home)
+/// // … run; the lock is released when `lock` is released
+/// ```
+package final class RunnerLock: Sendable {
+    /// What kind of runner holds the lock: the word in the file name and in the refusal.
+    package struct Role: Sendable, Hashable {
+        /// The word used in file names (`pipeline-NAME.lock`) and messages ("pipeline NAME").
+        package let noun: String
+        /// The command that runs one by name, for the hint (`runnel run NAME`).
+        package let command: String
+
+        package static let pipeline = Role(noun: "pipeline", command: "runnel run")
+    }
+
+    /// The folder of the home that holds every runner's lock file.
+    package static func folder(in home: RunnelHome) -> URL {
+        home.url.appendingPathComponent("locks", isDirectory: true)
+    }
+
+    package let role: Role
+    package let name: String
+    /// The lock file.
+    package let url: URL
+    // The open file holds the flock; closing it (when this value goes) releases the lock.
+    private let file: LogFile
+
+    private init(role: Role, name: String, url: URL, file: LogFile) {
+        self.role = role
+        self.name = name
+        self.url = url
+        self.file = file
+    }
+
+    /// Takes the lock of one runner, without waiting.
+    /// - Parameters:
+    ///   - role: What runs (a pipeline).
+    ///   - name: Its name (a pipeline's name is a safe file name: see ``Pipeline/validate()``).
+    ///   - home: The home whose `locks/` folder holds the file.
+    /// - Throws: ``RunnelError`` `.concurrentRunner` naming the holder's pid and the lock file
+    ///   when another runner holds it; `.io` when the file cannot be made.
+    package static func acquire(_ role: Role, named name: String, in home: RunnelHome) throws -> RunnerLock {
+        let folder = folder(in: home)
+        let url = folder.appendingPathComponent("\(role.noun)-\(name).lock")
+        let file: LogFile
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            file = try LogFile(url, create: true)
+        } catch let error as RunnelError {
+            throw error
+        } catch {
+            throw RunnelError(.io, "cannot create the lock file \(url.path) of \(role.noun) \(name): \(error.localizedDescription)",
+                              hint: "Check that \(folder.path) is writable by this user")
+        }
+        guard file.tryLock() else {
+            throw refusal(role: role, name: name, url: url)
+        }
+        try file.truncate(to: 0)
+        try Data("\(getpid())\n".utf8).withUnsafeBytes { try file.write($0, at: 0) }
+        return RunnerLock(role: role, name: name, url: url, file: file)
+    }
+
+    /// The error for a lock someone else holds, naming them.
+    private static func refusal(role: Role, name: String, url: URL) -> RunnelError {
+        let holder = holderPID(url)
+        let who: String
+        if holder == getpid() {
+            who = "another runner in this process (pid \(holder!), lock file \(url.path))"
+        } else {
+            who = "another process (pid \(holder.map(String.init) ?? "unknown"), lock file \(url.path))"
+        }
+        let stop = holder.map { "stop it (`kill \($0)`)" } ?? "stop it"
+        return RunnelError(.concurrentRunner, "\(role.noun) \(name) is already being run by \(who)",
+                           hint: "One runner per \(role.noun) at a time, so each record is processed once: wait for it to finish or \(stop), then run `\(role.command) \(name)` again")
+    }
+
+    /// The pid the holder wrote. It writes right after it takes the lock, so an empty file is
+    /// read again briefly before giving up.
+    private static func holderPID(_ url: URL) -> Int32? {
+        for attempt in 0..<20 {
+            if let text = try? String(contentsOf: url, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                return pid
+            }
+            if attempt < 19 { usleep(5_000) }
+        }
+        return nil
+    }
+}
