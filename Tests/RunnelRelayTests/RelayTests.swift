@@ -64,6 +64,7 @@ func sequence(of record: LogRecord) throws -> Int {
         #expect(first.header("outbox-source") == Array("app".utf8))
         #expect(first.header("type") == Array("Noted".utf8))
         #expect(first.header("outbox-id") == Array("1".utf8))
+        #expect(first.header("outbox-database") == Array(try store.app.read(DatabaseIdentity.read).id.utf8))
         #expect(first.timestamp == 1_700_000_000_000)
         #expect(first.key == Array("k0".utf8))
         #expect(try store.app.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM runnel_outbox") } == 0)
@@ -111,12 +112,14 @@ func sequence(of record: LogRecord) throws -> Int {
             _ = try relay.relayOnce()   // rows 1-10 relayed and deleted
             // Simulate the next cycle dying half-way: rows 11-20 of two partitions appended, none deleted.
             let rows = try store.app.read { try OutboxRow.fetchPending($0, limit: 10) }
+            let identity = try store.app.read(DatabaseIdentity.read)
             let topic = try log.topic("notes", creatingWith: defaults)
             var groups: [Int: [LogRecord]] = [:]
             for row in rows {
                 let key = Array(row.key!.utf8)
                 let record = LogRecord(timestamp: row.eventTime, key: key, value: Array(row.payload.utf8), headers: [
-                    RecordHeader("outbox-id", String(row.id)), RecordHeader("outbox-source", "app")])
+                    RecordHeader("outbox-id", String(row.id)), RecordHeader("outbox-source", "app"),
+                    RecordHeader("outbox-database", identity.id)])
                 groups[topic.partition(for: key, sequence: 0), default: []].append(record)
             }
             for partition in groups.keys.sorted().prefix(2) { try topic.partitions[partition].append(groups[partition]!) }

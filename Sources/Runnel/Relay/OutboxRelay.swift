@@ -7,14 +7,17 @@ import Metrics
 ///
 /// A cycle, per database: read up to ``Configuration/batchSize`` pending rows in id order; turn
 /// each into a record (key, JSON payload as value, event time as timestamp, headers
-/// `outbox-id`, `outbox-source`, `type`, `schema-version` and the event's own); append one
+/// `outbox-id`, `outbox-source`, `outbox-database`, `type`, `schema-version` and the event's
+/// own); append one
 /// batch per partition; fsync them all (group commit); then, in one transaction, delete the
 /// relayed rows and move rows that can never be relayed to `runnel_outbox_dead_letters`.
 ///
 /// A crash between the append and the delete leaves rows both in the log and in the outbox.
 /// On start the relay reads the last batch of every partition: since a partition receives rows
 /// in id order, any pending row whose id is at most the largest id that batch holds for the same
-/// source is already there and is skipped (see `docs/relay.md`).
+/// database is already there and is skipped (see `docs/relay.md`). "The same database" is the
+/// same file, not the same role: a rebuilt `derived.sqlite` hands out ids from 1 again, under a
+/// new ``DatabaseIdentity``.
 public final class OutboxRelay: @unchecked Sendable {
     // @unchecked: mutable state is touched only from the one task running the relay; the
     // type is Sendable so that task can own it.
@@ -45,6 +48,8 @@ public final class OutboxRelay: @unchecked Sendable {
     private let logger: Logger
     /// Per source and partition: the largest outbox id already in the log, learned at start.
     private var alreadyInLog: [DatabaseRole: [PartitionKey: Int64]] = [:]
+    /// Each database's identity, read at start: which of the log's records are its own.
+    private var identities: [DatabaseRole: DatabaseIdentity] = [:]
     private let relayedCounter = Counter(label: "runnel_relay_rows_total")
     private let deadLetterCounter = Counter(label: "runnel_relay_dead_letters_total")
     private let backlogGauge = Gauge(label: "runnel_relay_backlog_rows")
@@ -73,13 +78,15 @@ public final class OutboxRelay: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         for role in DatabaseRole.allCases {
-            alreadyInLog[role] = try learnAppended(role)
+            let identity = try store.database(role).read(DatabaseIdentity.read)
+            identities[role] = identity
+            alreadyInLog[role] = try learnAppended(role, identity: identity)
         }
     }
 
     // MARK: - Start-up
 
-    private func learnAppended(_ role: DatabaseRole) throws -> [PartitionKey: Int64] {
+    private func learnAppended(_ role: DatabaseRole, identity: DatabaseIdentity) throws -> [PartitionKey: Int64] {
         guard let firstPending = try store.database(role).read({ try Int64.fetchOne($0, sql: "SELECT min(id) FROM runnel_outbox") }) else {
             return [:]
         }
@@ -88,14 +95,15 @@ public final class OutboxRelay: @unchecked Sendable {
             guard let topic = try log.topic(name) else { continue }
             for partition in topic.partitions {
                 var largest: Int64?
-                for record in try partition.lastBatch() where Self.source(of: record) == role {
+                for record in try partition.lastBatch()
+                where Self.source(of: record) == role && identity.owns(recordIdentity: record.header(Header.database)) {
                     if let id = Self.outboxID(of: record), id >= firstPending { largest = max(largest ?? id, id) }
                 }
                 if let largest {
                     found[PartitionKey(topic: name, partition: partition.partition)] = largest
                     logger.notice("outbox rows found in the log after an interrupted run", metadata: [
-                        "relay.source": "\(role)", "relay.topic": "\(name)", "relay.partition": "\(partition.partition)",
-                        "relay.up_to_id": "\(largest)",
+                        "relay.source": "\(role)", "relay.database": "\(identity.id)", "relay.topic": "\(name)",
+                        "relay.partition": "\(partition.partition)", "relay.up_to_id": "\(largest)",
                     ])
                 }
             }
@@ -115,6 +123,8 @@ public final class OutboxRelay: @unchecked Sendable {
     public enum Header {
         public static let outboxID = "outbox-id"
         public static let source = "outbox-source"
+        /// The ``DatabaseIdentity`` of the database whose outbox the row left.
+        public static let database = "outbox-database"
         public static let type = "type"
         public static let schemaVersion = "schema-version"
     }
@@ -162,7 +172,8 @@ public final class OutboxRelay: @unchecked Sendable {
         var order: [PartitionKey] = []
         var deadLetters: [(PendingRow, String)] = []
         var topics: [String: LogTopic] = [:]
-        var commonHeaders = CommonHeaders(source: RecordHeader(Header.source, role.rawValue))
+        var commonHeaders = CommonHeaders(source: RecordHeader(Header.source, role.rawValue),
+                                          database: RecordHeader(Header.database, identities[role]?.id ?? ""))
         for row in rows {
             let topic: LogTopic
             if let known = topics[row.topic] {
@@ -213,17 +224,19 @@ public final class OutboxRelay: @unchecked Sendable {
         try log.flush()
         if pauseAfterAppend > 0 { usleep(pauseAfterAppend) }
 
-        try database.write { db in
-            for (row, reason) in deadLetters {
-                try db.execute(sql: """
-                    INSERT OR REPLACE INTO runnel_outbox_dead_letters
-                        (id, topic, key, type, schema_version, payload, headers, event_time, created_at, reason, failed_at)
-                    SELECT id, topic, key, type, schema_version, payload, headers, event_time, created_at, ?, ?
-                    FROM runnel_outbox WHERE id = ?
-                    """, arguments: [reason, Date().millisecondsSince1970, row.id])
+        try RunnelError.naming(database.path, "deleting relayed rows from the outbox of \(role.fileName) (ids up to \(lastID))") {
+            try database.write { db in
+                for (row, reason) in deadLetters {
+                    try db.execute(sql: """
+                        INSERT OR REPLACE INTO runnel_outbox_dead_letters
+                            (id, topic, key, type, schema_version, payload, headers, event_time, created_at, reason, failed_at)
+                        SELECT id, topic, key, type, schema_version, payload, headers, event_time, created_at, ?, ?
+                        FROM runnel_outbox WHERE id = ?
+                        """, arguments: [reason, Date().millisecondsSince1970, row.id])
+                }
+                // Ids follow commit order, so every row up to the last one read was read.
+                try db.execute(sql: "DELETE FROM runnel_outbox WHERE id <= ?", arguments: [lastID])
             }
-            // Ids follow commit order, so every row up to the last one read was read.
-            try db.execute(sql: "DELETE FROM runnel_outbox WHERE id <= ?", arguments: [lastID])
         }
         for (row, reason) in deadLetters {
             logger.warning("outbox row moved to dead letters", metadata: [
@@ -240,11 +253,13 @@ public final class OutboxRelay: @unchecked Sendable {
     /// Header values most rows share, built once per cycle rather than once per row.
     private struct CommonHeaders {
         let source: RecordHeader
+        let database: RecordHeader
         var types: [String: RecordHeader] = [:]
         var versions: [Int64: RecordHeader] = [:]
 
-        init(source: RecordHeader) {
+        init(source: RecordHeader, database: RecordHeader) {
             self.source = source
+            self.database = database
         }
 
         mutating func type(_ name: String) -> RecordHeader {
@@ -266,6 +281,7 @@ public final class OutboxRelay: @unchecked Sendable {
         var headers = [
             RecordHeader(Header.outboxID, String(row.id)),
             common.source,
+            common.database,
             common.type(row.type),
             common.version(row.schemaVersion),
         ]

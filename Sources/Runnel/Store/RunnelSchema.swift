@@ -73,6 +73,7 @@ enum RunnelSchema {
             migrator.registerMigration("runnel-v3-pipelines", migrate: registerPipelineTables)
             migrator.registerMigration("runnel-v4-kv", migrate: registerKVTables)
         }
+        migrator.registerMigration("runnel-v6-database-identity", migrate: DatabaseIdentity.create)
         return migrator
     }
 
