@@ -55,14 +55,16 @@ public final class OutboxRelay: @unchecked Sendable {
     private let backlogGauge = Gauge(label: "runnel_relay_backlog_rows")
     private let oldestGauge = Gauge(label: "runnel_relay_oldest_pending_seconds")
 
-    /// Crash tests widen the window between appending and deleting, where a kill leaves rows in
-    /// both places, by setting `RUNNEL_FAULT_RELAY_PAUSE_US` (microseconds); zero otherwise.
     /// The most payload and key bytes one cycle reads (more rows wait for the next cycle).
     static let maximumCycleBytes = 64 << 20
     /// The most record bytes in one appended batch (a batch's length field is 32-bit).
     static let maximumBatchBytes = 16 << 20
 
-    private let pauseAfterAppend = ProcessInfo.processInfo.environment["RUNNEL_FAULT_RELAY_PAUSE_US"].flatMap(UInt32.init) ?? 0
+    /// Crash tests aim kills at the two windows where a cycle is half done: after some
+    /// partitions' batches are appended and before the others are, and after every batch is
+    /// appended and fsynced but before the rows are deleted (`FaultPause`).
+    static let pauseBetweenPartitions = FaultPause("RUNNEL_FAULT_RELAY_PARTITION_PAUSE_US", moment: "relay-between-partition-appends")
+    static let pauseAfterAppend = FaultPause("RUNNEL_FAULT_RELAY_PAUSE_US", moment: "relay-after-append-before-delete")
 
     struct PartitionKey: Hashable {
         var topic: String
@@ -171,6 +173,7 @@ public final class OutboxRelay: @unchecked Sendable {
         var groups: [PartitionKey: [LogRecord]] = [:]
         var order: [PartitionKey] = []
         var deadLetters: [(PendingRow, String)] = []
+        var skipped = 0
         var topics: [String: LogTopic] = [:]
         var commonHeaders = CommonHeaders(source: RecordHeader(Header.source, role.rawValue),
                                           database: RecordHeader(Header.database, identities[role]?.id ?? ""))
@@ -185,7 +188,7 @@ public final class OutboxRelay: @unchecked Sendable {
             let key = row.key
             let target = PartitionKey(topic: row.topic, partition: topic.partition(for: key, sequence: Int(row.id)))
             if let inLog = alreadyInLog[role]?[target], row.id <= inLog {
-                summary.skippedAsAlreadyInLog += 1
+                skipped += 1
                 continue
             }
             let record: LogRecord
@@ -203,8 +206,14 @@ public final class OutboxRelay: @unchecked Sendable {
             groups[target, default: []].append(record)
         }
 
+        if skipped > 0 {
+            logger.notice("skipped outbox rows already in the log from an interrupted run", metadata: [
+                "relay.source": "\(role)", "relay.skipped": "\(skipped)", "relay.last_id": "\(lastID)",
+            ])
+        }
         var relayed = 0
-        for target in order {
+        for (index, target) in order.enumerated() {
+            if index > 0 { Self.pauseBetweenPartitions.pause() }
             guard let topic = topics[target.topic], let records = groups[target] else { continue }
             // Batches of at most `maximumBatchBytes`, in id order: the last batch of a partition
             // still holds the largest id appended to it, which is all start-up recovery reads.
@@ -222,7 +231,7 @@ public final class OutboxRelay: @unchecked Sendable {
             relayed += records.count
         }
         try log.flush()
-        if pauseAfterAppend > 0 { usleep(pauseAfterAppend) }
+        Self.pauseAfterAppend.pause()
 
         try RunnelError.naming(database.path, "deleting relayed rows from the outbox of \(role.fileName) (ids up to \(lastID))") {
             try database.write { db in
@@ -244,6 +253,7 @@ public final class OutboxRelay: @unchecked Sendable {
             ])
         }
         summary.relayed += relayed
+        summary.skippedAsAlreadyInLog += skipped
         summary.deadLettered += deadLetters.count
         relayedCounter.increment(by: relayed)
         deadLetterCounter.increment(by: deadLetters.count)
