@@ -52,13 +52,14 @@ import Testing
         let (seed, rounds) = (schedule.seed, schedule.rounds)
         var random = schedule.random
 
-        // A data set of about 10,000 operations (batches of 500): more batches than rounds, so
-        // every round's kill can land with the load part way.
+        // About 800 operations per simulated hour, in batches of 500: 12 rounds get about
+        // 10,000 operations, more batches than rounds, so every round's kill can land mid-load
+        // (and more rounds get a larger data set).
         let crashed = try TemporaryHome(label: "crash")
         let dataset = NetworkDataSet()
         var parameters = dataset.defaultParameters
         parameters.members = 250
-        parameters.hours = 12
+        parameters.hours = max(12, rounds + 2)
         let file = crashed.folder.appendingPathComponent("network-large.jsonl")
         try dataset.generate(parameters, to: file)
         _ = try crashed.openStore(migrations: SampleCatalog.catalog.migrationsDirectory)

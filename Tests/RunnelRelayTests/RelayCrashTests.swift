@@ -88,7 +88,7 @@ import Testing
         var skips = 0
         for round in 0..<rounds {
             let aim = [Self.deletePause, Self.partitionPause, nil][round % 3]
-            let pause = 50_000 + random.below(50_000)
+            let pause = 100_000 + random.below(100_000)
             var environment = ["RUNNEL_LOG_LEVEL": "notice"]
             if let aim { environment[aim.variable] = String(pause) }
             let logBefore = try Self.recordsInLog(temporary.home)
@@ -98,7 +98,7 @@ import Testing
                 // Aimed: kill inside the pause, the cycle half done.
                 let reached = relay.waitForLine(FaultPause.pausingLine(aim.moment))
                 #expect(reached, "seed \(seed) round \(round): the relay never paused at \(aim.moment): \(relay.standardError.suffix(400))")
-                usleep(UInt32(random.below(pause / 3)))
+                usleep(UInt32(random.below(pause / 4)))
             } else {
                 usleep(UInt32(40_000 + random.below(250_000)))
             }
@@ -167,7 +167,7 @@ import Testing
         let store = try temporary.openStore()
         try commit(500, to: store)
         let relay = try CrashChild(["relay", "--follow", "--batch-size", "100", "--home", temporary.home.url.path],
-                                   environment: [Self.deletePause.variable: "300000"])
+                                   environment: [Self.deletePause.variable: "1000000"])
         try #require(relay.waitForLine(FaultPause.pausingLine(Self.deletePause.moment)), "\(relay.standardError.suffix(400))")
         // The first batch is in the log and still in the outbox: the signal lands mid-batch.
         #expect(try Self.pendingRows(store) == 500)
