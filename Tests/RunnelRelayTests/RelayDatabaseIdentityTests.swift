@@ -157,3 +157,73 @@ import Testing
         #expect(try Self.events(temporary.home, topic: "derived-notes") == expected)
     }
 }
+
+/// The same, end to end with a real pipeline: a home relayed and run, `derived.sqlite` deleted,
+/// a new version of the pipeline (other payloads) replayed from offset 0 into the same derived
+/// topic, relayed: every event of the new version is in the log, beside the old version's.
+@Suite struct RelayAfterARebuiltPipelineTests {
+    struct Reading: Codable, Sendable {
+        var sensor: Int64
+        var value: Int64
+        var at: Date
+    }
+
+    struct Announced: Codable, Sendable, Hashable {
+        var sensor: Int64
+        var value: Int64
+        var version: Int
+    }
+
+    /// Announces each reading on the derived topic `announcements`; version 2 announces other values.
+    static func announcer(version: Int) -> Pipeline {
+        Pipeline("announcer", version: version, description: "each reading announced, value times the version") {
+            Source("readings", as: Reading.self, type: "Read", time: \.at)
+                .map { Announced(sensor: $0.sensor, value: $0.value * Int64(version), version: version) }
+                .into(Topic("announcements", type: "Announced") { "\($0.sensor)" })
+        }
+    }
+
+    static func relay(_ store: Store) throws -> OutboxRelay.Summary {
+        let log = try Log.open(store.home.logURL)
+        defer { try? log.close() }
+        return try OutboxRelay(store: store, log: log).drain()
+    }
+
+    static func run(_ pipeline: Pipeline, _ store: Store) throws {
+        _ = try PipelineRunner(pipeline: pipeline, store: store, log: Log.openForReading(store.home.logURL)).runToEnd()
+    }
+
+    @Test func everyEventOfTheRebuiltPipelineVersionReachesTheLog() throws {
+        let temporary = try TemporaryHome(label: "relay-rebuild")
+        do {
+            let store = try temporary.openStore()
+            for index in 0..<40 {
+                _ = try store.app.write { db in
+                    try store.outbox.append(OutboxEvent(topic: "readings", key: "\(index % 4)", type: "Read",
+                                                        payload: Reading(sensor: Int64(index), value: Int64(index), at: Date(millisecondsSince1970: 1_700_000_000_000 + Int64(index))),
+                                                        eventTime: Date(millisecondsSince1970: 1_700_000_000_000 + Int64(index))), in: db)
+                }
+            }
+            #expect(try Self.relay(store).relayed == 40)
+            try Self.run(Self.announcer(version: 1), store)
+            #expect(try Self.relay(store).relayed == 40)
+        }
+        try RelayDatabaseIdentityTests.removeDerivedDatabase(temporary.home)
+
+        let store = try temporary.openStore()
+        try Self.run(Self.announcer(version: 2), store)
+        let summary = try Self.relay(store)
+        #expect(summary.skippedAsAlreadyInLog == 0)
+        #expect(summary.relayed == 40)
+
+        var announced: [Announced: Int] = [:]
+        for record in try records(in: Log.openForReading(temporary.home.logURL), topic: "announcements") {
+            announced[try JSONDecoder().decode(Announced.self, from: Data(record.value!)), default: 0] += 1
+        }
+        var expected: [Announced: Int] = [:]
+        for version in 1...2 {
+            for sensor in 0..<40 { expected[Announced(sensor: Int64(sensor), value: Int64(sensor * version), version: version)] = 1 }
+        }
+        #expect(announced == expected)
+    }
+}
