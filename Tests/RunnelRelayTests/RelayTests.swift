@@ -133,6 +133,27 @@ func sequence(of record: LogRecord) throws -> Int {
         #expect(try all.map(sequence).sorted() == Array(0..<40))
     }
 
+    /// A delete that SQLite refuses after the append: the error names the database file and what
+    /// was being done, nothing leaves the outbox, and the next run skips what is already in the log.
+    @Test func aFailedDeleteNamesTheDatabaseAndTheNextRunAppendsNothingTwice() throws {
+        try commit(20, to: store, keys: 3)
+        try store.app.write { try $0.execute(sql: "CREATE TRIGGER refuse_delete BEFORE DELETE ON runnel_outbox BEGIN SELECT RAISE(ABORT, 'refused'); END") }
+        do {
+            let log = try Log.open(temporary.home.logURL)
+            defer { try? log.close() }
+            let error = try #require(throws: RunnelError.self) { try OutboxRelay(store: store, log: log).drain() }
+            #expect(error.code == .database)
+            #expect(error.message.contains(store.app.path))
+            #expect(error.message.contains("deleting relayed rows from the outbox of app.sqlite"))
+        }
+        #expect(try store.app.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM runnel_outbox") } == 20)
+        try store.app.write { try $0.execute(sql: "DROP TRIGGER refuse_delete") }
+        let log = try Log.open(temporary.home.logURL)
+        let summary = try OutboxRelay(store: store, log: log).drain()
+        #expect(summary.skippedAsAlreadyInLog == 20)
+        #expect(try records(in: log, topic: "notes").map(sequence).sorted() == Array(0..<20))
+    }
+
     @Test func keylessRowsGoRoundRobinByOutboxID() throws {
         for sequence in 0..<12 {
             _ = try store.app.write { db in
