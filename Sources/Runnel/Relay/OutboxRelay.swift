@@ -8,9 +8,9 @@ import Metrics
 /// A cycle, per database: read up to ``Configuration/batchSize`` pending rows in id order; turn
 /// each into a record (key, JSON payload as value, event time as timestamp, headers
 /// `outbox-id`, `outbox-source`, `outbox-database`, `type`, `schema-version` and the event's
-/// own); append one
-/// batch per partition; fsync them all (group commit); then, in one transaction, delete the
-/// relayed rows and move rows that can never be relayed to `runnel_outbox_dead_letters`.
+/// own); append one batch per partition; fsync them all (group commit); then, in one
+/// transaction, delete the relayed rows and move rows that can never be relayed to
+/// `runnel_outbox_dead_letters`.
 ///
 /// A crash between the append and the delete leaves rows both in the log and in the outbox.
 /// On start the relay reads the last batch of every partition: since a partition receives rows
