@@ -4,10 +4,16 @@ import Runnel
 import RunnelTesting
 import Testing
 
-/// Invariant 4 under real crashes: child `runnel kv publish` processes are SIGKILLed at random
-/// (seeded) moments while they build a 150,000-key version. After every kill the store serves
-/// either the previous version or the complete new one, every value of it from one build, and
-/// every version in the folder passes a full check: no partial version is ever visible.
+/// Invariant 4 under real crashes: child `runnel kv publish` processes are SIGKILLed while they
+/// build a 150,000-key version. After every kill the store serves either the previous version
+/// or the complete new one, every value of it from one build, and every version in the folder
+/// passes a full check: no partial version is ever visible.
+///
+/// Odd rounds kill at a random moment of the build; even rounds aim at the build's fault pause
+/// between renaming its folder to `vN` and switching `CURRENT`, where the new version is in
+/// place but must not be served yet. Each round proves the child died of SIGKILL and says what
+/// it interrupted, judged by the child's own traces only (its `.build-N-<pid>` folder, its
+/// pause): a build folder an earlier child left never counts.
 ///
 /// `RUNNEL_CRASH_SEED=N` replays a run; `RUNNEL_CRASH_ROUNDS=N` runs more rounds (default 8).
 @Suite struct KVBuildCrashTests {
@@ -66,14 +72,45 @@ import Testing
 
         var serving = (version: 1, round: 0)
         var killedMidBuild = 0
+        var killedBeforeSwitch = 0
+        let switchPause = (variable: "RUNNEL_FAULT_KV_PAUSE_BEFORE_CURRENT_US", moment: "kv-after-rename-before-current")
         for round in 1...rounds {
             try Self.stage(round: round, in: store)
-            let child = try ChildProcess.launch(["kv", "publish", "crash", "--home", home])
-            usleep(UInt32(duration * 1_000_000 * (0.2 + 0.8 * Double(random.below(1_000)) / 1_000)))
-            kill(child.processIdentifier, SIGKILL)
-            child.waitUntilExit()
+            let aimAtSwitch = round % 2 == 0
+            let currentBefore = try folder.currentVersion()
+            let child = try CrashChild(["kv", "publish", "crash", "--home", home],
+                                       environment: aimAtSwitch ? [switchPause.variable: "2000000"] : [:])
+            if aimAtSwitch {
+                let reached = child.waitForLine(FaultPause.pausingLine(switchPause.moment), timeout: 120)
+                #expect(reached, "seed \(seed) round \(round): the build never paused before its CURRENT switch: \(child.standardError.suffix(400))")
+                usleep(UInt32(random.below(200_000)))
+            } else {
+                usleep(UInt32(duration * 1_000_000 * (0.2 + 0.6 * Double(random.below(1_000)) / 1_000)))
+            }
+            child.kill()
+            #expect(child.diedOfSIGKILL, "seed \(seed) round \(round): the publish ended with \(child.termination), not SIGKILL")
+
+            // What the kill interrupted, from this child's own traces only.
             let names = try FileManager.default.contentsOfDirectory(atPath: folder.url.path)
-            if names.contains(where: { $0.hasPrefix(".build-") }) { killedMidBuild += 1 }
+            let ownBuild = names.first { $0.hasPrefix(".build-") && $0.hasSuffix("-\(child.process.processIdentifier)") }
+            let currentAfter = try folder.currentVersion()
+            let phase: String
+            if let ownBuild {
+                // Started (its folder exists) and not finished (CURRENT unchanged).
+                #expect(currentAfter == currentBefore, "seed \(seed) round \(round): CURRENT moved while \(ownBuild) was still being written")
+                killedMidBuild += 1
+                phase = "mid-build (\(ownBuild) being written)"
+            } else if child.interruptedPause == switchPause.moment {
+                // Renamed into place, not switched to: the new version exists, CURRENT still names the old one.
+                let newest = try folder.versionNumbers().last ?? 0
+                #expect(newest > (currentBefore ?? 0) && currentAfter == currentBefore,
+                        "seed \(seed) round \(round): paused before the switch with v\(newest) in place and CURRENT \(currentBefore ?? 0) -> \(currentAfter ?? 0)")
+                killedBeforeSwitch += 1
+                phase = "after the rename to v\(newest), before the CURRENT switch"
+            } else {
+                phase = currentAfter == currentBefore ? "before the build folder existed" : "after the CURRENT switch"
+            }
+            print("kv build crash seed \(seed) round \(round): killed \(phase); CURRENT v\(currentBefore ?? 0) -> v\(currentAfter ?? 0)")
 
             let now = try Self.servedRound(folder, random: &random)
             if now.version == serving.version {
@@ -89,7 +126,8 @@ import Testing
                 }
             }
         }
-        #expect(killedMidBuild >= max(1, rounds / 4), "seed \(seed): only \(killedMidBuild) of \(rounds) kills landed during a build")
+        #expect(killedMidBuild >= max(1, rounds / 4), "seed \(seed): only \(killedMidBuild) of \(rounds) kills landed while the child's own build folder was written")
+        #expect(killedBeforeSwitch == rounds / 2, "seed \(seed): only \(killedBeforeSwitch) of \(rounds / 2) aimed kills landed between the rename and the CURRENT switch")
 
         // The next publish clears what the killed builds left and serves the last round.
         let manifest = try #require(try KVPublisher.publish("crash", from: store))

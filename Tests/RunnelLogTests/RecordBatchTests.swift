@@ -2,8 +2,10 @@ import Foundation
 @testable import Runnel
 import Testing
 
-/// The three batches in `Fixtures/kafka-recordbatch-v2.log` were built by a Kafka client library
-/// (kafka-python's DefaultRecordBatchBuilder); the `.json` beside them lists every field.
+/// Batches built by a Kafka client library (kafka-python's DefaultRecordBatchBuilder), the
+/// `.json` beside each `.log` listing every field: `kafka-recordbatch-v2` holds three batches,
+/// `kafka-recordbatch-v2-nulls` one batch of tombstones, null keys and null header values.
+/// Null (JSON `null`) stays `nil`; only an empty hex string is empty bytes.
 struct KafkaFixture {
     struct Batch: Decodable {
         var base_offset: Int64
@@ -17,17 +19,17 @@ struct KafkaFixture {
         var timestamp: Int64
         var key_hex: String?
         var value_hex: String?
-        var headers: [[String]]
+        var headers: [[String?]]
     }
 
     var bytes: [UInt8]
     var batches: [Batch]
 
-    init() throws {
+    init(_ name: String = "kafka-recordbatch-v2") throws {
         let folder = try #require(Bundle.module.url(forResource: "Fixtures", withExtension: nil))
-        bytes = Array(try Data(contentsOf: folder.appendingPathComponent("kafka-recordbatch-v2.log")))
+        bytes = Array(try Data(contentsOf: folder.appendingPathComponent("\(name).log")))
         struct File: Decodable { var batches: [Batch] }
-        batches = try JSONDecoder().decode(File.self, from: Data(contentsOf: folder.appendingPathComponent("kafka-recordbatch-v2.json"))).batches
+        batches = try JSONDecoder().decode(File.self, from: Data(contentsOf: folder.appendingPathComponent("\(name).json"))).batches
     }
 
     static func hex(_ text: String?) -> [UInt8]? {
@@ -45,8 +47,8 @@ struct KafkaFixture {
     func records(of batch: Batch) -> [LogRecord] {
         batch.records.map { record in
             LogRecord(offset: record.offset, timestamp: record.timestamp, key: Self.hex(record.key_hex),
-                      value: Self.hex(record.value_hex) ?? [],
-                      headers: record.headers.map { RecordHeader($0[0], Self.hex($0[1]) ?? []) })
+                      value: Self.hex(record.value_hex),
+                      headers: record.headers.map { RecordHeader($0[0] ?? "", Self.hex($0.count > 1 ? $0[1] : nil)) })
         }
     }
 }

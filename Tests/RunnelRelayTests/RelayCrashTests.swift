@@ -4,11 +4,16 @@ import GRDB
 import RunnelTesting
 import Testing
 
-/// Invariant 2 under real crashes: a child `runnel relay --follow` is SIGKILLed at random
-/// (seeded) moments while writers keep committing to both outboxes. After a final drain every
-/// committed row is in the log exactly once, and rows with the same key are in commit order.
+/// Invariant 2 under real crashes: a child `runnel relay --follow` is SIGKILLed while writers
+/// keep committing to both outboxes. After a final drain every committed row is in the log
+/// exactly once, and rows with the same key are in commit order.
 ///
-/// `RUNNEL_CRASH_SEED=N` replays a run; `RUNNEL_CRASH_ROUNDS=N` runs more rounds (default 20).
+/// The rounds take turns aiming at the two moments where a cycle is half done (the relay's
+/// fault pauses): after some partitions' batches are appended and before the others are, and
+/// after the append and fsync but before the delete; every third round kills at a random moment.
+/// Each round proves the child died of SIGKILL with the log grown and rows still pending, and
+/// prints what the kill interrupted; a restarted relay must be seen skipping rows already in
+/// the log. `RUNNEL_CRASH_SEED=N` replays a run; `RUNNEL_CRASH_ROUNDS=N` runs more rounds (default 20).
 @Suite struct RelayCrashTests {
     final class Writer: @unchecked Sendable {
         // @unchecked: `committed` and `running` are only touched under `lock`.
@@ -43,8 +48,29 @@ import Testing
         }
     }
 
-    private func launch(_ arguments: [String], pauseAfterAppend: Int = 0) throws -> Process {
-        try ChildProcess.launch(arguments, environment: ["RUNNEL_FAULT_RELAY_PAUSE_US": String(pauseAfterAppend)])
+    static let partitionPause = (variable: "RUNNEL_FAULT_RELAY_PARTITION_PAUSE_US", moment: "relay-between-partition-appends")
+    static let deletePause = (variable: "RUNNEL_FAULT_RELAY_PAUSE_US", moment: "relay-after-append-before-delete")
+    static let skipLine = "skipped outbox rows already in the log from an interrupted run"
+
+    /// Records in the log, over every topic and partition.
+    static func recordsInLog(_ home: RunnelHome) throws -> Int64 {
+        guard FileManager.default.fileExists(atPath: home.logURL.path) else { return 0 }
+        let log = try Log.openForReading(home.logURL)
+        var total: Int64 = 0
+        for name in log.topicNames {
+            guard let topic = try log.topic(name) else { continue }
+            for partition in topic.partitions {
+                try partition.refresh()
+                total += partition.endOffset - partition.startOffset
+            }
+        }
+        return total
+    }
+
+    static func pendingRows(_ store: Store) throws -> Int {
+        try DatabaseRole.allCases.reduce(0) { sum, role in
+            sum + (try store.database(role).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM runnel_outbox") } ?? 0)
+        }
     }
 
     @Test func killedRelaysLoseAndDuplicateNothingAndKeepKeyOrder() throws {
@@ -58,23 +84,59 @@ import Testing
         let writer = Writer(store: store)
         let writing = Thread { writer.run() }
         writing.start()
-        var killedWhileRunning = 0
-        for _ in 0..<rounds {
-            // Most rounds widen the window between append and delete so kills land in it.
-            let relay = try launch(["relay", "--follow", "--partitions", "3", "--batch-size", "\(50 + random.below(400))", "--home", home],
-                                   pauseAfterAppend: random.below(4) == 0 ? 0 : 2_000 + random.below(20_000))
-            usleep(UInt32(40_000 + random.below(250_000)))
-            if relay.isRunning { killedWhileRunning += 1 }
-            kill(relay.processIdentifier, SIGKILL)
-            relay.waitUntilExit()
+        var interrupted: [String: Int] = [:]
+        var skips = 0
+        for round in 0..<rounds {
+            let aim = [Self.deletePause, Self.partitionPause, nil][round % 3]
+            let pause = 100_000 + random.below(100_000)
+            var environment = ["RUNNEL_LOG_LEVEL": "notice"]
+            if let aim { environment[aim.variable] = String(pause) }
+            let logBefore = try Self.recordsInLog(temporary.home)
+            let relay = try CrashChild(["relay", "--follow", "--partitions", "3", "--batch-size", "\(50 + random.below(400))", "--home", home],
+                                       environment: environment)
+            if let aim {
+                // Aimed: kill inside the pause, the cycle half done.
+                let reached = relay.waitForLine(FaultPause.pausingLine(aim.moment))
+                #expect(reached, "seed \(seed) round \(round): the relay never paused at \(aim.moment): \(relay.standardError.suffix(400))")
+                usleep(UInt32(random.below(pause / 4)))
+            } else {
+                usleep(UInt32(40_000 + random.below(250_000)))
+            }
+            relay.kill()
+            #expect(relay.diedOfSIGKILL, "seed \(seed) round \(round): the relay ended with \(relay.termination), not SIGKILL: \(relay.standardError.suffix(400))")
+            let phase = relay.interruptedPause ?? "a moment outside the pauses (a cycle or the wait for commits)"
+            let logAfter = try Self.recordsInLog(temporary.home)
+            let pending = try Self.pendingRows(store)
+            let skipped = relay.count(Self.skipLine)
+            if let aim {
+                #expect(relay.interruptedPause == aim.moment, "seed \(seed) round \(round): the kill missed \(aim.moment)")
+                // Strictly mid-cycle: this child appended records (or found its cycle's rows already
+                // there), and the rows of its cycle are still pending.
+                #expect((logAfter > logBefore || skipped > 0) && pending > 0,
+                        "seed \(seed) round \(round): killed at \(aim.moment) with the log at \(logBefore) -> \(logAfter) records and \(pending) rows pending")
+            }
+            interrupted[phase, default: 0] += 1
+            skips += skipped
+            print("relay crash seed \(seed) round \(round): killed at \(phase); log \(logBefore) -> \(logAfter) records, \(pending) rows pending, "
+                  + "\(skipped) skip\(skipped == 1 ? "" : "s") of rows already in the log")
         }
         writer.stop()
         while !writing.isFinished { usleep(1_000) }
 
-        let drain = try launch(["relay", "--home", home])
+        let output = Pipe()
+        let drain = try CrashChild(["relay", "--home", home], environment: ["RUNNEL_LOG_LEVEL": "notice"], standardOutput: output)
+        let summary = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         drain.waitUntilExit()
-        #expect(drain.terminationStatus == 0, "seed \(seed)")
-        #expect(killedWhileRunning > rounds / 2, "seed \(seed): the relay was not running when killed")
+        #expect(drain.process.terminationStatus == 0, "seed \(seed): \(drain.standardError.suffix(400))")
+        skips += drain.count(Self.skipLine)
+        print("relay crash seed \(seed): \(rounds) rounds, kills at \(interrupted.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")); "
+              + "restarts skipped rows already in the log \(skips) times; final drain: \(summary.trimmingCharacters(in: .whitespacesAndNewlines))")
+        let aimedRounds = (0..<rounds).filter { $0 % 3 != 2 }.count
+        #expect((interrupted[Self.deletePause.moment] ?? 0) + (interrupted[Self.partitionPause.moment] ?? 0) == aimedRounds,
+                "seed \(seed): too few kills landed mid-cycle")
+        // The skip is what keeps a restart from appending an interrupted cycle twice: it must be
+        // seen working, not only be there.
+        #expect(skips > 0, "seed \(seed): no restarted relay skipped rows already in the log; the rounds proved nothing about duplicates")
 
         let log = try Log.openForReading(temporary.home.logURL)
         let committed = writer.count
@@ -94,30 +156,41 @@ import Testing
         }
         #expect(seen.count == committed, "seed \(seed): \(seen.count) records for \(committed) committed rows")
         #expect(seen.sorted() == Array(0..<committed), "seed \(seed): lost or duplicated rows")
-        for role in DatabaseRole.allCases {
-            #expect(try store.database(role).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM runnel_outbox") } == 0)
-        }
+        #expect(try Self.pendingRows(store) == 0)
     }
 
-    @Test func sigtermFinishesTheBatchInHandAndExitsZero() throws {
+    /// SIGTERM while a batch is in flight (appended and fsynced, not yet deleted): the relay
+    /// finishes that batch, stops before the next, exits 0 and closes the log cleanly; nothing
+    /// is lost or doubled, and the next run relays the rest without skipping anything.
+    @Test func sigtermMidBatchFinishesTheBatchInHandAndExitsZero() throws {
         let temporary = try TemporaryHome(label: "relay-term")
         let store = try temporary.openStore()
         try commit(500, to: store)
-        let relay = try launch(["relay", "--follow", "--home", temporary.home.url.path])
-        // Wait until the backlog is drained, then ask it to stop.
-        let deadline = Date().addingTimeInterval(20)
-        while try store.app.read({ try Int.fetchOne($0, sql: "SELECT count(*) FROM runnel_outbox") }) ?? 1 > 0, Date() < deadline {
-            usleep(10_000)
-        }
-        try commit(5, to: store, start: 500)
-        usleep(100_000)
-        kill(relay.processIdentifier, SIGTERM)
-        relay.waitUntilExit()
-        #expect(relay.terminationReason == .exit)
-        #expect(relay.terminationStatus == 0)
-        let log = try Log.openForReading(temporary.home.logURL)
-        #expect(try records(in: log, topic: "notes").map(sequence).sorted() == Array(0..<505))
+        let relay = try CrashChild(["relay", "--follow", "--batch-size", "100", "--home", temporary.home.url.path],
+                                   environment: [Self.deletePause.variable: "1000000"])
+        try #require(relay.waitForLine(FaultPause.pausingLine(Self.deletePause.moment)), "\(relay.standardError.suffix(400))")
+        // The first batch is in the log and still in the outbox: the signal lands mid-batch.
+        #expect(try Self.pendingRows(store) == 500)
+        #expect(try Self.recordsInLog(temporary.home) == 100)
+        relay.kill(SIGTERM)
+        #expect(relay.process.terminationReason == .exit)
+        #expect(relay.process.terminationStatus == 0, "\(relay.standardError.suffix(400))")
+        #expect(relay.interruptedPause == nil, "the relay exited inside its pause instead of finishing the batch")
+
+        let relayed = try records(in: Log.openForReading(temporary.home.logURL), topic: "notes").map(sequence).sorted()
+        let pending = try Self.pendingRows(store)
+        // Whole batches only, each deleted once relayed, and it stopped before the backlog ran out.
+        #expect(relayed == Array(0..<relayed.count))
+        #expect(relayed.count + pending == 500)
+        #expect(relayed.count >= 100 && relayed.count < 500 && relayed.count % 100 == 0, "\(relayed.count) relayed")
         // A clean stop leaves the marker: the next open scans nothing.
         #expect(FileManager.default.fileExists(atPath: temporary.home.logURL.appendingPathComponent(".clean-shutdown").path))
+
+        let log = try Log.open(temporary.home.logURL)
+        let rest = try OutboxRelay(store: store, log: log).drain()
+        try log.close()
+        #expect(rest.skippedAsAlreadyInLog == 0)
+        #expect(rest.relayed == pending)
+        #expect(try records(in: Log.openForReading(temporary.home.logURL), topic: "notes").map(sequence).sorted() == Array(0..<500))
     }
 }

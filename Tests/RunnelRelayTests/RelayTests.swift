@@ -64,6 +64,7 @@ func sequence(of record: LogRecord) throws -> Int {
         #expect(first.header("outbox-source") == Array("app".utf8))
         #expect(first.header("type") == Array("Noted".utf8))
         #expect(first.header("outbox-id") == Array("1".utf8))
+        #expect(first.header("outbox-database") == Array(try store.app.read(DatabaseIdentity.read).id.utf8))
         #expect(first.timestamp == 1_700_000_000_000)
         #expect(first.key == Array("k0".utf8))
         #expect(try store.app.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM runnel_outbox") } == 0)
@@ -111,12 +112,14 @@ func sequence(of record: LogRecord) throws -> Int {
             _ = try relay.relayOnce()   // rows 1-10 relayed and deleted
             // Simulate the next cycle dying half-way: rows 11-20 of two partitions appended, none deleted.
             let rows = try store.app.read { try OutboxRow.fetchPending($0, limit: 10) }
+            let identity = try store.app.read(DatabaseIdentity.read)
             let topic = try log.topic("notes", creatingWith: defaults)
             var groups: [Int: [LogRecord]] = [:]
             for row in rows {
                 let key = Array(row.key!.utf8)
                 let record = LogRecord(timestamp: row.eventTime, key: key, value: Array(row.payload.utf8), headers: [
-                    RecordHeader("outbox-id", String(row.id)), RecordHeader("outbox-source", "app")])
+                    RecordHeader("outbox-id", String(row.id)), RecordHeader("outbox-source", "app"),
+                    RecordHeader("outbox-database", identity.id)])
                 groups[topic.partition(for: key, sequence: 0), default: []].append(record)
             }
             for partition in groups.keys.sorted().prefix(2) { try topic.partitions[partition].append(groups[partition]!) }
@@ -128,6 +131,27 @@ func sequence(of record: LogRecord) throws -> Int {
         let all = try records(in: log, topic: "notes")
         #expect(all.count == 40)
         #expect(try all.map(sequence).sorted() == Array(0..<40))
+    }
+
+    /// A delete that SQLite refuses after the append: the error names the database file and what
+    /// was being done, nothing leaves the outbox, and the next run skips what is already in the log.
+    @Test func aFailedDeleteNamesTheDatabaseAndTheNextRunAppendsNothingTwice() throws {
+        try commit(20, to: store, keys: 3)
+        try store.app.write { try $0.execute(sql: "CREATE TRIGGER refuse_delete BEFORE DELETE ON runnel_outbox BEGIN SELECT RAISE(ABORT, 'refused'); END") }
+        do {
+            let log = try Log.open(temporary.home.logURL)
+            defer { try? log.close() }
+            let error = try #require(throws: RunnelError.self) { try OutboxRelay(store: store, log: log).drain() }
+            #expect(error.code == .database)
+            #expect(error.message.contains(store.app.path))
+            #expect(error.message.contains("deleting relayed rows from the outbox of app.sqlite"))
+        }
+        #expect(try store.app.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM runnel_outbox") } == 20)
+        try store.app.write { try $0.execute(sql: "DROP TRIGGER refuse_delete") }
+        let log = try Log.open(temporary.home.logURL)
+        let summary = try OutboxRelay(store: store, log: log).drain()
+        #expect(summary.skippedAsAlreadyInLog == 20)
+        #expect(try records(in: log, topic: "notes").map(sequence).sorted() == Array(0..<20))
     }
 
     @Test func keylessRowsGoRoundRobinByOutboxID() throws {

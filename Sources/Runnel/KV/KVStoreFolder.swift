@@ -138,6 +138,7 @@ public struct KVStoreFolder: Sendable, Hashable {
                 try LogFile.syncFolder(building)
                 guard rename(building.path, versionURL(number).path) == 0 else { throw LogFile.error("rename", building) }
                 try LogFile.syncFolder(url)
+                Self.pauseBeforeSwitch.pause()
                 try point(at: number)
                 try prune(keep: keep)
                 return manifest
@@ -193,6 +194,10 @@ public struct KVStoreFolder: Sendable, Hashable {
         if !doomed.isEmpty { try LogFile.syncFolder(url) }
         return Array(doomed)
     }
+
+    /// Crash tests aim a kill between the rename to `vN` and the `CURRENT` switch, where the new
+    /// version is complete and in place but must not be served yet (`FaultPause`).
+    static let pauseBeforeSwitch = FaultPause("RUNNEL_FAULT_KV_PAUSE_BEFORE_CURRENT_US", moment: "kv-after-rename-before-current")
 
     /// Build and delete folders left by a process that died.
     private func removeAbandonedBuilds() throws {

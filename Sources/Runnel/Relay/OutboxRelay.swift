@@ -7,14 +7,17 @@ import Metrics
 ///
 /// A cycle, per database: read up to ``Configuration/batchSize`` pending rows in id order; turn
 /// each into a record (key, JSON payload as value, event time as timestamp, headers
-/// `outbox-id`, `outbox-source`, `type`, `schema-version` and the event's own); append one
-/// batch per partition; fsync them all (group commit); then, in one transaction, delete the
-/// relayed rows and move rows that can never be relayed to `runnel_outbox_dead_letters`.
+/// `outbox-id`, `outbox-source`, `outbox-database`, `type`, `schema-version` and the event's
+/// own); append one batch per partition; fsync them all (group commit); then, in one
+/// transaction, delete the relayed rows and move rows that can never be relayed to
+/// `runnel_outbox_dead_letters`.
 ///
 /// A crash between the append and the delete leaves rows both in the log and in the outbox.
 /// On start the relay reads the last batch of every partition: since a partition receives rows
 /// in id order, any pending row whose id is at most the largest id that batch holds for the same
-/// source is already there and is skipped (see `docs/relay.md`).
+/// database is already there and is skipped (see `docs/relay.md`). "The same database" is the
+/// same file, not the same role: a rebuilt `derived.sqlite` hands out ids from 1 again, under a
+/// new ``DatabaseIdentity``.
 public final class OutboxRelay: @unchecked Sendable {
     // @unchecked: mutable state is touched only from the one task running the relay; the
     // type is Sendable so that task can own it.
@@ -45,19 +48,23 @@ public final class OutboxRelay: @unchecked Sendable {
     private let logger: Logger
     /// Per source and partition: the largest outbox id already in the log, learned at start.
     private var alreadyInLog: [DatabaseRole: [PartitionKey: Int64]] = [:]
+    /// Each database's identity, read at start: which of the log's records are its own.
+    private var identities: [DatabaseRole: DatabaseIdentity] = [:]
     private let relayedCounter = Counter(label: "runnel_relay_rows_total")
     private let deadLetterCounter = Counter(label: "runnel_relay_dead_letters_total")
     private let backlogGauge = Gauge(label: "runnel_relay_backlog_rows")
     private let oldestGauge = Gauge(label: "runnel_relay_oldest_pending_seconds")
 
-    /// Crash tests widen the window between appending and deleting, where a kill leaves rows in
-    /// both places, by setting `RUNNEL_FAULT_RELAY_PAUSE_US` (microseconds); zero otherwise.
     /// The most payload and key bytes one cycle reads (more rows wait for the next cycle).
     static let maximumCycleBytes = 64 << 20
     /// The most record bytes in one appended batch (a batch's length field is 32-bit).
     static let maximumBatchBytes = 16 << 20
 
-    private let pauseAfterAppend = ProcessInfo.processInfo.environment["RUNNEL_FAULT_RELAY_PAUSE_US"].flatMap(UInt32.init) ?? 0
+    /// Crash tests aim kills at the two windows where a cycle is half done: after some
+    /// partitions' batches are appended and before the others are, and after every batch is
+    /// appended and fsynced but before the rows are deleted (`FaultPause`).
+    static let pauseBetweenPartitions = FaultPause("RUNNEL_FAULT_RELAY_PARTITION_PAUSE_US", moment: "relay-between-partition-appends")
+    static let pauseAfterAppend = FaultPause("RUNNEL_FAULT_RELAY_PAUSE_US", moment: "relay-after-append-before-delete")
 
     struct PartitionKey: Hashable {
         var topic: String
@@ -73,13 +80,15 @@ public final class OutboxRelay: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         for role in DatabaseRole.allCases {
-            alreadyInLog[role] = try learnAppended(role)
+            let identity = try store.database(role).read(DatabaseIdentity.read)
+            identities[role] = identity
+            alreadyInLog[role] = try learnAppended(role, identity: identity)
         }
     }
 
     // MARK: - Start-up
 
-    private func learnAppended(_ role: DatabaseRole) throws -> [PartitionKey: Int64] {
+    private func learnAppended(_ role: DatabaseRole, identity: DatabaseIdentity) throws -> [PartitionKey: Int64] {
         guard let firstPending = try store.database(role).read({ try Int64.fetchOne($0, sql: "SELECT min(id) FROM runnel_outbox") }) else {
             return [:]
         }
@@ -88,14 +97,15 @@ public final class OutboxRelay: @unchecked Sendable {
             guard let topic = try log.topic(name) else { continue }
             for partition in topic.partitions {
                 var largest: Int64?
-                for record in try partition.lastBatch() where Self.source(of: record) == role {
+                for record in try partition.lastBatch()
+                where Self.source(of: record) == role && identity.owns(recordIdentity: record.header(Header.database)) {
                     if let id = Self.outboxID(of: record), id >= firstPending { largest = max(largest ?? id, id) }
                 }
                 if let largest {
                     found[PartitionKey(topic: name, partition: partition.partition)] = largest
                     logger.notice("outbox rows found in the log after an interrupted run", metadata: [
-                        "relay.source": "\(role)", "relay.topic": "\(name)", "relay.partition": "\(partition.partition)",
-                        "relay.up_to_id": "\(largest)",
+                        "relay.source": "\(role)", "relay.database": "\(identity.id)", "relay.topic": "\(name)",
+                        "relay.partition": "\(partition.partition)", "relay.up_to_id": "\(largest)",
                     ])
                 }
             }
@@ -115,6 +125,8 @@ public final class OutboxRelay: @unchecked Sendable {
     public enum Header {
         public static let outboxID = "outbox-id"
         public static let source = "outbox-source"
+        /// The ``DatabaseIdentity`` of the database whose outbox the row left.
+        public static let database = "outbox-database"
         public static let type = "type"
         public static let schemaVersion = "schema-version"
     }
@@ -161,8 +173,10 @@ public final class OutboxRelay: @unchecked Sendable {
         var groups: [PartitionKey: [LogRecord]] = [:]
         var order: [PartitionKey] = []
         var deadLetters: [(PendingRow, String)] = []
+        var skipped = 0
         var topics: [String: LogTopic] = [:]
-        var commonHeaders = CommonHeaders(source: RecordHeader(Header.source, role.rawValue))
+        var commonHeaders = CommonHeaders(source: RecordHeader(Header.source, role.rawValue),
+                                          database: RecordHeader(Header.database, identities[role]?.id ?? ""))
         for row in rows {
             let topic: LogTopic
             if let known = topics[row.topic] {
@@ -174,7 +188,7 @@ public final class OutboxRelay: @unchecked Sendable {
             let key = row.key
             let target = PartitionKey(topic: row.topic, partition: topic.partition(for: key, sequence: Int(row.id)))
             if let inLog = alreadyInLog[role]?[target], row.id <= inLog {
-                summary.skippedAsAlreadyInLog += 1
+                skipped += 1
                 continue
             }
             let record: LogRecord
@@ -192,8 +206,14 @@ public final class OutboxRelay: @unchecked Sendable {
             groups[target, default: []].append(record)
         }
 
+        if skipped > 0 {
+            logger.notice("skipped outbox rows already in the log from an interrupted run", metadata: [
+                "relay.source": "\(role)", "relay.skipped": "\(skipped)", "relay.last_id": "\(lastID)",
+            ])
+        }
         var relayed = 0
-        for target in order {
+        for (index, target) in order.enumerated() {
+            if index > 0 { Self.pauseBetweenPartitions.pause() }
             guard let topic = topics[target.topic], let records = groups[target] else { continue }
             // Batches of at most `maximumBatchBytes`, in id order: the last batch of a partition
             // still holds the largest id appended to it, which is all start-up recovery reads.
@@ -211,19 +231,21 @@ public final class OutboxRelay: @unchecked Sendable {
             relayed += records.count
         }
         try log.flush()
-        if pauseAfterAppend > 0 { usleep(pauseAfterAppend) }
+        Self.pauseAfterAppend.pause()
 
-        try database.write { db in
-            for (row, reason) in deadLetters {
-                try db.execute(sql: """
-                    INSERT OR REPLACE INTO runnel_outbox_dead_letters
-                        (id, topic, key, type, schema_version, payload, headers, event_time, created_at, reason, failed_at)
-                    SELECT id, topic, key, type, schema_version, payload, headers, event_time, created_at, ?, ?
-                    FROM runnel_outbox WHERE id = ?
-                    """, arguments: [reason, Date().millisecondsSince1970, row.id])
+        try RunnelError.naming(database.path, "deleting relayed rows from the outbox of \(role.fileName) (ids up to \(lastID))") {
+            try database.write { db in
+                for (row, reason) in deadLetters {
+                    try db.execute(sql: """
+                        INSERT OR REPLACE INTO runnel_outbox_dead_letters
+                            (id, topic, key, type, schema_version, payload, headers, event_time, created_at, reason, failed_at)
+                        SELECT id, topic, key, type, schema_version, payload, headers, event_time, created_at, ?, ?
+                        FROM runnel_outbox WHERE id = ?
+                        """, arguments: [reason, Date().millisecondsSince1970, row.id])
+                }
+                // Ids follow commit order, so every row up to the last one read was read.
+                try db.execute(sql: "DELETE FROM runnel_outbox WHERE id <= ?", arguments: [lastID])
             }
-            // Ids follow commit order, so every row up to the last one read was read.
-            try db.execute(sql: "DELETE FROM runnel_outbox WHERE id <= ?", arguments: [lastID])
         }
         for (row, reason) in deadLetters {
             logger.warning("outbox row moved to dead letters", metadata: [
@@ -231,6 +253,7 @@ public final class OutboxRelay: @unchecked Sendable {
             ])
         }
         summary.relayed += relayed
+        summary.skippedAsAlreadyInLog += skipped
         summary.deadLettered += deadLetters.count
         relayedCounter.increment(by: relayed)
         deadLetterCounter.increment(by: deadLetters.count)
@@ -240,11 +263,13 @@ public final class OutboxRelay: @unchecked Sendable {
     /// Header values most rows share, built once per cycle rather than once per row.
     private struct CommonHeaders {
         let source: RecordHeader
+        let database: RecordHeader
         var types: [String: RecordHeader] = [:]
         var versions: [Int64: RecordHeader] = [:]
 
-        init(source: RecordHeader) {
+        init(source: RecordHeader, database: RecordHeader) {
             self.source = source
+            self.database = database
         }
 
         mutating func type(_ name: String) -> RecordHeader {
@@ -266,6 +291,7 @@ public final class OutboxRelay: @unchecked Sendable {
         var headers = [
             RecordHeader(Header.outboxID, String(row.id)),
             common.source,
+            common.database,
             common.type(row.type),
             common.version(row.schemaVersion),
         ]

@@ -89,6 +89,7 @@ enum RunnelSchema {
                     """)
             }
         }
+        migrator.registerMigration("runnel-v6-database-identity", migrate: DatabaseIdentity.create)
         return migrator
     }
 

@@ -12,7 +12,10 @@ struct RelayCommand: AsyncParsableCommand {
         discussion: """
             Without --follow, drains both outboxes and exits. With --follow, keeps relaying new \
             commits within milliseconds until SIGTERM or SIGINT, then finishes the batch in hand \
-            and exits 0. Rows that can never be relayed go to runnel_outbox_dead_letters.
+            and exits 0. Rows that can never be relayed go to runnel_outbox_dead_letters. \
+            After a crash, rows an interrupted run already appended are skipped, matched by \
+            outbox id and the identity of the database file (header outbox-database), so the \
+            events of a rebuilt derived.sqlite are never taken for an earlier file's.
             """)
 
     @Flag(help: "Keep running and relay new commits as they happen.") var follow = false

@@ -1,0 +1,96 @@
+import Foundation
+import Runnel
+
+/// A child `runnel` process of one crash-test round, its standard error captured so the test
+/// can aim the kill at a fault pause (`runnel-fault: pausing <moment>`, see `FaultPause` in the
+/// library), prove that the child died of the signal, and say what the kill interrupted.
+///
+/// ```swift
+/// let child = try CrashChild(["relay", "--follow", "--home", home], environment: ["RUNNEL_FAULT_RELAY_PAUSE_US": "20000"])
+/// #expect(child.waitForLine("runnel-fault: pausing relay-after-append-before-delete"))
+/// child.kill()
+/// #expect(child.diedOfSIGKILL)
+/// ```
+public final class CrashChild: @unchecked Sendable {
+    // @unchecked: `output` and `closed` are only touched holding `condition`.
+    /// The running child.
+    public let process: Process
+    private let condition = NSCondition()
+    private var output = ""
+    private var closed = false
+
+    /// Starts `runnel` with `arguments`, environment variables set on top of this process's.
+    public init(_ arguments: [String], environment: [String: String] = [:], standardOutput: Pipe? = nil) throws {
+        let pipe = Pipe()
+        process = try ChildProcess.launch(arguments, environment: environment, standardOutput: standardOutput, standardError: pipe)
+        pipe.fileHandleForReading.readabilityHandler = { [condition] handle in
+            let data = handle.availableData
+            condition.lock()
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                self.closed = true
+            } else {
+                self.output += String(decoding: data, as: UTF8.self)
+            }
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    /// Everything the child wrote to standard error so far.
+    public var standardError: String {
+        condition.lock()
+        defer { condition.unlock() }
+        return output
+    }
+
+    /// Waits until the child writes a line containing `text`; false when it exits or `timeout`
+    /// seconds pass first.
+    public func waitForLine(_ text: String, timeout: TimeInterval = 60) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        while !output.contains(text) {
+            if closed || !condition.wait(until: deadline) { return output.contains(text) }
+        }
+        return true
+    }
+
+    /// Sends `signal` (SIGKILL by default) and waits for the child's exit and the end of its output.
+    public func kill(_ signal: Int32 = SIGKILL) {
+        _ = Foundation.kill(process.processIdentifier, signal)
+        waitUntilExit()
+    }
+
+    /// Waits for the child's exit and the end of its output.
+    public func waitUntilExit() {
+        process.waitUntilExit()
+        condition.lock()
+        let deadline = Date().addingTimeInterval(10)
+        while !closed, condition.wait(until: deadline) {}
+        condition.unlock()
+    }
+
+    /// Whether the child ended by SIGKILL (not by exiting, nor by another signal such as a trap).
+    public var diedOfSIGKILL: Bool {
+        process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL
+    }
+
+    /// How the child ended, for messages.
+    public var termination: String {
+        process.terminationReason == .uncaughtSignal ? "signal \(process.terminationStatus)" : "exit \(process.terminationStatus)"
+    }
+
+    /// The fault pause the child was in when it ended (it announced the pause and not its end),
+    /// or nil.
+    public var interruptedPause: String? {
+        let lines = standardError.split(separator: "\n").filter { $0.hasPrefix("runnel-fault: ") }
+        guard let last = lines.last, last.hasPrefix("runnel-fault: pausing ") else { return nil }
+        return String(last.dropFirst("runnel-fault: pausing ".count))
+    }
+
+    /// How many lines of standard error contain `text`.
+    public func count(_ text: String) -> Int {
+        standardError.components(separatedBy: text).count - 1
+    }
+}
