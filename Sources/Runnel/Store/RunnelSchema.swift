@@ -73,6 +73,9 @@ enum RunnelSchema {
             migrator.registerMigration("runnel-v3-pipelines", migrate: registerPipelineTables)
             migrator.registerMigration("runnel-v4-kv", migrate: registerKVTables)
             migrator.registerMigration("runnel-v5-pipeline-rebuild", migrate: registerPipelineRunnerColumns)
+        }
+        migrator.registerMigration("runnel-v6-database-identity", migrate: DatabaseIdentity.create)
+        if role == .derived {
             migrator.registerMigration("runnel-v7-pipeline-skipped-gaps") { db in
                 // Gaps in the log a pipeline went past with --skip-gap (docs/pipelines.md).
                 try db.execute(sql: """
@@ -89,7 +92,6 @@ enum RunnelSchema {
                     """)
             }
         }
-        migrator.registerMigration("runnel-v6-database-identity", migrate: DatabaseIdentity.create)
         return migrator
     }
 
