@@ -54,3 +54,18 @@ extension RunnelError {
         }
     }
 }
+
+extension DatabaseError {
+    /// Whether the failure lies with the database file or its disk (full, damaged, unreadable,
+    /// locked) rather than with the statement: such an error is no fault of the input being
+    /// applied and must be reported with ``RunnelError/database(_:path:during:)``.
+    package var isFailureOfTheDatabase: Bool {
+        switch resultCode {
+        case .SQLITE_FULL, .SQLITE_CORRUPT, .SQLITE_NOTADB, .SQLITE_IOERR, .SQLITE_READONLY, .SQLITE_PERM,
+             .SQLITE_CANTOPEN, .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_NOMEM:
+            true
+        default:
+            false
+        }
+    }
+}
