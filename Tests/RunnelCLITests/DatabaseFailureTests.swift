@@ -73,7 +73,7 @@ struct SmallDisk {
 
         let temporary = try TemporaryHome(label: "full-disk")
         let disk = try SmallDisk(at: temporary.home.url, bytes: 16 << 20)
-        defer { disk.unmount() }
+        defer { disk.unmount(); withExtendedLifetime(temporary) {} }
         let home = temporary.home.url.path
         #expect(try Self.child(["migrate", "--home", home]).0 == 0)
         // Leave about 400 KiB: the load needs about 1 MiB of database and more of WAL.
