@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GRDB
 import Logging
 import Runnel
 
@@ -59,6 +60,11 @@ public struct RunnelCommand: AsyncParsableCommand {
                 return 0
             } catch let error as RunnelError {
                 console.note("error: \(error)")
+                return 1
+            } catch let error as DatabaseError {
+                // A last resort: every write site names its database, but a SQLite failure that
+                // gets here still says what happened and what to do.
+                console.note("error: \(RunnelError.database(error, during: "running `runnel \(arguments.joined(separator: " "))`"))")
                 return 1
             } catch {
                 // Parser errors come with usage (exit 64), help and `--version` exit 0, anything

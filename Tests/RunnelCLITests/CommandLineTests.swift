@@ -37,18 +37,41 @@ import Testing
         #expect(result.error.contains("runnel migrate"))
     }
 
+    /// What a demo leaves behind: records per topic in the log, rows per read view, KV entries,
+    /// late and dead-lettered records, outbox rows still waiting in either database.
+    static func demoTotals(_ home: RunnelHome) throws -> [String: Int] {
+        var totals: [String: Int] = [:]
+        let log = try Log.openForReading(home.logURL)
+        for name in log.topicNames {
+            let topic = try #require(try log.topic(name))
+            totals["log \(name)"] = topic.partitions.reduce(0) { $0 + Int($1.endOffset - $1.startOffset) }
+        }
+        try Store.openReadOnly(home, .derived).read { db in
+            for view in ["member_profiles", "member_engagement_5m", "profile_views_by_industry_1h", "member_sessions", "runnel_kv_entries",
+                         "runnel_pipeline_late_events", "runnel_pipeline_dead_letters", "runnel_outbox"] {
+                totals[view] = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(view)")
+            }
+        }
+        totals["app outbox"] = try Store.openReadOnly(home, .app).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM runnel_outbox") }
+        return totals
+    }
+
     @Test func demoIsSafeToRunTwice() async throws {
         let temporary = try TemporaryHome()
         let home = temporary.home.url.path
         let first = await runnel("demo", "--home", home)
         #expect(first.status == 0, "\(first.error)")
         #expect(first.output.contains("Try next:"))
-        let count = { try Store.openReadOnly(temporary.home, .app).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM runnel_outbox") } }
-        let before = try count()
+        let before = try Self.demoTotals(temporary.home)
+        #expect(before["log member-activity", default: 0] > 0)
+        #expect(before["member_profiles", default: 0] > 0 && before["member_engagement_5m", default: 0] > 0)
+        #expect(before["runnel_kv_entries", default: 0] > 0)
+
         let second = await runnel("demo", "--home", home)
         #expect(second.status == 0, "\(second.error)")
         #expect(second.output.contains("already loaded"))
-        #expect(try count() == before)
+        // Nothing recorded twice: not in the log, a view, a KV store, the late or dead letters.
+        #expect(try Self.demoTotals(temporary.home) == before)
     }
 
     @Test func errorsAreOneLineWithoutAStackTraceAndExitNonZero() async throws {

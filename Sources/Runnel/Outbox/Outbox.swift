@@ -103,15 +103,23 @@ public struct Outbox: Sendable {
     private static let encoder = makeEncoder()
 
     /// The encoder used for payloads: sorted keys so equal payloads give equal bytes, dates as
-    /// milliseconds since 1970 (the unit of Kafka record timestamps).
+    /// whole milliseconds since 1970 (the unit of Kafka record timestamps).
+    ///
+    /// Foundation's `.millisecondsSince1970` writes the fraction of a `Date()` too
+    /// (`1796169392124.474`), which an event type reading its time as an `Int64` of milliseconds
+    /// cannot decode. Dates are written as ``Foundation/Date/millisecondsSince1970`` instead, the
+    /// same whole number as the row's `event_time` column.
     public static func makeEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .millisecondsSince1970
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(date.millisecondsSince1970)
+        }
         return encoder
     }
 
-    /// The decoder matching ``makeEncoder()``.
+    /// The decoder matching ``makeEncoder()``; it also reads fractional milliseconds.
     public static func makeDecoder() -> JSONDecoder {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .millisecondsSince1970

@@ -18,7 +18,8 @@ public struct MigrationFile: Sendable, Hashable {
     ///
     /// Files not ending in `.sql` are ignored (a README may sit beside the migrations).
     /// - Throws: ``RunnelError`` with code `.migration` when the folder is missing, a `.sql` file is
-    ///   not named `NNNN_name.sql`, two files share a number, or a number is missing.
+    ///   not named `NNNN_name.sql` or is not UTF-8 (naming the line and byte), two files share a
+    ///   number, or a number is missing.
     public static func load(from directory: URL) throws -> [MigrationFile] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -41,8 +42,12 @@ public struct MigrationFile: Sendable, Hashable {
             } catch {
                 throw RunnelError(.io, "cannot read the migration file \(url.path): \(error.localizedDescription)")
             }
-            guard let sql = String(data: data, encoding: .utf8) else {
-                throw RunnelError(.migration, "the migration file \(name) is not valid UTF-8", hint: "Save it as UTF-8")
+            let sql: String
+            do {
+                sql = try StrictUTF8.decode(data)
+            } catch {
+                throw RunnelError(.migration, "the migration file \(url.path) is not valid UTF-8: \(error.description); nothing was applied",
+                                  hint: "Save the file as UTF-8 and run `runnel migrate` again")
             }
             let checksum = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
             files.append(MigrationFile(number: number, fileName: name, url: url, sql: sql, checksum: checksum))

@@ -47,7 +47,7 @@ public struct SchemaMigrator: Sendable {
     /// - Throws: ``RunnelError`` with code `.migration` when the folder is inconsistent.
     public func status(_ writer: some DatabaseReader) throws -> [Status] {
         let files = try MigrationFile.load(from: directory)
-        let records = try writer.read(AppliedMigration.fetchAll)
+        let records = try RunnelError.naming(writer.path, "reading the applied migrations") { try writer.read(AppliedMigration.fetchAll) }
         let byNumber = Dictionary(uniqueKeysWithValues: records.map { ($0.number, $0) })
         var statuses = files.map { file -> Status in
             guard let record = byNumber[file.number] else {
@@ -66,8 +66,10 @@ public struct SchemaMigrator: Sendable {
     /// Applies every pending migration in order.
     /// - Returns: The files applied by this call, in order (empty when the schema is current).
     /// - Throws: ``RunnelError`` with code `.migration`: before anything is applied when the folder
-    ///   and the record disagree; or naming the file and SQLite's message when a script fails, in
-    ///   which case that file left nothing behind and the files before it stay applied.
+    ///   and the record disagree; or naming the file and SQLite's message when a script fails or
+    ///   touches Runnel's own tables (`runnel_*`, `grdb_migrations`), in which case that file left
+    ///   nothing behind and the files before it stay applied. `.database` when the database
+    ///   itself fails (full disk, damaged file), naming it.
     @discardableResult
     public func migrate(_ writer: some DatabaseWriter) throws -> [MigrationFile] {
         let files = try MigrationFile.load(from: directory)
@@ -94,11 +96,17 @@ public struct SchemaMigrator: Sendable {
     private func apply(_ file: MigrationFile, to writer: some DatabaseWriter) throws {
         do {
             try writer.write { db in
-                try db.execute(sql: file.sql)
+                try Self.executeGuarded(file.sql, in: db)
                 try db.execute(
                     sql: "INSERT INTO runnel_schema_migrations (number, name, checksum, applied_at) VALUES (?, ?, ?, ?)",
                     arguments: [file.number, file.fileName, file.checksum, Date().millisecondsSince1970])
             }
+        } catch let change as OwnTableChange {
+            let location = Self.line(of: change.statement, in: file.sql).map { " at line \($0)" } ?? ""
+            throw RunnelError(.migration, "the migration \(file.fileName)\(location) \(change.change) (\(change.statement.trimmingCharacters(in: .whitespacesAndNewlines).prefix(80))); nothing from this file was applied",
+                              hint: "Business migrations may not create, alter, drop or write runnel_* tables or grdb_migrations: Runnel manages them. Remove that statement from \(file.url.path) (name business tables without the runnel_ prefix) and run `runnel migrate` again")
+        } catch let error as DatabaseError where error.isFailureOfTheDatabase {
+            throw RunnelError.database(error, path: writer.path, during: "applying the migration \(file.fileName)")
         } catch let error as DatabaseError {
             var location = ""
             if let statement = error.sql, let line = Self.line(of: statement, in: file.sql) {

@@ -48,7 +48,8 @@ public final class Store: Sendable {
     ///   - outbox: The outbox appender (and its limits) this store hands out.
     ///   - logger: Where routine events (a database created, a schema upgraded) are logged.
     /// - Throws: ``RunnelError`` with code `.home` when the folder cannot be created or a database
-    ///   cannot be opened.
+    ///   cannot be opened; `.database` when a database is damaged or its disk is full, naming
+    ///   the file and what to do.
     public static func open(
         _ home: RunnelHome,
         outbox: Outbox = Outbox(),
@@ -62,8 +63,12 @@ public final class Store: Sendable {
         }
         let app = try openPool(home.appDatabaseURL)
         let derived = try openPool(home.derivedDatabaseURL)
-        try RunnelSchema.migrator(for: .app).migrate(app)
-        try RunnelSchema.migrator(for: .derived).migrate(derived)
+        try RunnelError.naming(app.path, "bringing Runnel's tables in app.sqlite up to date") {
+            try RunnelSchema.migrator(for: .app).migrate(app)
+        }
+        try RunnelError.naming(derived.path, "bringing Runnel's tables in derived.sqlite up to date") {
+            try RunnelSchema.migrator(for: .derived).migrate(derived)
+        }
         logger.debug("opened Runnel home", metadata: ["runnel.home": "\(home.url.path)"])
         return Store(home: home, app: app, derived: derived, outbox: outbox)
     }
@@ -72,7 +77,8 @@ public final class Store: Sendable {
     ///
     /// Nothing is created: a missing home is an error. Every statement run through the returned
     /// queue is refused by SQLite if it would write.
-    /// - Throws: ``RunnelError`` with code `.home` when the home or database does not exist.
+    /// - Throws: ``RunnelError`` with code `.home` when the home or database does not exist;
+    ///   `.database` when the file is damaged, naming it and what to do.
     public static func openReadOnly(_ home: RunnelHome, _ role: DatabaseRole) throws -> DatabaseQueue {
         let url = home.databaseURL(role)
         guard FileManager.default.fileExists(atPath: url.path) else {
@@ -83,6 +89,8 @@ public final class Store: Sendable {
         configuration.readonly = true
         do {
             return try DatabaseQueue(path: url.path, configuration: configuration)
+        } catch let error as DatabaseError where error.isFailureOfTheDatabase {
+            throw RunnelError.database(error, path: url.path, during: "opening \(role.fileName) read-only")
         } catch {
             throw RunnelError(.home, "cannot open \(url.path) read-only: \(error)")
         }
@@ -111,6 +119,8 @@ public final class Store: Sendable {
             // own outbox, whose ids must never be handed out twice: every commit is fsynced.
             try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
             return pool
+        } catch let error as DatabaseError where error.isFailureOfTheDatabase {
+            throw RunnelError.database(error, path: url.path, during: "opening \(url.lastPathComponent)")
         } catch {
             throw RunnelError(.home, "cannot open \(url.path): \(error)",
                               hint: "Check that the file is a SQLite database and the folder is writable")

@@ -1,10 +1,17 @@
 import Foundation
 
 extension Date {
-    /// Milliseconds since 1970 (UTC), the unit of every Runnel timestamp column and of Kafka
-    /// record timestamps.
+    /// Whole milliseconds since 1970 (UTC), the unit of every Runnel timestamp column, of the
+    /// dates in outbox payloads and of Kafka record timestamps.
+    ///
+    /// The sub-millisecond part of a date such as `Date()` is dropped (rounded down, so a time is
+    /// never moved into the next millisecond, or into the next window). A date within a
+    /// microsecond below a whole millisecond counts as that millisecond: `Date(millisecondsSince1970:)`
+    /// divides by 1000 in floating point, and its date must give back the same number.
     public var millisecondsSince1970: Int64 {
-        Int64((timeIntervalSince1970 * 1000).rounded())
+        let milliseconds = timeIntervalSince1970 * 1000
+        let nearest = milliseconds.rounded()
+        return Int64(abs(milliseconds - nearest) < 0.001 ? nearest : milliseconds.rounded(.down))
     }
 
     /// Creates a date from milliseconds since 1970 (UTC).

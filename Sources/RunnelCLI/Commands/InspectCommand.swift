@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import GRDB
 import Runnel
 
@@ -11,13 +12,42 @@ struct InspectCommand: ParsableCommand {
         subcommands: [InspectTables.self, InspectTable.self, InspectSQL.self, InspectOutbox.self])
 }
 
+/// `--timeout SECONDS`: how long one inspect query may run before it is interrupted.
+struct QueryTimeoutOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Stop the query after this many seconds (0: no limit).", valueName: "seconds"))
+    var timeout: Double = 30
+
+    func validate() throws {
+        guard timeout >= 0, timeout.isFinite else { throw ValidationError("--timeout must be 0 (no limit) or a number of seconds") }
+    }
+
+    /// The limit, or `nil` for none.
+    var limit: Double? { timeout > 0 ? timeout : nil }
+}
+
 /// Read-only access shared by the inspect commands.
 enum Inspection {
     /// Opens one database of an existing home read-only and reads from it.
-    static func read<T>(_ home: RunnelHome, _ role: DatabaseRole, _ body: (Database) throws -> T) throws -> T {
+    ///
+    /// With a time limit, SQLite is interrupted once it has passed (`sqlite3_interrupt`, through
+    /// GRDB's `interrupt()`), so a runaway statement such as an endless recursive CTE stops with
+    /// a `.timeout` error instead of running until the user kills it.
+    static func read<T>(_ home: RunnelHome, _ role: DatabaseRole, timeout: Double? = nil, _ body: (Database) throws -> T) throws -> T {
         let queue = try Store.openReadOnly(home, role)
+        let alarm = timeout.map { seconds in
+            let alarm = DispatchWorkItem { queue.interrupt() }
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds, execute: alarm)
+            return alarm
+        }
+        defer { alarm?.cancel() }
         do {
             return try queue.read(body)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_INTERRUPT && timeout != nil {
+            let seconds = timeout.map { $0 == $0.rounded() ? "\(Int($0))" : "\($0)" } ?? "?"
+            throw RunnelError(.timeout, "the query on \(role.fileName) ran past its time limit of \(seconds) s and was stopped (nothing was changed)",
+                              hint: "Narrow it (a WHERE clause, a LIMIT, a recursive CTE that ends), or allow longer with --timeout SECONDS (0: no limit)")
+        } catch let error as DatabaseError where error.isFailureOfTheDatabase {
+            throw RunnelError.database(error, path: queue.path, during: "reading \(role.fileName) for inspect")
         } catch let error as DatabaseError {
             throw RunnelError(.invalidArgument, "\(role.fileName): \(error.message ?? "\(error.resultCode)")",
                               hint: "Check the query; `runnel inspect tables --db \(role.rawValue)` lists the tables")
@@ -88,6 +118,7 @@ struct InspectTable: ParsableCommand {
     @Option(help: "At most this many rows.") var limit = 100
     @Option(name: .customLong("where"), help: ArgumentHelp("An SQL condition, for example \"member_id = 7\".", valueName: "expr"))
     var condition: String?
+    @OptionGroup var time: QueryTimeoutOptions
     @OptionGroup var home: HomeOptions
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions
@@ -98,7 +129,7 @@ struct InspectTable: ParsableCommand {
 
     func run() throws {
         let role = database.db
-        try Inspection.read(home.resolved, role) { db in
+        try Inspection.read(home.resolved, role, timeout: time.limit) { db in
             let table = try Inspection.existingTable(name, db, role, home: home.resolved)
             var sql = "SELECT * FROM \(table)"
             if let condition { sql += " WHERE (\(condition))" }
@@ -112,16 +143,20 @@ struct InspectTable: ParsableCommand {
 struct InspectSQL: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sql", abstract: "Run one read-only SQL statement.",
-        discussion: "Example: runnel inspect sql \"SELECT topic, count(*) FROM runnel_outbox GROUP BY topic\"")
+        discussion: """
+            Example: runnel inspect sql "SELECT topic, count(*) FROM runnel_outbox GROUP BY topic"
+            A query still running after --timeout seconds (default 30) is stopped with an error (exit status 1).
+            """)
 
     @Argument(help: "A single SELECT (or other read-only) statement.") var query: String
+    @OptionGroup var time: QueryTimeoutOptions
     @OptionGroup var home: HomeOptions
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions
 
     func run() throws {
         let role = database.db
-        try Inspection.read(home.resolved, role) { db in
+        try Inspection.read(home.resolved, role, timeout: time.limit) { db in
             let statement = try Inspection.readOnlyStatement(db, query, role)
             try RowPrinter(format: output.format, console: CLIContext.current.console).print(statement)
         }

@@ -11,7 +11,8 @@ struct MigrateCommand: ParsableCommand {
         discussion: """
             Each file runs in its own transaction and is recorded with its SHA-256. A changed applied \
             file, a gap or a duplicate number stops the run before anything is applied; a failing file \
-            leaves nothing behind.
+            leaves nothing behind. Files must be UTF-8, and may not create, alter, drop or write \
+            Runnel's own tables (runnel_*, grdb_migrations): such a file is refused, naming its line.
             """)
 
     @Flag(help: "List applied and pending migrations instead of applying them.") var status = false

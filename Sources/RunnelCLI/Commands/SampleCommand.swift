@@ -24,6 +24,8 @@ struct SampleLoad: ParsableCommand {
         discussion: """
             Lines are applied in batches, each batch in one transaction with the load's progress, so \
             an interrupted load resumes where it stopped and loading the same file again does nothing. \
+            The file must be UTF-8. After a bad line, correct it and run the same command again: \
+            a file whose already loaded lines are unchanged goes on after them. \
             Run `runnel migrate` first.
             """)
 
