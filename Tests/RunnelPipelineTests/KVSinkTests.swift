@@ -127,6 +127,27 @@ struct ClickCounts: Decodable, Equatable {
         #expect(store.snapshot().keyCount == 2)
     }
 
+    @Test func datesInJSONValuesAreWholeMilliseconds() throws {
+        // A map that moves the time by 0.4 ms, as app code holding a `Date()` would have it.
+        let pipeline = Pipeline("last-click", version: 1, description: "test") {
+            Source("clicks", as: Click.self, type: "Click", time: \.at)
+                .map { click -> Click in
+                    var moved = click
+                    moved.at = click.at.addingTimeInterval(0.000_4)
+                    return moved
+                }
+                .into(KVFile("last-click", key: { $0.userId }))
+        }
+        let driver = try PipelineTestDriver(pipeline)
+        try driver.click(1, user: 7, at: 1_796_169_392_124)
+        try driver.run()
+        let value = try #require(try driver.kvStore("last-click").get(7))
+        let text = String(decoding: value, as: UTF8.self)
+        #expect(text.contains("\"at\":1796169392124,"), "\(text)")
+        struct Millis: Decodable { var at: Int64 }
+        #expect(try JSONDecoder().decode(Millis.self, from: Data(value)).at == 1_796_169_392_124)
+    }
+
     @Test func aStoreBelongsToOnePipeline() throws {
         let driver = try PipelineTestDriver(clicksKV)
         try driver.click(1, user: 1, at: 0)

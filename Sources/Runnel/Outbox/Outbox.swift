@@ -112,10 +112,7 @@ public struct Outbox: Sendable {
     public static func makeEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(date.millisecondsSince1970)
-        }
+        encoder.dateEncodingStrategy = .wholeMilliseconds
         return encoder
     }
 

@@ -86,7 +86,7 @@ final class KVWriter: PipelineOperator {
     let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .millisecondsSince1970
+        encoder.dateEncodingStrategy = .wholeMilliseconds
         return encoder
     }()
     private var pending: [(key: [UInt8], value: [UInt8]?)] = []

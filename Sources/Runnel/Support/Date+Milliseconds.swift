@@ -19,3 +19,14 @@ extension Date {
         self.init(timeIntervalSince1970: Double(milliseconds) / 1000)
     }
 }
+
+extension JSONEncoder.DateEncodingStrategy {
+    /// Dates as whole milliseconds since 1970 (``Foundation/Date/millisecondsSince1970``): what
+    /// the outbox writes and KV values hold, so an event type may read a time as an `Int64` of
+    /// milliseconds as well as a `Date`. (`.millisecondsSince1970` would write fractions such
+    /// as `1796169392124.474` for a `Date()`.)
+    static let wholeMilliseconds = JSONEncoder.DateEncodingStrategy.custom { date, encoder in
+        var container = encoder.singleValueContainer()
+        try container.encode(date.millisecondsSince1970)
+    }
+}
