@@ -76,6 +76,16 @@ import Testing
         #expect(text(letters[0]["value"]) == #"{"clickId": 2, "userId": "#)
     }
 
+    @Test func aDeadLetterKeepsBytesThatAreNotUTF8AsTheyWere() throws {
+        let driver = try PipelineTestDriver(clicksPerUser)
+        let bytes: [UInt8] = Array(#"{"clickId": 2, "page": "bad"#.utf8) + [0xFF, 0xFE] + Array(#""}"#.utf8)
+        try driver.sendBytes(bytes, to: "clicks", key: "1", type: "Click", at: ms(1))
+        #expect(try driver.run().deadLetters == 1)
+        let letter = try #require(try driver.deadLetters().first)
+        #expect(Data.fromDatabaseValue(try #require(letter["value"])) == Data(bytes))
+        #expect(text(letter["error"])?.contains("invalid UTF-8") == true)
+    }
+
     @Test func aVersionBumpIsRefusedUntilRebuild() throws {
         let driver = try PipelineTestDriver(clicksPerUser)
         try driver.click(1, user: 1, at: 0)

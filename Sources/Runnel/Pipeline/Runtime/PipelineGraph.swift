@@ -52,15 +52,17 @@ final class PipelineGraph {
         var maxEventTime: Int64?
     }
 
+    /// A record that could not be processed. Key and value are kept byte for byte: as text
+    /// when they are UTF-8, as a blob when they are not (bad input is never rewritten).
     struct DeadLetter {
         let topic: String, partition: Int, offset: Int64
-        let key: String?, value: String?, error: String
+        let key: DatabaseValue, value: DatabaseValue, error: String
     }
 
     struct LateEvent {
         let topic: String, partition: Int, offset: Int64
         let eventTime: Int64, watermark: Int64
-        let key: String?, value: String?, reason: String
+        let key: DatabaseValue, value: DatabaseValue, reason: String
     }
 
     let pipeline: Pipeline
@@ -152,15 +154,21 @@ final class PipelineGraph {
         let (topic, partition) = currentInput >= 0 ? (inputs[currentInput].topic, inputs[currentInput].partition) : ("", -1)
         deadLetters.append(DeadLetter(
             topic: topic, partition: partition, offset: current?.offset ?? -1,
-            key: current?.key.map { String(decoding: $0, as: UTF8.self) },
-            value: current?.value.map { String(decoding: $0, as: UTF8.self) }, error: error))
+            key: Self.kept(current?.key), value: Self.kept(current?.value), error: error))
     }
 
     func late(_ meta: EventMeta, watermark: Int64, reason: String) {
         let (topic, partition) = meta.input >= 0 ? (inputs[meta.input].topic, inputs[meta.input].partition) : ("", -1)
         lateEvents.append(LateEvent(
             topic: topic, partition: partition, offset: meta.offset, eventTime: meta.time, watermark: watermark,
-            key: meta.key?.text ?? current?.key.map { String(decoding: $0, as: UTF8.self) },
-            value: current?.value.map { String(decoding: $0, as: UTF8.self) }, reason: reason))
+            key: meta.key?.text.databaseValue ?? Self.kept(current?.key), value: Self.kept(current?.value), reason: reason))
+    }
+
+    /// Record bytes as stored in the dead-letter and late tables: text when they are valid
+    /// UTF-8, else the bytes themselves as a blob (`String(decoding:)` would replace them).
+    private static func kept<Bytes: Collection>(_ bytes: Bytes?) -> DatabaseValue where Bytes.Element == UInt8 {
+        guard let bytes else { return .null }
+        if let text = String(validating: bytes, as: UTF8.self) { return text.databaseValue }
+        return Data(bytes).databaseValue
     }
 }
