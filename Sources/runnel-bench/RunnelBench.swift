@@ -3,7 +3,7 @@ import Foundation
 import Logging
 
 /// `runnel-bench`: runs each scenario beside its baseline, in one process and one run, and prints
-/// how Runnel compares with the goals of DESIGN.md §8.
+/// how Runnel compares with the figures in the README's "Benchmarks" section.
 ///
 /// ```
 /// swift run -c release runnel-bench [SCENARIO…] [--quick] [--format table|json]

@@ -2,7 +2,7 @@ import Foundation
 import Runnel
 
 /// The event of the relay and log-read scenarios: a member's activity, about 200 bytes of JSON
-/// once ``Outbox`` encodes it (sorted keys, dates in milliseconds), the size DESIGN.md §8 names
+/// once ``Outbox`` encodes it (sorted keys, dates in milliseconds), the size the relay goal names
 /// for relay figures.
 struct BenchEvent: Codable, Sendable {
     var sequence: Int64

@@ -6,7 +6,7 @@ import RunnelTesting
 /// `kv-build`: building a version of a KV store from N pairs, against inserting the same pairs
 /// into a SQLite table keyed by the key.
 ///
-/// DESIGN.md §8 names no figure for building. The goal is a ratio of 1: a store that is rebuilt
+/// The project sets no figure for building. The goal is a ratio of 1: a store that is rebuilt
 /// whole from a pipeline's output should be written at least as fast as SQLite takes the same
 /// rows, or publishing a version would cost more than keeping the rows in a table.
 ///

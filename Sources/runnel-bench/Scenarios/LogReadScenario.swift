@@ -5,7 +5,7 @@ import RunnelTesting
 /// `log-read`: a consumer reading a whole partition from the start, every record parsed in place, against
 /// reading the same segment files with plain `read` calls in 1 MiB chunks.
 ///
-/// DESIGN.md §8 names no figure for reading. The goal is a ratio of 0.5: parsing and checking
+/// The project sets no figure for reading. The goal is a ratio of 0.5: parsing and checking
 /// batches costs what a raw read never pays, but a consumer reading at half the speed of the
 /// bare files still keeps far ahead of any relay or pipeline feeding it.
 ///

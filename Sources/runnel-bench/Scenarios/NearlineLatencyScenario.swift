@@ -8,7 +8,7 @@ import RunnelTesting
 /// nearline view without Runnel, and beside the floor of a view kept in the writer's own
 /// transaction.
 ///
-/// DESIGN.md §8 asks for a commit → read view p99 of at most 50 ms at 10K events/s, an absolute
+/// The project's goal asks for a commit → read view p99 of at most 50 ms at 10K events/s, an absolute
 /// figure (in the detail). The ratio compares p99s (the baseline's over Runnel's); its goal is
 /// 0.25: Runnel's path has two followers in a row (outbox → log, log → view), each with a poll
 /// and fsynced commits, where the baseline has one, and the log hop's extra fsync and delete.
@@ -230,7 +230,7 @@ struct NearlineLatencyScenario: Scenario {
             baselineLatency: followerLatency,
             detail: detail,
             note: "latencies commit → visible in the view, p50/p99/max ms: runnel \(triple(runnelLatency)) "
-                + "(DESIGN p99 ≤ 50 ms: \(meetsGoal ? "met" : "not met")), hand-rolled follower (baseline) \(triple(followerLatency)), "
+                + "(goal p99 ≤ 50 ms: \(meetsGoal ? "met" : "not met")), hand-rolled follower (baseline) \(triple(followerLatency)), "
                 + "trigger in the writer's transaction (floor) \(triple(floorLatency)); "
                 + "\(size.rounds) rounds × \(FigureFormat.display(size.roundSeconds)) s a side aiming at \(Self.rate) events/s, "
                 + "\(Self.eventsPerTransaction) events per fsynced transaction (achieved: runnel \(FigureFormat.display(runnel.rate)), "

@@ -4,7 +4,7 @@ import Runnel
 import RunnelTesting
 
 /// `outbox-overhead`: what the transactional outbox adds to a business transaction
-/// (DESIGN.md §8: at most 1.25× the time, so a throughput ratio of at least 0.8).
+/// (the goal: at most 1.25× the time, so a throughput ratio of at least 0.8).
 ///
 /// Runnel's side records a member's activity with ``Network/recordActivity(id:memberId:kind:page:dwellMs:userAgent:at:in:)``:
 /// read the member's bot flag, insert a `member_activity` row, move `members.last_active_at`

@@ -6,7 +6,7 @@ import Darwin
 import Foundation
 
 /// The process's peak resident memory over a stretch of work, so a scenario can say how much
-/// memory one side needed (DESIGN.md §8: memory stays flat as the input grows).
+/// memory one side needed (the goal: memory stays flat as the input grows).
 ///
 /// On Linux the peak ("high water mark", `VmHWM`) is reset to the current size first, by writing
 /// 5 to `/proc/self/clear_refs`, so each side's peak is its own. Elsewhere it reads
