@@ -105,6 +105,35 @@ import Testing
         #expect(activity == events)
     }
 
+    @Test func aSecondLoadThatMovedTheProgressStopsTheFirstBeforeItAppliesLinesTwice() throws {
+        let clean = try TemporaryHome(label: "clean")
+        let cleanStore = try clean.openStore(migrations: SampleCatalog.catalog.migrationsDirectory)
+        try SampleLoader(dataset: dataset, batchSize: 300).load(dataset.defaultFile, into: cleanStore)
+
+        // Between two of the first load's batches, another load (another process, as far as
+        // the database can tell) loads the rest of the file.
+        let temporary = try TemporaryHome()
+        let store = try temporary.openStore(migrations: SampleCatalog.catalog.migrationsDirectory)
+        var interleaved = false
+        let error = try #require(throws: RunnelError.self) {
+            try SampleLoader(dataset: dataset, batchSize: 300).load(dataset.defaultFile, into: store) { done, _ in
+                guard !interleaved, done == 300 else { return }
+                interleaved = true
+                _ = try? SampleLoader(dataset: dataset, batchSize: 300).load(dataset.defaultFile, into: store)
+            }
+        }
+        #expect(interleaved)
+        #expect(error.code == .concurrentRunner, "\(error)")
+        #expect(error.description.contains("nothing was applied twice"))
+        func contents(_ store: Store) throws -> [String] {
+            try store.app.read { db in
+                try Row.fetchAll(db, sql: "SELECT topic, key, type, payload FROM runnel_outbox ORDER BY id").map { "\($0)" }
+                    + Row.fetchAll(db, sql: "SELECT * FROM member_activity ORDER BY activity_id").map { "\($0)" }
+            }
+        }
+        #expect(try contents(store) == contents(cleanStore))
+    }
+
     @Test func aDifferentFileOfTheSameDataSetIsRefused() throws {
         let temporary = try TemporaryHome()
         let store = try temporary.openStore(migrations: SampleCatalog.catalog.migrationsDirectory)

@@ -112,6 +112,15 @@ public struct SampleLoader: Sendable {
             let start = next
             let events = try RunnelError.naming(path, "loading lines \(start + 1)–\(end) of \(file.lastPathComponent)") {
                 try store.app.write { db -> Int in
+                    // Compare-and-set on the progress row, in this (immediate) write transaction:
+                    // when another `sample load` of the same home applied these lines first, this
+                    // one stops instead of applying them twice.
+                    let stored = try Int.fetchOne(db, sql: "SELECT next_line FROM runnel_sample_loads WHERE dataset = ?", arguments: [name])
+                    guard stored == start else {
+                        throw RunnelError(.concurrentRunner,
+                                          "another `runnel sample load` of the \(name) data set into \(store.home.url.path) moved its progress to line \(stored.map(String.init) ?? "none") while this one was about to load lines \(start + 1)–\(end); this one stopped, so nothing was applied twice",
+                                          hint: "Run one `runnel sample load` per home at a time; run it again once the other has finished and it goes on from where that one stopped")
+                    }
                     var events = 0
                     for index in start..<end where !lines[index].isEmpty {
                         do {

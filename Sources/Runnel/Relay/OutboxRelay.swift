@@ -89,17 +89,27 @@ public final class OutboxRelay: @unchecked Sendable {
     // MARK: - Start-up
 
     private func learnAppended(_ role: DatabaseRole, identity: DatabaseIdentity) throws -> [PartitionKey: Int64] {
-        guard let firstPending = try store.database(role).read({ try Int64.fetchOne($0, sql: "SELECT min(id) FROM runnel_outbox") }) else {
-            return [:]
+        let database = store.database(role)
+        let (firstPending, handedOut) = try database.read { db in
+            (try Int64.fetchOne(db, sql: "SELECT min(id) FROM runnel_outbox"),
+             try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'runnel_outbox'") ?? 0)
         }
         var found: [PartitionKey: Int64] = [:]
         for name in log.topicNames {
             guard let topic = try log.topic(name) else { continue }
             for partition in topic.partitions {
                 var largest: Int64?
+                var highest: Int64 = 0
                 for record in try partition.lastBatch()
                 where Self.source(of: record) == role && identity.owns(recordIdentity: record.header(Header.database)) {
-                    if let id = Self.outboxID(of: record), id >= firstPending { largest = max(largest ?? id, id) }
+                    guard let id = Self.outboxID(of: record) else { continue }
+                    highest = max(highest, id)
+                    if let firstPending, id >= firstPending { largest = max(largest ?? id, id) }
+                }
+                // The log can never hold an id this file has not handed out yet, unless the file
+                // went back in time: its new rows would reuse relayed ids and be skipped.
+                if highest > handedOut {
+                    throw Self.wentBack(database.path, identity: identity, inLog: highest, handedOut: handedOut, partition: partition)
                 }
                 if let largest {
                     found[PartitionKey(topic: name, partition: partition.partition)] = largest
@@ -111,6 +121,13 @@ public final class OutboxRelay: @unchecked Sendable {
             }
         }
         return found
+    }
+
+    /// The refusal for a database whose outbox ids went back behind what the log holds.
+    private static func wentBack(_ path: String, identity: DatabaseIdentity, inLog id: Int64, handedOut: Int64, partition: PartitionLog) -> RunnelError {
+        RunnelError(.database,
+                    "\(partition.folder.path) holds outbox id \(id) of \(path) (identity \(identity.id)), but that file has handed out ids only up to \(handedOut): it was restored from a backup or rolled back, and relaying it now would take its new rows for ones already in the log and drop them",
+                    hint: "Run `runnel relay --new-identity \(URL(fileURLWithPath: path).lastPathComponent)` to give the file a new identity: every pending row is then relayed (rows the log held from before the restore arrive again, rather than new ones being lost)")
     }
 
     static func source(of record: LogRecord) -> DatabaseRole? {

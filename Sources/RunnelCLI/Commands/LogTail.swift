@@ -70,15 +70,21 @@ struct LogTail: AsyncParsableCommand {
             for (index, partition) in partitions.enumerated() {
                 try partition.refresh()
                 while positions[index] < partition.endOffset, cap.map({ printed[index] < $0 }) ?? true {
-                    let records: [LogRecord]
+                    var records: [LogRecord] = []
+                    let next: Int64
                     do {
-                        records = try partition.read(from: positions[index], maxBytes: 256 << 10)
+                        // Where to go on comes from the read itself: past the offsets compaction
+                        // removed (a batch it emptied holds no records but still ends a segment).
+                        next = try partition.forEachRecord(from: positions[index], maxBytes: 256 << 10) { record in
+                            records.append(record.record)
+                            return true
+                        }
                     } catch let error as RunnelError where error.code == .logGap {
                         // Show the records before the gap, then stop with what is missing.
                         printRows()
                         throw error
                     }
-                    guard let last = records.last else { break }
+                    guard next > positions[index] else { break }
                     for record in records where cap.map({ printed[index] < $0 }) ?? true {
                         printed[index] += 1
                         if output.format == .json {
@@ -87,7 +93,7 @@ struct LogTail: AsyncParsableCommand {
                             rows.append(cells(record, partition: partition.partition))
                         }
                     }
-                    positions[index] = last.offset + 1
+                    positions[index] = next
                 }
             }
             printRows()
