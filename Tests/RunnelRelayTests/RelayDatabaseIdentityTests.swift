@@ -92,6 +92,46 @@ import Testing
         #expect(identities == [before, after.id])
     }
 
+    /// `app.sqlite` restored from a backup keeps its identity but hands out ids the log already
+    /// holds: the relay refuses to start (it would skip the new rows as relayed), and with a new
+    /// identity every pending row is relayed, the new events among them.
+    @Test func aDatabaseRestoredFromABackupIsRefusedUntilItHasANewIdentity() throws {
+        let temporary = try TemporaryHome(label: "relay-restore")
+        let backup = temporary.folder.appendingPathComponent("app-backup.sqlite")
+        do {
+            let store = try temporary.openStore()
+            try Self.commitNotes(5, text: "before", role: .app, topic: "notes", to: store)
+            try store.app.backup(to: try DatabaseQueue(path: backup.path))
+            try Self.commitNotes(5, text: "after-backup", role: .app, topic: "notes", to: store)
+            let log = try Log.open(temporary.home.logURL)
+            #expect(try OutboxRelay(store: store, log: log).drain().relayed == 10)
+            try log.close()
+        }
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: temporary.home.appDatabaseURL.path + suffix) {
+            try FileManager.default.removeItem(atPath: temporary.home.appDatabaseURL.path + suffix)
+        }
+        try FileManager.default.copyItem(at: backup, to: temporary.home.appDatabaseURL)
+
+        let store = try temporary.openStore()
+        try Self.commitNotes(3, text: "restored", role: .app, topic: "notes", to: store)   // ids 6–8 again
+        let log = try Log.open(temporary.home.logURL)
+        let refusal = try #require(throws: RunnelError.self) { try OutboxRelay(store: store, log: log) }
+        #expect(refusal.code == .database)
+        #expect(refusal.description.contains("holds outbox id 10 of \(temporary.home.appDatabaseURL.path)"), "\(refusal)")
+        #expect(refusal.description.contains("has handed out ids only up to 8"))
+        #expect(refusal.description.contains("runnel relay --new-identity app.sqlite"))
+
+        _ = try store.app.write(DatabaseIdentity.renew)
+        let summary = try OutboxRelay(store: store, log: log).drain()
+        try log.close()
+        #expect(summary.skippedAsAlreadyInLog == 0)
+        #expect(summary.relayed == 8)
+        var expected = Self.expected(5, text: "before").mapValues { $0 * 2 }   // in the log before the restore, and again
+        expected.merge(Self.expected(5, text: "after-backup")) { $0 + $1 }
+        expected.merge(Self.expected(3, text: "restored")) { $0 + $1 }
+        #expect(try Self.events(temporary.home, topic: "notes") == expected)
+    }
+
     /// A home made before identities, upgraded while a relay run was interrupted between its
     /// append and its delete: the upgraded database claims the unmarked records it left, so the
     /// next run skips them instead of appending them twice.

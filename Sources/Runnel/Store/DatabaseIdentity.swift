@@ -33,6 +33,17 @@ package struct DatabaseIdentity: Sendable, Hashable {
         return DatabaseIdentity(id: row["id"], claimsUnmarkedRecords: row["claims_unmarked_records"])
     }
 
+    /// Gives the database of `db` a new identity that claims no records of the log: for a file
+    /// restored from a backup, whose outbox hands out ids the log already holds.
+    /// - Returns: The new identity.
+    @discardableResult
+    package static func renew(_ db: Database) throws -> DatabaseIdentity {
+        let renewed = DatabaseIdentity(id: UUID().uuidString.lowercased(), claimsUnmarkedRecords: false)
+        try db.execute(sql: "UPDATE runnel_database_identity SET id = ?, claims_unmarked_records = 0, created_at = ?",
+                       arguments: [renewed.id, Date().millisecondsSince1970])
+        return renewed
+    }
+
     /// The migration `runnel-v6-database-identity`: creates the table with one random id.
     ///
     /// `sqlite_sequence` holds a row for `runnel_outbox` once the outbox has handed out an id,

@@ -15,7 +15,9 @@ struct RelayCommand: AsyncParsableCommand {
             and exits 0. Rows that can never be relayed go to runnel_outbox_dead_letters. \
             After a crash, rows an interrupted run already appended are skipped, matched by \
             outbox id and the identity of the database file (header outbox-database), so the \
-            events of a rebuilt derived.sqlite are never taken for an earlier file's.
+            events of a rebuilt derived.sqlite are never taken for an earlier file's. A file \
+            restored from a backup (its outbox hands out ids the log already holds) is refused; \
+            --new-identity FILE gives it a new identity, so every pending row is relayed.
             """)
 
     @Flag(help: "Keep running and relay new commits as they happen.") var follow = false
@@ -24,17 +26,34 @@ struct RelayCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("fsync the log at most every N ms instead of after every batch (faster; a power cut can lose the last N ms of relayed rows).",
                                valueName: "ms"))
     var fsyncIntervalMs: Int?
+    @Option(help: ArgumentHelp("Give app.sqlite or derived.sqlite a new identity first: for a file restored from a backup, whose pending rows would otherwise be taken for rows already in the log.",
+                               valueName: "file"))
+    var newIdentity: String?
     @OptionGroup var home: HomeOptions
 
     func validate() throws {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
         guard (1...1024).contains(partitions) else { throw ValidationError("--partitions must be 1 to 1024") }
         if let fsyncIntervalMs, fsyncIntervalMs <= 0 { throw ValidationError("--fsync-interval-ms must be positive") }
+        if let newIdentity, renewedRole(newIdentity) == nil {
+            throw ValidationError("--new-identity takes app.sqlite or derived.sqlite, not \(newIdentity)")
+        }
+    }
+
+    private func renewedRole(_ name: String) -> DatabaseRole? {
+        DatabaseRole.allCases.first { $0.fileName == name || $0.rawValue == name }
     }
 
     func run() async throws {
         let console = CLIContext.current.console
         let store = try Store.open(home.resolved)
+        if let newIdentity, let role = renewedRole(newIdentity) {
+            let database = store.database(role)
+            let renewed = try RunnelError.naming(database.path, "giving \(role.fileName) a new identity") {
+                try database.write(DatabaseIdentity.renew)
+            }
+            console.print("\(role.fileName) has the new identity \(renewed.id): every pending row of it will be relayed.")
+        }
         guard follow else {
             try Self.drain(store, batchSize: batchSize, partitions: partitions, durability: durability, console: console)
             return
