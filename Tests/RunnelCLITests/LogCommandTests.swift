@@ -286,3 +286,60 @@ import Testing
         #expect(verify.output.contains("Verified 1 partition(s)"))
     }
 }
+
+/// A log whose end went back behind a pipeline (its last segment lost and the loss accepted, as
+/// the log's own hint allows): the pipeline stops instead of skipping the offsets new records
+/// will get again, `runnel pipelines` says it needs a rebuild, and the rebuild works.
+@Suite struct APipelineAheadOfTheLogTests {
+    @Test func stopsNamingTheOffsetsUntilRebuilt() async throws {
+        let temporary = try TemporaryHome(label: "log-behind-pipeline")
+        let home = temporary.home.url.path
+        for command in [["migrate"], ["log", "create", "member-activity", "--segment-bytes", "20000"], ["sample", "load"],
+                        ["relay", "--batch-size", "50"], ["run", "member-sessions"]] {
+            let result = await runnel(command + ["--home", home])
+            #expect(result.status == 0, "\(command): \(result.error)")
+        }
+        let folder = temporary.home.logURL.appendingPathComponent("member-activity/0")
+        let last = try #require(try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".log") }.sorted().last)
+        for name in [last, String(last.prefix(20)) + ".index", String(last.prefix(20)) + ".timeindex", "recovery-checkpoint"] {
+            try? FileManager.default.removeItem(at: folder.appendingPathComponent(name))
+        }
+        let end = Int64(last.prefix(20))!
+
+        let stopped = await runnel("run", "member-sessions", "--home", home)
+        #expect(stopped.status == 1)
+        #expect(stopped.error.contains("the log there now ends at offset \(end)"), "\(stopped.error)")
+        #expect(stopped.error.contains("runnel run member-sessions --rebuild"))
+        let listed = await runnel("pipelines", "--home", home)
+        let line = try #require(listed.outputLines.first { $0.contains("member-sessions") })
+        #expect(line.contains("offsets past the log's end"), "\(line)")
+
+        let rebuilt = await runnel("run", "member-sessions", "--rebuild", "--home", home)
+        #expect(rebuilt.status == 0, "\(rebuilt.error)")
+        let after = await runnel("pipelines", "--home", home)
+        #expect(after.outputLines.first { $0.contains("member-sessions") }?.contains(" ok ") == true, "\(after.output)")
+    }
+}
+
+/// `log tail` goes on past the offsets compaction removed: a segment compacted to nothing (one
+/// empty batch) right before a gap still leads to the gap's error, not a silent stop.
+@Suite struct TailOverACompactedSegmentTests {
+    @Test func reachesTheGapAfterASegmentCompactedToNothing() async throws {
+        let temporary = try TemporaryHome(label: "tail-compacted")
+        let log = try Log.open(temporary.home.logURL)
+        let partition = try log.createTopic("notes", TopicConfiguration(segmentBytes: 1_024)).partitions[0]
+        let padding = String(repeating: "x", count: 600)
+        func record(_ key: String) -> LogRecord { LogRecord(timestamp: 1, key: Array(key.utf8), value: Array("{\"note\":\"\(key)\(padding)\"}".utf8)) }
+        // One batch a segment (each is over half of 1,024 bytes): [k1 k2] [k1 k2] [k3] [k4].
+        for keys in [["k1", "k2"], ["k1", "k2"], ["k3"], ["k4"]] { try partition.append(keys.map(record)) }
+        #expect(partition.segmentSummaries.map(\.baseOffset) == [0, 2, 4, 5])
+        try partition.compact()   // the first segment keeps only an empty batch ending at offset 1
+        try log.close()
+        let folder = partition.folder
+        for suffix in ["log", "index", "timeindex"] { try FileManager.default.removeItem(at: folder.appendingPathComponent(LogSegment.name(2, suffix))) }
+
+        let tail = await runnel("log", "tail", "notes", "--from", "0", "--home", temporary.home.url.path)
+        #expect(tail.status == 1, "\(tail.output)")
+        #expect(tail.error.contains("offsets 2–3"), "\(tail.error)")
+    }
+}

@@ -336,6 +336,7 @@ public final class PipelineRunner {
                 next = partition.startOffset
             }
             let end = partition.endOffset
+            if next > end { stoppedAt = aheadOfLog(next, partition) }
             while budget > 0, next < end {
                 let before = next
                 do {
@@ -375,11 +376,22 @@ public final class PipelineRunner {
         return summary
     }
 
+    /// The error for an input whose committed offset is past its partition's end: offsets this
+    /// pipeline read are gone from the log, and new records would get them again.
+    private func aheadOfLog(_ next: Int64, _ partition: PartitionLog) -> RunnelError {
+        RunnelError(.logGap,
+                    "pipeline \(pipeline.name) has read \(partition.topic)/\(partition.partition) up to offset \(next), but the log there now ends at offset \(partition.endOffset): records it read are gone from \(partition.folder.path) (a lost last segment, a deleted topic folder, or a tail cut after a crash), and new records would get their offsets again and be skipped",
+                    hint: "Rebuild the pipeline from the log as it is now: `runnel run \(pipeline.name) --rebuild`")
+    }
+
     /// Runs batches until the pipeline reaches the end the log had when the run began (batch
     /// mode), closing the windows the watermark allows at every commit.
     /// - Parameter progress: Called after each batch with the records done and the total.
     public func runToEnd(progress: ((Int64, Int64) -> Void)? = nil) throws -> RunSummary {
         try refresh()
+        if let ahead = zip(graph.inputs, partitions).first(where: { $0.0.nextOffset > $0.1.endOffset }) {
+            throw aheadOfLog(ahead.0.nextOffset, ahead.1)
+        }
         let targets = partitions.map(\.endOffset)
         let total = zip(graph.inputs, targets).reduce(Int64(0)) { $0 + max(0, $1.1 - $1.0.nextOffset) }
         var summary = RunSummary()

@@ -18,6 +18,8 @@ package struct PipelineStatus: Sendable, Equatable {
         case rebuilding(read: Int64, total: Int64)
         /// The saved state is from another version.
         case needsRebuild(savedVersion: Int)
+        /// The pipeline has read offsets the log no longer holds (its end went back).
+        case aheadOfLog(offsets: Int64)
 
         package var description: String {
             switch self {
@@ -26,6 +28,7 @@ package struct PipelineStatus: Sendable, Equatable {
             case .rebuilding(let read, let total):
                 "rebuilding (\(read)/\(total) records, \(total > 0 ? read * 100 / total : 100)%)"
             case .needsRebuild(let version): "needs rebuild (state is version \(version))"
+            case .aheadOfLog(let offsets): "needs rebuild (read \(offsets) offsets past the log's end)"
             }
         }
     }
@@ -74,7 +77,7 @@ package struct PipelineStatus: Sendable, Equatable {
                                                arguments: [pipeline.name])
                 var status = PipelineStatus(name: pipeline.name, state: .ok, eventsIn: row["events_in"], lagEvents: row["lag_events"],
                                             lagMilliseconds: row["lag_ms"], updatedAt: row["updated_at"])
-                var progress = (read: Int64(0), total: Int64(0))
+                var progress = (read: Int64(0), total: Int64(0), ahead: Int64(0))
                 if let log {
                     let topics = ((row["topics"] as String?) ?? "").split(separator: ",").map(String.init) + offsets.map { $0["topic"] as String }
                     (status.lagEvents, status.lagMilliseconds, progress) = try lag(of: Set(topics), offsets: offsets, in: log)
@@ -82,6 +85,8 @@ package struct PipelineStatus: Sendable, Equatable {
                 let version: Int = row["version"]
                 if version != pipeline.version {
                     status.state = .needsRebuild(savedVersion: version)
+                } else if progress.ahead > 0 {
+                    status.state = .aheadOfLog(offsets: progress.ahead)
                 } else if (row["rebuild_started_at"] as Int64?) != nil {
                     status.state = .rebuilding(read: progress.read, total: progress.total)
                 } else if (row["batches"] as Int64) == 0 {
@@ -95,18 +100,19 @@ package struct PipelineStatus: Sendable, Equatable {
     /// The lag of committed offsets against the log's end, counted as the runner counts it,
     /// and how much of the log they cover.
     private static func lag(of topics: Set<String>, offsets: [Row], in log: Log) throws
-        -> (events: Int64, milliseconds: Int64, progress: (read: Int64, total: Int64)) {
+        -> (events: Int64, milliseconds: Int64, progress: (read: Int64, total: Int64, ahead: Int64)) {
         var committed: [String: (next: Int64, time: Int64?)] = [:]
         for row in offsets {
             committed["\(row["topic"] as String)/\(row["partition"] as Int)"] = (row["next_offset"], row["max_event_time"])
         }
-        var events: Int64 = 0, milliseconds: Int64 = 0, read: Int64 = 0, total: Int64 = 0
+        var events: Int64 = 0, milliseconds: Int64 = 0, read: Int64 = 0, total: Int64 = 0, ahead: Int64 = 0
         for name in topics.sorted() {
             guard let topic = try log.topic(name) else { continue }
             for partition in topic.partitions {
                 let saved = committed["\(name)/\(partition.partition)"]
                 let next = max(saved?.next ?? 0, partition.startOffset), end = partition.endOffset
                 events += max(0, end - next)
+                ahead += max(0, next - end)
                 read += min(next, end)
                 total += end
                 if next < end, let newest = partition.segmentSummaries.last?.maxTimestamp {
@@ -114,6 +120,6 @@ package struct PipelineStatus: Sendable, Equatable {
                 }
             }
         }
-        return (events, milliseconds, (read, total))
+        return (events, milliseconds, (read, total, ahead))
     }
 }
