@@ -215,7 +215,7 @@ public struct KVStoreFolder: Sendable, Hashable {
     private func withLock<Result>(_ body: () throws -> Result) throws -> Result {
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         let lock = try LogFile(url.appendingPathComponent("LOCK"), create: true)
-        guard lock.tryLock() else {
+        guard try lock.tryLock() else {
             throw RunnelError(.kv, "KV store \(name) is being built or switched by another process (\(url.appendingPathComponent("LOCK").path) is locked)",
                               hint: "Wait for it to finish, then try again")
         }

@@ -54,7 +54,7 @@ public final class Log: @unchecked Sendable {
     public static func open(_ folder: URL, durability: Durability = .everyBatch) throws -> Log {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let lockFile = try LogFile(folder.appendingPathComponent(lockName), create: true)
-        guard lockFile.tryLock() else {
+        guard try lockFile.tryLock() else {
             let holder = (try? String(contentsOf: lockFile.url, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
             throw RunnelError(.logLocked, "the log at \(folder.path) is already open for writing by another process (pid \(holder))",
                               hint: "Only one writer (relay) may run per home; stop the other one, or read with a read-only command")

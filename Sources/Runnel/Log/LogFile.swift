@@ -98,9 +98,16 @@ final class LogFile: @unchecked Sendable {
     }
 
     /// Takes an exclusive, non-blocking lock on the whole file (released when the file closes).
-    /// - Returns: false when another process holds it.
-    func tryLock() -> Bool {
-        flock(descriptor, LOCK_EX | LOCK_NB) == 0
+    /// - Returns: false when another open file holds it.
+    /// - Throws: ``RunnelError`` `.io` when the lock cannot be taken for another reason (no
+    ///   locks on this file system, say), so that is never reported as someone holding it.
+    func tryLock() throws -> Bool {
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            if errno == EINTR { continue }
+            if errno == EWOULDBLOCK { return false }
+            throw LogFile.error("lock", url)
+        }
+        return true
     }
 
     /// Fsyncs a folder, so that files created, renamed or deleted in it survive a crash.

@@ -68,7 +68,7 @@ package final class RunnerLock: Sendable {
             throw RunnelError(.io, "cannot create the lock file \(url.path) of \(role.noun) \(name): \(error.localizedDescription)",
                               hint: "Check that \(folder.path) is writable by this user")
         }
-        guard file.tryLock() else {
+        guard try file.tryLock() else {
             throw refusal(role: role, name: name, url: url)
         }
         try file.truncate(to: 0)
