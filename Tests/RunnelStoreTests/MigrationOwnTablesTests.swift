@@ -20,6 +20,7 @@ import Testing
         ("\(insertIntoOutbox);", "writes to Runnel's table runnel_outbox"),
         ("DELETE FROM runnel_schema_migrations;", "writes to Runnel's table runnel_schema_migrations"),
         ("UPDATE grdb_migrations SET identifier = 'x' WHERE 0;", "writes to Runnel's table grdb_migrations"),
+        ("INSERT INTO sqlite_sequence (name, seq) VALUES ('runnel_outbox', 0);", "creates the id counter of runnel_outbox"),
     ])
     func aMigrationTouchingRunnelsTablesIsRefusedAndRolledBackWhole(_ statement: String, _ change: String) throws {
         let temporary = try TemporaryHome()

@@ -25,8 +25,16 @@ extension SchemaMigrator {
                OR name = 'grdb_migrations' OR tbl_name = 'grdb_migrations'
                OR (type = 'trigger' AND (sql LIKE '%runnel\_%' ESCAPE '\' OR sql LIKE '%grdb\_migrations%' ESCAPE '\'))
             """#)
-        return Dictionary(rows.map { ("\($0["type"] as String) \($0["name"] as String)", ($0["sql"] as String?) ?? "") },
-                          uniquingKeysWith: { first, _ in first })
+        var schema = Dictionary(rows.map { ("\($0["type"] as String) \($0["name"] as String)", ($0["sql"] as String?) ?? "") },
+                                uniquingKeysWith: { first, _ in first })
+        // The outbox's id counter: setting it back would hand out relayed ids again (a change
+        // to `sqlite_sequence` is no row change a transaction observer sees).
+        if try db.tableExists("sqlite_sequence") {
+            for row in try Row.fetchAll(db, sql: #"SELECT name, seq FROM sqlite_sequence WHERE name LIKE 'runnel\_%' ESCAPE '\'"#) {
+                schema["id counter of \(row["name"] as String)"] = "\(row["seq"] as Int64)"
+            }
+        }
+        return schema
     }
 
     /// Runs a migration's statements one by one, stopping at the first that touches Runnel's
