@@ -149,6 +149,15 @@ import Testing
         #expect(described.output.contains("2 partition(s)"))
         let bad = await runnel("relay", "--fsync-interval-ms", "0", "--home", home)
         #expect(bad.status == 64)
+
+        // A new identity for a restored file: the next relay writes it on every record.
+        let before = try await Store.openReadOnly(temporary.home, .app).read(DatabaseIdentity.read).id
+        let renewed = await runnel("relay", "--new-identity", "app.sqlite", "--home", home)
+        #expect(renewed.status == 0, "\(renewed.error)")
+        let after = try await Store.openReadOnly(temporary.home, .app).read(DatabaseIdentity.read).id
+        #expect(after != before)
+        #expect(renewed.output.contains("app.sqlite has the new identity \(after)"))
+        #expect(await runnel("relay", "--new-identity", "business.sqlite", "--home", home).status == 64)
     }
 }
 
