@@ -45,7 +45,8 @@ struct RunCommand: AsyncParsableCommand {
             throw RunnelError(.notFound, "the \(context.catalog.name) catalog has no pipelines")
         }
         let store = try Store.open(home.resolved)
-        let options = PipelineRunner.Options(batchSize: batchSize, rebuild: rebuild, skipGaps: skipGap)
+        // `--rebuild` drops the state below, before any runner opens, so the runners themselves never rebuild.
+        let options = PipelineRunner.Options(batchSize: batchSize, rebuild: false, skipGaps: skipGap)
         // One runner per pipeline: every lock is taken before any state is touched, so a run
         // that would collide with another is refused whole, not after it has done half its work.
         var locks: [RunnerLock] = []
@@ -55,19 +56,17 @@ struct RunCommand: AsyncParsableCommand {
         // Rebuilds happen before any pipeline runs, so none reads half-dropped state, and an
         // interrupted `--rebuild` leaves every pipeline marked as rebuilding: the next plain run
         // of each finishes the replay.
-        var runOptions = options
         if rebuild {
             for (pipeline, lock) in zip(pipelines, locks) { try PipelineRunner.dropState(of: pipeline, in: store, holding: lock) }
-            runOptions.rebuild = false
         }
         guard follow else {
             for (pipeline, lock) in zip(pipelines, locks) {
-                try Self.runToEnd(pipeline, store: store, options: runOptions, console: context.console, lock: lock)
+                try Self.runToEnd(pipeline, store: store, options: options, console: context.console, lock: lock)
             }
             return
         }
         let logger = Logger(label: "runnel.pipeline")
-        let services = zip(pipelines, locks).map { PipelineService(pipeline: $0, store: store, options: runOptions, holding: $1, logger: logger) }
+        let services = zip(pipelines, locks).map { PipelineService(pipeline: $0, store: store, options: options, holding: $1, logger: logger) }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
