@@ -25,18 +25,9 @@ extension RunnelError {
     }
 
     /// The error for a SQLite failure in `path` while doing `action` (see ``naming(_:_:_:)``).
-    package static func database(_ error: DatabaseError, path: String, during action: String) -> RunnelError {
-        describe(error, path: path, during: action)
-    }
-
-    /// The error for a SQLite failure that reached the command line without the code that ran it
-    /// naming its database: a last resort, so that even then the message says what happened and
-    /// what to do.
-    package static func database(_ error: DatabaseError, during action: String) -> RunnelError {
-        describe(error, path: nil, during: action)
-    }
-
-    private static func describe(_ error: DatabaseError, path: String?, during action: String) -> RunnelError {
+    /// Without a path (a failure that reached the command line without the code that ran it
+    /// naming its database, as a last resort) the message still says what happened and what to do.
+    package static func database(_ error: DatabaseError, path: String? = nil, during action: String) -> RunnelError {
         let file = path.map { URL(fileURLWithPath: $0) }
         let name = file?.lastPathComponent
         let folder = file?.deletingLastPathComponent().path ?? "the home folder"
@@ -45,7 +36,7 @@ extension RunnelError {
         switch error.resultCode {
         case .SQLITE_FULL:
             return RunnelError(.database, "the disk holding \(database) is full: \(action) was rolled back, so nothing of it was written or lost (\(sqlite))",
-                               hint: "Free space in \(folder) (`df -h \(file.map { _ in folder } ?? ".")`), then run the command again: it goes on from the last commit")
+                               hint: "Free space in \(folder) (`df -h \(path == nil ? "." : folder)`), then run the command again: it goes on from the last commit")
         case .SQLITE_CORRUPT, .SQLITE_NOTADB:
             let what: String
             switch name {
