@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "Runnel",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "Runnel", targets: ["Runnel"]),
         .library(name: "RunnelTesting", targets: ["RunnelTesting"]),
