@@ -161,6 +161,8 @@ public final class Log: @unchecked Sendable {
     /// Fsyncs every partition with unsynced appends (the group commit of a relay cycle).
     /// Under `.interval`, does so only when the interval has passed.
     public func flush(force: Bool = false) throws {
+        // Readers in this process wake now; other processes see the write through their watcher.
+        defer { LogAppendNotices.post(folder) }
         if case .interval(let milliseconds) = durability, !force, Date().timeIntervalSince(lastFlush) * 1000 < Double(milliseconds) {
             return
         }

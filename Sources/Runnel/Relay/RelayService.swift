@@ -7,26 +7,40 @@ import ServiceLifecycle
 /// drains again, until a graceful shutdown (SIGTERM) — which it honours between cycles, so the
 /// batch in hand is finished and its rows deleted before it returns.
 ///
-/// A commit is noticed by polling SQLite's `PRAGMA data_version` on a private connection to each
-/// database every ``pollInterval``: the value changes whenever another connection commits, and
-/// reading it costs microseconds, so new rows are seen within about a millisecond without a
-/// long fixed poll.
+/// It runs on a thread of its own (its SQLite and log writes block), and between cycles it
+/// suspends: a commit by any process writes the databases' WAL files, which the process's file
+/// watcher (inotify on Linux) turns into a wake-up; SQLite's `PRAGMA data_version`, read on a
+/// private connection, then tells a real commit from noise. It also looks every
+/// ``idleCheckInterval`` — the only way to notice commits where there is no file watcher.
 public struct RelayService: Service {
     public let relay: OutboxRelay
-    public var pollInterval: Duration
+    /// How often the relay looks at the outbox when nothing woke it.
+    public var idleCheckInterval: Duration
     private let logger: Logger
 
-    public init(relay: OutboxRelay, pollInterval: Duration = .milliseconds(1), logger: Logger = Logger(label: "runnel.relay")) {
+    /// - Parameters:
+    ///   - idleCheckInterval: How often to look without a wake-up; nil picks 1 s where the
+    ///     system has a file watcher and 10 ms where it does not.
+    public init(relay: OutboxRelay, idleCheckInterval: Duration? = nil, logger: Logger = Logger(label: "runnel.relay")) {
         self.relay = relay
-        self.pollInterval = pollInterval
+        self.idleCheckInterval = idleCheckInterval ?? (FileWatcher.shared == nil ? .milliseconds(10) : .seconds(1))
         self.logger = logger
     }
 
     public func run() async throws {
+        try await ServiceThread.run(named: "runnel.relay") { try await follow() }
+    }
+
+    private func follow() async throws {
+        let signal = ChangeSignal()
+        let home = relay.store.home
+        let names = Set(DatabaseRole.allCases.flatMap { [$0.fileName, $0.fileName + "-wal"] })
+        let subscription = FileWatcher.shared?.subscribe(signal, to: [home.url], names: names)
+        defer { subscription.map { FileWatcher.shared?.cancel($0) } }
         let watchers = try DatabaseRole.allCases.map { role -> DatabaseQueue in
             var configuration = Configuration()
             configuration.readonly = true
-            return try DatabaseQueue(path: relay.store.home.databaseURL(role).path, configuration: configuration)
+            return try DatabaseQueue(path: home.databaseURL(role).path, configuration: configuration)
         }
         var versions = try watchers.map { try $0.read { try Int.fetchOne($0, sql: "PRAGMA data_version") } }
         var lastReport = ContinuousClock.now
@@ -34,7 +48,7 @@ public struct RelayService: Service {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let summary = try relay.relayOnce()
             relayedSinceReport += summary.relayed
-            if ContinuousClock.now - lastReport > .seconds(10) {
+            if ContinuousClock.now - lastReport > .seconds(10), relayedSinceReport > 0 {
                 let backlog = try relay.backlog()
                 let seconds = Double((ContinuousClock.now - lastReport).components.seconds)
                 logger.info("relay progress", metadata: [
@@ -52,7 +66,7 @@ public struct RelayService: Service {
                     versions = now
                     break
                 }
-                try? await Task.sleep(for: pollInterval)
+                await signal.wait(timeout: idleCheckInterval)
             }
         }
         logger.info("relay stopping after its last batch")

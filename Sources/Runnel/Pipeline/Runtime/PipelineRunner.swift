@@ -304,6 +304,16 @@ public final class PipelineRunner {
         return zip(graph.inputs, partitions).reduce(0) { $0 + max(0, $1.1.endOffset - $1.0.nextOffset) }
     }
 
+    /// The folders whose changes can give the pipeline work: the log's (a topic appears), its
+    /// topics' (a topic's partitions appear) and its partitions' (segments grow and roll).
+    /// The list grows as topics appear; followers watch it.
+    package var inputFolders: [URL] {
+        [log.folder] + boundTopics.map { log.folder.appendingPathComponent($0) } + partitions.map(\.folder)
+    }
+
+    /// Whether the pipeline writes KV stores (whose versions its follower publishes).
+    package var writesKVStores: Bool { !graph.kvStores.isEmpty }
+
     /// Picks up segments the relay wrote since the last look, and topics that appeared.
     public func refresh() throws {
         if openedTopics < boundTopics.count { try openInputs() }

@@ -2,9 +2,15 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// A pipeline in follow mode (nearline): runs batches as the log grows, waiting a poll interval
-/// when it has caught up, until a graceful shutdown (SIGTERM), which it honours between
-/// batches, so the batch in hand commits before it returns.
+/// A pipeline in follow mode (nearline): runs batches as the log grows, and suspends when it
+/// has caught up until the log changes, until a graceful shutdown (SIGTERM), which it honours
+/// between batches, so the batch in hand commits before it returns.
+///
+/// It runs on a thread of its own (its batches block on SQLite and the log's files), so work
+/// elsewhere in the process cannot delay it, nor it them. It is woken by an append to the log
+/// in the same process at once, and by another process's append through the file watcher
+/// (inotify on Linux); it also looks every ``idleCheckInterval`` — the only way to notice
+/// appends where there is no file watcher.
 ///
 /// The runner holds the pipeline's lock while the service runs (see ``PipelineRunner``): a
 /// second follower of the same pipeline is refused.
@@ -12,63 +18,93 @@ public struct PipelineService: Service {
     public let pipeline: Pipeline
     public let store: Store
     public let options: PipelineRunner.Options
-    /// How long to wait before looking at the log again when caught up.
-    public var pollInterval: Duration
+    /// How often the follower looks at the log when nothing woke it.
+    public var idleCheckInterval: Duration
     private let logger: Logger
     /// A lock the caller took for the pipeline (`runnel run`), or nil to take it on start.
     private let lock: RunnerLock?
 
-    public init(pipeline: Pipeline, store: Store, options: PipelineRunner.Options = .init(), pollInterval: Duration = .milliseconds(2),
+    /// - Parameters:
+    ///   - idleCheckInterval: How often to look without a wake-up; nil picks 1 s where the
+    ///     system has a file watcher and 10 ms where it does not.
+    public init(pipeline: Pipeline, store: Store, options: PipelineRunner.Options = .init(), idleCheckInterval: Duration? = nil,
                 logger: Logger = Logger(label: "runnel.pipeline")) {
-        self.pipeline = pipeline
-        self.store = store
-        self.options = options
-        self.pollInterval = pollInterval
-        self.logger = logger
-        lock = nil
+        self.init(pipeline: pipeline, store: store, options: options, idleCheckInterval: idleCheckInterval, lock: nil, logger: logger)
     }
 
     /// A follower that runs under a lock the caller already holds for the pipeline.
     package init(pipeline: Pipeline, store: Store, options: PipelineRunner.Options, holding lock: RunnerLock, logger: Logger) {
+        self.init(pipeline: pipeline, store: store, options: options, idleCheckInterval: nil, lock: lock, logger: logger)
+    }
+
+    private init(pipeline: Pipeline, store: Store, options: PipelineRunner.Options, idleCheckInterval: Duration?, lock: RunnerLock?, logger: Logger) {
         self.pipeline = pipeline
         self.store = store
         self.options = options
-        pollInterval = .milliseconds(2)
+        self.idleCheckInterval = idleCheckInterval ?? (FileWatcher.shared == nil ? .milliseconds(10) : .seconds(1))
         self.logger = logger
         self.lock = lock
     }
 
     public func run() async throws {
+        try await ServiceThread.run(named: "runnel.pipeline") { try await follow() }
+    }
+
+    private func follow() async throws {
+        let signal = ChangeSignal()
+        // Subscribed before the first batch: an append from then on is noticed even while a
+        // batch runs (the signal keeps it for the next wait).
+        let notices = LogAppendNotices.subscribe(signal, toLogIn: store.home.logURL)
+        defer { LogAppendNotices.unsubscribe(notices) }
+        let subscription = FileWatcher.shared?.subscribe(signal, to: [])
+        defer { subscription.map { FileWatcher.shared?.cancel($0) } }
         let runner = try PipelineRunner(pipeline: pipeline, store: store, options: options, logger: logger, locking: lock.map { .held($0) } ?? .acquire)
         logger.info("pipeline following the log", metadata: ["pipeline": "\(pipeline.name)"])
         let clock = ContinuousClock()
         var lastPublish = clock.now
+        // Entries committed since the KV stores were last published (or a publish failed);
+        // at start, an earlier run may have committed some it did not publish.
+        var unpublished = runner.writesKVStores
+        var watched = 0
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let batch = try runner.runBatch()
-            if batch.records == 0 {
-                // KV stores are published when caught up, at most once per interval: a version
-                // is a whole file, too big to write per batch.
-                if clock.now - lastPublish >= options.kvPublishInterval {
-                    publishKVStores(runner)
-                    lastPublish = clock.now
-                }
-                try? await Task.sleep(for: pollInterval)
+            if batch.records > 0 {
+                unpublished = unpublished || runner.writesKVStores
+                continue
             }
+            // KV stores are published when caught up, at most once per interval: a version
+            // is a whole file, too big to write per batch.
+            if unpublished, clock.now - lastPublish >= options.kvPublishInterval {
+                unpublished = !publishKVStores(runner)
+                lastPublish = clock.now
+            }
+            // Folders appear with topics and partitions: watch the new ones before waiting.
+            let folders = runner.inputFolders
+            if let subscription, folders.count != watched {
+                FileWatcher.shared?.add(folders, to: subscription)
+                watched = folders.count
+            }
+            var timeout = idleCheckInterval
+            if unpublished { timeout = min(timeout, max(.zero, options.kvPublishInterval - (clock.now - lastPublish))) }
+            await signal.wait(timeout: timeout)
         }
-        publishKVStores(runner)
+        _ = publishKVStores(runner)
         logger.info("pipeline stopping after its last batch", metadata: ["pipeline": "\(pipeline.name)"])
     }
 
     /// Publishes the pipeline's KV stores. A failure (another process building the same store,
     /// a full disk) is logged and retried at the next interval: the entries are committed, so
     /// nothing is lost, and the follower keeps the views current meanwhile.
-    private func publishKVStores(_ runner: PipelineRunner) {
+    /// - Returns: Whether the stores are published.
+    private func publishKVStores(_ runner: PipelineRunner) -> Bool {
         do {
             try runner.publishKVStores()
+            return true
         } catch {
             logger.error("kv publish failed; the follower retries at its next interval", metadata: [
                 "pipeline": "\(pipeline.name)", "error": "\(error)",
             ])
+            return false
         }
     }
 }
