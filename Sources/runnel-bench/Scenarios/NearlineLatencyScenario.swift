@@ -17,7 +17,7 @@ import RunnelTesting
 ///
 /// - Runnel: a writer commits 10 events per transaction with ``Outbox/append(_:in:)``, one
 ///   transaction per millisecond (10K events/s), and reads the clock after each commit returns.
-///   ``RelayService`` and ``PipelineService`` (their default 1 ms and 2 ms polls) run in tasks of
+///   ``RelayService`` and ``PipelineService`` (woken by commits and appends, not polling) run in tasks of
 ///   the same process. The pipeline keeps the largest `seq` per writer
 ///   (`keyBy("writer").aggregate { Max("last_seq") }`) in a read view in `derived.sqlite`.
 /// - Hand-rolled follower (the baseline): the same writer inserts the same JSON into a plain

@@ -14,7 +14,7 @@ import RunnelTesting
 ///
 /// A writer commits one event per transaction with ``Outbox/append(_:in:)``, paced at 5K a
 /// second, and reads the clock right after each commit returns. ``RelayService`` runs in a task
-/// of the same process (it polls `PRAGMA data_version` every millisecond). A reader thread, as a
+/// of the same process (woken by the WAL write of each commit). A reader thread, as a
 /// consumer in another process would, opens the log read-only (afresh for every poll: see
 /// ``followLog(_:from:probe:deadline:)``), calls ``PartitionLog/read(from:maxBytes:)``, and
 /// reads the clock when records arrive; an event's latency is that time less its commit time,
