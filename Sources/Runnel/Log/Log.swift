@@ -17,7 +17,7 @@ import Foundation
 /// try log.flush()
 /// ```
 public final class Log: @unchecked Sendable {
-    // @unchecked: `topics` is guarded by `lock`; partitions guard themselves.
+    // @unchecked: `topics` and `lastFlush` are guarded by `lock`; partitions guard themselves.
     /// How appended batches reach the disk.
     public enum Durability: Sendable, Hashable {
         /// fsync after every append (or every group of appends, with ``Log/flush()``).
@@ -163,13 +163,13 @@ public final class Log: @unchecked Sendable {
     public func flush(force: Bool = false) throws {
         // Readers in this process wake now; other processes see the write through their watcher.
         defer { LogAppendNotices.post(folder) }
-        if case .interval(let milliseconds) = durability, !force, Date().timeIntervalSince(lastFlush) * 1000 < Double(milliseconds) {
+        if case .interval(let milliseconds) = durability, !force, Date().timeIntervalSince(lock.withLock { lastFlush }) * 1000 < Double(milliseconds) {
             return
         }
         for topic in lock.withLock({ Array(topics.values) }) {
             for partition in topic.partitions { try partition.flush() }
         }
-        lastFlush = Date()
+        lock.withLock { lastFlush = Date() }
     }
 
     /// Flushes everything, records recovery checkpoints and the clean-shutdown marker, and

@@ -204,15 +204,26 @@ final class ReduceAccumulator<Event, State: Codable>: Accumulator<Event> {
     override func add(_ event: Event, _ meta: EventMeta) { update(&state, event) }
     override func merge(_ other: Accumulator<Event>) { mergeStates?(&state, (other as! ReduceAccumulator).state) }
     override var result: DatabaseValue { finish(state) }
+    /// JSON has no NaN or infinities, which a Double state reaches easily (0/0, an overflow):
+    /// they are saved as these strings so the state round-trips instead of failing to encode.
+    private static var floats: (positiveInfinity: String, negativeInfinity: String, nan: String) { ("+inf", "-inf", "nan") }
+
     override func save(_ writer: inout StateWriter) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
+        let floats = Self.floats
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: floats.positiveInfinity,
+                                                                      negativeInfinity: floats.negativeInfinity, nan: floats.nan)
         writer.value(((try? encoder.encode(state)) ?? Data()).databaseValue)
     }
     override func restore(_ reader: inout StateReader) throws {
         guard let data = Data.fromDatabaseValue(try reader.value()) else { throw StateReader.Damaged() }
+        let decoder = JSONDecoder()
+        let floats = Self.floats
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: floats.positiveInfinity,
+                                                                        negativeInfinity: floats.negativeInfinity, nan: floats.nan)
         do {
-            state = try JSONDecoder().decode(State.self, from: data)
+            state = try decoder.decode(State.self, from: data)
         } catch {
             throw StateReader.Damaged()
         }
