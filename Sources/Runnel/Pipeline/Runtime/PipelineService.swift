@@ -78,11 +78,13 @@ public struct PipelineService: Service {
                 unpublished = !publishKVStores(runner)
                 lastPublish = clock.now
             }
-            // Folders appear with topics and partitions: watch the new ones before waiting.
+            // Folders appear with topics and partitions: watch the new ones, then look once
+            // more, since an append just before the watch began would wake nobody.
             let folders = runner.inputFolders
             if let subscription, folders.count != watched {
                 FileWatcher.shared?.add(folders, to: subscription)
                 watched = folders.count
+                continue
             }
             var timeout = idleCheckInterval
             if unpublished { timeout = min(timeout, max(.zero, options.kvPublishInterval - (clock.now - lastPublish))) }
