@@ -23,7 +23,7 @@ public struct RelayService: Service {
     ///     system has a file watcher and 10 ms where it does not.
     public init(relay: OutboxRelay, idleCheckInterval: Duration? = nil, logger: Logger = Logger(label: "runnel.relay")) {
         self.relay = relay
-        self.idleCheckInterval = idleCheckInterval ?? (FileWatcher.shared == nil ? .milliseconds(10) : .seconds(1))
+        self.idleCheckInterval = idleCheckInterval ?? FileWatcher.idleCheckInterval
         self.logger = logger
     }
 

@@ -16,6 +16,10 @@ package final class FileWatcher: Sendable {
     /// (too many instances); callers then poll.
     package static let shared: FileWatcher? = FileWatcher()
 
+    /// How often a waiting service looks anyway: 1 s as a safety net beside the watcher, or
+    /// 10 ms where there is none (then it is the only way to notice a change).
+    package static var idleCheckInterval: Duration { shared == nil ? .milliseconds(10) : .seconds(1) }
+
     /// A set of watched folders for one signal; stop it with ``FileWatcher/cancel(_:)``.
     package struct Subscription: Sendable, Hashable {
         fileprivate let id: UInt64

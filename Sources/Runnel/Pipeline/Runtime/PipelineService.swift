@@ -41,7 +41,7 @@ public struct PipelineService: Service {
         self.pipeline = pipeline
         self.store = store
         self.options = options
-        self.idleCheckInterval = idleCheckInterval ?? (FileWatcher.shared == nil ? .milliseconds(10) : .seconds(1))
+        self.idleCheckInterval = idleCheckInterval ?? FileWatcher.idleCheckInterval
         self.logger = logger
         self.lock = lock
     }
