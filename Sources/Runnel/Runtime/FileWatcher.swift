@@ -35,8 +35,6 @@ package final class FileWatcher: Sendable {
     private struct State {
         var nextID: UInt64 = 0
         var watches: [UInt64: Watch] = [:]
-        /// Which subscriptions each inotify watch descriptor serves.
-        var subscribers: [Int32: Set<UInt64>] = [:]
     }
 
     private let descriptor: Int32
@@ -78,7 +76,6 @@ package final class FileWatcher: Sendable {
             state.withLock { state in
                 guard state.watches[subscription.id] != nil else { return }
                 state.watches[subscription.id]!.descriptors.insert(watch)
-                state.subscribers[watch, default: []].insert(subscription.id)
             }
         }
         #endif
@@ -88,15 +85,8 @@ package final class FileWatcher: Sendable {
     package func cancel(_ subscription: Subscription) {
         let unused: [Int32] = state.withLock { state in
             guard let watch = state.watches.removeValue(forKey: subscription.id) else { return [] }
-            var unused: [Int32] = []
-            for descriptor in watch.descriptors {
-                state.subscribers[descriptor]?.remove(subscription.id)
-                if state.subscribers[descriptor]?.isEmpty == true {
-                    state.subscribers[descriptor] = nil
-                    unused.append(descriptor)
-                }
-            }
-            return unused
+            // inotify gives one descriptor per folder, shared by every subscription to it.
+            return watch.descriptors.filter { descriptor in !state.watches.values.contains { $0.descriptors.contains(descriptor) } }
         }
         #if canImport(Glibc)
         for watch in unused { inotify_rm_watch(descriptor, watch) }
