@@ -81,6 +81,61 @@ import Testing
         #expect(await runnel("log", "verify", "--home", home).status == 0)
     }
 
+    /// Where the last batch of a segment file starts.
+    private func lastBatchStart(_ bytes: [UInt8]) throws -> Int {
+        try bytes.withUnsafeBytes { raw in
+            var position = 0, last = 0
+            while position < raw.count {
+                last = position
+                position += try RecordBatch.header(raw, at: position).size
+            }
+            return last
+        }
+    }
+
+    private func appendProfileEvent() async throws {
+        let store = try temporary.openStore()
+        _ = try await store.app.write { db in
+            try store.outbox.append(OutboxEvent(topic: "member-profile", key: "7", type: "HeadlineUpdated",
+                                                payload: ["memberId": 7], eventTime: Date(millisecondsSince1970: 42)), in: db)
+        }
+    }
+
+    @Test func aDamagedTailAfterACleanStopIsCutOrRefusedByTheSameRuleAsAfterACrash() async throws {
+        let segment = temporary.home.logURL.appendingPathComponent("member-profile/0/00000000000000000000.log")
+        let end = try Data(contentsOf: segment).count
+        // Bytes appended after the clean stop: not a batch. The relay cuts them and says so.
+        let handle = try FileHandle(forWritingTo: segment)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(repeating: 7, count: 30))
+        try handle.close()
+        try await appendProfileEvent()
+        let relay = await runnel("relay", "--home", home)
+        #expect(relay.status == 0, "\(relay.error)")
+        #expect(relay.error.contains("member-profile/0: torn tail truncated after a clean stop: 30 bytes"), "\(relay.error)")
+        #expect(relay.error.contains("\(segment.path) at byte \(end)"), "\(relay.error)")
+        #expect(await runnel("log", "verify", "--home", home).status == 0)
+
+        // A flipped byte in the last batch, flushed before the stop: never cut, appends refused.
+        var bytes = Array(try Data(contentsOf: segment))
+        let last = try lastBatchStart(bytes)
+        bytes[last + 70] ^= 0x01
+        try Data(bytes).write(to: segment)
+        try await appendProfileEvent()
+        let refused = await runnel("relay", "--home", home)
+        #expect(refused.status == 1)
+        #expect(refused.error.contains("nothing was cut"), "\(refused.error)")
+        #expect(refused.error.contains("member-profile/0 takes no appends"), "\(refused.error)")
+        #expect(refused.error.contains("runnel log repair --yes"), "\(refused.error)")
+        #expect(try Data(contentsOf: segment).count == bytes.count)
+        let repair = await runnel("log", "repair", "--yes", "--home", home)
+        #expect(repair.status == 0, "\(repair.error)")
+        #expect(repair.output.contains("dropped"))
+        let relayed = await runnel("relay", "--home", home)
+        #expect(relayed.status == 0, "\(relayed.error)")
+        #expect(!relayed.error.contains("warning"), "\(relayed.error)")
+    }
+
     @Test func aSecondWriterIsRefusedWithAClearMessage() async throws {
         let holder = try Log.open(temporary.home.logURL)
         let relay = await runnel("relay", "--home", home)

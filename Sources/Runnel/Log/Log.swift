@@ -29,7 +29,8 @@ public final class Log: @unchecked Sendable {
     public let folder: URL
     public let isWritable: Bool
     public let durability: Durability
-    /// What opening found after an unclean stop, one entry per partition whose tail was checked.
+    /// What checking the tails at open found: after an unclean stop one entry per partition, after
+    /// a clean one an entry for each partition whose tail was cut or refused.
     public private(set) var recoveryReports: [RecoveryReport] = []
     private let lockFile: LogFile?
     private let lock = NSLock()
@@ -48,8 +49,8 @@ public final class Log: @unchecked Sendable {
         self.wasClean = wasClean
     }
 
-    /// Opens the log for writing: takes the lock, and after an unclean stop checks each
-    /// partition's tail past its recovery checkpoint (see ``recoveryReports``).
+    /// Opens the log for writing: takes the lock and checks each partition's tail, its last
+    /// batch and everything past its recovery checkpoint (see ``recoveryReports``).
     /// - Throws: ``RunnelError`` with code `.logLocked` when another process writes this log.
     public static func open(_ folder: URL, durability: Durability = .everyBatch) throws -> Log {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -173,13 +174,15 @@ public final class Log: @unchecked Sendable {
     }
 
     /// Flushes everything, records recovery checkpoints and the clean-shutdown marker, and
-    /// releases the lock. The next open then scans nothing.
+    /// releases the lock. The next open then checks only each partition's last batch. Nothing
+    /// may be appended after closing.
     public func close() throws {
         guard isWritable else { return }
         for topic in lock.withLock({ Array(topics.values) }) {
             for partition in topic.partitions { try partition.close() }
         }
         try LogFile.replace(folder.appendingPathComponent(Self.cleanShutdownName), with: Data())
+        try lockFile?.unlock()
     }
 }
 

@@ -110,6 +110,14 @@ final class LogFile: @unchecked Sendable {
         return true
     }
 
+    /// Releases the lock ``tryLock()`` took.
+    func unlock() throws {
+        while flock(descriptor, LOCK_UN) != 0 {
+            if errno == EINTR { continue }
+            throw LogFile.error("unlock", url)
+        }
+    }
+
     /// Fsyncs a folder, so that files created, renamed or deleted in it survive a crash.
     static func syncFolder(_ url: URL) throws {
         let fd = open(url.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

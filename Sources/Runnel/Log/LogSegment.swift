@@ -265,32 +265,34 @@ final class LogSegment: @unchecked Sendable {
         var problem: SegmentDamage?
     }
 
-    /// Checks every batch from `position` on, rebuilding the indexes for them, and cuts the file
-    /// at the first batch that is torn or damaged.
-    func recover(from position: Int) throws -> Recovery {
-        // The bytes before `position` are trusted: learn the state they leave (next offset,
-        // largest timestamp) from the last index entry below it, then drop index entries past it.
-        try offsetIndex.truncate(toPosition: position)
+    /// Checks the batches from the last index entry below `checked` on, rebuilding the index
+    /// entries for them, and cuts the file at the first batch at or past `checked` that is torn
+    /// or damaged.
+    ///
+    /// The bytes below `checked` are the ones a recovery checkpoint covers: their records were
+    /// handed out, so a damaged batch there is never cut; it is thrown, and the segment's end is
+    /// then where the batches before it end.
+    /// - Throws: ``SegmentDamage`` for a bad batch below `checked` (nothing is cut), or an I/O error.
+    func recover(checkedFrom checked: Int) throws -> Recovery {
+        let originalSize = log.size
+        // Index entries past the checked bytes may describe batches that are gone; the last one
+        // below them is where the scan starts. Time-index entries past that batch go too.
+        try offsetIndex.truncate(toPosition: checked)
+        let start = offsetIndex.lastPosition
+        let trustedRelativeOffset = offsetIndex.entries.last?.relativeOffset ?? -1
+        try timeIndex.truncate { $0.relativeOffset > trustedRelativeOffset }
         nextOffset = baseOffset
         maxTimestamp = -1
         offsetOfMaxTimestamp = -1
-        if position > 0 {
-            try forEachBatch(from: offsetIndex.lastPosition, upTo: position, verify: false) { header, _, at in
-                index(header, at: at)
-                nextOffset = header.lastOffset + 1
-                return true
-            }
-        }
-        try timeIndex.truncate(toRelativeOffset: Int32(clamping: nextOffset - baseOffset))
-        if let last = timeIndex.entries.last, last.timestamp > maxTimestamp {
+        if let last = timeIndex.entries.last {
             maxTimestamp = last.timestamp
             offsetOfMaxTimestamp = baseOffset + Int64(last.relativeOffset)
         }
-        var valid = position
+        var valid = start
         var damage: SegmentDamage?
-        bytesSinceIndexEntry = position - offsetIndex.lastPosition
+        bytesSinceIndexEntry = 0
         do {
-            try forEachBatch(from: position, verify: true) { header, batch, at in
+            try forEachBatch(from: start, verify: true) { header, batch, at in
                 do {
                     _ = try RecordBatch.records(batch, at: 0, header: header)
                 } catch let problem as RecordBatch.Problem {
@@ -306,6 +308,7 @@ final class LogSegment: @unchecked Sendable {
         } catch let found as SegmentDamage {
             damage = found
         }
+        if let damage, damage.position < checked { throw damage }
         var recovery = Recovery()
         if valid < log.size {
             recovery.truncatedBytes = log.size - valid
@@ -313,8 +316,8 @@ final class LogSegment: @unchecked Sendable {
             recovery.problem = damage
             try log.truncate(to: valid)
         }
-        // What was checked becomes the new checkpoint: make sure it is on disk.
-        try sync()
+        // What was checked becomes the new checkpoint: make sure what changed is on disk.
+        if originalSize > checked || indexesMissing { try sync() }
         return recovery
     }
 

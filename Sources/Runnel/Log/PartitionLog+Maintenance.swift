@@ -141,7 +141,7 @@ extension PartitionLog {
         guard rename(cleaned.path, segment.log.url.path) == 0 else { throw LogFile.error("rename", cleaned) }
         try LogFile.syncFolder(folder)
         let replacement = try LogSegment(folder: folder, baseOffset: segment.baseOffset, writable: true)
-        _ = try replacement.recover(from: 0)
+        _ = try replacement.recover(checkedFrom: 0)
         try replacement.seal()
         return replacement
     }

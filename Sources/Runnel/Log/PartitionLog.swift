@@ -18,6 +18,9 @@ public final class PartitionLog: @unchecked Sendable {
     private var missing: [LogGap] = []
     /// The last segment's file and base offset when the recovery checkpoint names it and it is gone.
     private var lostLastSegment: (file: URL, baseOffset: Int64)?
+    /// A damaged batch the recovery checkpoint covers at the end of the active segment, found at
+    /// open: where the partition ends is unknown, so it takes no appends until ``repair()``.
+    private var refusedTail: SegmentDamage?
     private var encoder = ByteWriter(capacity: 1 << 16)
     private var dirty = false
     private var bytesSinceCheckpoint = 0
@@ -40,8 +43,9 @@ public final class PartitionLog: @unchecked Sendable {
 
     /// Opens a partition folder (creating it when writable).
     /// - Parameters:
-    ///   - clean: The log closed cleanly last time: trust the files without scanning.
-    /// - Returns: The partition and, after an unclean stop, what recovery found.
+    ///   - clean: The log closed cleanly last time: only a damaged tail is reported.
+    /// - Returns: The partition and what checking its tail found: always after an unclean
+    ///   stop, after a clean one only when something was wrong.
     static func open(topic: String, partition: Int, folder: URL, configuration: TopicConfiguration,
                      writable: Bool, clean: Bool) throws -> (PartitionLog, RecoveryReport?) {
         let files = FileManager.default
@@ -81,43 +85,67 @@ public final class PartitionLog: @unchecked Sendable {
         let log = PartitionLog(topic: topic, partition: partition, folder: folder, configuration: configuration,
                                writable: writable, segments: segments)
         log.lostLastSegment = lostLast
-        let report = try log.load(clean: clean || !writable)
+        let report = try log.load(clean: clean)
         return (log, report)
     }
 
     /// Learns each segment's end from its own last batch (a short read from its last index
-    /// entry on); after an unclean stop, checks (and cuts) everything past the recovery
-    /// checkpoint; rebuilds missing indexes; then notes the gaps between segments.
+    /// entry on). A writer also checks the active segment's tail at every open, clean or not:
+    /// the batches from the last index entry before the recovery checkpoint on (after a clean
+    /// stop the checkpoint is the end, so that is the last batch, and any bytes appended since)
+    /// and everything past the checkpoint. A bad batch past the checkpoint and all after it are
+    /// cut and reported; a damaged batch the checkpoint covers was handed out, so it is not cut:
+    /// the partition refuses appends until `repair()`. Missing indexes are rebuilt; then the
+    /// gaps between segments are noted.
+    /// - Parameter clean: The log closed cleanly: report only what was found wrong.
     private func load(clean: Bool) throws -> RecoveryReport? {
-        var checkpoint = clean ? nil : readCheckpoint()
-        if !clean, checkpoint == nil { checkpoint = (segments[0].baseOffset, 0) }
-        var report: RecoveryReport?
+        guard writable else {
+            for index in segments.indices { try loadEnd(of: index) }
+            findGaps()
+            return nil
+        }
+        let last = segments[segments.count - 1]
+        // A clean close leaves the checkpoint at the end; without one, nothing is covered
+        // after a crash, and everything is after a clean stop whose checkpoint was removed.
+        let checkpoint = readCheckpoint() ?? (clean ? (last.baseOffset, last.size) : (segments[0].baseOffset, 0))
+        var report = RecoveryReport(topic: topic, partition: partition, cleanStop: clean)
+        var changed = !clean
         for (index, segment) in segments.enumerated() {
             let isLast = index == segments.count - 1
-            let start: Int?
-            if segment.indexesMissing {
-                start = 0
-            } else if let checkpoint, segment.baseOffset > checkpoint.segment {
-                start = 0
-            } else if let checkpoint, segment.baseOffset == checkpoint.segment {
-                start = min(checkpoint.position, segment.size)
+            let checked: Int
+            if segment.baseOffset > checkpoint.segment {
+                checked = 0
+            } else if segment.baseOffset == checkpoint.segment {
+                checked = min(checkpoint.position, segment.size)
+            } else if segment.indexesMissing {
+                checked = segment.size
             } else {
-                start = nil
-            }
-            guard let start, writable else {
                 try loadEnd(of: index)
                 continue
             }
-            let recovery = try segment.recover(from: start)
-            if report == nil { report = RecoveryReport(topic: topic, partition: partition, scannedBytes: 0, truncatedBytes: 0, droppedRecords: 0) }
-            report!.scannedBytes += segment.size + recovery.truncatedBytes - start
-            report!.truncatedBytes += recovery.truncatedBytes
-            report!.droppedRecords += recovery.droppedRecords
-            report!.damage = report!.damage ?? recovery.problem
+            let recovery: LogSegment.Recovery
+            do {
+                recovery = try segment.recover(checkedFrom: checked)
+            } catch let damage as SegmentDamage {
+                if isLast {
+                    refusedTail = damage
+                    report.refusedDamage = damage
+                    findGaps()
+                    return report
+                }
+                // A closed segment: appends go on at the end, and `verify` reports the damage.
+                segment.setNextOffset(segments[index + 1].baseOffset)
+                continue
+            }
+            report.scannedBytes += segment.size + recovery.truncatedBytes - checked
+            report.truncatedBytes += recovery.truncatedBytes
+            report.droppedRecords += recovery.droppedRecords
+            report.damage = report.damage ?? recovery.problem
+            if report.scannedBytes > 0 { changed = true }
             if recovery.truncatedBytes > 0, !isLast {
                 // Later segments follow a hole: drop them, as Kafka does.
                 for later in segments[(index + 1)...] {
-                    report!.truncatedBytes += later.size
+                    report.truncatedBytes += later.size
                     try later.delete()
                 }
                 segments.removeSubrange((index + 1)...)
@@ -125,10 +153,9 @@ public final class PartitionLog: @unchecked Sendable {
                 break
             }
         }
-        if writable, report != nil {
-            try writeCheckpoint()
-        }
         findGaps()
+        guard changed else { return nil }
+        try writeCheckpoint()
         return report
     }
 
@@ -202,6 +229,7 @@ public final class PartitionLog: @unchecked Sendable {
         precondition(writable, "append on a read-only partition")
         precondition(!records.isEmpty, "append of no records")
         return try lock.withLock {
+            if let refusedTail { throw refusal(refusedTail) }
             if let large = records.first(where: { $0.sizeInBytes > configuration.maxRecordBytes }) {
                 throw RunnelError(.invalidArgument, "a record of \(large.sizeInBytes) bytes is over the limit of \(configuration.maxRecordBytes) bytes of \(topic)",
                                   hint: "Keep records smaller, or raise the topic's maximum record size")
@@ -216,6 +244,20 @@ public final class PartitionLog: @unchecked Sendable {
             bytesSinceCheckpoint += encoder.count
             return base
         }
+    }
+
+    /// Why a partition with a damaged, flushed last batch takes no appends.
+    private func refusal(_ damage: SegmentDamage) -> RunnelError {
+        RunnelError(.corruptLog, "\(topic)/\(partition) takes no appends: its last batch, already flushed and handed out, is damaged at \(damage), "
+                    + "so where the partition ends is unknown and new records could get offsets already handed out",
+                    hint: "Run `runnel log verify` to list the damage and `runnel log repair --yes` to cut the partition there; "
+                        + "then rebuild the pipelines that read past the cut (`runnel run --rebuild`)")
+    }
+
+    /// A damaged batch met while reading, as the error readers get.
+    private static func readError(_ damage: SegmentDamage) -> RunnelError {
+        RunnelError(.corruptLog, "corrupt batch in \(damage)",
+                    hint: "Run `runnel log verify` to list damage, and `runnel log repair` to cut the log there")
     }
 
     private func rollIfNeeded(adding bytes: Int, now: Date) throws {
@@ -246,7 +288,7 @@ public final class PartitionLog: @unchecked Sendable {
         }
     }
 
-    /// Flushes and records a checkpoint at the very end, so the next open scans nothing.
+    /// Flushes and records a checkpoint at the very end, so the next open checks only the last batch.
     func close() throws {
         guard writable else { return }
         try flush()
@@ -258,6 +300,8 @@ public final class PartitionLog: @unchecked Sendable {
     /// Records that everything up to the end of the active segment is on disk. Call only after
     /// syncing it.
     private func writeCheckpoint() throws {
+        // A refused tail keeps its old checkpoint: the bytes past it were never checked.
+        guard refusedTail == nil else { return }
         let active = segments[segments.count - 1]
         try active.sync()
         dirty = false
@@ -334,8 +378,7 @@ public final class PartitionLog: @unchecked Sendable {
                 // A reader in another process may catch the writer's last batch half-written:
                 // that batch is "not yet", not damage.
                 if !writable, segment === chosen.last, try segment.isLastBatch(at: damage.position) { return }
-                throw RunnelError(.corruptLog, "corrupt batch in \(damage)",
-                                  hint: "Run `runnel log verify` to list damage, and `runnel log repair` to cut the log there")
+                throw Self.readError(damage)
             }
             if bytes >= maxBytes { return }
         }
@@ -359,12 +402,20 @@ public final class PartitionLog: @unchecked Sendable {
     }
 
     /// The records of the last batch in the partition (empty when it has none).
+    /// - Throws: ``RunnelError`` `.corruptLog` when that batch is damaged (for a writer, the
+    ///   error appends would get: see ``repair()``).
     public func lastBatch() throws -> [LogRecord] {
-        guard let segment = lock.withLock({ segments.last { !$0.isEmpty } }) else { return [] }
+        let (found, refused) = lock.withLock { (segments.last { !$0.isEmpty }, refusedTail) }
+        if let refused { throw refusal(refused) }
+        guard let segment = found else { return [] }
         var last: [LogRecord] = []
-        try segment.forEachBatch(from: segment.offsetIndex.lastPosition, verify: true) { header, batch, _ in
-            last = try RecordBatch.records(batch, at: 0, header: header)
-            return true
+        do {
+            try segment.forEachBatch(from: segment.offsetIndex.lastPosition, verify: true) { header, batch, _ in
+                last = try RecordBatch.records(batch, at: 0, header: header)
+                return true
+            }
+        } catch let damage as SegmentDamage {
+            throw Self.readError(damage)
         }
         return last
     }
@@ -424,16 +475,19 @@ public final class PartitionLog: @unchecked Sendable {
         guard let first = verify().first else { return nil }
         return try lock.withLock {
             guard let index = segments.firstIndex(where: { $0.log.url == first.file }) else { return nil }
-            let recovery = try segments[index].recover(from: 0)
-            var report = RecoveryReport(topic: topic, partition: partition, scannedBytes: segments[index].size + recovery.truncatedBytes,
-                                        truncatedBytes: recovery.truncatedBytes, droppedRecords: recovery.droppedRecords,
-                                        damage: recovery.problem ?? first)
+            let recovery = try segments[index].recover(checkedFrom: 0)
+            var report = RecoveryReport(topic: topic, partition: partition, cleanStop: true)
+            report.scannedBytes = segments[index].size + recovery.truncatedBytes
+            report.truncatedBytes = recovery.truncatedBytes
+            report.droppedRecords = recovery.droppedRecords
+            report.damage = recovery.problem ?? first
             for later in segments[(index + 1)...] {
                 report.truncatedBytes += later.size
                 try later.delete()
             }
             segments.removeSubrange((index + 1)...)
             try LogFile.syncFolder(folder)
+            refusedTail = nil
             try writeCheckpoint()
             findGaps()
             return report

@@ -16,12 +16,24 @@ struct LogCommand: AsyncParsableCommand {
         try Log.openForReading(home.resolved.logURL)
     }
 
-    /// Opens the log to maintain it (taking the writer's lock), runs `body` on it, closes it.
+    /// Opens the log to maintain it (taking the writer's lock, saying what checking the tails
+    /// found), runs `body` on it, closes it.
     static func maintaining<T>(_ home: HomeOptions, _ body: (Log) throws -> T) throws -> T {
         let store = try Store.open(home.resolved)
         let log = try Log.open(store.home.logURL)
-        defer { try? log.close() }
-        return try body(log)
+        for report in log.recoveryReports where report.needsAttention {
+            CLIContext.current.console.note("warning: \(report)")
+        }
+        let result: T
+        do {
+            result = try body(log)
+        } catch {
+            // The body's failure is the one to report; closing still records what it did.
+            try? log.close()
+            throw error
+        }
+        try log.close()
+        return result
     }
 
     /// Every partition of every topic, in topic order.

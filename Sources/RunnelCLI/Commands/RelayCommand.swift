@@ -76,7 +76,7 @@ struct RelayCommand: AsyncParsableCommand {
     static func open(_ store: Store, batchSize: Int, partitions: Int, durability: Log.Durability = .everyBatch,
                      console: Console) throws -> (Log, OutboxRelay) {
         let log = try Log.open(store.home.logURL, durability: durability)
-        for report in log.recoveryReports where report.truncatedBytes > 0 {
+        for report in log.recoveryReports where report.needsAttention {
             console.note("warning: \(report)")
         }
         let relay = try OutboxRelay(store: store, log: log, configuration: .init(
