@@ -84,7 +84,7 @@ public final class Log: @unchecked Sendable {
     }
 
     private func loadTopics() throws {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        let names = try LogFile.names(in: folder)
         // Every folder with a topic.json is a topic, dot-names included; the log's own files
         // (`.lock`, `.clean-shutdown`) have none.
         for name in names.sorted() {
@@ -217,6 +217,12 @@ public final class LogTopic: Sendable {
         } catch {
             throw RunnelError(.corruptLog, "cannot read the settings of topic \(name) at \(url.path): \(error)",
                               hint: "Restore topic.json; its partition count must match the folders beside it")
+        }
+        do {
+            try configuration.validate()
+        } catch let error as RunnelError {
+            throw RunnelError(.corruptLog, "the settings of topic \(name) at \(url.path) are invalid: \(error.message)",
+                              hint: "Fix topic.json: \(error.hint ?? "see docs/log-format.md for the limits")")
         }
         var partitions: [PartitionLog] = []
         var reports: [RecoveryReport] = []

@@ -137,6 +137,25 @@ final class LogFile: @unchecked Sendable {
         try syncFolder(url.deletingLastPathComponent())
     }
 
+    /// Removes a file; one already gone is fine.
+    /// - Throws: ``RunnelError`` `.io` naming the file when it stays (a directory in its place,
+    ///   no permission on the folder, an I/O error).
+    static func remove(_ url: URL) throws {
+        guard unlink(url.path) == 0 || errno == ENOENT else { throw error("delete", url) }
+    }
+
+    /// The names in a folder.
+    /// - Parameter missingIsEmpty: A folder that does not exist (yet) lists as empty.
+    /// - Throws: ``RunnelError`` `.io` when the folder cannot be listed.
+    static func names(in url: URL, missingIsEmpty: Bool = false) throws -> [String] {
+        do {
+            return try FileManager.default.contentsOfDirectory(atPath: url.path)
+        } catch {
+            if missingIsEmpty, !FileManager.default.fileExists(atPath: url.path) { return [] }
+            throw RunnelError(.io, "cannot list the folder \(url.path): \(error.localizedDescription)")
+        }
+    }
+
     static func error(_ operation: String, _ url: URL) -> RunnelError {
         let reason = String(cString: strerror(errno))
         return RunnelError(.io, "cannot \(operation) \(url.path): \(reason)")

@@ -87,9 +87,30 @@ final class LogSegment: @unchecked Sendable {
     }
 
     private func flushIndexEntry(_ header: RecordBatchHeader, at position: Int) throws {
-        try offsetIndex.append(relativeOffset: Int32(header.lastOffset - baseOffset), position: Int32(position))
-        try timeIndex.append(timestamp: maxTimestamp, relativeOffset: Int32(offsetOfMaxTimestamp - baseOffset))
+        try offsetIndex.append(relativeOffset: try relative(header.lastOffset), position: try indexPosition(position))
+        try timeIndex.append(timestamp: maxTimestamp, relativeOffset: try relative(offsetOfMaxTimestamp))
         bytesSinceIndexEntry = 0
+    }
+
+    /// An offset of this segment as the indexes store it: 4 bytes, relative to the base offset.
+    /// (The partition rolls before a batch's offsets would not fit, so only a damaged or
+    /// foreign batch can fail this.)
+    private func relative(_ offset: Int64) throws -> Int32 {
+        guard let value = Int32(exactly: offset - baseOffset), value >= 0 else {
+            throw RunnelError(.corruptLog, "offset \(offset) in \(log.url.path) is not within 2^31 past the segment's base offset \(baseOffset)",
+                              hint: "Run `runnel log verify`; a segment holds at most 2^31 offsets")
+        }
+        return value
+    }
+
+    /// A byte position in the `.log` file as the offset index stores it: 4 bytes.
+    /// (Segments are at most 1 GiB plus one batch, so only a file grown by someone else can fail this.)
+    private func indexPosition(_ position: Int) throws -> Int32 {
+        guard let value = Int32(exactly: position) else {
+            throw RunnelError(.corruptLog, "\(log.url.path) is \(log.size) bytes, past the 2 GiB a segment's index can address",
+                              hint: "Segments are at most 1 GiB; this file was not written by Runnel's log")
+        }
+        return value
     }
 
     /// Sets the next offset of a closed segment whose end cannot be read (its last batch is
@@ -102,7 +123,7 @@ final class LogSegment: @unchecked Sendable {
     /// Kafka writes when a segment stops being active), then an fsync of all three files.
     func seal() throws {
         if maxTimestamp >= 0 {
-            try timeIndex.append(timestamp: maxTimestamp, relativeOffset: Int32(offsetOfMaxTimestamp - baseOffset))
+            try timeIndex.append(timestamp: maxTimestamp, relativeOffset: try relative(offsetOfMaxTimestamp))
         }
         try sync()
     }
@@ -334,10 +355,17 @@ final class LogSegment: @unchecked Sendable {
         }
     }
 
-    /// Removes the segment's three files.
+    /// Removes the segment's three files, the `.log` last: a segment whose deletion fails part
+    /// way keeps its records and comes back whole at the next open (indexes are rebuilt).
+    /// - Throws: ``RunnelError`` `.io` naming the file that stayed; the caller keeps the segment.
     func delete() throws {
-        for url in [log.url, offsetIndex.url, timeIndex.url] {
-            try? FileManager.default.removeItem(at: url)
+        for url in [timeIndex.url, offsetIndex.url, log.url] {
+            do {
+                try LogFile.remove(url)
+            } catch let error as RunnelError {
+                throw RunnelError(.io, "\(error.message); the segment \(log.url.lastPathComponent) stays in the log",
+                                  hint: "Make the file deletable (it must be a file in a folder you may write), then run the command again")
+            }
         }
     }
 }

@@ -44,15 +44,16 @@ extension PartitionLog {
         precondition(writable, "retention on a read-only partition")
         let result = try withSegments { segments -> MaintenanceResult in
             var result = MaintenanceResult(bytesBefore: segments.reduce(0) { $0 + $1.size })
-            let doomed = expired(in: segments, now: now)
-            for segment in doomed {
-                result.recordsRemoved += Int(segment.nextOffset - segment.baseOffset)
+            // Oldest first, each leaving the list once its files are gone: a delete that fails
+            // throws with the segments from it on still in place.
+            for segment in expired(in: segments, now: now) {
                 try segment.delete()
+                segments.removeFirst()
+                result.recordsRemoved += Int(segment.nextOffset - segment.baseOffset)
+                result.segmentsRemoved += 1
             }
-            segments.removeFirst(doomed.count)
-            result.segmentsRemoved = doomed.count
             result.bytesAfter = segments.reduce(0) { $0 + $1.size }
-            if !doomed.isEmpty { try LogFile.syncFolder(folder) }
+            if result.segmentsRemoved > 0 { try LogFile.syncFolder(folder) }
             return result
         }
         if result.segmentsRemoved > 0 { try checkpointAfterMaintenance() }

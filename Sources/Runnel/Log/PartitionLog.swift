@@ -59,7 +59,7 @@ public final class PartitionLog: @unchecked Sendable {
         // The checkpoint is read before the folder is listed: the writer creates a segment
         // before a checkpoint names it, so a segment it names that the listing lacks is gone.
         let checkpoint = readCheckpoint(in: folder)
-        let names = (try? files.contentsOfDirectory(atPath: folder.path)) ?? []
+        let names = try LogFile.names(in: folder, missingIsEmpty: !writable)
         let bases = names.compactMap(LogSegment.baseOffset(ofFile:)).sorted()
         var lostLast: (file: URL, baseOffset: Int64)?
         if let checkpoint, checkpoint.segment > (bases.last ?? -1) {
@@ -144,12 +144,7 @@ public final class PartitionLog: @unchecked Sendable {
             if report.scannedBytes > 0 { changed = true }
             if recovery.truncatedBytes > 0, !isLast {
                 // Later segments follow a hole: drop them, as Kafka does.
-                for later in segments[(index + 1)...] {
-                    report.truncatedBytes += later.size
-                    try later.delete()
-                }
-                segments.removeSubrange((index + 1)...)
-                try LogFile.syncFolder(folder)
+                report.truncatedBytes += try deleteSegments(after: index)
                 break
             }
         }
@@ -157,6 +152,22 @@ public final class PartitionLog: @unchecked Sendable {
         guard changed else { return nil }
         try writeCheckpoint()
         return report
+    }
+
+    /// Deletes every segment after the one at `index`, newest first, so that a delete that
+    /// fails leaves the segments before it in place and in the list. Call under the lock.
+    /// - Returns: The bytes deleted.
+    private func deleteSegments(after index: Int) throws -> Int {
+        var bytes = 0
+        defer { findGaps() }
+        while segments.count > index + 1 {
+            let later = segments[segments.count - 1]
+            try later.delete()
+            bytes += later.size
+            segments.removeLast()
+        }
+        try LogFile.syncFolder(folder)
+        return bytes
     }
 
     /// Learns where the segment at `index` ends, from its last batches (or, for a reader whose
@@ -234,11 +245,18 @@ public final class PartitionLog: @unchecked Sendable {
                 throw RunnelError(.invalidArgument, "a record of \(large.sizeInBytes) bytes is over the limit of \(configuration.maxRecordBytes) bytes of \(topic)",
                                   hint: "Keep records smaller, or raise the topic's maximum record size")
             }
+            // Each record's varints and attributes take at most 36 bytes, each header's 10.
+            let bound = records.reduce(RecordBatch.headerSize) { $0 + $1.sizeInBytes + 36 + 10 * $1.headers.count }
+            guard bound <= TopicConfiguration.maxBatchBytes else {
+                throw RunnelError(.invalidArgument, "a batch of \(records.count) records and up to \(bound) bytes is over the limit of "
+                                  + "\(TopicConfiguration.maxBatchBytes) bytes (1 GiB) for one append to \(topic)",
+                                  hint: "Append the records in smaller batches")
+            }
             let base = segments[segments.count - 1].nextOffset
             encoder.removeAll()
             RecordBatch.encode(records, baseOffset: base, into: &encoder)
             let header = try encoder.bytes.withUnsafeBytes { try RecordBatch.header($0, at: 0) }
-            try rollIfNeeded(adding: encoder.count, now: now)
+            try rollIfNeeded(adding: encoder.count, offsets: header.lastOffset + 1 - base, now: now)
             try encoder.bytes.withUnsafeBytes { try segments[segments.count - 1].append($0, header: header, now: now) }
             dirty = true
             bytesSinceCheckpoint += encoder.count
@@ -260,12 +278,15 @@ public final class PartitionLog: @unchecked Sendable {
                     hint: "Run `runnel log verify` to list damage, and `runnel log repair` to cut the log there")
     }
 
-    private func rollIfNeeded(adding bytes: Int, now: Date) throws {
+    /// Rolls to a new segment when the batch would make the active one too big or it is too
+    /// old, or when the batch's offsets would not fit the indexes' 4-byte relative offsets.
+    private func rollIfNeeded(adding bytes: Int, offsets: Int64, now: Date) throws {
         let active = segments[segments.count - 1]
         guard !active.isEmpty else { return }
         let tooBig = active.size + bytes > configuration.segmentBytes
         let tooOld = active.firstAppendTime.map { now.timeIntervalSince($0) * 1000 >= Double(configuration.segmentMs) } ?? false
-        guard tooBig || tooOld else { return }
+        let tooManyOffsets = active.nextOffset + offsets - active.baseOffset > Int64(Int32.max)
+        guard tooBig || tooOld || tooManyOffsets else { return }
         try active.seal()
         let next = try LogSegment(folder: folder, baseOffset: active.nextOffset, writable: true)
         segments.append(next)
@@ -424,7 +445,7 @@ public final class PartitionLog: @unchecked Sendable {
     public func refresh() throws {
         guard !writable else { return }
         try lock.withLock {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+            let names = try LogFile.names(in: folder, missingIsEmpty: true)
             let known = Set(segments.map(\.baseOffset))
             let previousLast = segments.last?.baseOffset
             for base in names.compactMap(LogSegment.baseOffset(ofFile:)).sorted() where !known.contains(base) {
@@ -481,12 +502,7 @@ public final class PartitionLog: @unchecked Sendable {
             report.truncatedBytes = recovery.truncatedBytes
             report.droppedRecords = recovery.droppedRecords
             report.damage = recovery.problem ?? first
-            for later in segments[(index + 1)...] {
-                report.truncatedBytes += later.size
-                try later.delete()
-            }
-            segments.removeSubrange((index + 1)...)
-            try LogFile.syncFolder(folder)
+            report.truncatedBytes += try deleteSegments(after: index)
             refusedTail = nil
             try writeCheckpoint()
             findGaps()

@@ -41,14 +41,30 @@ public struct TopicConfiguration: Codable, Sendable, Hashable {
         self.maxRecordBytes = maxRecordBytes
     }
 
-    /// Checks the settings make sense.
+    /// The largest segment: batch positions in the `.index` files are 4-byte signed integers, and
+    /// a segment may run one batch past its limit before it rolls.
+    public static let maxSegmentBytes = 1 << 30
+    /// The largest record, and the largest batch one append may write.
+    public static let maxBatchBytes = 1 << 30
+
+    /// Checks the settings make sense and fit the file formats.
     /// - Throws: ``RunnelError`` with code `.invalidArgument` naming the setting.
     public func validate() throws {
         guard (1...1024).contains(partitions) else {
             throw RunnelError(.invalidArgument, "a topic needs 1 to 1024 partitions, not \(partitions)")
         }
         guard segmentBytes >= 1024 else { throw RunnelError(.invalidArgument, "segment size \(segmentBytes) is below 1024 bytes") }
+        guard segmentBytes <= Self.maxSegmentBytes else {
+            throw RunnelError(.invalidArgument, "segment size \(segmentBytes) is over the limit of \(Self.maxSegmentBytes) bytes (1 GiB)",
+                              hint: "Segment files address batches with 4-byte positions, as Kafka's do; choose 1 GiB or less")
+        }
         guard maxRecordBytes >= 64 else { throw RunnelError(.invalidArgument, "maximum record size \(maxRecordBytes) is below 64 bytes") }
+        guard maxRecordBytes <= Self.maxBatchBytes else {
+            throw RunnelError(.invalidArgument, "maximum record size \(maxRecordBytes) is over the limit of \(Self.maxBatchBytes) bytes (1 GiB)",
+                              hint: "Batch lengths are 4-byte fields; choose 1 GiB or less")
+        }
+        guard segmentMs > 0 else { throw RunnelError(.invalidArgument, "segment age \(segmentMs) ms must be positive") }
+        guard deleteRetentionMs >= 0 else { throw RunnelError(.invalidArgument, "tombstone retention \(deleteRetentionMs) ms must not be negative") }
         if let retentionMs, retentionMs <= 0 { throw RunnelError(.invalidArgument, "retention must be positive") }
         if let retentionBytes, retentionBytes <= 0 { throw RunnelError(.invalidArgument, "retention bytes must be positive") }
     }
