@@ -120,8 +120,9 @@ import Testing
         let (temporary, store) = try Self.loadedHome("pipeline-version")
         try await store.derived.write { db in
             try db.execute(sql: """
-                INSERT INTO runnel_pipelines (name, version, description, views, created_at, updated_at)
-                VALUES ('member-engagement-5m', 99, 'old', 'member_engagement_5m', 0, 0)
+                INSERT INTO runnel_pipelines (name, version, description, created_at, updated_at)
+                VALUES ('member-engagement-5m', 99, 'old', 0, 0);
+                INSERT INTO runnel_view_owners (view, pipeline) VALUES ('member_engagement_5m', 'member-engagement-5m');
                 """)
         }
         let refused = await runnel("run", "member-engagement-5m", "--home", temporary.home.url.path)

@@ -73,58 +73,6 @@ import Testing
     /// Readers on three threads look up keys while versions are built, switched in and deleted
     /// beneath them. Every snapshot's values all carry its own version's tag (no mixed reads),
     /// every value is whole (no torn reads), and a thread never goes back to an older version.
-    @Test func swapsUnderConcurrentReadersGiveNoTornOrMixedReads() throws {
-        let fixture = try KVFixture()
-        let keys = 3_000
-        try fixture.buildTagged("v1", keys: keys, keep: 2)
-        let store = try KVStore(folder: fixture.folder)
-        let oldest = store.snapshot()
-        let state = SharedState()
-        let group = DispatchGroup()
-        for reader in 0..<3 {
-            group.enter()
-            Thread.detachNewThread {
-                defer { group.leave() }
-                var random = SeededGenerator(seed: UInt64(reader + 1))
-                var lastVersion = 0
-                var reads = 0
-                while !state.stopped {
-                    let snapshot = store.snapshot()
-                    if snapshot.version < lastVersion { state.fail("reader \(reader) went back from v\(lastVersion) to v\(snapshot.version)") }
-                    lastVersion = snapshot.version
-                    for _ in 0..<50 {
-                        let key = random.below(keys)
-                        let expected = "v\(snapshot.version):key-\(key)"
-                        do {
-                            let value = try snapshot.get("key-\(key)").map { String(decoding: $0, as: UTF8.self) }
-                            if value != expected { state.fail("v\(snapshot.version) key-\(key): \(value ?? "nil"), expected \(expected)") }
-                        } catch {
-                            state.fail("v\(snapshot.version) key-\(key): \(error)")
-                        }
-                        reads += 1
-                    }
-                    // One lookup through the store, which may land on any version from the
-                    // one just read on.
-                    if let value = try? store.get("key-0").map({ String(decoding: $0, as: UTF8.self) }),
-                       let tag = Int(value.dropFirst().prefix { $0 != ":" }), tag < lastVersion {
-                        state.fail("store.get read v\(tag) after v\(lastVersion)")
-                    }
-                }
-                state.add(reads: reads)
-            }
-        }
-        for version in 2...25 {
-            try fixture.buildTagged("v\(version)", keys: keys, keep: 2)
-            try store.refresh()
-        }
-        state.stop()
-        group.wait()
-        #expect(state.failures.isEmpty, "\(state.failures.prefix(5))")
-        #expect(state.reads > 1_000)
-        #expect(store.version == 25)
-        #expect(try fixture.folder.versionNumbers() == [24, 25])
-        #expect(try oldest.get("key-5") == Array("v1:key-5".utf8), "the first snapshot still reads its deleted version")
-    }
 }
 
 /// Flags and failures shared by the reader threads.

@@ -1,4 +1,3 @@
-import CRunnelChecksum
 import Foundation
 
 /// Reads a KV store from application code: the version `CURRENT` names, memory-mapped, with no
@@ -15,23 +14,21 @@ import Foundation
 /// Switching versions never blocks a lookup for longer than swapping a reference, and a lookup
 /// (or a ``snapshot()`` held across several) keeps reading the version it started with, safely,
 /// even after that version is deleted. A `KVStore` is safe to share between threads.
-public final class KVStore: @unchecked Sendable {
-    // @unchecked: `current`, `refreshError` and `refresher` are only touched under `lock`.
+public final class KVStore: Sendable {
 
     /// The store's folder.
     public let folder: KVStoreFolder
     /// How newly opened versions are checked.
     public let verification: KVSnapshot.Verification
-    /// Guards the mutable state. A spin lock: every lookup takes it for a load and a retain,
-    /// where a mutex's calls cost more than that, and no critical section does more.
-    private let lock: UnsafeMutablePointer<UInt32> = {
-        let lock = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
-        lock.initialize(to: 0)
-        return lock
-    }()
-    private var current: KVSnapshot
-    private var refreshError: RunnelError?
-    private var refresher: (any DispatchSourceTimer)?
+    /// The version lookups read, why the last refresh failed, and the background refresh timer.
+    /// Every lookup takes the lock for a load and a retain, and no critical section does more.
+    private let state: Locked<State>
+
+    private struct State {
+        var current: KVSnapshot
+        var refreshError: RunnelError?
+        var refresher: (any DispatchSourceTimer)?
+    }
 
     /// Opens a store of a home at its current version.
     /// - Parameters:
@@ -55,13 +52,12 @@ public final class KVStore: @unchecked Sendable {
             throw RunnelError(.kv, "KV store \(folder.name) has no version yet (no \(folder.url.appendingPathComponent("CURRENT").path))",
                               hint: "Run the pipeline that writes it (`runnel run …`) or `runnel kv publish \(folder.name)`; `runnel kv list` shows the stores there are")
         }
-        current = try Self.openCurrent(folder, number, verification)
+        state = Locked(State(current: try Self.openCurrent(folder, number, verification)))
         if let refreshEvery { startRefreshing(every: refreshEvery) }
     }
 
     deinit {
-        locked { refresher?.cancel() }
-        lock.deallocate()
+        state.withLock { $0.refresher?.cancel() }
     }
 
     /// The store's name.
@@ -72,7 +68,7 @@ public final class KVStore: @unchecked Sendable {
 
     /// The version lookups read now: hold it to make several lookups from one version.
     public func snapshot() -> KVSnapshot {
-        locked { current }
+        state.withLock { $0.current }
     }
 
     /// The value stored for `key` in the current version, or nil when it has none.
@@ -106,35 +102,30 @@ public final class KVStore: @unchecked Sendable {
         do {
             guard let number = try folder.currentVersion(), number != version else { return false }
             let next = try Self.openCurrent(folder, number, verification)
-            locked {
-                current = next
-                refreshError = nil
+            state.withLock {
+                $0.current = next
+                $0.refreshError = nil
             }
             return true
-        } catch let error as RunnelError {
-            locked { refreshError = error }
-            throw error
+        } catch {
+            let failure = error as? RunnelError
+                ?? RunnelError(.kv, "cannot refresh KV store \(folder.name) at \(folder.url.path): \(error)")
+            state.withLock { $0.refreshError = failure }
+            throw failure
         }
     }
 
     /// Why the last refresh failed, if it did (background refreshes report here).
     public var lastRefreshError: RunnelError? {
-        locked { refreshError }
+        state.withLock { $0.refreshError }
     }
 
     /// Stops refreshing in the background.
     public func close() {
-        locked {
-            refresher?.cancel()
-            refresher = nil
+        state.withLock {
+            $0.refresher?.cancel()
+            $0.refresher = nil
         }
-    }
-
-    @inline(__always)
-    private func locked<Result>(_ body: () -> Result) -> Result {
-        runnel_spin_lock(lock)
-        defer { runnel_spin_unlock(lock) }
-        return body()
     }
 
     /// Opens the version `CURRENT` named. When builds follow each other quickly, that version
@@ -160,8 +151,9 @@ public final class KVStore: @unchecked Sendable {
         let nanoseconds = max(1_000_000, Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "runnel.kv.refresh.\(folder.name)"))
         timer.schedule(deadline: .now() + .nanoseconds(nanoseconds), repeating: .nanoseconds(nanoseconds), leeway: .nanoseconds(nanoseconds / 10))
+        // A failed refresh is kept in `lastRefreshError`, and the store serves the version it has.
         timer.setEventHandler { [weak self] in _ = try? self?.refresh() }
-        locked { refresher = timer }
+        state.withLock { $0.refresher = timer }
         timer.resume()
     }
 }

@@ -4,17 +4,21 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import Synchronization
 
 /// A file opened with POSIX calls: positioned reads and writes, explicit fsync, truncation.
 ///
 /// The log manages positions itself (appends go to ``size``), so nothing depends on a shared
-/// file offset and readers never disturb the writer.
-final class LogFile: @unchecked Sendable {
-    // @unchecked: the descriptor is immutable after init; `size` is only changed by the single
-    // writer of a partition, which serialises its own calls (PartitionLog's lock).
+/// file offset and readers never disturb the writer. Safe to share between threads: reads may
+/// run beside the one writer (a partition's, under its lock), and ``size`` only moves after the
+/// bytes it covers are written.
+final class LogFile: Sendable {
     let url: URL
     private let descriptor: Int32
-    private(set) var size: Int
+    private let knownSize: Atomic<Int>
+
+    /// The bytes written (or, for a reader, seen at the last ``refreshSize()``).
+    var size: Int { knownSize.load(ordering: .acquiring) }
 
     /// Opens (creating when `create`) a file for reading and writing, or reading only.
     init(_ url: URL, create: Bool, writable: Bool = true) throws {
@@ -30,7 +34,7 @@ final class LogFile: @unchecked Sendable {
             close(fd)
             throw LogFile.error("stat", url)
         }
-        size = Int(info.st_size)
+        knownSize = Atomic(Int(info.st_size))
     }
 
     deinit {
@@ -53,7 +57,7 @@ final class LogFile: @unchecked Sendable {
             }
             done += written
         }
-        size = max(size, position + bytes.count)
+        if position + bytes.count > size { knownSize.store(position + bytes.count, ordering: .releasing) }
     }
 
     /// Reads up to `count` bytes from a position into a new array (fewer at the end of the file).
@@ -83,7 +87,7 @@ final class LogFile: @unchecked Sendable {
     func refreshSize() throws {
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw LogFile.error("stat", url) }
-        size = Int(info.st_size)
+        knownSize.store(Int(info.st_size), ordering: .releasing)
     }
 
     /// Forces written bytes to stable storage.
@@ -94,7 +98,7 @@ final class LogFile: @unchecked Sendable {
     /// Cuts the file to a size.
     func truncate(to length: Int) throws {
         guard ftruncate(descriptor, off_t(length)) == 0 else { throw LogFile.error("truncate", url) }
-        size = length
+        knownSize.store(length, ordering: .releasing)
     }
 
     /// Takes an exclusive, non-blocking lock on the whole file (released when the file closes).

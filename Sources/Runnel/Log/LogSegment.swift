@@ -4,8 +4,9 @@ import Foundation
 /// its `.index` and `.timeindex`, all named by the 20-digit zero-padded base offset as Kafka
 /// names them.
 final class LogSegment: @unchecked Sendable {
-    // @unchecked: a segment is mutated only by its partition's single writer, under the
-    // PartitionLog lock; readers of other processes open their own LogSegment values.
+    // @unchecked: the variables below (next offset, timestamps, index bookkeeping) are read and
+    // written only under the owning PartitionLog's lock. The `.log` file and the indexes are
+    // safe to share on their own, so reads run outside that lock, beside appends.
     let baseOffset: Int64
     let log: LogFile
     let offsetIndex: OffsetIndex
@@ -54,7 +55,7 @@ final class LogSegment: @unchecked Sendable {
             timeIndex = try TimeIndex(timeURL, writable: writable)
         }
         nextOffset = baseOffset
-        if let last = timeIndex.entries.last {
+        if let last = timeIndex.last {
             maxTimestamp = last.timestamp
             offsetOfMaxTimestamp = baseOffset + Int64(last.relativeOffset)
         }
@@ -300,12 +301,12 @@ final class LogSegment: @unchecked Sendable {
         // below them is where the scan starts. Time-index entries past that batch go too.
         try offsetIndex.truncate(toPosition: checked)
         let start = offsetIndex.lastPosition
-        let trustedRelativeOffset = offsetIndex.entries.last?.relativeOffset ?? -1
+        let trustedRelativeOffset = offsetIndex.last?.relativeOffset ?? -1
         try timeIndex.truncate { $0.relativeOffset > trustedRelativeOffset }
         nextOffset = baseOffset
         maxTimestamp = -1
         offsetOfMaxTimestamp = -1
-        if let last = timeIndex.entries.last {
+        if let last = timeIndex.last {
             maxTimestamp = last.timestamp
             offsetOfMaxTimestamp = baseOffset + Int64(last.relativeOffset)
         }

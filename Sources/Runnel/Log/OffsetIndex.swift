@@ -42,7 +42,7 @@ extension IndexFile where Entry == OffsetIndexEntry {
     }
 
     /// The last entry's position, or 0: where to start reading the end of the segment.
-    var lastPosition: Int { Int(entries.last?.position ?? 0) }
+    var lastPosition: Int { Int(last?.position ?? 0) }
 
     /// Drops entries at or past a file position (after the log is truncated there).
     func truncate(toPosition position: Int) throws {

@@ -79,11 +79,26 @@ struct ReadViewTable: Hashable, Sendable {
     let primaryKey: [String]
     let mode: WriteMode
 
-    func validate(pipeline: String) throws {
-        guard !name.isEmpty, !name.hasPrefix("runnel_"), !name.hasPrefix("sqlite_") else {
-            throw RunnelError(.pipeline, "pipeline \(pipeline) names a read view \"\(name)\"; names starting runnel_ or sqlite_ are reserved",
+    /// A view name is a plain SQL identifier: 1 to 100 ASCII letters, digits and `_`, not
+    /// starting with a digit, so it needs no quotes in a query; and, as SQLite's table names
+    /// ignore case, not starting `runnel_` or `sqlite_` in any case.
+    static func validate(name: String, pipeline: String) throws {
+        let bytes = Array(name.utf8)
+        func isLetter(_ byte: UInt8) -> Bool { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20) || byte == UInt8(ascii: "_") }
+        func isDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+        guard (1...100).contains(bytes.count), isLetter(bytes[0]), bytes.allSatisfy({ isLetter($0) || isDigit($0) }) else {
+            throw RunnelError(.pipeline, "pipeline \(pipeline) names a read view \"\(name)\", which is not a plain SQL name",
+                              hint: "Use 1 to 100 ASCII letters, digits and '_', starting with a letter or '_' (for example member_sessions)")
+        }
+        let lowered = name.lowercased()
+        guard !lowered.hasPrefix("runnel_"), !lowered.hasPrefix("sqlite_") else {
+            throw RunnelError(.pipeline, "pipeline \(pipeline) names a read view \"\(name)\"; names starting runnel_ or sqlite_ (in any case) are reserved",
                               hint: "Choose another name")
         }
+    }
+
+    func validate(pipeline: String) throws {
+        try Self.validate(name: name, pipeline: pipeline)
         let names = columns.map(\.name)
         guard Set(names).count == names.count else {
             throw RunnelError(.pipeline, "read view \(name) of pipeline \(pipeline) has two columns with the same name: \(names.joined(separator: ", "))")

@@ -91,6 +91,7 @@ enum RunnelSchema {
                     ) WITHOUT ROWID
                     """)
             }
+            migrator.registerMigration("runnel-v8-view-owners", migrate: registerViewOwners)
         }
         return migrator
     }
@@ -164,6 +165,25 @@ enum RunnelSchema {
             ALTER TABLE runnel_pipelines ADD COLUMN rebuild_started_at INTEGER;
             ALTER TABLE runnel_pipelines ADD COLUMN topics TEXT NOT NULL DEFAULT '';
             """)
+    }
+
+    /// Which pipeline owns each read view, one row per view (`docs/pipelines.md`): looked up by
+    /// name, never matched in a list. SQLite's table names ignore case, so the view names do
+    /// too. The comma-separated `runnel_pipelines.views` it replaces is moved over and dropped.
+    private static func registerViewOwners(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE runnel_view_owners (
+                view TEXT NOT NULL COLLATE NOCASE PRIMARY KEY,
+                pipeline TEXT NOT NULL
+            ) WITHOUT ROWID;
+            CREATE INDEX runnel_view_owners_pipeline ON runnel_view_owners (pipeline);
+            """)
+        for row in try Row.fetchAll(db, sql: "SELECT name, views FROM runnel_pipelines") {
+            for view in (row["views"] as String).split(separator: ",") where !view.isEmpty {
+                try db.execute(sql: "INSERT OR IGNORE INTO runnel_view_owners (view, pipeline) VALUES (?, ?)", arguments: [String(view), row["name"] as String])
+            }
+        }
+        try db.execute(sql: "ALTER TABLE runnel_pipelines DROP COLUMN views")
     }
 
     /// What KV sinks have written, committed with each batch like a read view (invariant 3),

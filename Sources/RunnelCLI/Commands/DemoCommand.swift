@@ -66,10 +66,9 @@ struct DemoCommand: ParsableCommand {
             console.print("                    \(topic.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(records) records")
         }
         let views = try store.derived.read { db in
-            try Row.fetchAll(db, sql: "SELECT name, views FROM runnel_pipelines ORDER BY name").flatMap { row in
-                try (row["views"] as String).split(separator: ",").map { view in
-                    (row["name"] as String, String(view), try Int.fetchOne(db, sql: "SELECT count(*) FROM \(SQLIdentifier.quoted(String(view)))") ?? 0)
-                }
+            try Row.fetchAll(db, sql: "SELECT pipeline, view FROM runnel_view_owners ORDER BY pipeline, view").map { row in
+                let view: String = row["view"]
+                return (row["pipeline"] as String, view, try Int.fetchOne(db, sql: "SELECT count(*) FROM \(SQLIdentifier.quoted(view))") ?? 0)
             }
         }
         console.print("  derived.sqlite  read views, built by pipelines from the log:")

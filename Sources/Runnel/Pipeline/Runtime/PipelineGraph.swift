@@ -106,6 +106,10 @@ final class PipelineGraph {
     }
 
     func declare(_ view: ReadViewTable) throws {
+        if let other = views.keys.first(where: { $0 != view.name && $0.lowercased() == view.name.lowercased() }) {
+            throw RunnelError(.pipeline, "pipeline \(pipeline.name) declares read views \(other) and \(view.name), one table to SQLite, whose table names ignore case",
+                              hint: "Use one spelling for one view, or give them different names")
+        }
         if let existing = views[view.name], existing != view {
             throw RunnelError(.pipeline, "pipeline \(pipeline.name) declares read view \(view.name) twice with different columns",
                               hint: "Give each output its own view, or declare the same columns and primary key")

@@ -196,11 +196,10 @@ public final class PipelineRunner {
     private static func dropState(of pipeline: Pipeline, _ db: Database) throws {
         let saved = try Row.fetchOne(db, sql: "SELECT generation, topics FROM runnel_pipelines WHERE name = ?", arguments: [pipeline.name])
         let generation: Int64 = saved?["generation"] ?? 0
-        if let views = try String.fetchOne(db, sql: "SELECT views FROM runnel_pipelines WHERE name = ?", arguments: [pipeline.name]) {
-            for view in views.split(separator: ",") where !view.isEmpty {
-                try db.execute(sql: "DROP TABLE IF EXISTS \(SQLIdentifier.quoted(String(view)))")
-            }
+        for view in try String.fetchAll(db, sql: "SELECT view FROM runnel_view_owners WHERE pipeline = ?", arguments: [pipeline.name]) {
+            try db.execute(sql: "DROP TABLE IF EXISTS \(SQLIdentifier.quoted(view))")
         }
+        try db.execute(sql: "DELETE FROM runnel_view_owners WHERE pipeline = ?", arguments: [pipeline.name])
         for table in ["runnel_pipeline_state", "runnel_pipeline_offsets"] {
             try db.execute(sql: "DELETE FROM \(table) WHERE pipeline = ?", arguments: [pipeline.name])
         }
@@ -217,8 +216,8 @@ public final class PipelineRunner {
         // topics stay, so the lag of the replay can be told before its first commit.
         let now = Date().millisecondsSince1970
         try db.execute(sql: """
-            INSERT INTO runnel_pipelines (name, version, description, views, topics, created_at, updated_at, generation, rebuild_started_at)
-            VALUES (?, ?, ?, '', ?, ?, ?, ?, ?)
+            INSERT INTO runnel_pipelines (name, version, description, topics, created_at, updated_at, generation, rebuild_started_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [pipeline.name, pipeline.version, pipeline.description, (saved?["topics"] as String?) ?? "", now, now, generation + 1, now])
     }
 
@@ -232,25 +231,24 @@ public final class PipelineRunner {
 
     private func prepare(_ db: Database, views: [ReadViewTable]) throws {
         let name = pipeline.name
-        let saved = try Row.fetchOne(db, sql: "SELECT version, views FROM runnel_pipelines WHERE name = ?", arguments: [name])
+        let saved = try Row.fetchOne(db, sql: "SELECT version FROM runnel_pipelines WHERE name = ?", arguments: [name])
         if let saved, (saved["version"] as Int) != pipeline.version {
             throw RunnelError(.pipelineVersion,
                               "pipeline \(name) is now version \(pipeline.version), but its views and state in derived.sqlite were built by version \(saved["version"] as Int)",
                               hint: "Run `runnel run \(name) --rebuild` to drop them and replay the log from offset 0")
         }
-        let owned = Set(((saved?["views"] as String?) ?? "").split(separator: ",").map(String.init))
         for view in views {
-            if let owner = try String.fetchOne(db, sql: """
-                SELECT name FROM runnel_pipelines WHERE name <> ? AND ',' || views || ',' LIKE '%,' || ? || ',%'
-                """, arguments: [name, view.name]) {
+            let owner = try String.fetchOne(db, sql: "SELECT pipeline FROM runnel_view_owners WHERE view = ?", arguments: [view.name])
+            if let owner, owner != name {
                 throw RunnelError(.pipeline, "read view \(view.name) of pipeline \(name) is already written by pipeline \(owner)",
-                                  hint: "Give one of them another view name")
+                                  hint: "Give one of them another view name (view names ignore case, as SQLite's table names do)")
             }
-            if !owned.contains(view.name), try db.tableExists(view.name) {
+            if owner == nil, try db.tableExists(view.name) {
                 throw RunnelError(.pipeline, "pipeline \(name) would create read view \(view.name), but derived.sqlite already has a table of that name that no pipeline owns",
                                   hint: "Drop or rename that table, or choose another view name")
             }
             try view.prepare(db, pipeline: name)
+            try db.execute(sql: "INSERT OR IGNORE INTO runnel_view_owners (view, pipeline) VALUES (?, ?)", arguments: [view.name, name])
         }
         for kv in graph.kvStores.values.sorted(by: { $0.name < $1.name }) {
             if let owner = try String.fetchOne(db, sql: "SELECT pipeline FROM runnel_kv_stores WHERE name = ?", arguments: [kv.name]), owner != name {
@@ -263,13 +261,12 @@ public final class PipelineRunner {
                 """, arguments: [kv.name, name, kv.keep])
         }
         let now = Date().millisecondsSince1970
-        let viewList = owned.union(views.map(\.name)).sorted().joined(separator: ",")
         // The topics are kept so `runnel pipelines` can tell the lag of a pipeline that has
         // not committed an offset yet.
         try db.execute(sql: """
-            INSERT INTO runnel_pipelines (name, version, description, views, topics, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (name) DO UPDATE SET description = excluded.description, views = excluded.views, topics = excluded.topics
-            """, arguments: [name, pipeline.version, pipeline.description, viewList, boundTopics.joined(separator: ","), now, now])
+            INSERT INTO runnel_pipelines (name, version, description, topics, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (name) DO UPDATE SET description = excluded.description, topics = excluded.topics
+            """, arguments: [name, pipeline.version, pipeline.description, boundTopics.joined(separator: ","), now, now])
         let bookkeeping = try Row.fetchOne(db, sql: "SELECT generation, rebuild_started_at FROM runnel_pipelines WHERE name = ?", arguments: [name])
         generation = bookkeeping?["generation"] ?? 0
         isRebuilding = (bookkeeping?["rebuild_started_at"] as Int64?) != nil
