@@ -59,6 +59,11 @@ let package = Package(
             name: "runnel",
             dependencies: ["RunnelCLI", "Pipelines"]
         ),
+        // `runnel` with fault pauses for crash tests; built for the tests, not a product.
+        .executableTarget(
+            name: "runnel-fault-child",
+            dependencies: ["RunnelCLI", "Pipelines", "RunnelTesting"]
+        ),
         .executableTarget(
             name: "runnel-bench",
             dependencies: [
@@ -81,11 +86,11 @@ let package = Package(
         ),
         .testTarget(name: "RunnelPipelineTests", dependencies: ["Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "RunnelOutboxTests", dependencies: ["Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]),
-        // Depends on `runnel` so the build crash test can kill `runnel kv publish` children.
-        .testTarget(name: "RunnelKVTests", dependencies: ["Runnel", "RunnelTesting", "runnel", .product(name: "GRDB", package: "GRDB.swift")]),
+        // Depends on `runnel-fault-child` so the build crash test can kill `runnel kv publish` children at a fault pause.
+        .testTarget(name: "RunnelKVTests", dependencies: ["Runnel", "RunnelTesting", "runnel", "runnel-fault-child", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]),
-        // Depend on the `runnel` executable so crash tests can start it as a child process.
-        .testTarget(name: "RunnelRelayTests", dependencies: ["Runnel", "RunnelTesting", "runnel", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "RunnelCLITests", dependencies: ["RunnelCLI", "Pipelines", "Runnel", "RunnelTesting", "runnel", .product(name: "GRDB", package: "GRDB.swift")]),
+        // Depend on the `runnel` executable (and its fault-pause twin) so tests can start it as a child process.
+        .testTarget(name: "RunnelRelayTests", dependencies: ["Runnel", "RunnelTesting", "runnel", "runnel-fault-child", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "RunnelCLITests", dependencies: ["RunnelCLI", "Pipelines", "Runnel", "RunnelTesting", "runnel", "runnel-fault-child", .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )

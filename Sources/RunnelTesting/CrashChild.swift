@@ -1,9 +1,10 @@
 import Foundation
 import Runnel
 
-/// A child `runnel` process of one crash-test round, its standard error captured so the test
-/// can aim the kill at a fault pause (`runnel-fault: pausing <moment>`, see `FaultPause` in the
-/// library), prove that the child died of the signal, and say what the kill interrupted.
+/// A child `runnel` process of one crash-test round (`runnel-fault-child`, which is `runnel` with
+/// fault pauses), its standard error captured so the test can aim the kill at a pause
+/// (`runnel-fault: pausing <moment>`, see ``FaultPauses``), prove that the child died of the
+/// signal, and say what the kill interrupted.
 ///
 /// ```swift
 /// let child = try CrashChild(["relay", "--follow", "--home", home], environment: ["RUNNEL_FAULT_RELAY_PAUSE_US": "20000"])
@@ -19,10 +20,11 @@ public final class CrashChild: @unchecked Sendable {
     private var output = ""
     private var closed = false
 
-    /// Starts `runnel` with `arguments`, environment variables set on top of this process's.
+    /// Starts `runnel-fault-child` with `arguments`, environment variables set on top of this process's.
     public init(_ arguments: [String], environment: [String: String] = [:], standardOutput: Pipe? = nil) throws {
         let pipe = Pipe()
-        process = try ChildProcess.launch(arguments, environment: environment, standardOutput: standardOutput, standardError: pipe)
+        process = try ChildProcess.launch(arguments, executable: ChildProcess.faultChild, environment: environment,
+                                          standardOutput: standardOutput, standardError: pipe)
         pipe.fileHandleForReading.readabilityHandler = { [condition] handle in
             let data = handle.availableData
             condition.lock()

@@ -81,7 +81,7 @@ import Testing
             let child = try CrashChild(["kv", "publish", "crash", "--home", home],
                                        environment: aimAtSwitch ? [switchPause.variable: "2000000"] : [:])
             if aimAtSwitch {
-                let reached = child.waitForLine(FaultPause.pausingLine(switchPause.moment), timeout: 120)
+                let reached = child.waitForLine(FaultPauses.pausingLine(switchPause.moment), timeout: 120)
                 #expect(reached, "seed \(seed) round \(round): the build never paused before its CURRENT switch: \(child.standardError.suffix(400))")
                 usleep(UInt32(random.below(200_000)))
             } else {

@@ -96,7 +96,7 @@ import Testing
                                        environment: environment)
             if let aim {
                 // Aimed: kill inside the pause, the cycle half done.
-                let reached = relay.waitForLine(FaultPause.pausingLine(aim.moment))
+                let reached = relay.waitForLine(FaultPauses.pausingLine(aim.moment))
                 #expect(reached, "seed \(seed) round \(round): the relay never paused at \(aim.moment): \(relay.standardError.suffix(400))")
                 usleep(UInt32(random.below(pause / 4)))
             } else {
@@ -168,7 +168,7 @@ import Testing
         try commit(500, to: store)
         let relay = try CrashChild(["relay", "--follow", "--batch-size", "100", "--home", temporary.home.url.path],
                                    environment: [Self.deletePause.variable: "1000000"])
-        try #require(relay.waitForLine(FaultPause.pausingLine(Self.deletePause.moment)), "\(relay.standardError.suffix(400))")
+        try #require(relay.waitForLine(FaultPauses.pausingLine(Self.deletePause.moment)), "\(relay.standardError.suffix(400))")
         // The first batch is in the log and still in the outbox: the signal lands mid-batch.
         #expect(try Self.pendingRows(store) == 500)
         #expect(try Self.recordsInLog(temporary.home) == 100)

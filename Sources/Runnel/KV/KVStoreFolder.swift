@@ -138,7 +138,7 @@ public struct KVStoreFolder: Sendable, Hashable {
                 try LogFile.syncFolder(building)
                 guard rename(building.path, versionURL(number).path) == 0 else { throw LogFile.error("rename", building) }
                 try LogFile.syncFolder(url)
-                Self.pauseBeforeSwitch.pause()
+                Self.pauseBeforeSwitch.reach()
                 try point(at: number)
                 try prune(keep: keep)
                 return manifest
@@ -196,8 +196,8 @@ public struct KVStoreFolder: Sendable, Hashable {
     }
 
     /// Crash tests aim a kill between the rename to `vN` and the `CURRENT` switch, where the new
-    /// version is complete and in place but must not be served yet (`FaultPause`).
-    static let pauseBeforeSwitch = FaultPause("RUNNEL_FAULT_KV_PAUSE_BEFORE_CURRENT_US", moment: "kv-after-rename-before-current")
+    /// version is complete and in place but must not be served yet (`FaultPoint`).
+    static let pauseBeforeSwitch = FaultPoint("kv-after-rename-before-current")
 
     /// Build and delete folders left by a process that died.
     private func removeAbandonedBuilds() throws {

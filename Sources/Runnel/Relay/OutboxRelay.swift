@@ -62,9 +62,9 @@ public final class OutboxRelay: @unchecked Sendable {
 
     /// Crash tests aim kills at the two windows where a cycle is half done: after some
     /// partitions' batches are appended and before the others are, and after every batch is
-    /// appended and fsynced but before the rows are deleted (`FaultPause`).
-    static let pauseBetweenPartitions = FaultPause("RUNNEL_FAULT_RELAY_PARTITION_PAUSE_US", moment: "relay-between-partition-appends")
-    static let pauseAfterAppend = FaultPause("RUNNEL_FAULT_RELAY_PAUSE_US", moment: "relay-after-append-before-delete")
+    /// appended and fsynced but before the rows are deleted (`FaultPoint`).
+    static let pauseBetweenPartitions = FaultPoint("relay-between-partition-appends")
+    static let pauseAfterAppend = FaultPoint("relay-after-append-before-delete")
 
     struct PartitionKey: Hashable {
         var topic: String
@@ -230,7 +230,7 @@ public final class OutboxRelay: @unchecked Sendable {
         }
         var relayed = 0
         for (index, target) in order.enumerated() {
-            if index > 0 { Self.pauseBetweenPartitions.pause() }
+            if index > 0 { Self.pauseBetweenPartitions.reach() }
             guard let topic = topics[target.topic], let records = groups[target] else { continue }
             // Batches of at most `maximumBatchBytes`, in id order: the last batch of a partition
             // still holds the largest id appended to it, which is all start-up recovery reads.
@@ -248,7 +248,7 @@ public final class OutboxRelay: @unchecked Sendable {
             relayed += records.count
         }
         try log.flush()
-        Self.pauseAfterAppend.pause()
+        Self.pauseAfterAppend.reach()
 
         try RunnelError.naming(database.path, "deleting relayed rows from the outbox of \(role.fileName) (ids up to \(lastID))") {
             try database.write { db in
