@@ -35,4 +35,34 @@ import Testing
         let rows = try driver.rows("ratios", orderBy: "user_id").map { [int($0["user_id"]), int($0["events"])] }
         #expect(rows == [[1, 2], [2, 2]])
     }
+
+    /// A state whose encoding fails once it holds a negative count.
+    struct Picky: Codable {
+        var events: Int64 = 0
+        func encode(to encoder: any Encoder) throws {
+            guard events >= 0 else { throw EncodingError.invalidValue(events, .init(codingPath: [], debugDescription: "a negative count")) }
+            var container = encoder.singleValueContainer()
+            try container.encode(events)
+        }
+    }
+
+    @Test func aStateThatCannotBeSavedFailsTheBatchInsteadOfSavingNothing() throws {
+        let pipeline = Pipeline("picky", version: 1, description: "test") {
+            Source("clicks", as: Click.self, type: "Click", time: \.at)
+                .keyBy("user_id", \.userId)
+                .aggregate {
+                    Reduce("events", initial: Picky(), { state, click in state.events += click.dwellMs < 0 ? -10 : 1 }, result: { $0.events })
+                }
+                .into(ReadView("picky", primaryKey: ["user_id"]))
+        }
+        let driver = try PipelineTestDriver(pipeline)
+        try driver.click(1, user: 1, at: 0)
+        try driver.run()
+        try driver.click(2, user: 1, at: 1, dwell: -1)
+        let error = try #require(throws: RunnelError.self) { try driver.run() }
+        #expect(error.message.contains("a Reduce state of type Picky cannot be saved as JSON"), "\(error)")
+        // Nothing of the failed batch was committed: the offset and the view are as before it.
+        #expect(try driver.rows("runnel_pipeline_offsets").first.flatMap { int($0["next_offset"]) } == 1)
+        #expect(try driver.rows("picky").map { int($0["events"]) } == [1])
+    }
 }

@@ -43,18 +43,26 @@ public struct KVStoreFolder: Sendable, Hashable {
     /// Checks a store name: 1 to 100 lower-case letters, digits, `-`, `_` or `.`, not starting
     /// with a dot.
     public static func validate(name: String) throws {
-        let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
-        guard !name.isEmpty, name.count <= 100, !name.hasPrefix("."), name.allSatisfy(allowed.contains) else {
+        guard isValid(name: name) else {
             throw RunnelError(.invalidArgument, "the KV store name \"\(name)\" is not allowed",
                               hint: "Use 1 to 100 lower-case letters, digits, '-', '_' or '.', not starting with '.'")
         }
     }
 
-    /// The stores of a home, by name.
+    private static func isValid(name: String) -> Bool {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
+        return !name.isEmpty && name.count <= 100 && !name.hasPrefix(".") && name.allSatisfy(allowed.contains)
+    }
+
+    /// The stores of a home, by name: each folder of `kv/` named as a store is named and holds
+    /// a `CURRENT` (even a damaged one, which opening it then reports) or a version.
+    /// - Throws: ``RunnelError`` `.io` when a folder cannot be listed.
     public static func all(in home: RunnelHome) throws -> [KVStoreFolder] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: home.kvURL.path)) ?? []
-        return names.sorted().compactMap { try? KVStoreFolder(home: home, name: $0) }
-            .filter { (try? $0.currentVersion()) != nil || !((try? $0.versionNumbers()) ?? []).isEmpty }
+        try LogFile.names(in: home.kvURL, missingIsEmpty: true).sorted().filter(isValid(name:)).map { try KVStoreFolder(home: home, name: $0) }
+            .filter { store in
+                if FileManager.default.fileExists(atPath: store.url.appendingPathComponent("CURRENT").path) { return true }
+                return !(try store.versionNumbers()).isEmpty
+            }
     }
 
     // MARK: - Versions
@@ -79,7 +87,7 @@ public struct KVStoreFolder: Sendable, Hashable {
 
     /// The versions in the folder, oldest first (build folders in progress are not versions).
     public func versionNumbers() throws -> [Int] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
+        let names = try LogFile.names(in: url, missingIsEmpty: true)
         return names.compactMap { name in
             guard name.hasPrefix("v"), let number = Int(name.dropFirst()), number >= 1, "v\(number)" == name else { return nil }
             return number
@@ -143,6 +151,8 @@ public struct KVStoreFolder: Sendable, Hashable {
                 try prune(keep: keep)
                 return manifest
             } catch {
+                // The build's own failure is the one to report; a build folder that stays is
+                // removed by the next build (`removeAbandonedBuilds`) and is never a version.
                 try? FileManager.default.removeItem(at: building)
                 throw error
             }
@@ -201,7 +211,7 @@ public struct KVStoreFolder: Sendable, Hashable {
 
     /// Build and delete folders left by a process that died.
     private func removeAbandonedBuilds() throws {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
+        let names = try LogFile.names(in: url, missingIsEmpty: true)
         for name in names where name.hasPrefix(".build-") || name.hasPrefix(".delete-") {
             try FileManager.default.removeItem(at: url.appendingPathComponent(name))
         }

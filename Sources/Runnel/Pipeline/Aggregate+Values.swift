@@ -208,13 +208,18 @@ final class ReduceAccumulator<Event, State: Codable>: Accumulator<Event> {
     /// they are saved as these strings so the state round-trips instead of failing to encode.
     private static var floats: (positiveInfinity: String, negativeInfinity: String, nan: String) { ("+inf", "-inf", "nan") }
 
-    override func save(_ writer: inout StateWriter) {
+    override func save(_ writer: inout StateWriter) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let floats = Self.floats
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: floats.positiveInfinity,
                                                                       negativeInfinity: floats.negativeInfinity, nan: floats.nan)
-        writer.value(((try? encoder.encode(state)) ?? Data()).databaseValue)
+        do {
+            writer.value(try encoder.encode(state).databaseValue)
+        } catch {
+            throw RunnelError(.pipeline, "a Reduce state of type \(State.self) cannot be saved as JSON: \(error)",
+                              hint: "Make the state's Encodable conformance encode every value it holds; the batch was not committed")
+        }
     }
     override func restore(_ reader: inout StateReader) throws {
         guard let data = Data.fromDatabaseValue(try reader.value()) else { throw StateReader.Damaged() }

@@ -28,7 +28,9 @@ public class Accumulator<Event> {
     /// The column value the window emits.
     var result: DatabaseValue { .null }
     /// Saves the state for the next batch.
-    func save(_ writer: inout StateWriter) {}
+    /// - Throws: When the state cannot be written: the batch then fails rather than commit a
+    ///   state that would not restore.
+    func save(_ writer: inout StateWriter) throws {}
     /// Restores what ``save(_:)`` wrote.
     func restore(_ reader: inout StateReader) throws {}
 }

@@ -28,8 +28,15 @@ struct PipelinesCommand: ParsableCommand {
         // Listing never creates a home: a fresh one just has nothing run yet.
         let statuses: [PipelineStatus]
         if home.isInitialized {
-            // Without a readable log, the lag is the one stored at the last commit.
-            let log = FileManager.default.fileExists(atPath: home.logURL.path) ? try? Log.openForReading(home.logURL) : nil
+            // Without a readable log, the lag is the one stored at the last commit, and saying so.
+            var log: Log?
+            if FileManager.default.fileExists(atPath: home.logURL.path) {
+                do {
+                    log = try Log.openForReading(home.logURL)
+                } catch {
+                    context.console.note("warning: cannot read the log, so each lag is as of the pipeline's last commit: \(error)")
+                }
+            }
             statuses = try PipelineStatus.read(pipelines, from: try Store.openReadOnly(home, .derived), log: log)
         } else {
             statuses = pipelines.map { PipelineStatus(name: $0.name, state: .notRun) }

@@ -25,6 +25,7 @@ struct RowPrinter {
     @discardableResult
     func print(columns: [String], rows: [[DatabaseValue]]) -> Int {
         var iterator = rows.makeIterator()
+        // Rows in memory: the row source cannot fail.
         return (try? print(columns: columns) { iterator.next() }) ?? 0
     }
 

@@ -193,7 +193,7 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
             writer.int64(Int64(shard.slots.count))
             for slot in shard.slots {
                 writer.values(slot.key.values)
-                encode(slot, into: &writer)
+                try encode(slot, into: &writer)
             }
             try state.save(db, key: shardKey(shardID(first.key, start: first.start)), state: writer.bytes)
             shard.saved = true

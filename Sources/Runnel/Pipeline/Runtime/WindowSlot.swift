@@ -120,10 +120,10 @@ class WindowedAggregation<Event>: PipelineOperator {
     }
 
     /// Writes a slot's bounds and accumulators (not its key or start).
-    func encode(_ slot: WindowSlot<Event>, into writer: inout StateWriter) {
+    func encode(_ slot: WindowSlot<Event>, into writer: inout StateWriter) throws {
         writer.int64(slot.end)
         writer.int64(slot.emittedStart ?? Int64.min)
-        for accumulator in slot.accumulators { accumulator.save(&writer) }
+        for accumulator in slot.accumulators { try accumulator.save(&writer) }
     }
 
     /// Reads what ``encode(_:into:)`` wrote.
@@ -140,7 +140,7 @@ class WindowedAggregation<Event>: PipelineOperator {
             try state.delete(db, key: stateKey(slot.key, start: saved))
         }
         var writer = StateWriter()
-        encode(slot, into: &writer)
+        try encode(slot, into: &writer)
         try state.save(db, key: stateKey(slot.key, start: slot.start), state: writer.bytes)
         slot.savedStart = slot.start
     }
