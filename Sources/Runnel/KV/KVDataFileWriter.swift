@@ -23,7 +23,7 @@ public final class KVDataFileWriter {
     }
 
     public let url: URL
-    private let file: LogFile
+    private let file: DurableFile
     private var buffer: [UInt8] = []
     private static let bufferLimit = 1 << 20
     /// Bytes handed to `process` so far: the position of the next byte in the file.
@@ -40,7 +40,7 @@ public final class KVDataFileWriter {
     /// Creates (or empties) the file.
     public init(_ url: URL) throws {
         self.url = url
-        file = try LogFile(url, create: true)
+        file = try DurableFile(url, create: true)
         try file.truncate(to: 0)
         buffer.reserveCapacity(Self.bufferLimit + 4096)
     }

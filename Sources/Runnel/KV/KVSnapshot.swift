@@ -62,17 +62,17 @@ public final class KVSnapshot: @unchecked Sendable {
                         hint: "Run `runnel kv verify \(manifest.store)`; roll back with `runnel kv rollback \(manifest.store)` or build a new version with `runnel kv publish \(manifest.store)`")
         }
         let fd = open(fileURL.path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw LogFile.error("open", fileURL) }
+        guard fd >= 0 else { throw DurableFile.error("open", fileURL) }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw LogFile.error("stat", fileURL) }
+        guard fstat(fd, &info) == 0 else { throw DurableFile.error("stat", fileURL) }
         let size = Int(info.st_size)
         guard size == manifest.fileSize else {
             throw corrupt("it is \(size) bytes but its manifest says \(manifest.fileSize)")
         }
         guard size >= KVFormat.footerSize else { throw corrupt("it is \(size) bytes, shorter than its footer") }
         guard let mapping = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0), mapping != MAP_FAILED else {
-            throw LogFile.error("map", fileURL)
+            throw DurableFile.error("map", fileURL)
         }
         let base = UnsafeRawPointer(mapping)
         do {

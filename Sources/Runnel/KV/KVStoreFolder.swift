@@ -58,7 +58,7 @@ public struct KVStoreFolder: Sendable, Hashable {
     /// a `CURRENT` (even a damaged one, which opening it then reports) or a version.
     /// - Throws: ``RunnelError`` `.io` when a folder cannot be listed.
     public static func all(in home: RunnelHome) throws -> [KVStoreFolder] {
-        try LogFile.names(in: home.kvURL, missingIsEmpty: true).sorted().filter(isValid(name:)).map { try KVStoreFolder(home: home, name: $0) }
+        try DurableFile.names(in: home.kvURL, missingIsEmpty: true).sorted().filter(isValid(name:)).map { try KVStoreFolder(home: home, name: $0) }
             .filter { store in
                 if FileManager.default.fileExists(atPath: store.url.appendingPathComponent("CURRENT").path) { return true }
                 return !(try store.versionNumbers()).isEmpty
@@ -87,7 +87,7 @@ public struct KVStoreFolder: Sendable, Hashable {
 
     /// The versions in the folder, oldest first (build folders in progress are not versions).
     public func versionNumbers() throws -> [Int] {
-        let names = try LogFile.names(in: url, missingIsEmpty: true)
+        let names = try DurableFile.names(in: url, missingIsEmpty: true)
         return names.compactMap { name in
             guard name.hasPrefix("v"), let number = Int(name.dropFirst()), number >= 1, "v\(number)" == name else { return nil }
             return number
@@ -140,12 +140,12 @@ public struct KVStoreFolder: Sendable, Hashable {
                 let manifest = KVManifest(store: name, version: number, pipeline: pipeline, pipelineVersion: pipelineVersion, sourceOffsets: sourceOffsets,
                                           keyCount: summary.keyCount, fileSize: summary.fileSize, sha256: summary.sha256,
                                           builtAt: Date(), buildMilliseconds: elapsed)
-                let manifestFile = try LogFile(building.appendingPathComponent("manifest.json"), create: true)
+                let manifestFile = try DurableFile(building.appendingPathComponent("manifest.json"), create: true)
                 try KVManifest.encoder.encode(manifest).withUnsafeBytes { try manifestFile.write($0, at: 0) }
                 try manifestFile.sync()
-                try LogFile.syncFolder(building)
-                guard rename(building.path, versionURL(number).path) == 0 else { throw LogFile.error("rename", building) }
-                try LogFile.syncFolder(url)
+                try DurableFile.syncFolder(building)
+                guard rename(building.path, versionURL(number).path) == 0 else { throw DurableFile.error("rename", building) }
+                try DurableFile.syncFolder(url)
                 Self.pauseBeforeSwitch.reach()
                 try point(at: number)
                 try prune(keep: keep)
@@ -198,10 +198,10 @@ public struct KVStoreFolder: Sendable, Hashable {
         for number in doomed {
             // Renamed out of the versions' namespace first, so no reader opens a half-deleted one.
             let aside = url.appendingPathComponent(".delete-\(number)-\(getpid())", isDirectory: true)
-            guard rename(versionURL(number).path, aside.path) == 0 else { throw LogFile.error("rename", versionURL(number)) }
+            guard rename(versionURL(number).path, aside.path) == 0 else { throw DurableFile.error("rename", versionURL(number)) }
             try FileManager.default.removeItem(at: aside)
         }
-        if !doomed.isEmpty { try LogFile.syncFolder(url) }
+        if !doomed.isEmpty { try DurableFile.syncFolder(url) }
         return Array(doomed)
     }
 
@@ -211,20 +211,20 @@ public struct KVStoreFolder: Sendable, Hashable {
 
     /// Build and delete folders left by a process that died.
     private func removeAbandonedBuilds() throws {
-        let names = try LogFile.names(in: url, missingIsEmpty: true)
+        let names = try DurableFile.names(in: url, missingIsEmpty: true)
         for name in names where name.hasPrefix(".build-") || name.hasPrefix(".delete-") {
             try FileManager.default.removeItem(at: url.appendingPathComponent(name))
         }
     }
 
     private func point(at number: Int) throws {
-        try LogFile.replace(url.appendingPathComponent("CURRENT"), with: Data("\(number)\n".utf8))
+        try DurableFile.replace(url.appendingPathComponent("CURRENT"), with: Data("\(number)\n".utf8))
     }
 
     /// Runs `body` holding the store's lock, so two processes never build or switch at once.
     private func withLock<Result>(_ body: () throws -> Result) throws -> Result {
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        let lock = try LogFile(url.appendingPathComponent("LOCK"), create: true)
+        let lock = try DurableFile(url.appendingPathComponent("LOCK"), create: true)
         guard try lock.tryLock() else {
             throw RunnelError(.kv, "KV store \(name) is being built or switched by another process (\(url.appendingPathComponent("LOCK").path) is locked)",
                               hint: "Wait for it to finish, then try again")

@@ -25,12 +25,12 @@ protocol IndexEntry: Hashable, Sendable {
 final class IndexFile<Entry: IndexEntry>: Sendable {
     let url: URL
     /// The file, or nil for an index held in memory only.
-    let file: LogFile?
+    let file: DurableFile?
     private let loaded = Locked<[Entry]>([])
 
     init(_ url: URL, writable: Bool) throws {
         self.url = url
-        file = try LogFile(url, create: writable, writable: writable)
+        file = try DurableFile(url, create: writable, writable: writable)
         try load()
     }
 

@@ -32,7 +32,7 @@ public final class Log: @unchecked Sendable {
     /// What checking the tails at open found: after an unclean stop one entry per partition, after
     /// a clean one an entry for each partition whose tail was cut or refused.
     public private(set) var recoveryReports: [RecoveryReport] = []
-    private let lockFile: LogFile?
+    private let lockFile: DurableFile?
     private let lock = NSLock()
     private var topics: [String: LogTopic] = [:]
     private var lastFlush = Date()
@@ -41,7 +41,7 @@ public final class Log: @unchecked Sendable {
     static let lockName = ".lock"
     static let cleanShutdownName = ".clean-shutdown"
 
-    private init(folder: URL, writable: Bool, durability: Durability, lockFile: LogFile?, wasClean: Bool) {
+    private init(folder: URL, writable: Bool, durability: Durability, lockFile: DurableFile?, wasClean: Bool) {
         self.folder = folder
         isWritable = writable
         self.durability = durability
@@ -54,7 +54,7 @@ public final class Log: @unchecked Sendable {
     /// - Throws: ``RunnelError`` with code `.logLocked` when another process writes this log.
     public static func open(_ folder: URL, durability: Durability = .everyBatch) throws -> Log {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let lockFile = try LogFile(folder.appendingPathComponent(lockName), create: true)
+        let lockFile = try DurableFile(folder.appendingPathComponent(lockName), create: true)
         guard try lockFile.tryLock() else {
             let holder = (try? String(contentsOf: lockFile.url, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
             throw RunnelError(.logLocked, "the log at \(folder.path) is already open for writing by another process (pid \(holder))",
@@ -66,7 +66,7 @@ public final class Log: @unchecked Sendable {
         let clean = FileManager.default.fileExists(atPath: marker.path)
         if clean {
             try FileManager.default.removeItem(at: marker)
-            try LogFile.syncFolder(folder)
+            try DurableFile.syncFolder(folder)
         }
         let log = Log(folder: folder, writable: true, durability: durability, lockFile: lockFile, wasClean: clean)
         try log.loadTopics()
@@ -84,7 +84,7 @@ public final class Log: @unchecked Sendable {
     }
 
     private func loadTopics() throws {
-        let names = try LogFile.names(in: folder)
+        let names = try DurableFile.names(in: folder)
         // Every folder with a topic.json is a topic, dot-names included; the log's own files
         // (`.lock`, `.clean-shutdown`) have none.
         for name in names.sorted() {
@@ -125,7 +125,7 @@ public final class Log: @unchecked Sendable {
                                   hint: "Partition counts are fixed at creation; `runnel log describe \(name)` shows its settings")
             }
             let topic = try LogTopic.create(name: name, folder: folder.appendingPathComponent(name), configuration: configuration)
-            try LogFile.syncFolder(folder)
+            try DurableFile.syncFolder(folder)
             topics[name] = topic
             return topic
         }
@@ -181,7 +181,7 @@ public final class Log: @unchecked Sendable {
         for topic in lock.withLock({ Array(topics.values) }) {
             for partition in topic.partitions { try partition.close() }
         }
-        try LogFile.replace(folder.appendingPathComponent(Self.cleanShutdownName), with: Data())
+        try DurableFile.replace(folder.appendingPathComponent(Self.cleanShutdownName), with: Data())
         try lockFile?.unlock()
     }
 }
@@ -205,7 +205,7 @@ public final class LogTopic: Sendable {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try LogFile.replace(folder.appendingPathComponent(configurationFile), with: try encoder.encode(configuration))
+        try DurableFile.replace(folder.appendingPathComponent(configurationFile), with: try encoder.encode(configuration))
         return try open(name: name, folder: folder, writable: true, clean: true)
     }
 

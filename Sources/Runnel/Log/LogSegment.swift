@@ -8,7 +8,7 @@ final class LogSegment: @unchecked Sendable {
     // written only under the owning PartitionLog's lock. The `.log` file and the indexes are
     // safe to share on their own, so reads run outside that lock, beside appends.
     let baseOffset: Int64
-    let log: LogFile
+    let log: DurableFile
     let offsetIndex: OffsetIndex
     let timeIndex: TimeIndex
     /// One past the last offset written.
@@ -45,7 +45,7 @@ final class LogSegment: @unchecked Sendable {
         let files = FileManager.default
         // A segment being created gets its indexes below; one that exists must have them.
         indexesMissing = files.fileExists(atPath: logURL.path) && !(files.fileExists(atPath: offsetURL.path) && files.fileExists(atPath: timeURL.path))
-        log = try LogFile(logURL, create: writable, writable: writable)
+        log = try DurableFile(logURL, create: writable, writable: writable)
         if indexesMissing, !writable {
             // A reader may not write: it keeps both indexes in memory and rebuilds them.
             offsetIndex = OffsetIndex(inMemory: offsetURL)
@@ -362,7 +362,7 @@ final class LogSegment: @unchecked Sendable {
     func delete() throws {
         for url in [timeIndex.url, offsetIndex.url, log.url] {
             do {
-                try LogFile.remove(url)
+                try DurableFile.remove(url)
             } catch let error as RunnelError {
                 throw RunnelError(.io, "\(error.message); the segment \(log.url.lastPathComponent) stays in the log",
                                   hint: "Make the file deletable (it must be a file in a folder you may write), then run the command again")

@@ -53,7 +53,7 @@ extension PartitionLog {
                 result.segmentsRemoved += 1
             }
             result.bytesAfter = segments.reduce(0) { $0 + $1.size }
-            if result.segmentsRemoved > 0 { try LogFile.syncFolder(folder) }
+            if result.segmentsRemoved > 0 { try DurableFile.syncFolder(folder) }
             return result
         }
         if result.segmentsRemoved > 0 { try checkpointAfterMaintenance() }
@@ -121,7 +121,7 @@ extension PartitionLog {
     /// Writes a segment again with the records each of its batches keeps, batch for batch.
     private func rewrite(_ segment: LogSegment, keeping batches: [(header: RecordBatchHeader, kept: [LogRecord])]) throws -> LogSegment {
         let cleaned = segment.log.url.appendingPathExtension("cleaned")
-        let file = try LogFile(cleaned, create: true)
+        let file = try DurableFile(cleaned, create: true)
         try file.truncate(to: 0)
         var writer = ByteWriter(capacity: 1 << 16)
         for (index, (header, kept)) in batches.enumerated() {
@@ -138,9 +138,9 @@ extension PartitionLog {
         try file.sync()
         try FileManager.default.removeItem(at: segment.offsetIndex.url)
         try FileManager.default.removeItem(at: segment.timeIndex.url)
-        try LogFile.syncFolder(folder)
-        guard rename(cleaned.path, segment.log.url.path) == 0 else { throw LogFile.error("rename", cleaned) }
-        try LogFile.syncFolder(folder)
+        try DurableFile.syncFolder(folder)
+        guard rename(cleaned.path, segment.log.url.path) == 0 else { throw DurableFile.error("rename", cleaned) }
+        try DurableFile.syncFolder(folder)
         let replacement = try LogSegment(folder: folder, baseOffset: segment.baseOffset, writable: true)
         _ = try replacement.recover(checkedFrom: 0)
         try replacement.seal()

@@ -62,7 +62,7 @@ public final class PartitionLog: @unchecked Sendable {
         // The checkpoint is read before the folder is listed: the writer creates a segment
         // before a checkpoint names it, so a segment it names that the listing lacks is gone.
         let checkpoint = readCheckpoint(in: folder)
-        let names = try LogFile.names(in: folder, missingIsEmpty: !writable)
+        let names = try DurableFile.names(in: folder, missingIsEmpty: !writable)
         let bases = names.compactMap(LogSegment.baseOffset(ofFile:)).sorted()
         var lostLast: (file: URL, baseOffset: Int64)?
         if let checkpoint, checkpoint.segment > (bases.last ?? -1) {
@@ -83,7 +83,7 @@ public final class PartitionLog: @unchecked Sendable {
                 return (log, nil)
             }
             segments = [try LogSegment(folder: folder, baseOffset: 0, writable: true)]
-            try LogFile.syncFolder(folder)
+            try DurableFile.syncFolder(folder)
         }
         let log = PartitionLog(topic: topic, partition: partition, folder: folder, configuration: configuration,
                                writable: writable, segments: segments)
@@ -169,7 +169,7 @@ public final class PartitionLog: @unchecked Sendable {
             bytes += later.size
             segments.removeLast()
         }
-        try LogFile.syncFolder(folder)
+        try DurableFile.syncFolder(folder)
         return bytes
     }
 
@@ -293,7 +293,7 @@ public final class PartitionLog: @unchecked Sendable {
         try active.seal()
         let next = try LogSegment(folder: folder, baseOffset: active.nextOffset, writable: true)
         segments.append(next)
-        try LogFile.syncFolder(folder)
+        try DurableFile.syncFolder(folder)
         dirty = false
         try writeCheckpoint()
     }
@@ -330,7 +330,7 @@ public final class PartitionLog: @unchecked Sendable {
         try active.sync()
         dirty = false
         let text = "\(active.baseOffset) \(active.size)\n"
-        try LogFile.replace(folder.appendingPathComponent(Self.checkpointFile), with: Data(text.utf8))
+        try DurableFile.replace(folder.appendingPathComponent(Self.checkpointFile), with: Data(text.utf8))
         bytesSinceCheckpoint = 0
     }
 
@@ -448,7 +448,7 @@ public final class PartitionLog: @unchecked Sendable {
     public func refresh() throws {
         guard !writable else { return }
         try lock.withLock {
-            let names = try LogFile.names(in: folder, missingIsEmpty: true)
+            let names = try DurableFile.names(in: folder, missingIsEmpty: true)
             let known = Set(segments.map(\.baseOffset))
             let previousLast = segments.last?.baseOffset
             for base in names.compactMap(LogSegment.baseOffset(ofFile:)).sorted() where !known.contains(base) {

@@ -39,9 +39,9 @@ package final class RunnerLock: Sendable {
     /// The lock file.
     package let url: URL
     // The open file holds the flock; closing it (when this value goes) releases the lock.
-    private let file: LogFile
+    private let file: DurableFile
 
-    private init(role: Role, name: String, url: URL, file: LogFile) {
+    private init(role: Role, name: String, url: URL, file: DurableFile) {
         self.role = role
         self.name = name
         self.url = url
@@ -58,10 +58,10 @@ package final class RunnerLock: Sendable {
     package static func acquire(_ role: Role, named name: String, in home: RunnelHome) throws -> RunnerLock {
         let folder = folder(in: home)
         let url = folder.appendingPathComponent("\(role.noun)-\(name).lock")
-        let file: LogFile
+        let file: DurableFile
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            file = try LogFile(url, create: true)
+            file = try DurableFile(url, create: true)
         } catch let error as RunnelError {
             throw error
         } catch {

@@ -6,13 +6,15 @@ import Darwin
 import Foundation
 import Synchronization
 
-/// A file opened with POSIX calls: positioned reads and writes, explicit fsync, truncation.
+/// A file opened with POSIX calls: positioned reads and writes, explicit fsync, truncation,
+/// locks, and the folder operations durable writes need (fsync of a folder, atomic replace).
+/// The log's segments and indexes and the KV files are written through it.
 ///
-/// The log manages positions itself (appends go to ``size``), so nothing depends on a shared
+/// Callers manage positions themselves (appends go to ``size``), so nothing depends on a shared
 /// file offset and readers never disturb the writer. Safe to share between threads: reads may
-/// run beside the one writer (a partition's, under its lock), and ``size`` only moves after the
+/// run beside one writer (a partition's, under its lock), and ``size`` only moves after the
 /// bytes it covers are written.
-final class LogFile: Sendable {
+final class DurableFile: Sendable {
     let url: URL
     private let descriptor: Int32
     private let knownSize: Atomic<Int>
@@ -27,12 +29,12 @@ final class LogFile: Sendable {
         if create { flags |= O_CREAT }
         flags |= O_CLOEXEC
         let fd = open(url.path, flags, 0o644)
-        guard fd >= 0 else { throw LogFile.error("open", url) }
+        guard fd >= 0 else { throw DurableFile.error("open", url) }
         descriptor = fd
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             close(fd)
-            throw LogFile.error("stat", url)
+            throw DurableFile.error("stat", url)
         }
         knownSize = Atomic(Int(info.st_size))
     }
@@ -53,7 +55,7 @@ final class LogFile: Sendable {
             let written = pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(position + done))
             if written < 0 {
                 if errno == EINTR { continue }
-                throw LogFile.error("write", url)
+                throw DurableFile.error("write", url)
             }
             done += written
         }
@@ -75,7 +77,7 @@ final class LogFile: Sendable {
             let got = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(position + done))
             if got < 0 {
                 if errno == EINTR { continue }
-                throw LogFile.error("read", url)
+                throw DurableFile.error("read", url)
             }
             if got == 0 { break }
             done += got
@@ -86,18 +88,18 @@ final class LogFile: Sendable {
     /// Re-reads the size from the file system (for readers following a file another process appends to).
     func refreshSize() throws {
         var info = stat()
-        guard fstat(descriptor, &info) == 0 else { throw LogFile.error("stat", url) }
+        guard fstat(descriptor, &info) == 0 else { throw DurableFile.error("stat", url) }
         knownSize.store(Int(info.st_size), ordering: .releasing)
     }
 
     /// Forces written bytes to stable storage.
     func sync() throws {
-        guard fsync(descriptor) == 0 else { throw LogFile.error("fsync", url) }
+        guard fsync(descriptor) == 0 else { throw DurableFile.error("fsync", url) }
     }
 
     /// Cuts the file to a size.
     func truncate(to length: Int) throws {
-        guard ftruncate(descriptor, off_t(length)) == 0 else { throw LogFile.error("truncate", url) }
+        guard ftruncate(descriptor, off_t(length)) == 0 else { throw DurableFile.error("truncate", url) }
         knownSize.store(length, ordering: .releasing)
     }
 
@@ -109,7 +111,7 @@ final class LogFile: Sendable {
         while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             if errno == EINTR { continue }
             if errno == EWOULDBLOCK { return false }
-            throw LogFile.error("lock", url)
+            throw DurableFile.error("lock", url)
         }
         return true
     }
@@ -118,7 +120,7 @@ final class LogFile: Sendable {
     func unlock() throws {
         while flock(descriptor, LOCK_UN) != 0 {
             if errno == EINTR { continue }
-            throw LogFile.error("unlock", url)
+            throw DurableFile.error("unlock", url)
         }
     }
 
@@ -133,7 +135,7 @@ final class LogFile: Sendable {
     /// Writes a small file atomically: aside, fsynced, renamed over the old one, folder fsynced.
     static func replace(_ url: URL, with data: Data) throws {
         let aside = url.appendingPathExtension("tmp")
-        let file = try LogFile(aside, create: true)
+        let file = try DurableFile(aside, create: true)
         try file.truncate(to: 0)
         try data.withUnsafeBytes { try file.write($0, at: 0) }
         try file.sync()
