@@ -34,7 +34,7 @@ import Testing
         case .uncleanWithCheckpoint: try partition.close()
         case .uncleanWithoutCheckpoint:
             // A partition's first checkpoint comes with its first roll or 16 MiB.
-            #expect(!FileManager.default.fileExists(atPath: partition.folder.appendingPathComponent(PartitionLog.checkpointFile).path))
+            #expect(!FileManager.default.fileExists(atPath: partition.folder.appendingPathComponent(RecoveryCheckpoint.fileName).path))
         }
         if stop != .clean { try FileManager.default.removeItem(at: folder.appendingPathComponent(Log.lockName)) }
         let segment = partition.folder.appendingPathComponent(LogSegment.name(0, "log"))

@@ -16,9 +16,9 @@ public final class PartitionLog: @unchecked Sendable {
     let configuration: TopicConfiguration
     let writable: Bool
     private let lock = NSLock()
-    private var segments: [LogSegment]
-    /// The offset ranges missing between segments, found when the segment list changes.
-    private var missing: [LogGap] = []
+    /// Serialises retention, compaction and repair, which take `lock` only for their changes.
+    private let maintenance = NSLock()
+    private var list: SegmentList
     /// The last segment's file and base offset when the recovery checkpoint names it and it is gone.
     private var lostLastSegment: (file: URL, baseOffset: Int64)?
     /// A damaged batch the recovery checkpoint covers at the end of the active segment, found at
@@ -28,196 +28,47 @@ public final class PartitionLog: @unchecked Sendable {
     private var dirty = false
     private var bytesSinceCheckpoint = 0
 
-    static let checkpointFile = "recovery-checkpoint"
-    /// After this many fsynced bytes the recovery checkpoint moves forward, bounding the scan
-    /// after a crash.
-    static let checkpointIntervalBytes = 16 << 20
-
-    private init(topic: String, partition: Int, folder: URL, configuration: TopicConfiguration, writable: Bool, segments: [LogSegment]) {
+    private init(topic: String, partition: Int, folder: URL, configuration: TopicConfiguration, writable: Bool, loaded: LogLoader.Loaded) {
         self.topic = topic
         self.partition = partition
         self.folder = folder
         self.configuration = configuration
         self.writable = writable
-        self.segments = segments
+        list = loaded.segments
+        lostLastSegment = loaded.lostLastSegment
+        refusedTail = loaded.refusedTail
     }
 
     // MARK: - Opening
 
-    /// Opens a partition folder (creating it when writable).
+    /// Opens a partition folder (creating it when writable); see ``LogLoader``.
     /// - Parameters:
     ///   - clean: The log closed cleanly last time: only a damaged tail is reported.
     /// - Returns: The partition and what checking its tail found: always after an unclean
     ///   stop, after a clean one only when something was wrong.
     static func open(topic: String, partition: Int, folder: URL, configuration: TopicConfiguration,
                      writable: Bool, clean: Bool) throws -> (PartitionLog, RecoveryReport?) {
-        let files = FileManager.default
-        if writable {
-            try files.createDirectory(at: folder, withIntermediateDirectories: true)
-            // Leftovers of an interrupted compaction: the originals are still in place.
-            for name in try files.contentsOfDirectory(atPath: folder.path) where name.hasSuffix(".cleaned") || name.hasSuffix(".tmp") {
-                try files.removeItem(at: folder.appendingPathComponent(name))
-            }
-        }
-        // The checkpoint is read before the folder is listed: the writer creates a segment
-        // before a checkpoint names it, so a segment it names that the listing lacks is gone.
-        let checkpoint = readCheckpoint(in: folder)
-        let names = try DurableFile.names(in: folder, missingIsEmpty: !writable)
-        let bases = names.compactMap(LogSegment.baseOffset(ofFile:)).sorted()
-        var lostLast: (file: URL, baseOffset: Int64)?
-        if let checkpoint, checkpoint.segment > (bases.last ?? -1) {
-            lostLast = (folder.appendingPathComponent(LogSegment.name(checkpoint.segment, "log")), checkpoint.segment)
-            if writable {
-                throw RunnelError(.logGap, "the last segment \(lostLast!.file.lastPathComponent) of \(folder.path), named by its \(checkpointFile), is gone: "
-                                  + "the records from offset \(checkpoint.segment) on are lost, and appending would give new records offsets already handed out",
-                                  hint: "Restore the file from a backup. To accept the loss instead, delete \(folder.appendingPathComponent(checkpointFile).path); "
-                                      + "then rebuild the pipelines that read past offset \(checkpoint.segment) (`runnel run --rebuild`)")
-            }
-        }
-        var segments = try bases.map { try LogSegment(folder: folder, baseOffset: $0, writable: writable) }
-        if segments.isEmpty {
-            guard writable else {
-                let log = PartitionLog(topic: topic, partition: partition, folder: folder, configuration: configuration,
-                                       writable: false, segments: [])
-                log.lostLastSegment = lostLast
-                return (log, nil)
-            }
-            segments = [try LogSegment(folder: folder, baseOffset: 0, writable: true)]
-            try DurableFile.syncFolder(folder)
-        }
-        let log = PartitionLog(topic: topic, partition: partition, folder: folder, configuration: configuration,
-                               writable: writable, segments: segments)
-        log.lostLastSegment = lostLast
-        let report = try log.load(clean: clean)
-        return (log, report)
-    }
-
-    /// Learns each segment's end from its own last batch (a short read from its last index
-    /// entry on). A writer also checks the active segment's tail at every open, clean or not:
-    /// the batches from the last index entry before the recovery checkpoint on (after a clean
-    /// stop the checkpoint is the end, so that is the last batch, and any bytes appended since)
-    /// and everything past the checkpoint. A bad batch past the checkpoint and all after it are
-    /// cut and reported; a damaged batch the checkpoint covers was handed out, so it is not cut:
-    /// the partition refuses appends until `repair()`. Missing indexes are rebuilt; then the
-    /// gaps between segments are noted.
-    /// - Parameter clean: The log closed cleanly: report only what was found wrong.
-    private func load(clean: Bool) throws -> RecoveryReport? {
-        guard writable else {
-            for index in segments.indices { try loadEnd(of: index) }
-            findGaps()
-            return nil
-        }
-        let last = segments[segments.count - 1]
-        // A clean close leaves the checkpoint at the end; without one, nothing is covered
-        // after a crash, and everything is after a clean stop whose checkpoint was removed.
-        let checkpoint = readCheckpoint() ?? (clean ? (last.baseOffset, last.size) : (segments[0].baseOffset, 0))
-        var report = RecoveryReport(topic: topic, partition: partition, cleanStop: clean)
-        var changed = !clean
-        for (index, segment) in segments.enumerated() {
-            let isLast = index == segments.count - 1
-            let checked: Int
-            if segment.baseOffset > checkpoint.segment {
-                checked = 0
-            } else if segment.baseOffset == checkpoint.segment {
-                checked = min(checkpoint.position, segment.size)
-            } else if segment.indexesMissing {
-                checked = segment.size
-            } else {
-                try loadEnd(of: index)
-                continue
-            }
-            let recovery: LogSegment.Recovery
-            do {
-                recovery = try segment.recover(checkedFrom: checked)
-            } catch let damage as SegmentDamage {
-                if isLast {
-                    refusedTail = damage
-                    report.refusedDamage = damage
-                    findGaps()
-                    return report
-                }
-                // A closed segment: appends go on at the end, and `verify` reports the damage.
-                segment.setNextOffset(segments[index + 1].baseOffset)
-                continue
-            }
-            report.scannedBytes += segment.size + recovery.truncatedBytes - checked
-            report.truncatedBytes += recovery.truncatedBytes
-            report.droppedRecords += recovery.droppedRecords
-            report.damage = report.damage ?? recovery.problem
-            if report.scannedBytes > 0 { changed = true }
-            if recovery.truncatedBytes > 0, !isLast {
-                // Later segments follow a hole: drop them, as Kafka does.
-                report.truncatedBytes += try deleteSegments(after: index)
-                break
-            }
-        }
-        findGaps()
-        guard changed else { return nil }
-        try writeCheckpoint()
-        return report
-    }
-
-    /// Deletes every segment after the one at `index`, newest first, so that a delete that
-    /// fails leaves the segments before it in place and in the list. Call under the lock.
-    /// - Returns: The bytes deleted.
-    private func deleteSegments(after index: Int) throws -> Int {
-        var bytes = 0
-        defer { findGaps() }
-        while segments.count > index + 1 {
-            let later = segments[segments.count - 1]
-            try later.delete()
-            bytes += later.size
-            segments.removeLast()
-        }
-        try DurableFile.syncFolder(folder)
-        return bytes
-    }
-
-    /// Learns where the segment at `index` ends, from its last batches (or, for a reader whose
-    /// index files are missing, from a scan that rebuilds them in memory).
-    private func loadEnd(of index: Int) throws {
-        let segment = segments[index]
-        let isLast = index == segments.count - 1
-        do {
-            if segment.offsetIndex.file == nil {
-                try segment.rebuildIndexesInMemory()
-            } else {
-                try segment.loadTail()
-            }
-        } catch is SegmentDamage where !writable && isLast {
-            // A reader in another process may see a batch being written: stop before it.
-        } catch is SegmentDamage where !isLast {
-            // A closed segment whose last batch is damaged: its end cannot be read, so assume
-            // it ends where the next one starts. `verify` reports the damage.
-            segment.setNextOffset(segments[index + 1].baseOffset)
-        }
-    }
-
-    /// Notes each range of offsets between one segment's end and the next one's base.
-    private func findGaps() {
-        missing = zip(segments, segments.dropFirst()).compactMap { before, after in
-            guard before.nextOffset < after.baseOffset else { return nil }
-            return LogGap(folder: folder, segmentBefore: before.log.url, segmentAfter: after.log.url,
-                          firstOffset: before.nextOffset, endOffset: after.baseOffset)
-        }
+        let loaded = try LogLoader(topic: topic, partition: partition, folder: folder, writable: writable, clean: clean).load()
+        let log = PartitionLog(topic: topic, partition: partition, folder: folder, configuration: configuration, writable: writable, loaded: loaded)
+        return (log, loaded.report)
     }
 
     // MARK: - Offsets
 
     /// The first offset still in the log.
-    public var startOffset: Int64 { lock.withLock { segments.first?.baseOffset ?? 0 } }
+    public var startOffset: Int64 { lock.withLock { list.startOffset } }
     /// The offset the next record will get (one past the last).
-    public var endOffset: Int64 { lock.withLock { segments.last?.nextOffset ?? 0 } }
+    public var endOffset: Int64 { lock.withLock { list.endOffset } }
     /// Bytes in all segments.
-    public var sizeInBytes: Int { lock.withLock { segments.reduce(0) { $0 + $1.size } } }
+    public var sizeInBytes: Int { lock.withLock { list.bytes } }
 
     /// The offsets the segment files hold: the partition's range less its gaps (records
     /// compaction removed still count: their offsets stay in their segments' ranges).
-    public var heldOffsetCount: Int64 { lock.withLock { segments.reduce(0) { $0 + $1.nextOffset - $1.baseOffset } } }
+    public var heldOffsetCount: Int64 { lock.withLock { list.segments.reduce(0) { $0 + $1.nextOffset - $1.baseOffset } } }
 
     /// The ranges of offsets missing between segments (a segment file was deleted or lost),
     /// oldest first; empty for a sound partition.
-    public var gaps: [LogGap] { lock.withLock { missing } }
+    public var gaps: [LogGap] { lock.withLock { list.gaps } }
 
     /// The partition's last segment file, when the recovery checkpoint names it and it is gone
     /// (deleted or lost, with the records from its base offset on). Only a read-only partition
@@ -226,7 +77,7 @@ public final class PartitionLog: @unchecked Sendable {
 
     /// Each segment's base offset, next offset and size, oldest first.
     public var segmentSummaries: [(baseOffset: Int64, nextOffset: Int64, bytes: Int, maxTimestamp: Int64)] {
-        lock.withLock { segments.map { ($0.baseOffset, $0.nextOffset, $0.size, $0.maxTimestamp) } }
+        lock.withLock { list.segments.map { ($0.baseOffset, $0.nextOffset, $0.size, $0.maxTimestamp) } }
     }
 
     // MARK: - Appending
@@ -255,12 +106,12 @@ public final class PartitionLog: @unchecked Sendable {
                                   + "\(TopicConfiguration.maxBatchBytes) bytes (1 GiB) for one append to \(topic)",
                                   hint: "Append the records in smaller batches")
             }
-            let base = segments[segments.count - 1].nextOffset
+            let base = list.active.nextOffset
             encoder.removeAll()
             RecordBatch.encode(records, baseOffset: base, into: &encoder)
             let header = try encoder.bytes.withUnsafeBytes { try RecordBatch.header($0, at: 0) }
             try rollIfNeeded(adding: encoder.count, offsets: header.lastOffset + 1 - base, now: now)
-            try encoder.bytes.withUnsafeBytes { try segments[segments.count - 1].append($0, header: header, now: now) }
+            try encoder.bytes.withUnsafeBytes { try list.active.append($0, header: header, now: now) }
             dirty = true
             bytesSinceCheckpoint += encoder.count
             return base
@@ -284,15 +135,14 @@ public final class PartitionLog: @unchecked Sendable {
     /// Rolls to a new segment when the batch would make the active one too big or it is too
     /// old, or when the batch's offsets would not fit the indexes' 4-byte relative offsets.
     private func rollIfNeeded(adding bytes: Int, offsets: Int64, now: Date) throws {
-        let active = segments[segments.count - 1]
+        let active = list.active
         guard !active.isEmpty else { return }
         let tooBig = active.size + bytes > configuration.segmentBytes
         let tooOld = active.firstAppendTime.map { now.timeIntervalSince($0) * 1000 >= Double(configuration.segmentMs) } ?? false
         let tooManyOffsets = active.nextOffset + offsets - active.baseOffset > Int64(Int32.max)
         guard tooBig || tooOld || tooManyOffsets else { return }
         try active.seal()
-        let next = try LogSegment(folder: folder, baseOffset: active.nextOffset, writable: true)
-        segments.append(next)
+        list.append(try LogSegment(folder: folder, baseOffset: active.nextOffset, writable: true))
         try DurableFile.syncFolder(folder)
         dirty = false
         try writeCheckpoint()
@@ -304,9 +154,9 @@ public final class PartitionLog: @unchecked Sendable {
             guard dirty else { return }
             // Only the .log file: indexes are synced when a checkpoint is written, and recovery
             // rebuilds whatever index entries lie past the checkpoint.
-            try segments[segments.count - 1].log.sync()
+            try list.active.log.sync()
             dirty = false
-            if bytesSinceCheckpoint >= Self.checkpointIntervalBytes {
+            if bytesSinceCheckpoint >= RecoveryCheckpoint.intervalBytes {
                 try writeCheckpoint()
             }
         }
@@ -321,28 +171,15 @@ public final class PartitionLog: @unchecked Sendable {
 
     // MARK: - Recovery checkpoint
 
-    /// Records that everything up to the end of the active segment is on disk. Call only after
-    /// syncing it.
+    /// Syncs the active segment and records that everything up to its end is on disk.
     private func writeCheckpoint() throws {
         // A refused tail keeps its old checkpoint: the bytes past it were never checked.
         guard refusedTail == nil else { return }
-        let active = segments[segments.count - 1]
+        let active = list.active
         try active.sync()
         dirty = false
-        let text = "\(active.baseOffset) \(active.size)\n"
-        try DurableFile.replace(folder.appendingPathComponent(Self.checkpointFile), with: Data(text.utf8))
+        try RecoveryCheckpoint.end(of: active).write(in: folder)
         bytesSinceCheckpoint = 0
-    }
-
-    private func readCheckpoint() -> (segment: Int64, position: Int)? {
-        Self.readCheckpoint(in: folder)
-    }
-
-    private static func readCheckpoint(in folder: URL) -> (segment: Int64, position: Int)? {
-        guard let data = FileManager.default.contents(atPath: folder.appendingPathComponent(checkpointFile).path) else { return nil }
-        let parts = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isWhitespace)
-        guard parts.count == 2, let segment = Int64(parts[0]), let position = Int(parts[1]) else { return nil }
-        return (segment, position)
     }
 
     // MARK: - Reading
@@ -384,7 +221,7 @@ public final class PartitionLog: @unchecked Sendable {
     /// the budget is spent, the visitor says it stopped, or the next segment is past a gap.
     private func eachSegment(from offset: Int64, maxBytes: Int, _ visit: (LogSegment, Int64, Int) throws -> (bytes: Int, stopped: Bool)) throws {
         let (chosen, gaps): ([LogSegment], [LogGap]) = lock.withLock {
-            (segments.filter { $0.nextOffset > offset && !$0.isEmpty }, missing)
+            (list.holding(from: offset), list.gaps)
         }
         if let gap = gaps.first(where: { $0.contains(offset) }) { throw gap.error }
         var bytes = 0
@@ -410,7 +247,7 @@ public final class PartitionLog: @unchecked Sendable {
 
     /// The first offset whose record's timestamp is at or after `timestamp`, or nil when none is.
     public func offset(forTimestamp timestamp: Int64) throws -> Int64? {
-        let candidates: [LogSegment] = lock.withLock { segments.filter { $0.maxTimestamp >= timestamp || $0 === segments.last } }
+        let candidates: [LogSegment] = lock.withLock { list.segments.filter { $0.maxTimestamp >= timestamp || $0 === list.segments.last } }
         for segment in candidates where !segment.isEmpty {
             let relative = segment.timeIndex.relativeOffset(before: timestamp)
             let start = segment.offsetIndex.position(before: relative)
@@ -429,7 +266,7 @@ public final class PartitionLog: @unchecked Sendable {
     /// - Throws: ``RunnelError`` `.corruptLog` when that batch is damaged (for a writer, the
     ///   error appends would get: see ``repair()``).
     public func lastBatch() throws -> [LogRecord] {
-        let (found, refused) = lock.withLock { (segments.last { !$0.isEmpty }, refusedTail) }
+        let (found, refused) = lock.withLock { (list.segments.last { !$0.isEmpty }, refusedTail) }
         if let refused { throw refusal(refused) }
         guard let segment = found else { return [] }
         var last: [LogRecord] = []
@@ -449,21 +286,21 @@ public final class PartitionLog: @unchecked Sendable {
         guard !writable else { return }
         try lock.withLock {
             let names = try DurableFile.names(in: folder, missingIsEmpty: true)
-            let known = Set(segments.map(\.baseOffset))
-            let previousLast = segments.last?.baseOffset
-            for base in names.compactMap(LogSegment.baseOffset(ofFile:)).sorted() where !known.contains(base) {
-                segments.append(try LogSegment(folder: folder, baseOffset: base, writable: false))
+            let known = Set(list.segments.map(\.baseOffset))
+            let previousLast = list.segments.last?.baseOffset
+            let discovered = try names.compactMap(LogSegment.baseOffset(ofFile:)).filter { !known.contains($0) }.map {
+                try LogSegment(folder: folder, baseOffset: $0, writable: false)
             }
-            segments.sort { $0.baseOffset < $1.baseOffset }
+            list.insert(discovered: discovered)
             // The segment that was last may have grown before the writer rolled: learn its end
             // again, and that of every segment that appeared.
-            for (index, segment) in segments.enumerated() where !known.contains(segment.baseOffset) || segment.baseOffset == previousLast {
+            for (index, segment) in list.segments.enumerated() where !known.contains(segment.baseOffset) || segment.baseOffset == previousLast {
                 try segment.log.refreshSize()
                 try segment.offsetIndex.load()
                 try segment.timeIndex.load()
-                try loadEnd(of: index)
+                try LogLoader.loadEnd(of: index, in: list, writable: false)
             }
-            findGaps()
+            list.noteGaps()
         }
     }
 
@@ -471,7 +308,7 @@ public final class PartitionLog: @unchecked Sendable {
 
     /// Checks every batch of every segment; returns the damage found (empty when sound).
     public func verify() -> [SegmentDamage] {
-        let all = lock.withLock { segments }
+        let all = lock.withLock { list.segments }
         var damage: [SegmentDamage] = []
         for segment in all {
             do {
@@ -496,35 +333,68 @@ public final class PartitionLog: @unchecked Sendable {
     /// - Returns: What was cut, or nil when nothing was damaged.
     public func repair() throws -> RecoveryReport? {
         precondition(writable, "repair on a read-only partition")
-        guard let first = verify().first else { return nil }
-        return try lock.withLock {
-            guard let index = segments.firstIndex(where: { $0.log.url == first.file }) else { return nil }
-            let recovery = try segments[index].recover(checkedFrom: 0)
-            var report = RecoveryReport(topic: topic, partition: partition, cleanStop: true)
-            report.scannedBytes = segments[index].size + recovery.truncatedBytes
-            report.truncatedBytes = recovery.truncatedBytes
-            report.droppedRecords = recovery.droppedRecords
-            report.damage = recovery.problem ?? first
-            report.truncatedBytes += try deleteSegments(after: index)
-            refusedTail = nil
-            try writeCheckpoint()
-            findGaps()
-            return report
+        return try withMaintenanceLock {
+            guard let first = verify().first else { return nil }
+            return try lock.withLock {
+                guard let index = list.segments.firstIndex(where: { $0.log.url == first.file }) else { return nil }
+                let segment = list[index]
+                let recovery = try segment.recover(checkedFrom: 0)
+                var report = RecoveryReport(topic: topic, partition: partition, cleanStop: true)
+                report.scannedBytes = segment.size + recovery.truncatedBytes
+                report.truncatedBytes = recovery.truncatedBytes
+                report.droppedRecords = recovery.droppedRecords
+                report.damage = recovery.problem ?? first
+                report.truncatedBytes += try list.deleteSegments(after: index)
+                refusedTail = nil
+                try writeCheckpoint()
+                list.noteGaps()
+                return report
+            }
         }
     }
 
     // MARK: - Maintenance access
 
-    /// The closed segments (all but the active one), oldest first, for retention and compaction.
-    func withSegments<T>(_ body: (inout [LogSegment]) throws -> T) rethrows -> T {
+    /// Runs retention, compaction or repair: one at a time per partition.
+    func withMaintenanceLock<T>(_ body: () throws -> T) rethrows -> T {
+        try maintenance.withLock(body)
+    }
+
+    /// Runs `body` on the segment list under the partition's lock, for short changes (retention
+    /// deleting whole segments); records a checkpoint when it removed any.
+    func withSegmentList<T>(_ body: (inout SegmentList) throws -> T) throws -> T {
         try lock.withLock {
-            defer { findGaps() }
-            return try body(&segments)
+            let before = list.count
+            defer { list.noteGaps() }
+            let result = try body(&list)
+            if list.count != before { try writeCheckpoint() }
+            return result
         }
     }
 
-    /// Records the checkpoint after maintenance changed files.
-    func checkpointAfterMaintenance() throws {
-        try lock.withLock { try writeCheckpoint() }
+    /// Every segment, oldest first, as they are now.
+    func allSegments() -> [LogSegment] {
+        lock.withLock { list.segments }
+    }
+
+    /// The closed segments (all but the active one), oldest first, as they are now.
+    func closedSegments() -> [LogSegment] {
+        lock.withLock { Array(list.closed) }
+    }
+
+    /// The segments holding records at or after `offset`, as they are now.
+    func segments(holdingFrom offset: Int64) -> [LogSegment] {
+        lock.withLock { list.holding(from: offset) }
+    }
+
+    /// Puts a rewritten closed segment in place of the one it replaces and records a checkpoint.
+    func replaceSegment(_ old: LogSegment, with new: LogSegment) throws {
+        try lock.withLock {
+            guard let index = list.index(of: old) else {
+                preconditionFailure("segment \(old.baseOffset) left the list during maintenance, which is serialised")
+            }
+            list.replace(at: index, with: new)
+            try writeCheckpoint()
+        }
     }
 }
