@@ -40,9 +40,4 @@ extension IndexFile where Entry == TimeIndexEntry {
     func relativeOffset(before timestamp: Int64) -> Int32 {
         lastEntry { $0.timestamp < timestamp }?.relativeOffset ?? 0
     }
-
-    /// Drops entries at or past a relative offset.
-    func truncate(toRelativeOffset offset: Int32) throws {
-        try truncate { $0.relativeOffset >= offset }
-    }
 }
