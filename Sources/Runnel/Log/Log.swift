@@ -36,7 +36,7 @@ public final class Log: @unchecked Sendable {
     private let lock = NSLock()
     private var topics: [String: LogTopic] = [:]
     private var lastFlush = Date()
-    private var wasClean: Bool
+    private let wasClean: Bool
 
     static let lockName = ".lock"
     static let cleanShutdownName = ".clean-shutdown"
