@@ -95,12 +95,17 @@ public final class PartitionLog: @unchecked Sendable {
         precondition(!records.isEmpty, "append of no records")
         return try lock.withLock {
             if let refusedTail { throw refusal(refusedTail) }
-            if let large = records.first(where: { $0.sizeInBytes > configuration.maxRecordBytes }) {
-                throw RunnelError(.invalidArgument, "a record of \(large.sizeInBytes) bytes is over the limit of \(configuration.maxRecordBytes) bytes of \(topic)",
-                                  hint: "Keep records smaller, or raise the topic's maximum record size")
+            // One pass over the records: each within the topic's limit, and a bound on the
+            // batch (each record's varints and attributes take at most 36 bytes, each header's 10).
+            var bound = RecordBatch.headerSize
+            for record in records {
+                let size = record.sizeInBytes
+                guard size <= configuration.maxRecordBytes else {
+                    throw RunnelError(.invalidArgument, "a record of \(size) bytes is over the limit of \(configuration.maxRecordBytes) bytes of \(topic)",
+                                      hint: "Keep records smaller, or raise the topic's maximum record size")
+                }
+                bound += size + 36 + 10 * record.headers.count
             }
-            // Each record's varints and attributes take at most 36 bytes, each header's 10.
-            let bound = records.reduce(RecordBatch.headerSize) { $0 + $1.sizeInBytes + 36 + 10 * $1.headers.count }
             guard bound <= TopicConfiguration.maxBatchBytes else {
                 throw RunnelError(.invalidArgument, "a batch of \(records.count) records and up to \(bound) bytes is over the limit of "
                                   + "\(TopicConfiguration.maxBatchBytes) bytes (1 GiB) for one append to \(topic)",
