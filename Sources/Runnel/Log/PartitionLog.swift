@@ -5,9 +5,10 @@ import Foundation
 /// A writable partition belongs to the process holding the log's lock; a read-only one may be
 /// opened by any number of other processes and follows the files as they grow (``refresh()``).
 /// Every method is safe to call from several threads. A lock guards the segment list and each
-/// segment's offsets, and serialises appends, flushes and maintenance; reads take it only to
-/// choose their segments, then read the files beside appends (a segment's file size and index
-/// entries are safe to share on their own).
+/// segment's offsets and serialises appends and flushes; reads take it only to choose their
+/// segments, then read the files beside appends (a segment's file size and index entries are
+/// safe to share on their own). Retention, compaction and repair run one at a time under a
+/// lock of their own and take the first only for their changes.
 public final class PartitionLog: @unchecked Sendable {
     // @unchecked: all mutable state here and in the segments' offsets is guarded by `lock`.
     public let topic: String
