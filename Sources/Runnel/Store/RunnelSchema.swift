@@ -92,6 +92,18 @@ enum RunnelSchema {
                     """)
             }
             migrator.registerMigration("runnel-v8-view-owners", migrate: registerViewOwners)
+            migrator.registerMigration("runnel-v9-pipeline-skipped-types") { db in
+                // Records no source of a pipeline took, by event type (docs/pipelines.md).
+                try db.execute(sql: """
+                    CREATE TABLE runnel_pipeline_skipped_types (
+                        pipeline TEXT NOT NULL,
+                        type TEXT NOT NULL,
+                        records INTEGER NOT NULL,
+                        last_skipped_at INTEGER NOT NULL,
+                        PRIMARY KEY (pipeline, type)
+                    ) WITHOUT ROWID
+                    """)
+            }
         }
         return migrator
     }

@@ -14,8 +14,10 @@ struct PipelinesCommand: ParsableCommand {
             its topics is ahead of the newest it read. state is "not run" (nothing committed yet), \
             "ok", "rebuilding (read/total records, %)" while a rebuild replays the log (an \
             interrupted rebuild goes on with the next `runnel run NAME`), or "needs rebuild" when \
-            the saved state is from another version. Nothing is locked or written: a running \
-            pipeline shows its last commit.
+            the saved state is from another version. skipped counts, by event type, the records no \
+            source of the pipeline took (a type string that matches nothing shows up here; also \
+            in runnel_pipeline_skipped_types). Nothing is locked or written: a running pipeline \
+            shows its last commit.
             """)
 
     @OptionGroup var home: HomeOptions
@@ -43,9 +45,10 @@ struct PipelinesCommand: ParsableCommand {
         }
         let rows: [[DatabaseValue]] = zip(pipelines, statuses).map { pipeline, status in
             [pipeline.name.databaseValue, pipeline.version.databaseValue, pipeline.description.databaseValue, status.state.description.databaseValue,
-             status.eventsIn.databaseValue, status.lagEvents.databaseValue, status.lagMilliseconds.databaseValue, status.updatedAt.databaseValue]
+             status.eventsIn.databaseValue, status.lagEvents.databaseValue, status.lagMilliseconds.databaseValue, status.updatedAt.databaseValue,
+             (status.skippedByType.isEmpty ? "" : RunCommand.skippedTypes(status.skippedByType.mapValues { Int($0) })).databaseValue]
         }
         RowPrinter(format: format.format, console: context.console, maximumCellWidth: 60)
-            .print(columns: ["name", "version", "description", "state", "events_in", "lag_events", "lag_ms", "updated_at"], rows: rows)
+            .print(columns: ["name", "version", "description", "state", "events_in", "lag_events", "lag_ms", "updated_at", "skipped"], rows: rows)
     }
 }

@@ -71,6 +71,12 @@ struct RunCommand: AsyncParsableCommand {
         try await group.run()
     }
 
+    /// Skipped records by type, most first: `InvitationAccept ×3, (tombstone) ×1`.
+    static func skippedTypes(_ counts: [String: Int]) -> String {
+        counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
+            .map { "\($0.key.isEmpty ? "(no type)" : $0.key) ×\($0.value)" }.joined(separator: ", ")
+    }
+
     /// Runs one pipeline to the log's end and prints what it did; shared with `demo`.
     /// - Parameter lock: The pipeline's lock, when the caller took it; otherwise it is taken here.
     static func runToEnd(_ pipeline: Pipeline, store: Store, options: PipelineRunner.Options, console: Console, lock: RunnerLock? = nil) throws {
@@ -86,7 +92,13 @@ struct RunCommand: AsyncParsableCommand {
         if summary.dropped > 0 { line += "; \(summary.dropped) dropped as the pipeline says (duplicates, missing lookup rows)" }
         if summary.lateEvents > 0 { line += "; \(summary.lateEvents) late, in runnel_pipeline_late_events" }
         if summary.recordsLostToRetention > 0 { line += "; \(summary.recordsLostToRetention) records were deleted by retention before it read them" }
+        if summary.skipped > 0 { line += "; \(summary.skipped) skipped, no source reads them: \(skippedTypes(summary.skippedByType))" }
         console.print(line + ".")
+        for source in summary.idleSources {
+            console.note("warning: \(pipeline.name): \(source) took none of the records read from \(source.topic) in this run"
+                + (summary.skippedByType.isEmpty ? "" : "; the types skipped were \(skippedTypes(summary.skippedByType))")
+                + ". Check the source's type string against the events' `type`")
+        }
         for manifest in summary.published {
             console.print("  published kv/\(manifest.store) v\(manifest.version): \(manifest.keyCount) keys, \(manifest.fileSize) bytes (\(manifest.buildMilliseconds) ms)")
         }

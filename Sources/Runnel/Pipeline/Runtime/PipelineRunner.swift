@@ -62,8 +62,13 @@ public final class PipelineRunner {
         public var deadLetters = 0
         /// Events sent to the late table.
         public var lateEvents = 0
-        /// Records of other event types, or tombstones, passed over.
+        /// Records no source took: of event types no source reads, or tombstones.
         public var skipped = 0
+        /// ``skipped`` by the record's `type` header (`""` for a record without one,
+        /// ``tombstoneType`` for a tombstone of a type a source reads).
+        public var skippedByType: [String: Int] = [:]
+        /// Records each source took, by its position among the pipeline's sources.
+        public var takenBySource: [Int: Int] = [:]
         /// Events dropped as the pipeline says: duplicates, and missing lookup rows with
         /// `ifMissing: .drop`.
         public var dropped = 0
@@ -76,7 +81,13 @@ public final class PipelineRunner {
         public var deadLetters = 0
         public var lateEvents = 0
         public var skipped = 0
+        /// ``skipped`` by event type, as in ``BatchSummary/skippedByType``.
+        public var skippedByType: [String: Int] = [:]
         public var dropped = 0
+        /// Sources that took no record in the whole run though their topic had records: a
+        /// type string that matches nothing, most likely (see ``skippedByType`` for the
+        /// types the topic held).
+        public var idleSources: [SourceDescription] = []
         /// Records that retention deleted before the pipeline read them.
         public var recordsLostToRetention: Int64 = 0
         /// The KV store versions the run published.
@@ -88,9 +99,25 @@ public final class PipelineRunner {
             deadLetters += batch.deadLetters
             lateEvents += batch.lateEvents
             skipped += batch.skipped
+            skippedByType.merge(batch.skippedByType, uniquingKeysWith: +)
+            takenBySource.merge(batch.takenBySource, uniquingKeysWith: +)
             dropped += batch.dropped
         }
+
+        /// Records each source took over the run.
+        var takenBySource: [Int: Int] = [:]
     }
+
+    /// A source as runs report it: the topic it reads and the event type it accepts.
+    public struct SourceDescription: Sendable, Hashable, CustomStringConvertible {
+        public var topic: String
+        /// The `type` header it accepts; nil accepts every record.
+        public var type: String?
+        public var description: String { "Source(\"\(topic)\"" + (type.map { ", type: \"\($0)\")" } ?? ")") }
+    }
+
+    /// The type a skipped tombstone is counted under in ``BatchSummary/skippedByType``.
+    public static let tombstoneType = "(tombstone)"
 
     public let pipeline: Pipeline
     public let store: Store
@@ -203,7 +230,7 @@ public final class PipelineRunner {
         for table in ["runnel_pipeline_state", "runnel_pipeline_offsets"] {
             try db.execute(sql: "DELETE FROM \(table) WHERE pipeline = ?", arguments: [pipeline.name])
         }
-        for table in ["runnel_pipeline_dead_letters", "runnel_pipeline_late_events"] {
+        for table in ["runnel_pipeline_dead_letters", "runnel_pipeline_late_events", "runnel_pipeline_skipped_types"] {
             try db.execute(sql: "DELETE FROM \(table) WHERE pipeline = ?", arguments: [pipeline.name])
         }
         // The KV stores' entries go; their published versions stay on disk for rollback,
@@ -400,6 +427,7 @@ public final class PipelineRunner {
             throw aheadOfLog(ahead.0.nextOffset, ahead.1)
         }
         let targets = partitions.map(\.endOffset)
+        let starts = graph.inputs.map(\.nextOffset)
         let total = zip(graph.inputs, targets).reduce(Int64(0)) { $0 + max(0, $1.1 - $1.0.nextOffset) }
         var summary = RunSummary()
         var done: Int64 = 0
@@ -412,6 +440,10 @@ public final class PipelineRunner {
         }
         // Reaching the end the log had when the run began completes a rebuild in batch mode.
         if pendingCommit || isRebuilding { try commit(BatchSummary(), finishingRebuild: isRebuilding) }
+        // A source whose topic had records in this run but that took none of them.
+        let readTopics = Set(zip(graph.inputs, starts).filter { $0.0.nextOffset > $0.1 }.map(\.0.topic))
+        summary.idleSources = graph.bindings.indices.filter { summary.takenBySource[$0] == nil && readTopics.contains(graph.bindings[$0].topic) }
+            .map { SourceDescription(topic: graph.bindings[$0].topic, type: graph.bindings[$0].type.map { String(decoding: $0, as: UTF8.self) }) }
         summary.recordsLostToRetention = lostToRetention
         summary.published = try publishKVStores()
         return summary
@@ -449,18 +481,31 @@ public final class PipelineRunner {
         graph.currentInput = input
         defer { graph.current = nil }
         let meta = EventMeta(time: record.timestamp, input: input, offset: record.offset, key: nil)
+        var taken = false, wantedTombstone = false
         for bindingIndex in bindingsOfInput[input] {
             let binding = graph.bindings[bindingIndex]
-            if let wanted = binding.type, !Self.hasType(record, wanted) {
-                summary.skipped += 1
-                continue
-            }
+            if let wanted = binding.type, !Self.hasType(record, wanted) { continue }
             guard let value = record.value else {
-                summary.skipped += 1
+                wantedTombstone = true
                 continue
             }
+            taken = true
+            summary.takenBySource[bindingIndex, default: 0] += 1
             try binding.deliver(value, meta, graph)
         }
+        if !taken {
+            summary.skipped += 1
+            summary.skippedByType[wantedTombstone ? Self.tombstoneType : Self.typeName(of: record), default: 0] += 1
+        }
+    }
+
+    /// The record's `type` header as text, or `""` without one.
+    private static func typeName(of record: LogRecordView) -> String {
+        var name = ""
+        record.forEachHeader { key, value in
+            if key.count == 4, key.elementsEqual("type".utf8) { name = value.map { String(decoding: $0, as: UTF8.self) } ?? "" }
+        }
+        return name
     }
 
     /// Whether the record's `type` header is `wanted`, compared in place.
@@ -533,6 +578,13 @@ public final class PipelineRunner {
                 INSERT INTO runnel_pipeline_offsets (pipeline, topic, partition, next_offset, max_event_time) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT (pipeline, topic, partition) DO UPDATE SET next_offset = excluded.next_offset, max_event_time = excluded.max_event_time
                 """).execute(arguments: [name, input.topic, input.partition, input.nextOffset, input.maxEventTime])
+        }
+        // Records no source took, by type, counted with the batch that read them.
+        for (type, records) in summary.skippedByType {
+            try db.cachedStatement(sql: """
+                INSERT INTO runnel_pipeline_skipped_types (pipeline, type, records, last_skipped_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (pipeline, type) DO UPDATE SET records = records + excluded.records, last_skipped_at = excluded.last_skipped_at
+                """).execute(arguments: [name, type, records, failedAt])
         }
         // Gaps skipped with --skip-gap, recorded with the batch that went past them.
         for skipped in skippedGaps {

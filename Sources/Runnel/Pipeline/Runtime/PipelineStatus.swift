@@ -43,6 +43,8 @@ package struct PipelineStatus: Sendable, Equatable {
     package var lagMilliseconds: Int64?
     /// When it last committed (milliseconds since 1970).
     package var updatedAt: Int64?
+    /// Records no source took, by event type, over every committed batch since the last rebuild.
+    package var skippedByType: [String: Int64] = [:]
 
     package init(name: String, state: State, eventsIn: Int64? = nil, lagEvents: Int64? = nil, lagMilliseconds: Int64? = nil, updatedAt: Int64? = nil) {
         self.name = name
@@ -77,6 +79,11 @@ package struct PipelineStatus: Sendable, Equatable {
                                                arguments: [pipeline.name])
                 var status = PipelineStatus(name: pipeline.name, state: .ok, eventsIn: row["events_in"], lagEvents: row["lag_events"],
                                             lagMilliseconds: row["lag_ms"], updatedAt: row["updated_at"])
+                if try db.tableExists("runnel_pipeline_skipped_types") {
+                    for skipped in try Row.fetchAll(db, sql: "SELECT type, records FROM runnel_pipeline_skipped_types WHERE pipeline = ?", arguments: [pipeline.name]) {
+                        status.skippedByType[skipped["type"]] = skipped["records"]
+                    }
+                }
                 var progress = (read: Int64(0), total: Int64(0), ahead: Int64(0))
                 if let log {
                     let topics = ((row["topics"] as String?) ?? "").split(separator: ",").map(String.init) + offsets.map { $0["topic"] as String }
