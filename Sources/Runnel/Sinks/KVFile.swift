@@ -91,6 +91,8 @@ final class KVWriter: PipelineOperator {
     }()
     private var pending: [(key: [UInt8], value: [UInt8]?)] = []
 
+    var shape: String { "kv store \(spec.name)" }
+
     init(_ spec: KVStoreSpec) {
         self.spec = spec
     }

@@ -156,6 +156,11 @@ final class ReadViewWriter: PipelineOperator {
     private let keyIndexes: [Int]
     private var pending: [(values: [DatabaseValue], isRetraction: Bool)] = []
 
+    var shape: String {
+        "view \(table.name) mode \(table.mode) key [\(table.primaryKey.joined(separator: ", "))] "
+            + "columns [\(table.columns.map { "\($0.name) \($0.type)\($0.isNullable ? "?" : "")" }.joined(separator: ", "))]"
+    }
+
     init(_ table: ReadViewTable) {
         self.table = table
         keyIndexes = table.primaryKey.compactMap { key in table.columns.firstIndex { $0.name == key } }

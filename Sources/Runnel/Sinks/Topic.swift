@@ -34,6 +34,8 @@ final class TopicWriter<Event: Encodable & Sendable>: PipelineOperator {
     let topic: Topic<Event>
     private var pending: [(Event, EventMeta)] = []
 
+    var shape: String { "topic \(topic.name) type \(topic.type) schema \(topic.schemaVersion)" }
+
     init(_ topic: Topic<Event>) {
         self.topic = topic
     }

@@ -104,6 +104,11 @@ enum RunnelSchema {
                     ) WITHOUT ROWID
                     """)
             }
+            migrator.registerMigration("runnel-v10-pipeline-shape") { db in
+                // The structure a pipeline's state was built by (docs/pipelines.md): NULL until
+                // its next run records it.
+                try db.execute(sql: "ALTER TABLE runnel_pipelines ADD COLUMN shape TEXT")
+            }
         }
         return migrator
     }

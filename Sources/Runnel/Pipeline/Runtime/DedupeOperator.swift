@@ -8,6 +8,8 @@ final class DedupeOperator<Event, ID: ColumnValue & Hashable>: PipelineOperator 
     private var changed: Set<DatabaseValue> = []
     private var state: OperatorState!
 
+    var shape: String { "dedupe within \(within) ms" }
+
     init(id: KeyPath<Event, ID> & Sendable, within: TimeSpan) {
         self.id = id
         self.within = within.milliseconds

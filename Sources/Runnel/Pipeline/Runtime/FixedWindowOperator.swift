@@ -47,6 +47,14 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
         super.init(keyColumns: keyColumns, aggregates: aggregates, emit: emit, lateness: lateness, hasWindowColumns: !Self.isUnbounded(assignment))
     }
 
+    override var windowShape: String {
+        switch assignment {
+        case .tumbling(let size): "tumbling window \(size) ms"
+        case .hopping(let size, let advance): "hopping window \(size) ms every \(advance) ms"
+        case .unbounded: "running aggregate"
+        }
+    }
+
     private static func isUnbounded(_ assignment: Assignment) -> Bool {
         if case .unbounded = assignment { return true }
         return false

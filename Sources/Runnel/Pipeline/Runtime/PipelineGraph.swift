@@ -24,6 +24,10 @@ typealias Emit<Event> = (Event, EventMeta) throws -> Void
 /// aggregates, dedupe, sinks. Flushed in the order they were registered, which is upstream
 /// first, inside the batch's transaction.
 protocol PipelineOperator: AnyObject {
+    /// What the operator is, as the pipeline's fingerprint records it: its kind and the
+    /// settings that shape its output or state (window sizes, lateness, aggregates, sink names
+    /// and columns), never its closures.
+    var shape: String { get }
     /// Loads the operator's saved state (after a restart).
     func restore(_ db: Database, graph: PipelineGraph) throws
     /// Emits what the batch produced, saves state, and writes sink rows.
@@ -96,6 +100,13 @@ final class PipelineGraph {
 
     func bind(topic: String, type: String?, deliver: @escaping (UnsafeRawBufferPointer, EventMeta, PipelineGraph) throws -> Void) {
         bindings.append(Binding(topic: topic, type: type.map { Array($0.utf8) }, deliver: deliver))
+    }
+
+    /// The pipeline's structure, one line per source and operator in the order they were
+    /// compiled: what its fingerprint (`runnel_pipelines.shape`) compares between runs.
+    var shape: [String] {
+        bindings.map { "source \($0.topic)" + ($0.type.map { " type \(String(decoding: $0, as: UTF8.self))" } ?? "") }
+            + operators.map(\.shape)
     }
 
     /// Registers an operator; its id (its position) keys its saved state.

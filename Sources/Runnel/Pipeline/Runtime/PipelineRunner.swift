@@ -258,11 +258,18 @@ public final class PipelineRunner {
 
     private func prepare(_ db: Database, views: [ReadViewTable]) throws {
         let name = pipeline.name
-        let saved = try Row.fetchOne(db, sql: "SELECT version FROM runnel_pipelines WHERE name = ?", arguments: [name])
+        let saved = try Row.fetchOne(db, sql: "SELECT version, shape FROM runnel_pipelines WHERE name = ?", arguments: [name])
         if let saved, (saved["version"] as Int) != pipeline.version {
             throw RunnelError(.pipelineVersion,
                               "pipeline \(name) is now version \(pipeline.version), but its views and state in derived.sqlite were built by version \(saved["version"] as Int)",
                               hint: "Run `runnel run \(name) --rebuild` to drop them and replay the log from offset 0")
+        }
+        let shape = graph.shape
+        if let savedShape = saved?["shape"] as String?, let change = Self.change(from: savedShape.split(separator: "\n").map(String.init), to: shape) {
+            throw RunnelError(.pipelineVersion,
+                              "pipeline \(name) changed since its views and state in derived.sqlite were built, but is still version \(pipeline.version): \(change)",
+                              hint: "Give it version \(pipeline.version + 1) and run `runnel run \(name) --rebuild` to replay the log into the new shape; "
+                                  + "to keep the state as it is, undo the change")
         }
         for view in views {
             let owner = try String.fetchOne(db, sql: "SELECT pipeline FROM runnel_view_owners WHERE view = ?", arguments: [view.name])
@@ -291,9 +298,9 @@ public final class PipelineRunner {
         // The topics are kept so `runnel pipelines` can tell the lag of a pipeline that has
         // not committed an offset yet.
         try db.execute(sql: """
-            INSERT INTO runnel_pipelines (name, version, description, topics, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-            ON CONFLICT (name) DO UPDATE SET description = excluded.description, topics = excluded.topics
-            """, arguments: [name, pipeline.version, pipeline.description, boundTopics.joined(separator: ","), now, now])
+            INSERT INTO runnel_pipelines (name, version, description, topics, shape, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (name) DO UPDATE SET description = excluded.description, topics = excluded.topics, shape = excluded.shape
+            """, arguments: [name, pipeline.version, pipeline.description, boundTopics.joined(separator: ","), shape.joined(separator: "\n"), now, now])
         let bookkeeping = try Row.fetchOne(db, sql: "SELECT generation, rebuild_started_at FROM runnel_pipelines WHERE name = ?", arguments: [name])
         generation = bookkeeping?["generation"] ?? 0
         isRebuilding = (bookkeeping?["rebuild_started_at"] as Int64?) != nil
@@ -303,6 +310,16 @@ public final class PipelineRunner {
         }
         try openInputs()
         for op in graph.operators { try op.restore(db, graph: graph) }
+    }
+
+    /// What changed between two shapes of a pipeline (``PipelineGraph/shape``), said line by
+    /// line; nil when they are the same.
+    static func change(from saved: [String], to current: [String]) -> String? {
+        guard saved != current else { return nil }
+        let gone = saved.filter { !current.contains($0) }, new = current.filter { !saved.contains($0) }
+        var parts = gone.map { "was \"\($0)\"" } + new.map { "now \"\($0)\"" }
+        if parts.isEmpty { parts = ["its stages are in another order"] }
+        return parts.joined(separator: "; ")
     }
 
     /// Opens the partitions of every bound topic that has a log, in the order the pipeline

@@ -7,6 +7,7 @@ import GRDB
 /// (deleted from an upserted read view).
 final class SessionWindowOperator<Event>: WindowedAggregation<Event> {
     let gap: Int64
+    override var windowShape: String { "session window gap \(gap) ms" }
     private var sessions: [GroupKey: [WindowSlot<Event>]] = [:]
     private var changed: [ObjectIdentifier: WindowSlot<Event>] = [:]
     /// Sessions merged away since the last flush.

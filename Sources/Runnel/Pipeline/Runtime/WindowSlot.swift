@@ -46,6 +46,17 @@ class WindowedAggregation<Event>: PipelineOperator {
     /// The closing watermark already applied: windows ending at or before it are gone.
     var closedThrough = Int64.min
 
+    /// The window's kind and size, for ``shape`` (subclasses say).
+    var windowShape: String { "" }
+
+    var shape: String {
+        let aggregateKinds = aggregates.map { aggregate in
+            "\(String(describing: type(of: aggregate)).prefix { $0 != "<" })(\(aggregate.column.name))"
+        }
+        return "\(windowShape) columns [\(schema.columns.map { "\($0.name) \($0.type)" }.joined(separator: ", "))] "
+            + "aggregates [\(aggregateKinds.joined(separator: ", "))] emit \(emit) lateness \(lateness)"
+    }
+
     init(keyColumns: [ColumnDefinition], aggregates: [any AggregateFunction<Event>], emit: EmitPolicy, lateness: TimeSpan, hasWindowColumns: Bool) {
         self.aggregates = aggregates
         self.emit = emit
