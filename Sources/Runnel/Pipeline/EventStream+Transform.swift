@@ -56,3 +56,52 @@ extension EventStream {
         }
     }
 }
+
+// The same stages over window and aggregate rows: a column the closure read but the row does
+// not have sends the row to the dead-letter table, naming it and the columns there are.
+extension EventStream where Event == ViewRow {
+    /// Keeps the rows for which `isIncluded` returns true (see ``ViewRow`` for missing columns).
+    public func filter(_ isIncluded: @escaping @Sendable (ViewRow) -> Bool) -> EventStream<ViewRow> {
+        EventStream(schema: schema) { graph, downstream in
+            try connect(graph) { row, meta in
+                let kept = isIncluded(row)
+                if let problem = graph.columnMisses.take(row, stage: "filter") { return graph.deadLetter(row, meta, error: problem) }
+                if kept { try downstream(row, meta) }
+            }
+        }
+    }
+
+    /// Turns each row into another value (see ``ViewRow`` for missing columns).
+    public func map<Output>(_ transform: @escaping @Sendable (ViewRow) throws -> Output) -> EventStream<Output> {
+        EventStream<Output> { graph, downstream in
+            try connect(graph) { row, meta in
+                let output: Output
+                do {
+                    output = try transform(row)
+                } catch {
+                    _ = graph.columnMisses.take(row, stage: "map")
+                    return graph.deadLetter(row, meta, error: "map failed: \(error)")
+                }
+                if let problem = graph.columnMisses.take(row, stage: "map") { return graph.deadLetter(row, meta, error: problem) }
+                try downstream(output, meta)
+            }
+        }
+    }
+
+    /// Turns each row into zero or more values (see ``ViewRow`` for missing columns).
+    public func flatMap<Outputs: Sequence>(_ transform: @escaping @Sendable (ViewRow) throws -> Outputs) -> EventStream<Outputs.Element> {
+        EventStream<Outputs.Element> { graph, downstream in
+            try connect(graph) { row, meta in
+                let outputs: Outputs
+                do {
+                    outputs = try transform(row)
+                } catch {
+                    _ = graph.columnMisses.take(row, stage: "flatMap")
+                    return graph.deadLetter(row, meta, error: "flatMap failed: \(error)")
+                }
+                if let problem = graph.columnMisses.take(row, stage: "flatMap") { return graph.deadLetter(row, meta, error: problem) }
+                for output in outputs { try downstream(output, meta) }
+            }
+        }
+    }
+}

@@ -25,20 +25,32 @@ public final class RowSchema: Sendable {
 /// ```swift
 /// .filter { ($0["events", as: Int64.self] ?? 0) > 100 }
 /// ```
+///
+/// Reading a column the row does not have is never a silent `NULL` inside a pipeline: the stage
+/// that read it (`filter`, `map`, `flatMap`, a view's column) sends the row to the dead-letter
+/// table naming the column and the columns the row has, and the pipeline goes on.
 public struct ViewRow: Sendable {
     /// The columns of the row.
     public let schema: RowSchema
     /// The values, one per column of ``schema``.
     public internal(set) var values: [DatabaseValue]
+    /// Where the names of columns read but missing are noted, inside a running pipeline.
+    let misses: ColumnMisses?
 
-    init(schema: RowSchema, values: [DatabaseValue]) {
+    init(schema: RowSchema, values: [DatabaseValue], misses: ColumnMisses? = nil) {
         self.schema = schema
         self.values = values
+        self.misses = misses
     }
 
-    /// The value of the column named `column` (`NULL` when there is no such column).
+    /// The value of the column named `column` (`NULL` when there is no such column; inside a
+    /// pipeline the row then goes to the dead-letter table).
     public subscript(column: String) -> DatabaseValue {
-        schema.index(of: column).map { values[$0] } ?? .null
+        guard let index = schema.index(of: column) else {
+            misses?.names.append(column)
+            return .null
+        }
+        return values[index]
     }
 
     /// The value of the column named `column` as `Value`, or nil when it is absent or `NULL`.
@@ -49,5 +61,20 @@ public struct ViewRow: Sendable {
     /// The row as a dictionary from column name to value.
     public var dictionary: [String: DatabaseValue] {
         Dictionary(uniqueKeysWithValues: zip(schema.columns.map(\.name), values))
+    }
+}
+
+/// The names of columns a stage read from rows that lack them, noted by ``ViewRow`` and checked
+/// by the stage after each call of its closure.
+final class ColumnMisses: @unchecked Sendable {
+    // @unchecked: a graph and its rows live on the one thread that runs the pipeline.
+    var names: [String] = []
+
+    /// The problem noted since the last check, if any, as a dead letter's error; clears it.
+    func take(_ row: ViewRow, stage: String) -> String? {
+        guard !names.isEmpty else { return nil }
+        defer { names.removeAll() }
+        let missing = Array(Set(names)).sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+        return "\(stage) read column \(missing), which the row does not have; it has \(row.schema.columns.map(\.name).joined(separator: ", "))"
     }
 }

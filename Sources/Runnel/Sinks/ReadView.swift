@@ -229,7 +229,11 @@ extension EventStream where Event == ViewRow {
         return PipelineOutput { graph in
             if let columns = view.columns {
                 let writer = try Self.makeWriter(ReadViewTable(name: view.name, columns: columns.map(\.definition), primaryKey: view.primaryKey, mode: view.mode), graph)
-                try connect(graph) { row, meta in writer.take(columns.map { $0.value(row) }, retraction: meta.isRetraction) }
+                try connect(graph) { row, meta in
+                    let values = columns.map { $0.value(row) }
+                    if let problem = graph.columnMisses.take(row, stage: "read view \(view.name)") { return graph.deadLetter(row, meta, error: problem) }
+                    writer.take(values, retraction: meta.isRetraction)
+                }
                 graph.register(writer)
                 return
             }

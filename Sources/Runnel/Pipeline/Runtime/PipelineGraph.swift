@@ -80,6 +80,8 @@ final class PipelineGraph {
     private(set) var kvStores: [String: KVStoreSpec] = [:]
 
     var deadLetters: [DeadLetter] = []
+    /// Columns read from rows that lack them (see ``ViewRow``).
+    let columnMisses = ColumnMisses()
     var lateEvents: [LateEvent] = []
     /// The record being processed, so a stage can copy it into the dead-letter or late table.
     var current: LogRecordView?
@@ -170,6 +172,22 @@ final class PipelineGraph {
         deadLetters.append(DeadLetter(
             topic: topic, partition: partition, offset: current?.offset ?? -1,
             key: Self.kept(current?.key), value: Self.kept(current?.value), error: error))
+    }
+
+    /// Sends a window's or an aggregate's row to the dead-letter table: it comes from no one
+    /// record (topic "", partition and offset -1); its key and its values as JSON are kept.
+    func deadLetter(_ row: ViewRow, _ meta: EventMeta, error: String) {
+        let json = JSONText.object(zip(row.schema.columns, row.values).map { column, value in
+            switch value.storage {
+            case .null: (column.name, "null")
+            case .int64(let number): (column.name, String(number))
+            case .double(let number): (column.name, number.isFinite ? String(number) : JSONText.quoted(String(number)))
+            case .string(let text): (column.name, JSONText.quoted(text))
+            case .blob(let data): (column.name, JSONText.quoted(data.base64EncodedString()))
+            }
+        })
+        deadLetters.append(DeadLetter(topic: "", partition: -1, offset: -1, key: meta.key?.text.databaseValue ?? .null,
+                                      value: json.databaseValue, error: error))
     }
 
     func late(_ meta: EventMeta, watermark: Int64, reason: String) {

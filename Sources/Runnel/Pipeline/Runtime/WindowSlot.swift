@@ -42,6 +42,8 @@ class WindowedAggregation<Event>: PipelineOperator {
     /// Whether rows carry `window_start` and `window_end` (not for running aggregates).
     let hasWindowColumns: Bool
     var downstream: Emit<ViewRow> = { _, _ in }
+    /// The graph's note of missing columns, which the rows carry.
+    private var misses: ColumnMisses?
     var state: OperatorState!
     /// The closing watermark already applied: windows ending at or before it are gone.
     var closedThrough = Int64.min
@@ -86,6 +88,7 @@ class WindowedAggregation<Event>: PipelineOperator {
     func connect(after upstream: EventStream<Event>, _ graph: PipelineGraph, downstream: @escaping Emit<ViewRow>) throws {
         try validate(graph)
         self.downstream = downstream
+        misses = graph.columnMisses
         try upstream.connect(graph, input(graph))
         state = OperatorState(pipeline: graph.pipeline.name, id: graph.register(self))
     }
@@ -112,7 +115,7 @@ class WindowedAggregation<Event>: PipelineOperator {
             values.append(slot.end.databaseValue)
         }
         for accumulator in slot.accumulators { values.append(accumulator.result) }
-        return ViewRow(schema: schema, values: values)
+        return ViewRow(schema: schema, values: values, misses: misses)
     }
 
     func send(_ slot: WindowSlot<Event>, retractingStart: Int64? = nil) throws {
