@@ -52,6 +52,9 @@ public struct RunnelCommand: AsyncParsableCommand {
         await CLIContext.$current.withValue(CLIContext(catalog: catalog, console: console)) {
             do {
                 var command = try parseAsRoot(arguments)
+                // Mistakes in the catalog are caught before any command acts on it (help and
+                // --version, which parseAsRoot handles by throwing, still work).
+                try catalog.validate()
                 if var command = command as? AsyncParsableCommand {
                     try await command.run()
                 } else {

@@ -115,7 +115,8 @@ extension EventStream {
         missing: @escaping @Sendable (Event) -> String
     ) -> EventStream<Output> {
         EventStream<Output> { graph, downstream in
-            let find = lookUp(graph)
+            // A graph compiled only to check the pipeline has no store to look rows up in.
+            let find: (Event) throws -> Row? = graph.isCheckOnly ? { _ in nil } : lookUp(graph)
             try connect(graph) { event, meta in
                 if let row = try find(event) {
                     try downstream(combine(event, row), meta)

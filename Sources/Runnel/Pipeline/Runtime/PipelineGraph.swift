@@ -70,7 +70,15 @@ final class PipelineGraph {
     }
 
     let pipeline: Pipeline
-    let store: Store
+    private let runningStore: Store?
+    /// The store the pipeline runs against. A graph compiled only to check a pipeline
+    /// (``init(checking:)``) has none and never runs.
+    var store: Store {
+        guard let runningStore else { preconditionFailure("a graph compiled to check pipeline \(pipeline.name) does not run") }
+        return runningStore
+    }
+    /// Whether the graph was compiled only to check the pipeline.
+    var isCheckOnly: Bool { runningStore == nil }
     private(set) var bindings: [Binding] = []
     var inputs: [Input] = []
     private(set) var operators: [any PipelineOperator] = []
@@ -92,7 +100,17 @@ final class PipelineGraph {
 
     init(pipeline: Pipeline, store: Store) throws {
         self.pipeline = pipeline
-        self.store = store
+        runningStore = store
+        for output in pipeline.outputs {
+            try output.connect(self)
+        }
+    }
+
+    /// Compiles a pipeline without a store, to check what compiling checks (view keys and
+    /// columns, window settings, names declared twice) and to list its views and stores.
+    init(checking pipeline: Pipeline) throws {
+        self.pipeline = pipeline
+        runningStore = nil
         for output in pipeline.outputs {
             try output.connect(self)
         }
