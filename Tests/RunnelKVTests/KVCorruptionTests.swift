@@ -3,7 +3,7 @@ import Runnel
 import RunnelTesting
 import Testing
 
-/// Damaged bytes are found and named with the file and byte offset (invariant 7); the rest of
+/// Damaged bytes are found and named with the file and byte offset (guarantee 7 of `docs/guarantees.md`); the rest of
 /// the store keeps answering, and a good version can be rolled back to.
 @Suite struct KVCorruptionTests {
     /// 2,000 keys with 100-byte values: about 50 blocks of records.

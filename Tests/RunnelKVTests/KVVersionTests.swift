@@ -4,7 +4,7 @@ import RunnelTesting
 import Testing
 
 /// Versions are switched atomically, kept for rollback, and readers never see a mix
-/// (invariant 4).
+/// (guarantee 4 of `docs/guarantees.md`).
 @Suite struct KVVersionTests {
     @Test func eachBuildIsANewCurrentVersionAndOnlyTheNewestAreKept() throws {
         let fixture = try KVFixture()

@@ -21,7 +21,7 @@ struct ClickCounts: Decodable, Equatable {
     var dwell_ms: Int64
 }
 
-/// The `KVFile` sink: entries commit with each batch (invariant 3), a run that reaches the end
+/// The `KVFile` sink: entries commit with each batch (guarantee 3 of `docs/guarantees.md`), a run that reaches the end
 /// of the log publishes a version, and a replay gives the same file.
 @Suite struct KVSinkTests {
     @Test func aRunPublishesTheLatestValuePerKey() throws {

@@ -6,7 +6,7 @@ import Darwin
 import Foundation
 
 /// A KV store's folder, `kv/<store>/`: its versions, the `CURRENT` pointer, and the steps that
-/// build, switch, roll back and prune versions (invariant 4, `docs/kv-format.md`).
+/// build, switch, roll back and prune versions (guarantee 4 of `docs/guarantees.md`, `docs/kv-format.md`).
 ///
 /// ```
 /// kv/member-features/

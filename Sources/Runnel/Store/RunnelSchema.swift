@@ -114,7 +114,7 @@ enum RunnelSchema {
     }
 
     /// The pipeline runtime's bookkeeping, all in `derived.sqlite` so that one transaction per
-    /// batch holds sink rows, operator state, input offsets and watermarks (invariant 3).
+    /// batch holds sink rows, operator state, input offsets and watermarks (guarantee 3 of `docs/guarantees.md`).
     /// `docs/pipelines.md` describes each table.
     private static func registerPipelineTables(_ db: Database) throws {
         try db.execute(sql: """
@@ -203,7 +203,7 @@ enum RunnelSchema {
         try db.execute(sql: "ALTER TABLE runnel_pipelines DROP COLUMN views")
     }
 
-    /// What KV sinks have written, committed with each batch like a read view (invariant 3),
+    /// What KV sinks have written, committed with each batch like a read view (guarantee 3 of `docs/guarantees.md`),
     /// and when each store was last published as a file version (`docs/kv-format.md`).
     private static func registerKVTables(_ db: Database) throws {
         try db.execute(sql: """

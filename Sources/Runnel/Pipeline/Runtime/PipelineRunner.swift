@@ -4,7 +4,7 @@ import Logging
 
 /// Runs one pipeline over the log: reads a batch of records from its checkpoint, passes them
 /// through the stages, and commits sink rows, operator state, dead letters, late events, input
-/// offsets and event times in one `derived.sqlite` transaction (invariant 3). A crash anywhere
+/// offsets and event times in one `derived.sqlite` transaction (guarantee 3 of `docs/guarantees.md`). A crash anywhere
 /// replays the batch from the stored offsets, against the stored state, to the same answer.
 ///
 /// ```swift
