@@ -111,7 +111,7 @@ import Testing
     func pipeline(_ missing: MissingRow<UserRow>) -> Pipeline {
         Pipeline("enriched", version: 1, description: "test") {
             Source("clicks", as: Click.self, type: "Click", time: \.at)
-                .enrich(from: Table<UserRow>("users", key: "user_id"), on: \.userId, ifMissing: missing) { click, user in
+                .enrich(from: LookupTable<UserRow>("users", key: "user_id"), on: \.userId, ifMissing: missing) { click, user in
                     (click.clickId, user.country)
                 }
                 .into(ReadView("click_countries", primaryKey: ["click_id"]) {

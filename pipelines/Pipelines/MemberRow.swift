@@ -18,5 +18,5 @@ public struct MemberRow: Decodable, FetchableRecord, Sendable, Hashable {
     }
 
     /// The `members` table, looked up by `member_id`.
-    public static let table = Table<MemberRow>("members", key: "member_id")
+    public static let table = LookupTable<MemberRow>("members", key: "member_id")
 }

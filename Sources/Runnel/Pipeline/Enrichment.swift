@@ -12,9 +12,9 @@ import GRDB
 ///     var memberId: Int64
 ///     var industry: String
 /// }
-/// let members = Table<MemberRow>("members", key: "member_id")
+/// let members = LookupTable<MemberRow>("members", key: "member_id")
 /// ```
-public struct Table<Row: FetchableRecord & Sendable>: Sendable {
+public struct LookupTable<Row: FetchableRecord & Sendable>: Sendable {
     /// The table's name.
     public let name: String
     /// The column looked up.
@@ -50,12 +50,12 @@ public enum MissingRow<Row: Sendable>: Sendable {
 /// The per-run cache of one enrich stage. Only found rows are cached: a row that is missing now
 /// may be inserted later, and the next event must see it.
 final class LookupCache<Row: FetchableRecord & Sendable> {
-    private let table: Table<Row>
+    private let table: LookupTable<Row>
     private let pool: DatabasePool
     private var rows: [DatabaseValue: Row] = [:]
     private let sql: String
 
-    init(_ table: Table<Row>, store: Store) {
+    init(_ table: LookupTable<Row>, store: Store) {
         self.table = table
         pool = store.database(table.database)
         sql = "SELECT * FROM \(SQLIdentifier.quoted(table.name)) WHERE \(SQLIdentifier.quoted(table.keyColumn)) = ? LIMIT 1"
@@ -90,7 +90,7 @@ extension EventStream {
     ///   - ifMissing: What to do when no row has the key.
     ///   - combine: Builds the stage's output from the event and its row.
     public func enrich<Row, Key: ColumnValue, Output>(
-        from table: Table<Row>,
+        from table: LookupTable<Row>,
         on key: KeyPath<Event, Key> & Sendable,
         ifMissing: MissingRow<Row>,
         _ combine: @escaping @Sendable (Event, Row) -> Output
