@@ -11,6 +11,9 @@ public struct CLIContext: Sendable {
     public var catalog: Catalog
     /// Where output goes.
     public var console: Console
+    /// The program's name as help, usage and hints spell it: the executable's (`shopctl`),
+    /// `runnel` for the sample's.
+    public var programName = "runnel"
 
     @TaskLocal static var current = CLIContext(catalog: Catalog(name: "empty"), console: .standard)
 }

@@ -12,16 +12,20 @@ import Runnel
 /// await RunnelCommand.main(catalog: MyApp.catalog)
 /// ```
 public struct RunnelCommand: AsyncParsableCommand {
-    public static let configuration = CommandConfiguration(
-        commandName: "runnel",
-        abstract: "SQLite-backed batch and nearline pipelines around a transactional outbox.",
-        discussion: """
-            Everything lives in one home folder (--home DIR, $RUNNEL_HOME, default ./.runnel): \
-            app.sqlite (business tables and the outbox), derived.sqlite (read views), log/, kv/, reports/.
-            Start with `runnel demo`.
-            """,
-        subcommands: [DemoCommand.self, InitCommand.self, MigrateCommand.self, SampleCommand.self, InspectCommand.self,
-                      RelayCommand.self, LogCommand.self, PipelinesCommand.self, RunCommand.self, KVCommand.self])
+    /// Read at each parse, so usage and help name the program that runs (see ``run(_:catalog:console:programName:)``).
+    public static var configuration: CommandConfiguration {
+        let context = CLIContext.current
+        return CommandConfiguration(
+            commandName: context.programName,
+            abstract: "\(context.catalog.name): SQLite-backed batch and nearline pipelines around a transactional outbox.",
+            discussion: """
+                Everything lives in one home folder (--home DIR, $RUNNEL_HOME, default ./.runnel): \
+                app.sqlite (business tables and the outbox), derived.sqlite (read views), log/, kv/, reports/.
+                Start with `\(context.programName) demo`.
+                """,
+            subcommands: [DemoCommand.self, InitCommand.self, MigrateCommand.self, SampleCommand.self, InspectCommand.self,
+                          RelayCommand.self, LogCommand.self, PipelinesCommand.self, RunCommand.self, KVCommand.self])
+    }
 
     public init() {}
 
@@ -36,7 +40,8 @@ public struct RunnelCommand: AsyncParsableCommand {
             handler.logLevel = level
             return handler
         }
-        let status = await run(Array(CommandLine.arguments.dropFirst()), catalog: catalog, console: .standard)
+        let program = CommandLine.arguments.first.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "runnel"
+        let status = await run(Array(CommandLine.arguments.dropFirst()), catalog: catalog, console: .standard, programName: program)
         Foundation.exit(status)
     }
 
@@ -48,8 +53,11 @@ public struct RunnelCommand: AsyncParsableCommand {
     ///   - arguments: The arguments, without the program name.
     ///   - catalog: The application's catalog.
     ///   - console: Where output goes.
-    public static func run(_ arguments: [String], catalog: Catalog, console: Console) async -> Int32 {
-        await CLIContext.$current.withValue(CLIContext(catalog: catalog, console: console)) {
+    ///   - programName: The name usage, help and hints give the program (the executable's).
+    public static func run(_ arguments: [String], catalog: Catalog, console: Console, programName: String = "runnel") async -> Int32 {
+        var context = CLIContext(catalog: catalog, console: console)
+        context.programName = programName
+        return await CLIContext.$current.withValue(context) {
             do {
                 var command = try parseAsRoot(arguments)
                 // Mistakes in the catalog are caught before any command acts on it (help and

@@ -97,20 +97,27 @@ struct DemoCommand: ParsableCommand {
             }
         }
         console.print("")
+        // Hints from what this home holds, so an app's demo names its own tables, views and stores.
+        let program = CLIContext.current.programName
         console.print("Try next:")
-        console.print("  runnel pipelines\(flag)")
-        console.print("  runnel inspect table member_engagement_5m --db derived --limit 5\(flag)")
-        console.print("  runnel inspect table member_profiles --db derived --limit 5\(flag)")
-        console.print("  runnel run --all --follow\(flag)     (keeps the views current as the relay appends; Ctrl-C stops it)")
-        console.print("  runnel kv list\(flag)")
-        console.print("  runnel kv get member-features 42 --format json\(flag)")
-        console.print("  runnel kv versions member-features\(flag)")
-        console.print("  runnel inspect tables\(flag)")
-        console.print("  runnel inspect table members --limit 5\(flag)")
-        console.print("  runnel log topics\(flag)")
-        console.print("  runnel log tail member-activity --limit 3 --format json\(flag)")
-        console.print("  runnel relay --follow\(flag)       (relays new commits as they happen; Ctrl-C stops it)")
-        console.print("  runnel inspect sql \"SELECT industry, count(*) FROM members GROUP BY industry\"\(flag)")
-        console.print("  runnel migrate --status\(flag)")
+        console.print("  \(program) pipelines\(flag)")
+        for (_, view, _) in views.prefix(2) {
+            console.print("  \(program) inspect table \(view) --db derived --limit 5\(flag)")
+        }
+        console.print("  \(program) run --all --follow\(flag)     (keeps the views current as the relay appends; Ctrl-C stops it)")
+        if let first = stores.first {
+            console.print("  \(program) kv list\(flag)")
+            console.print("  \(program) kv versions \(first.name)\(flag)")
+        }
+        console.print("  \(program) inspect tables\(flag)")
+        if let (table, _) = tables.first {
+            console.print("  \(program) inspect table \(table) --limit 5\(flag)")
+        }
+        console.print("  \(program) log topics\(flag)")
+        if let topic = topics.first {
+            console.print("  \(program) log tail \(topic.name) --limit 3 --format json\(flag)")
+        }
+        console.print("  \(program) relay --follow\(flag)       (relays new commits as they happen; Ctrl-C stops it)")
+        console.print("  \(program) migrate --status\(flag)")
     }
 }

@@ -16,6 +16,6 @@ struct InitCommand: ParsableCommand {
         _ = try Store.open(home)
         let console = CLIContext.current.console
         console.print(existed ? "Runnel home at \(home.url.path) is ready (it already existed)." : "Created a Runnel home at \(home.url.path).")
-        console.print("Next: runnel migrate\(self.home.hintFlag)")
+        console.print("Next: \(CLIContext.current.programName) migrate\(self.home.hintFlag)")
     }
 }
