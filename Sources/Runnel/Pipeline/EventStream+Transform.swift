@@ -5,7 +5,9 @@ extension EventStream {
     public func filter(_ isIncluded: @escaping @Sendable (Event) -> Bool) -> EventStream<Event> {
         EventStream(schema: schema) { graph, downstream in
             try connect(graph) { event, meta in
-                if isIncluded(event) { try downstream(event, meta) }
+                let kept = isIncluded(event)
+                if graph.rejectsMissingColumns(meta, stage: "filter") { return }
+                if kept { try downstream(event, meta) }
             }
         }
     }
@@ -20,8 +22,10 @@ extension EventStream {
                     output = try transform(event)
                 } catch {
                     graph.deadLetter("map failed: \(error)")
+                    _ = graph.columnMisses.take(stage: "map")   // the failure is the dead letter's error
                     return
                 }
+                if graph.rejectsMissingColumns(meta, stage: "map") { return }
                 try downstream(output, meta)
             }
         }
@@ -36,8 +40,10 @@ extension EventStream {
                     outputs = try transform(event)
                 } catch {
                     graph.deadLetter("flatMap failed: \(error)")
+                    _ = graph.columnMisses.take(stage: "flatMap")   // the failure is the dead letter's error
                     return
                 }
+                if graph.rejectsMissingColumns(meta, stage: "flatMap") { return }
                 for output in outputs { try downstream(output, meta) }
             }
         }
@@ -53,55 +59,6 @@ extension EventStream {
         let streams = [self] + others
         return EventStream(schema: schema) { graph, downstream in
             for stream in streams { try stream.connect(graph, downstream) }
-        }
-    }
-}
-
-// The same stages over window and aggregate rows: a column the closure read but the row does
-// not have sends the row to the dead-letter table, naming it and the columns there are.
-extension EventStream where Event == ViewRow {
-    /// Keeps the rows for which `isIncluded` returns true (see ``ViewRow`` for missing columns).
-    public func filter(_ isIncluded: @escaping @Sendable (ViewRow) -> Bool) -> EventStream<ViewRow> {
-        EventStream(schema: schema) { graph, downstream in
-            try connect(graph) { row, meta in
-                let kept = isIncluded(row)
-                if let problem = graph.columnMisses.take(row, stage: "filter") { return graph.deadLetter(row, meta, error: problem) }
-                if kept { try downstream(row, meta) }
-            }
-        }
-    }
-
-    /// Turns each row into another value (see ``ViewRow`` for missing columns).
-    public func map<Output>(_ transform: @escaping @Sendable (ViewRow) throws -> Output) -> EventStream<Output> {
-        EventStream<Output> { graph, downstream in
-            try connect(graph) { row, meta in
-                let output: Output
-                do {
-                    output = try transform(row)
-                } catch {
-                    _ = graph.columnMisses.take(row, stage: "map")
-                    return graph.deadLetter(row, meta, error: "map failed: \(error)")
-                }
-                if let problem = graph.columnMisses.take(row, stage: "map") { return graph.deadLetter(row, meta, error: problem) }
-                try downstream(output, meta)
-            }
-        }
-    }
-
-    /// Turns each row into zero or more values (see ``ViewRow`` for missing columns).
-    public func flatMap<Outputs: Sequence>(_ transform: @escaping @Sendable (ViewRow) throws -> Outputs) -> EventStream<Outputs.Element> {
-        EventStream<Outputs.Element> { graph, downstream in
-            try connect(graph) { row, meta in
-                let outputs: Outputs
-                do {
-                    outputs = try transform(row)
-                } catch {
-                    _ = graph.columnMisses.take(row, stage: "flatMap")
-                    return graph.deadLetter(row, meta, error: "flatMap failed: \(error)")
-                }
-                if let problem = graph.columnMisses.take(row, stage: "flatMap") { return graph.deadLetter(row, meta, error: problem) }
-                for output in outputs { try downstream(output, meta) }
-            }
         }
     }
 }

@@ -47,7 +47,7 @@ public struct ViewRow: Sendable {
     /// pipeline the row then goes to the dead-letter table).
     public subscript(column: String) -> DatabaseValue {
         guard let index = schema.index(of: column) else {
-            misses?.names.append(column)
+            misses?.note(column, in: self)
             return .null
         }
         return values[index]
@@ -65,16 +65,28 @@ public struct ViewRow: Sendable {
 }
 
 /// The names of columns a stage read from rows that lack them, noted by ``ViewRow`` and checked
-/// by the stage after each call of its closure.
+/// by every stage after each call of its closure (one load and a branch when nothing is noted).
 final class ColumnMisses: @unchecked Sendable {
     // @unchecked: a graph and its rows live on the one thread that runs the pipeline.
-    var names: [String] = []
+    private var names: [String] = []
+    private var row: ViewRow?
 
-    /// The problem noted since the last check, if any, as a dead letter's error; clears it.
-    func take(_ row: ViewRow, stage: String) -> String? {
-        guard !names.isEmpty else { return nil }
-        defer { names.removeAll() }
+    /// Whether a closure read a missing column since the last ``take(stage:)``.
+    var isPending: Bool { !names.isEmpty }
+
+    func note(_ column: String, in row: ViewRow) {
+        names.append(column)
+        self.row = row
+    }
+
+    /// The row and the problem noted since the last call, as a dead letter's error; clears them.
+    func take(stage: String) -> (row: ViewRow, error: String)? {
+        guard let row, !names.isEmpty else { return nil }
+        defer {
+            names.removeAll()
+            self.row = nil
+        }
         let missing = Array(Set(names)).sorted().map { "\"\($0)\"" }.joined(separator: ", ")
-        return "\(stage) read column \(missing), which the row does not have; it has \(row.schema.columns.map(\.name).joined(separator: ", "))"
+        return (row, "\(stage) read column \(missing), which the row does not have; it has \(row.schema.columns.map(\.name).joined(separator: ", "))")
     }
 }

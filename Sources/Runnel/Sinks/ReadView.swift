@@ -231,7 +231,7 @@ extension EventStream where Event == ViewRow {
                 let writer = try Self.makeWriter(ReadViewTable(name: view.name, columns: columns.map(\.definition), primaryKey: view.primaryKey, mode: view.mode), graph)
                 try connect(graph) { row, meta in
                     let values = columns.map { $0.value(row) }
-                    if let problem = graph.columnMisses.take(row, stage: "read view \(view.name)") { return graph.deadLetter(row, meta, error: problem) }
+                    if graph.rejectsMissingColumns(meta, stage: "read view \(view.name)") { return }
                     writer.take(values, retraction: meta.isRetraction)
                 }
                 graph.register(writer)

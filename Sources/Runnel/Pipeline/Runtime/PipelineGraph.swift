@@ -208,6 +208,15 @@ final class PipelineGraph {
                                       value: json.databaseValue, error: error))
     }
 
+    /// After a stage's closure: when it read a column a row lacks, sends that row to the
+    /// dead-letter table and says so (the stage then passes nothing on).
+    @inline(__always)
+    func rejectsMissingColumns(_ meta: EventMeta, stage: String) -> Bool {
+        guard columnMisses.isPending, let (row, problem) = columnMisses.take(stage: stage) else { return false }
+        deadLetter(row, meta, error: problem)
+        return true
+    }
+
     func late(_ meta: EventMeta, watermark: Int64, reason: String) {
         let (topic, partition) = meta.input >= 0 ? (inputs[meta.input].topic, inputs[meta.input].partition) : ("", -1)
         lateEvents.append(LateEvent(
