@@ -61,4 +61,18 @@ import Testing
         #expect(try driver.rows("busy_view").isEmpty)
         #expect(text(try driver.deadLetters().first?["error"]) == #"read view busy_view read column "total", which the row does not have; it has user_id, clicks"#)
     }
+
+    @Test func aTopicKeyOrKVEntryDrawnFromAMissingColumnIsADeadLetter() throws {
+        let pipeline = Pipeline("busy-sinks", version: 1, description: "test") {
+            Source("clicks", as: Click.self, type: "Click", time: \.at)
+                .keyBy("user_id", \.userId)
+                .aggregate { Count("clicks") }
+                .into(Topic("busy-users", type: "BusyUser") { "\($0["userid", as: Int64.self] ?? 0)" })
+        }
+        let driver = try PipelineTestDriver(pipeline)
+        try driver.click(1, user: 7, at: 0)
+        try driver.run()
+        #expect(text(try driver.deadLetters().first?["error"]) == #"topic busy-users read column "userid", which the row does not have; it has user_id, clicks"#)
+        #expect(try driver.store.derived.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM runnel_outbox") } == 0)
+    }
 }

@@ -148,8 +148,10 @@ extension EventStream {
                     entry = try file.entry(event, writer.encoder)
                 } catch {
                     graph.deadLetter("cannot make the KV entry for store \(file.name): \(error)")
+                    _ = graph.columnMisses.take(stage: "KV store \(file.name)")   // the failure is the dead letter's error
                     return
                 }
+                if graph.rejectsMissingColumns(meta, stage: "KV store \(file.name)") { return }
                 guard entry.key.count <= KVFormat.maximumKeyLength, entry.value.count <= KVFormat.maximumValueLength else {
                     graph.deadLetter("the KV entry for store \(file.name) has a \(entry.key.count)-byte key and a \(entry.value.count)-byte value; keys may be up to \(KVFormat.maximumKeyLength) bytes and values up to \(KVFormat.maximumValueLength)")
                     return

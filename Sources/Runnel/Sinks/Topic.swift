@@ -32,7 +32,7 @@ public struct Topic<Event: Encodable & Sendable>: Sendable {
 /// Buffers a batch's derived events and appends them to the derived outbox at its end.
 final class TopicWriter<Event: Encodable & Sendable>: PipelineOperator {
     let topic: Topic<Event>
-    private var pending: [(Event, EventMeta)] = []
+    private var pending: [(event: Event, key: String?, meta: EventMeta)] = []
 
     var shape: String { "topic \(topic.name) type \(topic.type) schema \(topic.schemaVersion)" }
 
@@ -40,16 +40,16 @@ final class TopicWriter<Event: Encodable & Sendable>: PipelineOperator {
         self.topic = topic
     }
 
-    func take(_ event: Event, _ meta: EventMeta) {
-        pending.append((event, meta))
+    func take(_ event: Event, key: String?, _ meta: EventMeta) {
+        pending.append((event, key, meta))
     }
 
     func restore(_ db: Database, graph: PipelineGraph) throws {}
 
     func flush(_ db: Database, graph: PipelineGraph) throws {
-        for (event, meta) in pending {
+        for (event, key, meta) in pending {
             try graph.store.outbox.append(OutboxEvent(
-                topic: topic.name, key: topic.key(event), type: topic.type, schemaVersion: topic.schemaVersion,
+                topic: topic.name, key: key, type: topic.type, schemaVersion: topic.schemaVersion,
                 payload: event, headers: meta.isRetraction ? ["retraction": "true"] : [:],
                 eventTime: Date(millisecondsSince1970: meta.time)), in: db)
         }
@@ -63,7 +63,11 @@ extension EventStream where Event: Encodable & Sendable {
         PipelineOutput { graph in
             try TopicName.validate(topic.name)
             let writer = TopicWriter(topic)
-            try connect(graph) { event, meta in writer.take(event, meta) }
+            try connect(graph) { event, meta in
+                let key = topic.key(event)
+                if graph.rejectsMissingColumns(meta, stage: "topic \(topic.name)") { return }
+                writer.take(event, key: key, meta)
+            }
             graph.register(writer)
         }
     }
