@@ -67,8 +67,6 @@ public final class PipelineRunner {
         /// ``skipped`` by the record's `type` header (`""` for a record without one,
         /// ``tombstoneType`` for a tombstone of a type a source reads).
         public var skippedByType: [String: Int] = [:]
-        /// Records each source took, by its position among the pipeline's sources.
-        public var takenBySource: [Int: Int] = [:]
         /// Events dropped as the pipeline says: duplicates, and missing lookup rows with
         /// `ifMissing: .drop`.
         public var dropped = 0
@@ -100,12 +98,8 @@ public final class PipelineRunner {
             lateEvents += batch.lateEvents
             skipped += batch.skipped
             skippedByType.merge(batch.skippedByType, uniquingKeysWith: +)
-            takenBySource.merge(batch.takenBySource, uniquingKeysWith: +)
             dropped += batch.dropped
         }
-
-        /// Records each source took over the run.
-        var takenBySource: [Int: Int] = [:]
     }
 
     /// A source as runs report it: the topic it reads and the event type it accepts.
@@ -129,6 +123,9 @@ public final class PipelineRunner {
     private var partitions: [PartitionLog] = []
     /// The bindings fed by each input.
     private var bindingsOfInput: [[Int]] = []
+    /// Records each source (by its position among the graph's bindings) took since the
+    /// runner started: a source at zero after a run that read its topic took nothing.
+    private var takenBySource: [Int] = []
     /// Saved offsets and event times of inputs not opened yet (their topic has no log yet).
     private var savedInputs: [String: (next: Int64, time: Int64?)] = [:]
     /// The topics the pipeline reads, in the order it binds them, and how many have a log yet.
@@ -175,6 +172,7 @@ public final class PipelineRunner {
         case .unlocked: lock = nil
         }
         graph = try PipelineGraph(pipeline: pipeline, store: store)
+        takenBySource = Array(repeating: 0, count: graph.bindings.count)
         var topics: [String] = []
         for binding in graph.bindings where !topics.contains(binding.topic) { topics.append(binding.topic) }
         boundTopics = topics
@@ -445,6 +443,7 @@ public final class PipelineRunner {
         }
         let targets = partitions.map(\.endOffset)
         let starts = graph.inputs.map(\.nextOffset)
+        let takenBefore = takenBySource
         let total = zip(graph.inputs, targets).reduce(Int64(0)) { $0 + max(0, $1.1 - $1.0.nextOffset) }
         var summary = RunSummary()
         var done: Int64 = 0
@@ -459,7 +458,7 @@ public final class PipelineRunner {
         if pendingCommit || isRebuilding { try commit(BatchSummary(), finishingRebuild: isRebuilding) }
         // A source whose topic had records in this run but that took none of them.
         let readTopics = Set(zip(graph.inputs, starts).filter { $0.0.nextOffset > $0.1 }.map(\.0.topic))
-        summary.idleSources = graph.bindings.indices.filter { summary.takenBySource[$0] == nil && readTopics.contains(graph.bindings[$0].topic) }
+        summary.idleSources = graph.bindings.indices.filter { takenBySource[$0] == takenBefore[$0] && readTopics.contains(graph.bindings[$0].topic) }
             .map { SourceDescription(topic: graph.bindings[$0].topic, type: graph.bindings[$0].type.map { String(decoding: $0, as: UTF8.self) }) }
         summary.recordsLostToRetention = lostToRetention
         summary.published = try publishKVStores()
@@ -507,7 +506,7 @@ public final class PipelineRunner {
                 continue
             }
             taken = true
-            summary.takenBySource[bindingIndex, default: 0] += 1
+            takenBySource[bindingIndex] += 1
             try binding.deliver(value, meta, graph)
         }
         if !taken {
