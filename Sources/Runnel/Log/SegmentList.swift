@@ -17,7 +17,6 @@ struct SegmentList {
         noteGaps()
     }
 
-    var isEmpty: Bool { segments.isEmpty }
     var count: Int { segments.count }
     subscript(index: Int) -> LogSegment { segments[index] }
     /// The segment that takes appends. The list of a writer is never empty.
