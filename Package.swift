@@ -12,13 +12,15 @@ let package = Package(
         .executable(name: "runnel-bench", targets: ["runnel-bench"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
-        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
-        .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
-        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // `swift package generate-documentation --target Runnel` builds the DocC catalog.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // CRC-32C with the CPU instruction (SSE4.2 / ARMv8 CRC), which Swift cannot reach.
@@ -50,10 +52,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The sample application. Its migrations are compiled in (`PackageResources`), so a
+        // `runnel` copied elsewhere runs `demo` without the checkout.
         .target(
             name: "Pipelines",
             dependencies: ["Runnel", .product(name: "GRDB", package: "GRDB.swift")],
-            path: "pipelines"
+            path: ".",
+            exclude: ["Sources", "Tests", "Examples", "docs", "sample-data", "README.md"],
+            sources: ["pipelines"],
+            resources: [.embedInCode("migrations")]
         ),
         .executableTarget(
             name: "runnel",

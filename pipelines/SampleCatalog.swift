@@ -9,14 +9,24 @@ public enum SampleCatalog {
     public static var catalog: Catalog {
         Catalog(
             name: "sample professional network",
-            migrationsDirectory: repositoryRoot.appendingPathComponent("migrations", isDirectory: true),
+            migrations: migrations,
             sampleData: NetworkDataSet(),
             pipelines: SamplePipelines.all)
     }
 
-    /// The checkout this target was built from: `migrations/` and `sample-data/` live there, so a
-    /// built `runnel` finds them from any working folder.
-    static var repositoryRoot: URL {
+    /// The files of `migrations/`, compiled into the build (`embedInCode` in `Package.swift`), so
+    /// a `runnel` copied anywhere migrates without the checkout. SwiftPM names each resource
+    /// after its file, with a leading digit replaced by `_`.
+    public static let migrations = Migrations.embedded([
+        "0001_members.sql": PackageResources._001_members_sql,
+        "0002_connections.sql": PackageResources._002_connections_sql,
+        "0003_activity.sql": PackageResources._003_activity_sql,
+        "0004_operations.sql": PackageResources._004_operations_sql,
+    ])
+
+    /// The checkout this target was built from, where `sample-data/network.jsonl` is committed:
+    /// for the tests that compare it with the generator. Nothing the program runs reads it.
+    package static var repositoryRoot: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     }
 }

@@ -1,7 +1,9 @@
+import ArgumentParser
 import Foundation
 import Runnel
 
-/// What a command runs against: the application's catalog and where its output goes.
+/// What a command runs against: the application's catalog, its own subcommands and where its
+/// output goes.
 ///
 /// Commands are swift-argument-parser types, created by the parser, so they read their context
 /// from a task-local set by ``RunnelCommand/run(_:catalog:console:)``: that is what lets the same
@@ -14,8 +16,12 @@ public struct CLIContext: Sendable {
     /// The program's name as help, usage and hints spell it: the executable's (`shopctl`),
     /// `runnel` for the sample's.
     public var programName = "runnel"
+    /// The application's own subcommands, listed after Runnel's.
+    public var commands: [any ParsableCommand.Type] = []
 
-    @TaskLocal static var current = CLIContext(catalog: Catalog(name: "empty"), console: .standard)
+    /// The context of the command line that is running: an application's own subcommands read
+    /// the catalog and write through the console from here, so they run in-process in tests.
+    @TaskLocal public static var current = CLIContext(catalog: Catalog(name: "empty"), console: .standard)
 }
 
 /// Where a command writes: standard output for results, standard error for progress and errors.

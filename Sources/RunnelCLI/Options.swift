@@ -2,12 +2,16 @@ import ArgumentParser
 import Foundation
 import Runnel
 
-/// `--home DIR`, shared by every command.
-struct HomeOptions: ParsableArguments {
+/// `--home DIR`, shared by every command; an application's own commands take it with
+/// `@OptionGroup var home: HomeOptions`.
+public struct HomeOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The Runnel home folder (default: $RUNNEL_HOME, else ./.runnel).", valueName: "dir"))
-    var home: String?
+    public var home: String?
 
-    var resolved: RunnelHome { RunnelHome.resolve(home) }
+    public init() {}
+
+    /// The home the option names, or the default.
+    public var resolved: RunnelHome { RunnelHome.resolve(home) }
 
     /// `--home DIR` to repeat in hints, or nothing when the default applies.
     var hintFlag: String { home.map { " --home \($0)" } ?? "" }
@@ -34,16 +38,16 @@ enum OutputFormat: String, CaseIterable, ExpressibleByArgument, Sendable {
 
 /// `--migrations DIR`, resolved against the catalog's default.
 struct MigrationsOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Folder of NNNN_name.sql business migrations (default: the catalog's migrations/).", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("Folder of NNNN_name.sql business migrations (default: the ones built into the program).", valueName: "dir"))
     var migrations: String?
 
-    func directory(_ catalog: Catalog) throws -> URL {
+    func resolved(_ catalog: Catalog) throws -> Migrations {
         if let migrations {
-            return URL(fileURLWithPath: (migrations as NSString).expandingTildeInPath, isDirectory: true)
+            return .folder(URL(fileURLWithPath: (migrations as NSString).expandingTildeInPath, isDirectory: true))
         }
-        guard let directory = catalog.migrationsDirectory else {
-            throw RunnelError(.invalidArgument, "the catalog \(catalog.name) names no migrations folder", hint: "Pass --migrations DIR")
+        guard let builtIn = catalog.migrations else {
+            throw RunnelError(.invalidArgument, "the \(catalog.name) catalog has no migrations", hint: "Pass --migrations DIR")
         }
-        return directory
+        return builtIn
     }
 }

@@ -6,11 +6,16 @@ import Runnel
 
 /// The `runnel` command line, usable with any application's catalog.
 ///
-/// An application's executable is one line:
+/// An application's executable is one line, optionally with subcommands of its own, listed in
+/// help after Runnel's:
 ///
 /// ```swift
-/// await RunnelCommand.main(catalog: MyApp.catalog)
+/// await RunnelCommand.main(catalog: MyApp.catalog, commands: [RefundCommand.self])
 /// ```
+///
+/// Usage, help and hints name the executable (`shopctl demo`). An application's command reads
+/// the catalog and console from ``CLIContext/current`` and can take `--home` with
+/// `@OptionGroup var home: HomeOptions`.
 public struct RunnelCommand: AsyncParsableCommand {
     /// Read at each parse, so usage and help name the program that runs (see ``run(_:catalog:console:programName:)``).
     public static var configuration: CommandConfiguration {
@@ -24,7 +29,8 @@ public struct RunnelCommand: AsyncParsableCommand {
                 Start with `\(context.programName) demo`.
                 """,
             subcommands: [DemoCommand.self, InitCommand.self, MigrateCommand.self, SampleCommand.self, InspectCommand.self,
-                          RelayCommand.self, LogCommand.self, PipelinesCommand.self, RunCommand.self, KVCommand.self])
+                          RelayCommand.self, LogCommand.self, PipelinesCommand.self, RunCommand.self, KVCommand.self]
+                + context.commands)
     }
 
     public init() {}
@@ -33,7 +39,10 @@ public struct RunnelCommand: AsyncParsableCommand {
     ///
     /// Bootstraps swift-log to standard error (level from `RUNNEL_LOG_LEVEL`, default `warning`):
     /// the executable owns the logging backend, never the library.
-    public static func main(catalog: Catalog) async -> Never {
+    /// - Parameters:
+    ///   - catalog: The application's catalog.
+    ///   - commands: The application's own subcommands, beside Runnel's.
+    public static func main(catalog: Catalog, commands: [any ParsableCommand.Type] = []) async -> Never {
         let level = ProcessInfo.processInfo.environment["RUNNEL_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -41,7 +50,8 @@ public struct RunnelCommand: AsyncParsableCommand {
             return handler
         }
         let program = CommandLine.arguments.first.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "runnel"
-        let status = await run(Array(CommandLine.arguments.dropFirst()), catalog: catalog, console: .standard, programName: program)
+        let status = await run(Array(CommandLine.arguments.dropFirst()), catalog: catalog, console: .standard,
+                               programName: program, commands: commands)
         Foundation.exit(status)
     }
 
@@ -54,9 +64,12 @@ public struct RunnelCommand: AsyncParsableCommand {
     ///   - catalog: The application's catalog.
     ///   - console: Where output goes.
     ///   - programName: The name usage, help and hints give the program (the executable's).
-    public static func run(_ arguments: [String], catalog: Catalog, console: Console, programName: String = "runnel") async -> Int32 {
+    ///   - commands: The application's own subcommands, beside Runnel's.
+    public static func run(_ arguments: [String], catalog: Catalog, console: Console, programName: String = "runnel",
+                           commands: [any ParsableCommand.Type] = []) async -> Int32 {
         var context = CLIContext(catalog: catalog, console: console)
         context.programName = programName
+        context.commands = commands
         return await CLIContext.$current.withValue(context) {
             do {
                 var command = try parseAsRoot(arguments)

@@ -37,9 +37,17 @@ public final class TemporaryHome: Sendable {
     ///   - migrations: A folder of business migrations to apply, if any.
     ///   - outbox: The outbox appender and its limits.
     public func openStore(migrations: URL? = nil, outbox: Outbox = Outbox()) throws -> Store {
+        try openStore(migrations: migrations.map(Migrations.folder), outbox: outbox)
+    }
+
+    /// Opens (creating) the home's store.
+    /// - Parameters:
+    ///   - migrations: Business migrations to apply (a catalog's, say), if any.
+    ///   - outbox: The outbox appender and its limits.
+    public func openStore(migrations: Migrations?, outbox: Outbox = Outbox()) throws -> Store {
         let store = try Store.open(home, outbox: outbox)
         if let migrations {
-            try SchemaMigrator(directory: migrations).migrate(store.app)
+            try SchemaMigrator(migrations).migrate(store.app)
         }
         return store
     }
@@ -51,8 +59,8 @@ public final class TemporaryHome: Sendable {
         guard let dataset = catalog.sampleData else {
             throw RunnelError(.sampleData, "the \(catalog.name) catalog has no sample data")
         }
-        let store = try openStore(migrations: catalog.migrationsDirectory)
-        _ = try SampleLoader(dataset: dataset).load(dataset.defaultFile, into: store)
+        let store = try openStore(migrations: catalog.migrations)
+        _ = try SampleLoader(dataset: dataset).loadDefault(into: store)
         let log = try Log.open(home.logURL)
         defer { try? log.close() }
         _ = try OutboxRelay(store: store, log: log).drain()

@@ -13,7 +13,7 @@ import Testing
 
     init() throws {
         temporary = try TemporaryHome()
-        store = try temporary.openStore(migrations: SampleCatalog.catalog.migrationsDirectory)
+        store = try temporary.openStore(migrations: SampleCatalog.catalog.migrations)
         network = Network(outbox: store.outbox)
         try store.app.write { db in
             for (id, bot) in [(1, false), (2, false), (3, true)] {

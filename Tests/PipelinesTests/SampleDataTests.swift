@@ -15,11 +15,32 @@ import Testing
     }
 
     @Test func theCommittedDataSetIsWhatTheGeneratorMakesFromItsDefaults() throws {
-        let committed = try String(contentsOf: dataset.defaultFile, encoding: .utf8)
+        let committed = try String(contentsOf: dataset.committedFile, encoding: .utf8)
         let generated = try generate(dataset.defaultParameters).map { $0 + "\n" }.joined()
         // If this fails, the generator changed: regenerate with
         // `swift run runnel sample generate --output sample-data/network.jsonl` and commit it.
         #expect(committed == generated)
+    }
+
+    @Test func theBuiltInLinesAreTheCommittedFileSoLoadingBothLoadsOnce() throws {
+        #expect(try dataset.defaultData() == Data(contentsOf: dataset.committedFile))
+        let temporary = try TemporaryHome(label: "sample-default")
+        let store = try temporary.openStore(migrations: SampleCatalog.catalog.migrations)
+        let first = try SampleLoader(dataset: dataset).loadDefault(into: store)
+        #expect(first.appliedLines > 0 && !first.wasAlreadyLoaded)
+        let again = try SampleLoader(dataset: dataset).load(dataset.committedFile, into: store)
+        #expect(again.wasAlreadyLoaded && again.appendedEvents == 0)
+    }
+
+    @Test func theEmbeddedMigrationsAreEveryFileOfTheMigrationsFolder() throws {
+        // A new file in migrations/ must be listed in SampleCatalog.migrations too, or the
+        // program would ship without it.
+        let folder = SampleCatalog.repositoryRoot.appendingPathComponent("migrations", isDirectory: true)
+        let onDisk = try Migrations.folder(folder).load()
+        let embedded = try #require(SampleCatalog.catalog.migrations).load()
+        #expect(embedded.map(\.fileName) == onDisk.map(\.fileName))
+        #expect(embedded.map(\.checksum) == onDisk.map(\.checksum))
+        #expect(embedded.map(\.sql) == onDisk.map(\.sql))
     }
 
     @Test func generationIsDeterministicAndTheSeedMatters() throws {
@@ -33,7 +54,7 @@ import Testing
     }
 
     @Test func theDefaultDataSetIsSmallSpansHoursAndHasBotsAndLateExceptionTypes() throws {
-        let data = try Data(contentsOf: dataset.defaultFile)
+        let data = try Data(contentsOf: dataset.committedFile)
         #expect(data.count < 1_000_000)
         let operations = try String(decoding: data, as: UTF8.self).split(separator: "\n")
             .map { try JSONDecoder().decode(NetworkOperation.self, from: Data($0.utf8)) }
@@ -58,10 +79,10 @@ import Testing
 
     @Test func loadingFillsTheOutboxThroughTheOperationsExactlyOnce() throws {
         let temporary = try TemporaryHome()
-        let store = try temporary.openStore(migrations: SampleCatalog.catalog.migrationsDirectory)
-        let lines = try String(contentsOf: dataset.defaultFile, encoding: .utf8).split(separator: "\n").count
+        let store = try temporary.openStore(migrations: SampleCatalog.catalog.migrations)
+        let lines = try String(contentsOf: dataset.committedFile, encoding: .utf8).split(separator: "\n").count
 
-        let summary = try SampleLoader(dataset: dataset, batchSize: 300).load(dataset.defaultFile, into: store)
+        let summary = try SampleLoader(dataset: dataset, batchSize: 300).load(dataset.committedFile, into: store)
         #expect(summary.appliedLines == lines)
         #expect(!summary.wasAlreadyLoaded)
         let counts = try store.app.read { db in
@@ -76,7 +97,7 @@ import Testing
         #expect(counts.1 == counts.2)
         #expect(counts.3 == counts.4)
 
-        let again = try SampleLoader(dataset: dataset).load(dataset.defaultFile, into: store)
+        let again = try SampleLoader(dataset: dataset).load(dataset.committedFile, into: store)
         #expect(again.wasAlreadyLoaded)
         #expect(again.appendedEvents == 0)
         #expect(try store.app.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM runnel_outbox") } == counts.0)
@@ -84,8 +105,8 @@ import Testing
 
     @Test func aBadLineStopsTheLoadNamingTheLineAndKeepsEarlierBatches() throws {
         let temporary = try TemporaryHome()
-        let store = try temporary.openStore(migrations: SampleCatalog.catalog.migrationsDirectory)
-        var lines = try String(contentsOf: dataset.defaultFile, encoding: .utf8).split(separator: "\n").map(String.init)
+        let store = try temporary.openStore(migrations: SampleCatalog.catalog.migrations)
+        var lines = try String(contentsOf: dataset.committedFile, encoding: .utf8).split(separator: "\n").map(String.init)
         lines[249] = #"{"op":"teleport","at":1767600000000}"#
         let file = temporary.folder.appendingPathComponent("broken.jsonl")
         try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: file)
@@ -107,19 +128,19 @@ import Testing
 
     @Test func aSecondLoadThatMovedTheProgressStopsTheFirstBeforeItAppliesLinesTwice() throws {
         let clean = try TemporaryHome(label: "clean")
-        let cleanStore = try clean.openStore(migrations: SampleCatalog.catalog.migrationsDirectory)
-        try SampleLoader(dataset: dataset, batchSize: 300).load(dataset.defaultFile, into: cleanStore)
+        let cleanStore = try clean.openStore(migrations: SampleCatalog.catalog.migrations)
+        try SampleLoader(dataset: dataset, batchSize: 300).load(dataset.committedFile, into: cleanStore)
 
         // Between two of the first load's batches, another load (another process, as far as
         // the database can tell) loads the rest of the file.
         let temporary = try TemporaryHome()
-        let store = try temporary.openStore(migrations: SampleCatalog.catalog.migrationsDirectory)
+        let store = try temporary.openStore(migrations: SampleCatalog.catalog.migrations)
         var interleaved = false
         let error = try #require(throws: RunnelError.self) {
-            try SampleLoader(dataset: dataset, batchSize: 300).load(dataset.defaultFile, into: store) { done, _ in
+            try SampleLoader(dataset: dataset, batchSize: 300).load(dataset.committedFile, into: store) { done, _ in
                 guard !interleaved, done == 300 else { return }
                 interleaved = true
-                _ = try? SampleLoader(dataset: dataset, batchSize: 300).load(dataset.defaultFile, into: store)
+                _ = try? SampleLoader(dataset: dataset, batchSize: 300).load(dataset.committedFile, into: store)
             }
         }
         #expect(interleaved)
@@ -136,14 +157,14 @@ import Testing
 
     @Test func aDifferentFileOfTheSameDataSetIsRefused() throws {
         let temporary = try TemporaryHome()
-        let store = try temporary.openStore(migrations: SampleCatalog.catalog.migrationsDirectory)
+        let store = try temporary.openStore(migrations: SampleCatalog.catalog.migrations)
         var parameters = dataset.defaultParameters
         parameters.members = 10
         parameters.hours = 1
         let small = temporary.folder.appendingPathComponent("small.jsonl")
         try dataset.generate(parameters, to: small)
         try SampleLoader(dataset: dataset).load(small, into: store)
-        let error = try #require(throws: RunnelError.self) { try SampleLoader(dataset: dataset).load(dataset.defaultFile, into: store) }
+        let error = try #require(throws: RunnelError.self) { try SampleLoader(dataset: dataset).load(dataset.committedFile, into: store) }
         #expect(error.description.contains("fresh home"))
     }
 }

@@ -12,11 +12,11 @@ import Testing
 
     @Test func aLineWithInvalidUTF8IsRefusedNamingLineAndByteAndNothingIsLoaded() throws {
         let temporary = try TemporaryHome()
-        let store = try temporary.openStore(migrations: SampleCatalog.catalog.migrationsDirectory)
+        let store = try temporary.openStore(migrations: SampleCatalog.catalog.migrations)
         var bytes = Data(#"{"at":1767600000000,"email":"feed-infra-oncall@example.net","op":"owner","service":"bad"#.utf8)
         bytes += Data([0xFF, 0xFE])
         bytes += Data(#"service","team":"feed-infra"}"#.utf8)
-        let original = try Data(contentsOf: dataset.defaultFile)
+        let original = try Data(contentsOf: dataset.committedFile)
         let firstLine = try #require(original.firstIndex(of: UInt8(ascii: "\n")))
         // Line 1 stays, line 2 is the bad one.
         let file = temporary.folder.appendingPathComponent("bad-bytes.jsonl")

@@ -12,7 +12,7 @@ import Testing
 
     /// The committed sample file with line `number` (from 1) replaced by a bad operation.
     static func brokenCopy(breaking number: Int, in temporary: TemporaryHome) throws -> (URL, [String]) {
-        let lines = try String(contentsOf: NetworkDataSet().defaultFile, encoding: .utf8).split(separator: "\n").map(String.init)
+        let lines = try String(contentsOf: NetworkDataSet().committedFile, encoding: .utf8).split(separator: "\n").map(String.init)
         var changed = lines
         changed[number - 1] = broken
         let file = temporary.folder.appendingPathComponent("network-copy.jsonl")

@@ -62,7 +62,7 @@ import Testing
         parameters.hours = max(12, rounds + 2)
         let file = crashed.folder.appendingPathComponent("network-large.jsonl")
         try dataset.generate(parameters, to: file)
-        _ = try crashed.openStore(migrations: SampleCatalog.catalog.migrationsDirectory)
+        _ = try crashed.openStore(migrations: SampleCatalog.catalog.migrations)
         let progress = try Store.openReadOnly(crashed.home, .app)
         func nextLine() throws -> (next: Int, total: Int?) {
             try progress.read { db in
@@ -94,7 +94,7 @@ import Testing
         try checkRowsMatchEvents(crashed.home, "seed \(seed), the finished load")
 
         let clean = try TemporaryHome(label: "clean")
-        let store = try clean.openStore(migrations: SampleCatalog.catalog.migrationsDirectory)
+        let store = try clean.openStore(migrations: SampleCatalog.catalog.migrations)
         try SampleLoader(dataset: dataset).load(file, into: store)
         #expect(try outbox(crashed.home) == outbox(clean.home), "seed \(seed)")
     }

@@ -2,14 +2,17 @@ import Foundation
 import GRDB
 import Runnel
 
-/// The sample network's data set: `sample-data/network.jsonl` by default, or a larger one made
-/// by `runnel sample generate`.
+/// The sample network's data set: by default the small one committed as `sample-data/network.jsonl`
+/// (generated in memory from ``defaultParameters``, the same bytes), or a larger one made by
+/// `runnel sample generate`.
 public struct NetworkDataSet: SampleDataSet {
     public init() {}
 
     public var name: String { "network" }
 
-    public var defaultFile: URL {
+    /// The committed copy of the default data set, for readers and for the tests that hold the
+    /// generator to it; the program itself generates the lines.
+    public var committedFile: URL {
         SampleCatalog.repositoryRoot.appendingPathComponent("sample-data/network.jsonl")
     }
 

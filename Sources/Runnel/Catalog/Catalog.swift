@@ -8,8 +8,9 @@ import Foundation
 public struct Catalog: Sendable {
     /// A short name shown in help and summaries.
     public var name: String
-    /// The folder of `NNNN_name.sql` business migrations used when `--migrations` is not given.
-    public var migrationsDirectory: URL?
+    /// The business migrations used when `--migrations` is not given: embedded in the build
+    /// (so a copied executable needs no checkout) or a folder.
+    public var migrations: Migrations?
     /// The sample data set behind `runnel sample load|generate`, if the application has one.
     public var sampleData: (any SampleDataSet)?
     /// The pipelines `runnel pipelines` lists and `runnel run` runs, in the order `run --all`
@@ -19,12 +20,12 @@ public struct Catalog: Sendable {
     /// Creates a catalog.
     /// - Parameters:
     ///   - name: A short name shown in help and summaries.
-    ///   - migrationsDirectory: The default folder of business migrations.
+    ///   - migrations: The default business migrations.
     ///   - sampleData: The sample data set, if any.
     ///   - pipelines: The application's pipelines.
-    public init(name: String, migrationsDirectory: URL? = nil, sampleData: (any SampleDataSet)? = nil, pipelines: [Pipeline] = []) {
+    public init(name: String, migrations: Migrations? = nil, sampleData: (any SampleDataSet)? = nil, pipelines: [Pipeline] = []) {
         self.name = name
-        self.migrationsDirectory = migrationsDirectory
+        self.migrations = migrations
         self.sampleData = sampleData
         self.pipelines = pipelines
     }

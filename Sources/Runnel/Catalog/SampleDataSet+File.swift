@@ -7,13 +7,7 @@ extension SampleDataSet {
     /// - Throws: ``RunnelError`` with code `.io` when the file cannot be written.
     @discardableResult
     public func generate(_ parameters: SampleParameters, to url: URL) throws -> Int {
-        var text = ""
-        var lines = 0
-        try generate(parameters) { line in
-            text += line
-            text += "\n"
-            lines += 1
-        }
+        let (text, lines) = try generatedText(parameters)
         do {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try Data(text.utf8).write(to: url, options: .atomic)
@@ -22,5 +16,22 @@ extension SampleDataSet {
                               hint: "Pass a writable path with --output")
         }
         return lines
+    }
+
+    /// The default data set's lines, generated from ``defaultParameters``, each ending in a
+    /// newline: the bytes `runnel sample generate` writes with the default parameters.
+    public func defaultData() throws -> Data {
+        Data(try generatedText(defaultParameters).text.utf8)
+    }
+
+    private func generatedText(_ parameters: SampleParameters) throws -> (text: String, lines: Int) {
+        var text = ""
+        var lines = 0
+        try generate(parameters) { line in
+            text += line
+            text += "\n"
+            lines += 1
+        }
+        return (text, lines)
     }
 }

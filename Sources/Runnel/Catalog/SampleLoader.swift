@@ -61,6 +61,29 @@ public struct SampleLoader: Sendable {
             throw RunnelError(.sampleData, "cannot read the sample data file \(file.path): \(error.localizedDescription)",
                               hint: "Generate one with `runnel sample generate`, or pass --file")
         }
+        return try load(data, from: Origin(name: file.lastPathComponent, path: file.path), into: store, progress: progress)
+    }
+
+    /// Loads the data set's default lines: ``SampleDataSet/defaultParameters`` generated in
+    /// memory, so nothing outside the program is read. Resumes and skips as ``load(_:into:progress:)``
+    /// does; the same lines written to a file (`runnel sample generate`) count as the same load.
+    /// - Throws: As ``load(_:into:progress:)``.
+    @discardableResult
+    public func loadDefault(into store: Store, progress: (Int, Int) -> Void = { _, _ in }) throws -> Summary {
+        let data = try dataset.defaultData()
+        return try load(data, from: Origin(name: "the built-in \(dataset.name) data set", path: "the built-in \(dataset.name) data set"),
+                        into: store, progress: progress)
+    }
+
+    /// What the lines came from, as messages name it.
+    private struct Origin {
+        /// A short name (a file's name).
+        var name: String
+        /// The full name (a file's path).
+        var path: String
+    }
+
+    private func load(_ data: Data, from file: Origin, into store: Store, progress: (Int, Int) -> Void) throws -> Summary {
         let text: String
         do {
             text = try StrictUTF8.decode(data)
@@ -73,7 +96,7 @@ public struct SampleLoader: Sendable {
         let name = dataset.name
         let path = store.app.path
 
-        let state = try RunnelError.naming(path, "starting to load \(file.lastPathComponent)") {
+        let state = try RunnelError.naming(path, "starting to load \(file.name)") {
             try store.app.write { db -> (next: Int, events: Int, alreadyLoaded: Bool) in
                 guard let row = try Row.fetchOne(db, sql: "SELECT * FROM runnel_sample_loads WHERE dataset = ?", arguments: [name]) else {
                     let now = Date().millisecondsSince1970
@@ -86,7 +109,7 @@ public struct SampleLoader: Sendable {
                 let loaded: Int = row["next_line"]
                 guard loaded <= total, row["checksum"] as String == Self.checksum(of: lines[0..<loaded]) else {
                     throw RunnelError(.sampleData, "the home \(store.home.url.path) already holds \(loaded) lines of a different \(name) data set: the first \(loaded) lines of \(file.path) are not the ones loaded",
-                                      hint: "Load \(file.lastPathComponent) into a fresh home with --home DIR, or go on with the file those lines came from")
+                                      hint: "Load \(file.name) into a fresh home with --home DIR, or go on with the file those lines came from")
                 }
                 if loaded < total || row["total_lines"] as Int != total {
                     // The same lines so far, maybe followed by corrected or further ones.
@@ -110,7 +133,7 @@ public struct SampleLoader: Sendable {
             for line in lines[next..<end] { Self.add(line, to: &afterBatch) }
             let checksum = Self.hex(afterBatch.finalize())
             let start = next
-            let events = try RunnelError.naming(path, "loading lines \(start + 1)–\(end) of \(file.lastPathComponent)") {
+            let events = try RunnelError.naming(path, "loading lines \(start + 1)–\(end) of \(file.name)") {
                 try store.app.write { db -> Int in
                     // Compare-and-set on the progress row, in this (immediate) write transaction:
                     // when another `sample load` of the same home applied these lines first, this
@@ -150,12 +173,12 @@ public struct SampleLoader: Sendable {
 
     /// The error for a line the data set could not apply, with advice that works when followed:
     /// the loaded lines are kept, so the corrected file resumes after them.
-    private static func badLine(_ index: Int, of file: URL, error: any Error, loaded: Int) -> RunnelError {
+    private static func badLine(_ index: Int, of file: Origin, error: any Error, loaded: Int) -> RunnelError {
         let kept = loaded == 0
             ? "Nothing was loaded"
             : "Lines 1–\(loaded) are loaded and kept (the batch from line \(loaded + 1) was rolled back)"
         let unchanged = loaded == 0 ? "" : ", keeping lines 1–\(loaded) as they are,"
-        return RunnelError(.sampleData, "\(file.lastPathComponent) line \(index + 1): \(error)",
+        return RunnelError(.sampleData, "\(file.name) line \(index + 1): \(error)",
                            hint: "\(kept). Correct line \(index + 1) of \(file.path)\(unchanged) and run the same `runnel sample load` again: it goes on from line \(loaded + 1)")
     }
 

@@ -1,14 +1,15 @@
 import Crypto
 import Foundation
 
-/// One business migration: a file named `NNNN_name.sql` in the migrations folder.
+/// One business migration: a file named `NNNN_name.sql`, from a folder or embedded in the build
+/// (see ``Migrations``).
 public struct MigrationFile: Sendable, Hashable {
     /// The migration number, from the file name; numbers start at 1 and have no gaps.
     public let number: Int
     /// The file name, for example `0001_members.sql`.
     public let fileName: String
-    /// The file's location.
-    public let url: URL
+    /// Where the file is, for messages: its path, or `embedded NNNN_name.sql`.
+    public let location: String
     /// The SQL script.
     public let sql: String
     /// SHA-256 of the file's bytes, lower-case hex.
@@ -29,33 +30,42 @@ public struct MigrationFile: Sendable, Hashable {
         let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
             .filter { $0.hasSuffix(".sql") }
             .sorted()
-        var files: [MigrationFile] = []
-        for name in names {
-            guard let number = parseNumber(name) else {
-                throw RunnelError(.migration, "the migration file \(name) in \(directory.path) is not named NNNN_name.sql",
-                                  hint: "Rename it to a four-digit number, an underscore and a name of letters, digits and underscores, for example 0003_add_headline.sql")
-            }
+        let contents = try names.map { name -> (String, [UInt8], String) in
             let url = directory.appendingPathComponent(name)
-            let data: Data
             do {
-                data = try Data(contentsOf: url)
+                return (name, Array(try Data(contentsOf: url)), url.path)
             } catch {
                 throw RunnelError(.io, "cannot read the migration file \(url.path): \(error.localizedDescription)")
             }
+        }
+        return try check(contents, in: directory.path)
+    }
+
+    /// Checks named file contents as migrations: names, UTF-8, numbering without gaps.
+    /// - Parameters:
+    ///   - files: File name, bytes and where the file is (a path, for messages).
+    ///   - origin: Where the set comes from, for messages.
+    static func check(_ files: [(name: String, bytes: [UInt8], location: String)], in origin: String) throws -> [MigrationFile] {
+        var checked: [MigrationFile] = []
+        for (name, bytes, location) in files {
+            guard let number = parseNumber(name) else {
+                throw RunnelError(.migration, "the migration file \(name) in \(origin) is not named NNNN_name.sql",
+                                  hint: "Rename it to a four-digit number, an underscore and a name of letters, digits and underscores, for example 0003_add_headline.sql")
+            }
             let sql: String
             do {
-                sql = try StrictUTF8.decode(data)
+                sql = try StrictUTF8.decode(Data(bytes))
             } catch {
-                throw RunnelError(.migration, "the migration file \(url.path) is not valid UTF-8: \(error.description); nothing was applied",
+                throw RunnelError(.migration, "the migration file \(location) is not valid UTF-8: \(error.description); nothing was applied",
                                   hint: "Save the file as UTF-8 and run `runnel migrate` again")
             }
-            let checksum = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
-            files.append(MigrationFile(number: number, fileName: name, url: url, sql: sql, checksum: checksum))
+            let checksum = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+            checked.append(MigrationFile(number: number, fileName: name, location: location, sql: sql, checksum: checksum))
         }
-        files.sort { ($0.number, $0.fileName) < ($1.number, $1.fileName) }
-        for (index, file) in files.enumerated() {
-            if index > 0, files[index - 1].number == file.number {
-                throw RunnelError(.migration, "the migration files \(files[index - 1].fileName) and \(file.fileName) share the number \(file.number)",
+        checked.sort { ($0.number, $0.fileName) < ($1.number, $1.fileName) }
+        for (index, file) in checked.enumerated() {
+            if index > 0, checked[index - 1].number == file.number {
+                throw RunnelError(.migration, "the migration files \(checked[index - 1].fileName) and \(file.fileName) share the number \(file.number)",
                                   hint: "Give each migration its own number")
             }
             if file.number != index + 1 {
@@ -63,7 +73,7 @@ public struct MigrationFile: Sendable, Hashable {
                                   hint: "Number migrations from 0001 without gaps; renumber \(file.fileName) if it has not been applied anywhere yet")
             }
         }
-        return files
+        return checked
     }
 
     /// Parses `NNNN_name.sql` into its number.

@@ -2,11 +2,11 @@ import Foundation
 import GRDB
 import Logging
 
-/// Applies the application's business migrations (`migrations/NNNN_name.sql`) to `app.sqlite`.
+/// Applies the application's business migrations (`NNNN_name.sql` files, see ``Migrations``) to `app.sqlite`.
 ///
 /// Each file runs in its own transaction and is recorded in `runnel_schema_migrations` with its
 /// SHA-256 in that same transaction, so a file is either wholly applied and recorded or not at
-/// all. Before anything runs, the folder and the record are checked against each other: a gap, a
+/// all. Before anything runs, the files and the record are checked against each other: a gap, a
 /// duplicate number, or an applied file that changed or disappeared stops the run with the
 /// database unchanged.
 ///
@@ -33,20 +33,25 @@ public struct SchemaMigrator: Sendable {
         public let appliedAt: Date?
     }
 
-    /// The folder holding the `NNNN_name.sql` files.
-    public let directory: URL
+    /// Where the `NNNN_name.sql` files come from.
+    public let migrations: Migrations
     private let logger: Logger
+
+    /// Creates a migrator for a set of migrations, from a folder or embedded in the build.
+    public init(_ migrations: Migrations, logger: Logger = Logger(label: "runnel.migrations")) {
+        self.migrations = migrations
+        self.logger = logger
+    }
 
     /// Creates a migrator for a folder.
     public init(directory: URL, logger: Logger = Logger(label: "runnel.migrations")) {
-        self.directory = directory
-        self.logger = logger
+        self.init(.folder(directory), logger: logger)
     }
 
     /// Lists every migration, applied or pending, and any applied one whose file changed or is gone.
     /// - Throws: ``RunnelError`` with code `.migration` when the folder is inconsistent.
     public func status(_ writer: some DatabaseReader) throws -> [Status] {
-        let files = try MigrationFile.load(from: directory)
+        let files = try migrations.load()
         let records = try RunnelError.naming(writer.path, "reading the applied migrations") { try writer.read(AppliedMigration.fetchAll) }
         let byNumber = Dictionary(uniqueKeysWithValues: records.map { ($0.number, $0) })
         var statuses = files.map { file -> Status in
@@ -72,7 +77,7 @@ public struct SchemaMigrator: Sendable {
     ///   itself fails (full disk, damaged file), naming it.
     @discardableResult
     public func migrate(_ writer: some DatabaseWriter) throws -> [MigrationFile] {
-        let files = try MigrationFile.load(from: directory)
+        let files = try migrations.load()
         let statuses = try status(writer)
         if let changed = statuses.first(where: { $0.state == .changed }) {
             let applied = changed.appliedAt.map { " on \(ISO8601DateFormatter().string(from: $0))" } ?? ""
@@ -80,7 +85,7 @@ public struct SchemaMigrator: Sendable {
                               hint: "Applied migrations are immutable. Restore the file and put the change in a new migration numbered \(String(format: "%04d", files.count + 1))")
         }
         if let missing = statuses.first(where: { $0.state == .missing }) {
-            throw RunnelError(.migration, "the migration \(missing.fileName) (number \(missing.number)) was applied to this database but is not in \(directory.path)",
+            throw RunnelError(.migration, "the migration \(missing.fileName) (number \(missing.number)) was applied to this database but is not in \(migrations.origin)",
                               hint: "Restore the file, or point --migrations at the folder this database was built from")
         }
         let pending = Set(statuses.filter { $0.state == .pending }.map(\.number))
@@ -104,7 +109,7 @@ public struct SchemaMigrator: Sendable {
         } catch let change as OwnTableChange {
             let location = Self.line(of: change.statement, in: file.sql).map { " at line \($0)" } ?? ""
             throw RunnelError(.migration, "the migration \(file.fileName)\(location) \(change.change) (\(change.statement.trimmingCharacters(in: .whitespacesAndNewlines).prefix(80))); nothing from this file was applied",
-                              hint: "Business migrations may not create, alter, drop or write runnel_* tables or grdb_migrations: Runnel manages them. Remove that statement from \(file.url.path) (name business tables without the runnel_ prefix) and run `runnel migrate` again")
+                              hint: "Business migrations may not create, alter, drop or write runnel_* tables or grdb_migrations: Runnel manages them. Remove that statement from \(file.location) (name business tables without the runnel_ prefix) and run `runnel migrate` again")
         } catch let error as DatabaseError where error.isFailureOfTheDatabase {
             throw RunnelError.database(error, path: writer.path, during: "applying the migration \(file.fileName)")
         } catch let error as DatabaseError {
@@ -113,7 +118,7 @@ public struct SchemaMigrator: Sendable {
                 location = " at line \(line)"
             }
             throw RunnelError(.migration, "the migration \(file.fileName) failed\(location): \(error.message ?? "\(error.resultCode)"); nothing from this file was applied",
-                              hint: "Fix the SQL in \(file.url.path) and run `runnel migrate` again")
+                              hint: "Fix the SQL in \(file.location) and run `runnel migrate` again")
         }
     }
 

@@ -19,13 +19,13 @@ struct DemoCommand: ParsableCommand {
         console.print("-- home: \(home.url.path)")
         let store = try Store.open(home)
 
-        if let directory = context.catalog.migrationsDirectory {
+        if let migrations = context.catalog.migrations {
             console.print("-- migrate")
-            try MigrateCommand.apply(directory, to: store, console: console)
+            try MigrateCommand.apply(migrations, to: store, console: console)
         }
         if let dataset = context.catalog.sampleData {
             console.print("-- sample load")
-            try SampleLoad.load(dataset.defaultFile, dataset: dataset, into: store, console: console, hint: self.home.hintFlag)
+            try SampleLoad.load(nil, dataset: dataset, into: store, console: console, hint: self.home.hintFlag)
         }
         console.print("-- relay")
         try RelayCommand.drain(store, batchSize: OutboxRelay.Configuration().batchSize, partitions: 1, console: console)

@@ -21,10 +21,10 @@ struct MigrateCommand: ParsableCommand {
 
     func run() throws {
         let context = CLIContext.current
-        let directory = try migrations.directory(context.catalog)
+        let migrations = try migrations.resolved(context.catalog)
         if status {
             let queue = try Store.openReadOnly(home.resolved, .app)
-            let statuses = try SchemaMigrator(directory: directory).status(queue)
+            let statuses = try SchemaMigrator(migrations).status(queue)
             let rows = statuses.map { status -> [DatabaseValue] in
                 [status.number.databaseValue, status.fileName.databaseValue, status.state.rawValue.databaseValue,
                  status.appliedAt.map { ISO8601DateFormatter().string(from: $0) }.databaseValue]
@@ -33,17 +33,17 @@ struct MigrateCommand: ParsableCommand {
             return
         }
         let store = try Store.open(home.resolved)
-        try Self.apply(directory, to: store, console: context.console)
+        try Self.apply(migrations, to: store, console: context.console)
     }
 
-    /// Applies the migrations in a folder and says what happened; shared with `demo`.
-    static func apply(_ directory: URL, to store: Store, console: Console) throws {
-        let applied = try SchemaMigrator(directory: directory).migrate(store.app)
+    /// Applies a set of migrations and says what happened; shared with `demo`.
+    static func apply(_ migrations: Migrations, to store: Store, console: Console) throws {
+        let applied = try SchemaMigrator(migrations).migrate(store.app)
         if applied.isEmpty {
-            console.print("Schema is up to date (\(directory.path)).")
+            console.print("Schema is up to date (\(migrations.origin)).")
         } else {
             for file in applied { console.print("applied \(file.fileName)") }
-            console.print("Applied \(applied.count) migration\(applied.count == 1 ? "" : "s") from \(directory.path).")
+            console.print("Applied \(applied.count) migration\(applied.count == 1 ? "" : "s") from \(migrations.origin).")
         }
     }
 }

@@ -29,30 +29,33 @@ struct SampleLoad: ParsableCommand {
             Run `runnel migrate` first.
             """)
 
-    @Option(help: ArgumentHelp("The data set file (default: the catalog's sample-data file).", valueName: "file"))
+    @Option(help: ArgumentHelp("The data set file (default: the catalog's small data set, built into the program).", valueName: "file"))
     var file: String?
     @OptionGroup var home: HomeOptions
 
     func run() throws {
         let context = CLIContext.current
         let dataset = try SampleCommand.dataset(context.catalog)
-        let url = file.map { URL(fileURLWithPath: ($0 as NSString).expandingTildeInPath) } ?? dataset.defaultFile
+        let url = file.map { URL(fileURLWithPath: ($0 as NSString).expandingTildeInPath) }
         let store = try Store.open(home.resolved)
         try Self.load(url, dataset: dataset, into: store, console: context.console, hint: home.hintFlag)
     }
 
-    /// Loads a file and says what happened; shared with `demo`.
-    static func load(_ url: URL, dataset: any SampleDataSet, into store: Store, console: Console, hint: String) throws {
+    /// Loads a file, or the data set's built-in lines when `url` is nil, and says what
+    /// happened; shared with `demo`.
+    static func load(_ url: URL?, dataset: any SampleDataSet, into store: Store, console: Console, hint: String) throws {
         let tables = try store.app.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'runnel_%' AND name NOT LIKE 'grdb_%' AND name NOT LIKE 'sqlite_%'") ?? 0 }
         guard tables > 0 else {
             throw RunnelError(.sampleData, "app.sqlite in \(store.home.url.path) has no business tables yet",
                               hint: "Run `runnel migrate\(hint)` first")
         }
-        let summary = try SampleLoader(dataset: dataset).load(url, into: store)
+        let loader = SampleLoader(dataset: dataset)
+        let summary = try url.map { try loader.load($0, into: store) } ?? loader.loadDefault(into: store)
+        let source = url?.lastPathComponent ?? "the built-in \(dataset.name) data set"
         if summary.wasAlreadyLoaded {
-            console.print("Sample data \(url.lastPathComponent) is already loaded (\(summary.totalLines) operations, \(summary.totalEvents) events); nothing to do.")
+            console.print("Sample data from \(source) is already loaded (\(summary.totalLines) operations, \(summary.totalEvents) events); nothing to do.")
         } else {
-            console.print("Loaded \(summary.appliedLines) operations from \(url.lastPathComponent): \(summary.appendedEvents) events appended to the outbox.")
+            console.print("Loaded \(summary.appliedLines) operations from \(source): \(summary.appendedEvents) events appended to the outbox.")
         }
     }
 }

@@ -39,8 +39,8 @@ struct OutboxOverheadScenario: Scenario {
 
     func run(quick: Bool) throws -> SideBySideMeasurement {
         let size = Self.size(quick: quick)
-        guard let migrations = SampleCatalog.catalog.migrationsDirectory else {
-            throw BenchmarkError("\(name): the sample catalog names no migrations folder")
+        guard let migrations = SampleCatalog.catalog.migrations else {
+            throw BenchmarkError("\(name): the sample catalog has no migrations")
         }
         // Two homes, one per side, seeded identically and given the same activities: each side
         // then pays for exactly its own pages, WAL growth and checkpoints. In one shared home a
