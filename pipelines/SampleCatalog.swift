@@ -11,8 +11,16 @@ public enum SampleCatalog {
             name: "sample professional network",
             migrations: migrations,
             sampleData: NetworkDataSet(),
-            pipelines: SamplePipelines.all)
+            pipelines: SamplePipelines.all,
+            eventTypes: eventTypes)
     }
+
+    /// The event types the network's operations write to the outbox: every pipeline source
+    /// must read one of them (or one a pipeline writes), which catches a misspelt type string.
+    public static let eventTypes: Set<String> = [
+        "MemberJoined", "HeadlineUpdated", "InvitationSent", "InvitationAccepted", "InvitationDeclined", "ConnectionMade",
+        "ActivityRecorded", "ProfileViewed", "ServiceOwnerAssigned", "ExceptionLogged", "HostMetricRecorded",
+    ]
 
     /// The files of `migrations/`, compiled into the build (`embedInCode` in `Package.swift`), so
     /// a `runnel` copied anywhere migrates without the checkout. SwiftPM names each resource

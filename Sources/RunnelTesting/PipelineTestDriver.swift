@@ -7,9 +7,10 @@ import Runnel
 ///
 /// ```swift
 /// let driver = try PipelineTestDriver(MemberEngagementPipeline.pipeline, migrations: migrations)
-/// try driver.send(activity, to: "member-activity", type: "ActivityRecorded", at: activity.occurredAt)
+/// try driver.send(activity, to: "member-activity", at: activity.occurredAt)
 /// try driver.run()
-/// let rows = try driver.rows("member_engagement_5m", orderBy: "member_id, window_start")
+/// let rows = try driver.rows("member_engagement_5m", as: Engagement.self, orderBy: "member_id, window_start")
+/// #expect(rows.first?.events == 3)
 /// ```
 ///
 /// Events are appended to the home's log the way the relay appends them (JSON value, `type`
@@ -48,10 +49,12 @@ public final class PipelineTestDriver {
     ///   - event: The payload, encoded as the outbox encodes it.
     ///   - topic: The topic.
     ///   - key: The record key (it picks the partition).
-    ///   - type: The `type` header.
+    ///   - type: The `type` header; by default the event's Swift type name, as ``OutboxEvent`` and
+    ///     ``Source`` default it.
     ///   - time: The record timestamp (the relay uses the event time).
     @discardableResult
-    public func send<Event: Encodable>(_ event: Event, to topic: String, key: String? = nil, type: String, at time: Date, partitions: Int = 1) throws -> Int64 {
+    public func send<Event: Encodable>(_ event: Event, to topic: String, key: String? = nil, type: String = String(describing: Event.self),
+                                       at time: Date, partitions: Int = 1) throws -> Int64 {
         try sendBytes(Array(try Outbox.makeEncoder().encode(event)), to: topic, key: key, type: type, at: time, partitions: partitions)
     }
 
@@ -118,19 +121,26 @@ public final class PipelineTestDriver {
 
     // MARK: - Output
 
-    /// The rows of a table in `derived.sqlite`, each a dictionary from column to value.
-    public func rows(_ table: String, orderBy: String? = nil) throws -> [[String: DatabaseValue]] {
+    /// The rows of a table in `derived.sqlite`, with plain Swift values by column name.
+    /// - Parameters:
+    ///   - table: A read view, or one of Runnel's tables.
+    ///   - orderBy: An SQL `ORDER BY` clause, without the keywords.
+    public func rows(_ table: String, orderBy: String? = nil) throws -> [TestRow] {
         try store.derived.read { db in
             let order = orderBy.map { " ORDER BY \($0)" } ?? ""
-            return try Row.fetchAll(db, sql: "SELECT * FROM \(SQLIdentifier.quoted(table))\(order)").map { row in
-                Dictionary(uniqueKeysWithValues: row.columnNames.map { ($0, row[$0] as DatabaseValue) })
-            }
+            return try Row.fetchAll(db, sql: "SELECT * FROM \(SQLIdentifier.quoted(table))\(order)").map(TestRow.init)
         }
     }
 
+    /// The rows of a table decoded into a type of your own (see ``TestRow/decode(as:)``):
+    /// `try driver.rows("member_engagement_5m", as: Engagement.self)`.
+    public func rows<Row: Decodable>(_ table: String, as type: Row.Type, orderBy: String? = nil) throws -> [Row] {
+        try rows(table, orderBy: orderBy).map { try $0.decode(as: type) }
+    }
+
     /// The pipeline's dead letters, oldest first.
-    public func deadLetters() throws -> [[String: DatabaseValue]] {
-        try rows("runnel_pipeline_dead_letters", orderBy: "id").filter { $0["pipeline"] == pipeline.name.databaseValue }
+    public func deadLetters() throws -> [TestRow] {
+        try rows("runnel_pipeline_dead_letters", orderBy: "id").filter { $0["pipeline"] == .text(pipeline.name) }
     }
 
     /// A KV store the pipeline published, opened at its current version.
@@ -139,7 +149,7 @@ public final class PipelineTestDriver {
     }
 
     /// The pipeline's late events, oldest first.
-    public func lateEvents() throws -> [[String: DatabaseValue]] {
-        try rows("runnel_pipeline_late_events", orderBy: "id").filter { $0["pipeline"] == pipeline.name.databaseValue }
+    public func lateEvents() throws -> [TestRow] {
+        try rows("runnel_pipeline_late_events", orderBy: "id").filter { $0["pipeline"] == .text(pipeline.name) }
     }
 }

@@ -34,13 +34,8 @@ extension PipelineTestDriver {
     }
 }
 
-/// Rows reduced to comparable dictionaries of plain values.
-func plain(_ rows: [[String: DatabaseValue]]) -> [[String: String]] {
-    rows.map { row in row.mapValues { $0.isNull ? "NULL" : "\($0.storage)" } }
-}
-
-func int(_ value: DatabaseValue?) -> Int64? { value.flatMap { Int64.fromDatabaseValue($0) } }
-func text(_ value: DatabaseValue?) -> String? { value.flatMap { String.fromDatabaseValue($0) } }
+func int(_ value: TestValue?) -> Int64? { value?.int64 }
+func text(_ value: TestValue?) -> String? { value?.string }
 
 /// A folder of business migrations with a `users` table, for enrich tests.
 func usersMigrations(_ home: TemporaryHome) throws -> URL {

@@ -143,7 +143,7 @@ import Testing
         #expect(int(row["dwell"]) == 100)
         #expect(int(row["min_dwell"]) == 10)
         #expect(int(row["max_dwell"]) == 40)
-        #expect(row["avg_dwell"].flatMap { Double.fromDatabaseValue($0) } == 25)
+        #expect(row["avg_dwell"]?.double == 25)
         #expect(int(row["pages"]) == 3)
         #expect(text(row["last_page"]) == "/a")                       // latest by event time, not arrival
         #expect(text(row["longest_page"]) == "/b")

@@ -17,7 +17,7 @@ public enum MemberEngagementPipeline {
         "member-engagement-5m", version: 1,
         description: "Events and dwell time per human member per 5 minutes, with industry (view member_engagement_5m)"
     ) {
-        Source(NetworkTopic.memberActivity, as: ActivityRecorded.self, type: "ActivityRecorded", time: \.occurredAt)
+        Source(NetworkTopic.memberActivity, as: ActivityRecorded.self, time: \.occurredAt)
             .filter { !$0.isBot }
             .dedupe(by: \.activityId, within: .hours(1))
             .enrich(from: MemberRow.table, on: \.memberId, ifMissing: .deadLetter) { activity, member in

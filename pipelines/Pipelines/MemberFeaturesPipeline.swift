@@ -36,7 +36,7 @@ public enum MemberFeaturesPipeline {
         "member-features", version: 1,
         description: "Connection count, engagement score, industry and last activity per member (KV store member-features)"
     ) {
-        Source(NetworkTopic.memberProfile, as: MemberJoined.self, type: "MemberJoined", time: \.joinedAt)
+        Source(NetworkTopic.memberProfile, as: MemberJoined.self, time: \.joinedAt)
             .map { joined in
                 var fact = FeatureFact(memberId: joined.memberId)
                 fact.industry = joined.industry
@@ -49,7 +49,7 @@ public enum MemberFeaturesPipeline {
                         fact.connections = 1
                         return fact
                     },
-                Source(NetworkTopic.memberActivity, as: ActivityRecorded.self, type: "ActivityRecorded", time: \.occurredAt)
+                Source(NetworkTopic.memberActivity, as: ActivityRecorded.self, time: \.occurredAt)
                     .map { activity in
                         var fact = FeatureFact(memberId: activity.memberId)
                         fact.engagement = activity.isBot ? 0 : engagementPoints(kind: activity.kind)
@@ -81,10 +81,10 @@ public enum MemberHeadlinesPipeline {
         "member-headlines", version: 1,
         description: "The current headline per member, as raw bytes (KV store member-headlines)"
     ) {
-        Source(NetworkTopic.memberProfile, as: MemberJoined.self, type: "MemberJoined", time: \.joinedAt)
+        Source(NetworkTopic.memberProfile, as: MemberJoined.self, time: \.joinedAt)
             .map { Headline(memberId: $0.memberId, headline: $0.headline) }
             .merge(
-                Source(NetworkTopic.memberProfile, as: HeadlineUpdated.self, type: "HeadlineUpdated", time: \.updatedAt)
+                Source(NetworkTopic.memberProfile, as: HeadlineUpdated.self, time: \.updatedAt)
                     .map { Headline(memberId: $0.memberId, headline: $0.headline) }
             )
             .into(KVFile("member-headlines", key: { $0.memberId }, value: { Array($0.headline.utf8) }))

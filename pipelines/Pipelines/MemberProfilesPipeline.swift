@@ -30,7 +30,7 @@ public enum MemberProfilesPipeline {
         "member-profiles", version: 1,
         description: "Latest profile, connection count and last activity per member (view member_profiles)"
     ) {
-        Source(NetworkTopic.memberProfile, as: MemberJoined.self, type: "MemberJoined", time: \.joinedAt)
+        Source(NetworkTopic.memberProfile, as: MemberJoined.self, time: \.joinedAt)
             .map { joined in
                 var fact = ProfileFact(memberId: joined.memberId)
                 (fact.name, fact.industry, fact.headline) = (joined.name, joined.industry, joined.headline)
@@ -38,7 +38,7 @@ public enum MemberProfilesPipeline {
                 return fact
             }
             .merge(
-                Source(NetworkTopic.memberProfile, as: HeadlineUpdated.self, type: "HeadlineUpdated", time: \.updatedAt)
+                Source(NetworkTopic.memberProfile, as: HeadlineUpdated.self, time: \.updatedAt)
                     .map { updated in
                         var fact = ProfileFact(memberId: updated.memberId)
                         fact.headline = updated.headline
@@ -50,7 +50,7 @@ public enum MemberProfilesPipeline {
                         fact.connections = 1
                         return fact
                     },
-                Source(NetworkTopic.memberActivity, as: ActivityRecorded.self, type: "ActivityRecorded", time: \.occurredAt)
+                Source(NetworkTopic.memberActivity, as: ActivityRecorded.self, time: \.occurredAt)
                     .map { activity in
                         var fact = ProfileFact(memberId: activity.memberId)
                         fact.activeAt = activity.occurredAt

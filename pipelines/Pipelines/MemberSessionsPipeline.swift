@@ -7,7 +7,7 @@ import Runnel
 /// pipelines downstream.
 public enum MemberSessionsPipeline {
     static func sessions(emit: EmitPolicy) -> EventStream<ViewRow> {
-        Source(NetworkTopic.memberActivity, as: ActivityRecorded.self, type: "ActivityRecorded", time: \.occurredAt)
+        Source(NetworkTopic.memberActivity, as: ActivityRecorded.self, time: \.occurredAt)
             .filter { !$0.isBot }
             .keyBy("member_id", \.memberId)
             .window(.session(gap: .minutes(15)), lateness: .minutes(2), emit: emit) {

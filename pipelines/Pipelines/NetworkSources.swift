@@ -5,7 +5,7 @@ enum NetworkSources {
     /// Every connection made, once for each of its two members: that member's id, at the
     /// connection's time.
     static var connectedMembers: EventStream<Int64> {
-        Source(NetworkTopic.connections, as: ConnectionMade.self, type: "ConnectionMade", time: \.connectedAt)
+        Source(NetworkTopic.connections, as: ConnectionMade.self, time: \.connectedAt)
             .flatMap { [$0.memberA, $0.memberB] }
     }
 }

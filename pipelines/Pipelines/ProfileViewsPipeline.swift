@@ -15,7 +15,7 @@ public enum ProfileViewsPipeline {
         "profile-views-by-industry-1h", version: 1,
         description: "Profile views per viewed member and viewer industry per hour (view profile_views_by_industry_1h)"
     ) {
-        Source(NetworkTopic.profileViews, as: ProfileViewed.self, type: "ProfileViewed", time: \.occurredAt)
+        Source(NetworkTopic.profileViews, as: ProfileViewed.self, time: \.occurredAt)
             .enrich(from: MemberRow.table, on: \.viewerId,
                     ifMissing: .substitute(MemberRow(memberId: 0, name: "", industry: "unknown", isBot: false))) { view, viewer in
                 View(viewedId: view.viewedId, viewerId: view.viewerId, viewerIndustry: viewer.industry)

@@ -16,6 +16,11 @@ public struct Catalog: Sendable {
     /// The pipelines `runnel pipelines` lists and `runnel run` runs, in the order `run --all`
     /// runs them.
     public var pipelines: [Pipeline]
+    /// The event types the application writes to its outbox (the `type` of its
+    /// ``OutboxEvent``s). When given, ``validate()`` refuses a pipeline source that reads a type
+    /// no one writes — a typo that would otherwise skip every record. Types that the
+    /// catalog's own pipelines write to derived topics count as declared. Empty: not checked.
+    public var eventTypes: Set<String>
 
     /// Creates a catalog.
     /// - Parameters:
@@ -23,23 +28,29 @@ public struct Catalog: Sendable {
     ///   - migrations: The default business migrations.
     ///   - sampleData: The sample data set, if any.
     ///   - pipelines: The application's pipelines.
-    public init(name: String, migrations: Migrations? = nil, sampleData: (any SampleDataSet)? = nil, pipelines: [Pipeline] = []) {
+    ///   - eventTypes: The event types the application writes, to check the sources against.
+    public init(name: String, migrations: Migrations? = nil, sampleData: (any SampleDataSet)? = nil, pipelines: [Pipeline] = [],
+                eventTypes: Set<String> = []) {
         self.name = name
         self.migrations = migrations
         self.sampleData = sampleData
         self.pipelines = pipelines
+        self.eventTypes = eventTypes
     }
 
     /// Checks the catalog before anything runs: pipeline names unique and valid, each pipeline
-    /// compiling (a view's primary key and columns against what its stage produces, window
-    /// settings), and no read view or KV store written by two pipelines (view names compared
-    /// ignoring case, as SQLite compares table names). Every `runnel` command checks the
-    /// catalog first; call it from your own tests too.
+    /// compiling (a view's primary key and columns against what its stage produces, the
+    /// columns a ratio reads, window settings), no read view or KV store written by two
+    /// pipelines (view names compared ignoring case, as SQLite compares table names), and,
+    /// when the catalog declares ``eventTypes``, every source reading a declared type. Every
+    /// `runnel` command checks the catalog first; call it from your own tests too.
     /// - Throws: ``RunnelError`` `.pipeline` naming the pipelines and what is wrong.
     public func validate() throws {
         var pipelineNames = Set<String>()
         var viewOwners: [String: (view: String, pipeline: String)] = [:]
         var storeOwners: [String: String] = [:]
+        var sources: [(pipeline: String, topic: String, type: String)] = []
+        var declaredTypes = eventTypes
         for pipeline in pipelines {
             guard pipelineNames.insert(pipeline.name).inserted else {
                 throw RunnelError(.pipeline, "the \(name) catalog has two pipelines named \(pipeline.name)", hint: "Give each pipeline its own name")
@@ -61,7 +72,36 @@ public struct Catalog: Sendable {
                 }
                 storeOwners[store] = pipeline.name
             }
+            sources += graph.sourceEventTypes.compactMap { source in source.type.map { (pipeline.name, source.topic, $0) } }
+            declaredTypes.formUnion(graph.emittedEventTypes)
         }
+        guard !eventTypes.isEmpty else { return }
+        for source in sources where !declaredTypes.contains(source.type) {
+            let guess = Self.nearest(to: source.type, among: declaredTypes).map { "did you mean \($0)? " } ?? ""
+            throw RunnelError(.pipeline, "pipeline \(source.pipeline) reads event type \(source.type) from topic \(source.topic), which the \(name) catalog does not declare, so it would skip every record",
+                              hint: "\(guess.prefix(1).uppercased() + guess.dropFirst())Declared: \(declaredTypes.sorted().joined(separator: ", ")). Correct the source's type, or add the type to the catalog's eventTypes")
+        }
+    }
+
+    /// The declared name closest to a misspelt one, when it is close (a few edits).
+    private static func nearest(to name: String, among names: Set<String>) -> String? {
+        func distance(_ a: [Character], _ b: [Character]) -> Int {
+            var row = Array(0...b.count)
+            for i in 1...max(a.count, 1) where !a.isEmpty {
+                var previous = row[0]
+                row[0] = i
+                for j in stride(from: 1, through: b.count, by: 1) {
+                    let kept = row[j]
+                    row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+                    previous = kept
+                }
+            }
+            return a.isEmpty ? b.count : row[b.count]
+        }
+        let target = Array(name)
+        let scored = names.map { ($0, distance(target, Array($0))) }.min { ($0.1, $0.0) < ($1.1, $1.0) }
+        guard let (best, edits) = scored, edits <= max(2, name.count / 4) else { return nil }
+        return best
     }
 
     /// The pipeline named `name`.

@@ -4,9 +4,12 @@ import Foundation
 /// it describes.
 ///
 /// ```swift
-/// OutboxEvent(topic: "member-profile", key: "42", type: "HeadlineUpdated",
+/// OutboxEvent(topic: "member-profile", key: "42",
 ///             payload: HeadlineUpdated(memberId: 42, headline: "Staff Engineer"), eventTime: now)
 /// ```
+///
+/// The event's type (its `type` header) is the payload's Swift type name unless given, the
+/// same default a pipeline's ``Source`` reads.
 public struct OutboxEvent<Payload: Encodable>: Encodable where Payload: Sendable {
     /// The topic the relay publishes the event to.
     public var topic: String
@@ -28,7 +31,7 @@ public struct OutboxEvent<Payload: Encodable>: Encodable where Payload: Sendable
     /// - Parameters:
     ///   - topic: The topic; see ``TopicName/validate(_:)`` for the naming rules.
     ///   - key: The ordering key.
-    ///   - type: The event type.
+    ///   - type: The event type; by default the payload type's name (`HeadlineUpdated`).
     ///   - schemaVersion: The payload's schema version (1 or more).
     ///   - payload: The payload, encoded as JSON.
     ///   - headers: Extra string headers.
@@ -36,7 +39,7 @@ public struct OutboxEvent<Payload: Encodable>: Encodable where Payload: Sendable
     public init(
         topic: String,
         key: String?,
-        type: String,
+        type: String = String(describing: Payload.self),
         schemaVersion: Int = 1,
         payload: Payload,
         headers: [String: String] = [:],

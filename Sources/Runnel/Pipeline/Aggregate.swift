@@ -57,19 +57,53 @@ public enum AggregatesBuilder<Event> {
 
 // MARK: - Count
 
-/// The number of events.
+/// The number of events, or of the events that pass a test.
+///
+/// Counting several kinds of event side by side needs no per-kind fields: give the merged
+/// events one type that says their kind, and count each kind with its own test:
+///
+/// ```swift
+/// .window(.tumbling(.hours(1))) {
+///     Count("sent", where: { $0.kind == .sent })
+///     Count("accepted", where: { $0.kind == .accepted })
+/// }
+/// ```
 public struct Count<Event>: AggregateFunction {
     public let column: ColumnDefinition
+    private let isIncluded: (@Sendable (Event) -> Bool)?
 
+    /// Counts every event.
     /// - Parameter column: The output column.
     public init(_ column: String) {
         self.column = ColumnDefinition(column, Int64.self)
+        isIncluded = nil
     }
 
-    public func makeAccumulator() -> Accumulator<Event> { CountAccumulator() }
+    /// Counts the events for which `isIncluded` returns true (0 in a window where none does).
+    /// - Parameters:
+    ///   - column: The output column.
+    ///   - isIncluded: Which events count.
+    public init(_ column: String, where isIncluded: @escaping @Sendable (Event) -> Bool) {
+        self.column = ColumnDefinition(column, Int64.self)
+        self.isIncluded = isIncluded
+    }
+
+    public func makeAccumulator() -> Accumulator<Event> {
+        if let isIncluded { return FilteredCountAccumulator(isIncluded) }
+        return CountAccumulator()
+    }
 }
 
-final class CountAccumulator<Event>: Accumulator<Event> {
+/// A count that only takes the events its test passes; saved and merged as a plain count.
+final class FilteredCountAccumulator<Event>: CountAccumulator<Event> {
+    let isIncluded: (Event) -> Bool
+    init(_ isIncluded: @escaping (Event) -> Bool) { self.isIncluded = isIncluded }
+    override func add(_ event: Event, _ meta: EventMeta) {
+        if isIncluded(event) { count &+= 1 }
+    }
+}
+
+class CountAccumulator<Event>: Accumulator<Event> {
     var count: Int64 = 0
     override func add(_ event: Event, _ meta: EventMeta) { count &+= 1 }
     override func merge(_ other: Accumulator<Event>) { count &+= (other as! CountAccumulator).count }

@@ -6,7 +6,7 @@ import Foundation
 /// a pipeline that does not fit together does not compile:
 ///
 /// ```swift
-/// Source("member-activity", as: ActivityRecorded.self, type: "ActivityRecorded", time: \.occurredAt)
+/// Source("member-activity", as: ActivityRecorded.self, time: \.occurredAt)
 ///     .filter { !$0.isBot }
 ///     .keyBy("member_id", \.memberId)
 ///     .window(.tumbling(.minutes(5)), lateness: .minutes(1)) {
@@ -42,14 +42,16 @@ extension EventStream where Event: Decodable & SendableMetatype {
     ///   - topic: The topic to read, every partition of it.
     ///   - eventType: The type to decode each value into.
     ///   - type: Only records whose `type` header equals this (a topic often carries several
-    ///     event types); nil takes every record.
+    ///     event types). By default the Swift type's own name (`ActivityRecorded` for
+    ///     `ActivityRecorded.self`), the name an ``OutboxEvent`` gets when its `type` is not
+    ///     given; pass another name where the writer used one, or nil to take every record.
     ///   - time: The event's event-time field: windows, lateness and the watermark use it.
-    public init(_ topic: String, as eventType: Event.Type, type: String? = nil, time: KeyPath<Event, Date> & Sendable) {
+    public init(_ topic: String, as eventType: Event.Type, type: String? = String(describing: Event.self), time: KeyPath<Event, Date> & Sendable) {
         self.init(topic, as: eventType, type: type, eventTime: { $0[keyPath: time].millisecondsSince1970 })
     }
 
     /// Reads a topic whose events carry their time as milliseconds since 1970.
-    public init(_ topic: String, as eventType: Event.Type, type: String? = nil, time: KeyPath<Event, Int64> & Sendable) {
+    public init(_ topic: String, as eventType: Event.Type, type: String? = String(describing: Event.self), time: KeyPath<Event, Int64> & Sendable) {
         self.init(topic, as: eventType, type: type, eventTime: { $0[keyPath: time] })
     }
 

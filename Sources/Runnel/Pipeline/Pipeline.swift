@@ -2,7 +2,7 @@
 ///
 /// ```swift
 /// Pipeline("member-engagement-5m", version: 1, description: "Per-member activity per 5 minutes") {
-///     Source("member-activity", as: ActivityRecorded.self, type: "ActivityRecorded", time: \.occurredAt)
+///     Source("member-activity", as: ActivityRecorded.self, time: \.occurredAt)
 ///         .filter { !$0.isBot }
 ///         .keyBy("member_id", \.memberId)
 ///         .window(.tumbling(.minutes(5))) { Count("events") }

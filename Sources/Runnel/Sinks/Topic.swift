@@ -30,8 +30,9 @@ public struct Topic<Event: Encodable & Sendable>: Sendable {
 }
 
 /// Buffers a batch's derived events and appends them to the derived outbox at its end.
-final class TopicWriter<Event: Encodable & Sendable>: PipelineOperator {
+final class TopicWriter<Event: Encodable & Sendable>: PipelineOperator, EventTypeEmitting {
     let topic: Topic<Event>
+    var emittedEventType: String { topic.type }
     private var pending: [(event: Event, key: String?, meta: EventMeta)] = []
 
     var shape: String { "topic \(topic.name) type \(topic.type) schema \(topic.schemaVersion)" }
@@ -94,4 +95,10 @@ extension ViewRow: Encodable {
             }
         }
     }
+}
+
+/// An operator that writes events of a type to the derived outbox, so a catalog that declares
+/// its event types knows the pipelines' own.
+protocol EventTypeEmitting {
+    var emittedEventType: String { get }
 }

@@ -122,6 +122,16 @@ final class PipelineGraph {
         bindings.append(Binding(topic: topic, type: type.map { Array($0.utf8) }, deliver: deliver))
     }
 
+    /// The event types the pipeline's sources read (nil where a source takes every record).
+    var sourceEventTypes: [(topic: String, type: String?)] {
+        bindings.map { ($0.topic, $0.type.map { String(decoding: $0, as: UTF8.self) }) }
+    }
+
+    /// The event types the pipeline writes to derived topics.
+    var emittedEventTypes: [String] {
+        operators.compactMap { ($0 as? any EventTypeEmitting)?.emittedEventType }
+    }
+
     /// The pipeline's structure, one line per source and operator in the order they were
     /// compiled: what its fingerprint (`runnel_pipelines.shape`) compares between runs.
     var shape: [String] {
