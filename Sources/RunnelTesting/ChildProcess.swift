@@ -5,13 +5,13 @@ import Foundation
 ///
 /// The executable is found beside the running test bundle (SwiftPM builds executables a test
 /// target depends on into the same folder).
-public enum ChildProcess {
+package enum ChildProcess {
     /// The `runnel` executable built beside the running test bundle.
-    public static var runnel: URL { besideTests("runnel") }
+    package static var runnel: URL { besideTests("runnel") }
 
     /// `runnel-fault-child`: `runnel` with the fault pauses the environment asks for installed
     /// (``FaultPauses``), for crash tests that aim a kill inside a multi-step write.
-    public static var faultChild: URL { besideTests("runnel-fault-child") }
+    package static var faultChild: URL { besideTests("runnel-fault-child") }
 
     private static func besideTests(_ name: String) -> URL {
         URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent(name)
@@ -25,7 +25,7 @@ public enum ChildProcess {
     ///   - folder: The working folder.
     ///   - standardOutput: Where the child's standard output goes (discarded by default).
     ///   - standardError: Where the child's standard error goes (discarded by default).
-    public static func launch(
+    package static func launch(
         _ arguments: [String], executable: URL = runnel, environment: [String: String] = [:], in folder: URL? = nil,
         standardOutput: Pipe? = nil, standardError: Pipe? = nil
     ) throws -> Process {

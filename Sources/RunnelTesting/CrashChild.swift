@@ -12,16 +12,16 @@ import Runnel
 /// child.kill()
 /// #expect(child.diedOfSIGKILL)
 /// ```
-public final class CrashChild: @unchecked Sendable {
+package final class CrashChild: @unchecked Sendable {
     // @unchecked: `output` and `closed` are only touched holding `condition`.
     /// The running child.
-    public let process: Process
+    package let process: Process
     private let condition = NSCondition()
     private var output = ""
     private var closed = false
 
     /// Starts `runnel-fault-child` with `arguments`, environment variables set on top of this process's.
-    public init(_ arguments: [String], environment: [String: String] = [:], standardOutput: Pipe? = nil) throws {
+    package init(_ arguments: [String], environment: [String: String] = [:], standardOutput: Pipe? = nil) throws {
         let pipe = Pipe()
         process = try ChildProcess.launch(arguments, executable: ChildProcess.faultChild, environment: environment,
                                           standardOutput: standardOutput, standardError: pipe)
@@ -40,7 +40,7 @@ public final class CrashChild: @unchecked Sendable {
     }
 
     /// Everything the child wrote to standard error so far.
-    public var standardError: String {
+    package var standardError: String {
         condition.lock()
         defer { condition.unlock() }
         return output
@@ -48,7 +48,7 @@ public final class CrashChild: @unchecked Sendable {
 
     /// Waits until the child writes a line containing `text`; false when it exits or `timeout`
     /// seconds pass first.
-    public func waitForLine(_ text: String, timeout: TimeInterval = 60) -> Bool {
+    package func waitForLine(_ text: String, timeout: TimeInterval = 60) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         condition.lock()
         defer { condition.unlock() }
@@ -59,13 +59,13 @@ public final class CrashChild: @unchecked Sendable {
     }
 
     /// Sends `signal` (SIGKILL by default) and waits for the child's exit and the end of its output.
-    public func kill(_ signal: Int32 = SIGKILL) {
+    package func kill(_ signal: Int32 = SIGKILL) {
         _ = Foundation.kill(process.processIdentifier, signal)
         waitUntilExit()
     }
 
     /// Waits for the child's exit and the end of its output.
-    public func waitUntilExit() {
+    package func waitUntilExit() {
         process.waitUntilExit()
         condition.lock()
         let deadline = Date().addingTimeInterval(10)
@@ -74,25 +74,25 @@ public final class CrashChild: @unchecked Sendable {
     }
 
     /// Whether the child ended by SIGKILL (not by exiting, nor by another signal such as a trap).
-    public var diedOfSIGKILL: Bool {
+    package var diedOfSIGKILL: Bool {
         process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL
     }
 
     /// How the child ended, for messages.
-    public var termination: String {
+    package var termination: String {
         process.terminationReason == .uncaughtSignal ? "signal \(process.terminationStatus)" : "exit \(process.terminationStatus)"
     }
 
     /// The fault pause the child was in when it ended (it announced the pause and not its end),
     /// or nil.
-    public var interruptedPause: String? {
+    package var interruptedPause: String? {
         let lines = standardError.split(separator: "\n").filter { $0.hasPrefix("runnel-fault: ") }
         guard let last = lines.last, last.hasPrefix("runnel-fault: pausing ") else { return nil }
         return String(last.dropFirst("runnel-fault: pausing ".count))
     }
 
     /// How many lines of standard error contain `text`.
-    public func count(_ text: String) -> Int {
+    package func count(_ text: String) -> Int {
         standardError.components(separatedBy: text).count - 1
     }
 }

@@ -3,18 +3,18 @@ import Runnel
 
 /// The seed and round count of a crash test, overridable so a failure can be replayed
 /// (`RUNNEL_CRASH_SEED=N`) or a soak run made longer (`RUNNEL_CRASH_ROUNDS=N`).
-public struct CrashSchedule: Sendable {
+package struct CrashSchedule: Sendable {
     /// The seed of this run; print it with every failure.
-    public let seed: UInt64
+    package let seed: UInt64
     /// How many kill rounds to run.
-    public let rounds: Int
+    package let rounds: Int
 
     /// Reads the environment, falling back to the test's defaults.
-    public init(defaultSeed: UInt64, defaultRounds: Int, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    package init(defaultSeed: UInt64, defaultRounds: Int, environment: [String: String] = ProcessInfo.processInfo.environment) {
         seed = environment["RUNNEL_CRASH_SEED"].flatMap(UInt64.init) ?? defaultSeed
         rounds = environment["RUNNEL_CRASH_ROUNDS"].flatMap(Int.init) ?? defaultRounds
     }
 
     /// The generator for the kill moments and other random choices of the run.
-    public var random: SeededGenerator { SeededGenerator(seed: seed) }
+    package var random: SeededGenerator { SeededGenerator(seed: seed) }
 }

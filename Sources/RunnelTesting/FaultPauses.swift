@@ -11,23 +11,23 @@ import Runnel
 /// microseconds, and announces each pause on standard error (`runnel-fault: pausing <moment>`,
 /// then `runnel-fault: resumed <moment>`) so a test can SIGKILL it exactly there. The `runnel`
 /// executable never reads these variables.
-public enum FaultPauses {
+package enum FaultPauses {
     /// Each variable and the moment it pauses at.
-    public static let variables: [String: String] = [
+    package static let variables: [String: String] = [
         "RUNNEL_FAULT_RELAY_PAUSE_US": "relay-after-append-before-delete",
         "RUNNEL_FAULT_RELAY_PARTITION_PAUSE_US": "relay-between-partition-appends",
         "RUNNEL_FAULT_KV_PAUSE_BEFORE_CURRENT_US": "kv-after-rename-before-current",
     ]
 
     /// The line a child writes to standard error when it starts pausing at `moment`.
-    public static func pausingLine(_ moment: String) -> String { "runnel-fault: pausing \(moment)" }
+    package static func pausingLine(_ moment: String) -> String { "runnel-fault: pausing \(moment)" }
     /// The line it writes when the pause at `moment` is over.
-    public static func resumedLine(_ moment: String) -> String { "runnel-fault: resumed \(moment)" }
+    package static func resumedLine(_ moment: String) -> String { "runnel-fault: resumed \(moment)" }
 
     /// Installs the pauses the environment asks for. Call first thing in `main`, before any
     /// thread or task starts.
     /// - Throws: ``RunnelError`` `.invalidArgument` for a value that is not a number of microseconds.
-    public static func install(from environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    package static func install(from environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         var pauses: [String: UInt32] = [:]
         for (variable, moment) in variables {
             guard let text = environment[variable] else { continue }

@@ -100,8 +100,7 @@ public final class PipelineTestDriver {
     /// so the discarded batch is replayed.
     ///
     /// This is a restart test, not a crash: the process keeps its memory and nothing is cut
-    /// off mid-write. Real crashes kill a child `runnel` process with SIGKILL (see
-    /// ``ChildProcess`` and ``CrashSchedule``).
+    /// off mid-write. Runnel's own crash tests kill a child `runnel` process with SIGKILL.
     public func discardUncommittedBatch() throws {
         try currentRunner().runBatch(committing: false)
         runner = nil

@@ -81,7 +81,7 @@ public final class TemporaryHome: Sendable {
 
     /// A second, independent connection to one of the home's databases, as another process
     /// would open it (for concurrency tests).
-    public func openConnection(_ role: DatabaseRole) throws -> DatabaseQueue {
+    package func openConnection(_ role: DatabaseRole) throws -> DatabaseQueue {
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         return try DatabaseQueue(path: home.databaseURL(role).path, configuration: configuration)

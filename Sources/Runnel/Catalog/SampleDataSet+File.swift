@@ -6,7 +6,7 @@ extension SampleDataSet {
     /// - Returns: The number of lines written.
     /// - Throws: ``RunnelError`` with code `.io` when the file cannot be written.
     @discardableResult
-    public func generate(_ parameters: SampleParameters, to url: URL) throws -> Int {
+    package func generate(_ parameters: SampleParameters, to url: URL) throws -> Int {
         let (text, lines) = try generatedText(parameters)
         do {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -20,7 +20,7 @@ extension SampleDataSet {
 
     /// The default data set's lines, generated from ``defaultParameters``, each ending in a
     /// newline: the bytes `runnel sample generate` writes with the default parameters.
-    public func defaultData() throws -> Data {
+    package func defaultData() throws -> Data {
         Data(try generatedText(defaultParameters).text.utf8)
     }
 

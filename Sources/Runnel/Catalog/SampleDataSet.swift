@@ -5,7 +5,7 @@ import GRDB
 /// application's business functions (and so fills the outbox through the real API).
 ///
 /// Runnel reads the file, batches the lines into transactions and records its progress in the
-/// same transactions (see ``SampleLoader``); the data set only says how to generate lines and how
+/// same transactions (`runnel sample load`); the data set only says how to generate lines and how
 /// to apply one.
 public protocol SampleDataSet: Sendable {
     /// A stable name for the data set, recorded in the home once it is loaded.

@@ -9,30 +9,30 @@ import GRDB
 /// in one transaction. A load that is killed or stopped by a bad line resumes at the first
 /// uncommitted line, from the same file or from a corrected one whose loaded lines are
 /// unchanged; loading the same file again does nothing.
-public struct SampleLoader: Sendable {
+package struct SampleLoader: Sendable {
     /// What a load did.
-    public struct Summary: Sendable, Hashable {
+    package struct Summary: Sendable, Hashable {
         /// The data set's name.
-        public var dataset: String
+        package var dataset: String
         /// Lines in the file.
-        public var totalLines: Int
+        package var totalLines: Int
         /// Lines applied by this call.
-        public var appliedLines: Int
+        package var appliedLines: Int
         /// Outbox events appended by this call.
-        public var appendedEvents: Int
+        package var appendedEvents: Int
         /// Outbox events appended by every load of this data set into the home.
-        public var totalEvents: Int
+        package var totalEvents: Int
         /// True when the file had been loaded completely before this call.
-        public var wasAlreadyLoaded: Bool
+        package var wasAlreadyLoaded: Bool
     }
 
     /// The data set whose operations the lines name.
-    public let dataset: any SampleDataSet
+    package let dataset: any SampleDataSet
     /// Lines per transaction.
-    public var batchSize: Int
+    package var batchSize: Int
 
     /// Creates a loader.
-    public init(dataset: any SampleDataSet, batchSize: Int = 500) {
+    package init(dataset: any SampleDataSet, batchSize: Int = 500) {
         self.dataset = dataset
         self.batchSize = batchSize
     }
@@ -53,7 +53,7 @@ public struct SampleLoader: Sendable {
     ///   back and the progress before it kept); `.database` when `app.sqlite` fails (full disk,
     ///   damaged file), naming it.
     @discardableResult
-    public func load(_ file: URL, into store: Store, progress: (Int, Int) -> Void = { _, _ in }) throws -> Summary {
+    package func load(_ file: URL, into store: Store, progress: (Int, Int) -> Void = { _, _ in }) throws -> Summary {
         let data: Data
         do {
             data = try Data(contentsOf: file)
@@ -69,7 +69,7 @@ public struct SampleLoader: Sendable {
     /// does; the same lines written to a file (`runnel sample generate`) count as the same load.
     /// - Throws: As ``load(_:into:progress:)``.
     @discardableResult
-    public func loadDefault(into store: Store, progress: (Int, Int) -> Void = { _, _ in }) throws -> Summary {
+    package func loadDefault(into store: Store, progress: (Int, Int) -> Void = { _, _ in }) throws -> Summary {
         let data = try dataset.defaultData()
         return try load(data, from: Origin(name: "the built-in \(dataset.name) data set", path: "the built-in \(dataset.name) data set"),
                         into: store, progress: progress)

@@ -5,9 +5,9 @@ import CRunnelChecksum
 ///
 /// Uses the CPU's CRC-32C instruction when it has one (several GB/s); otherwise slicing-by-8,
 /// where eight 256-entry tables let the loop fold eight bytes per step (about 1.2 GB/s).
-public enum CRC32C {
+package enum CRC32C {
     /// Whether the CPU instruction is used.
-    public static let usesHardware = runnel_crc32c_has_hardware() == 1
+    package static let usesHardware = runnel_crc32c_has_hardware() == 1
 
     /// Eight 256-entry tables, one after another.
     private static let table: [UInt32] = {
@@ -27,18 +27,18 @@ public enum CRC32C {
     }()
 
     /// The checksum of some bytes.
-    public static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+    package static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         update(0, bytes)
     }
 
     /// The checksum of some bytes.
-    public static func checksum(_ bytes: some Sequence<UInt8>) -> UInt32 {
+    package static func checksum(_ bytes: some Sequence<UInt8>) -> UInt32 {
         let array = Array(bytes)
         return array.withUnsafeBytes { checksum($0) }
     }
 
     /// Continues a checksum over more bytes: `update(checksum(a), b) == checksum(a + b)`.
-    public static func update(_ checksum: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+    package static func update(_ checksum: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
         guard !usesHardware else {
             guard let base = bytes.baseAddress else { return checksum }
             return ~runnel_crc32c_hardware(~checksum, base, bytes.count)
@@ -48,7 +48,7 @@ public enum CRC32C {
 
     /// The table-driven checksum, used when the CPU has no CRC-32C instruction (and by tests to
     /// check the two agree).
-    public static func updateInSoftware(_ checksum: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+    package static func updateInSoftware(_ checksum: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
         var crc = ~checksum
         Self.table.withUnsafeBufferPointer { table in
             var index = 0

@@ -13,16 +13,16 @@ import Foundation
 /// try writer.add(key: Array("42".utf8), value: Array(#"{"connections":17}"#.utf8))
 /// let summary = try writer.finish()
 /// ```
-public final class KVDataFileWriter {
+package final class KVDataFileWriter {
     /// What a finished file holds.
-    public struct Summary: Sendable {
-        public let keyCount: Int
-        public let fileSize: Int
+    package struct Summary: Sendable {
+        package let keyCount: Int
+        package let fileSize: Int
         /// The SHA-256 of the whole file, in lower-case hex.
-        public let sha256: String
+        package let sha256: String
     }
 
-    public let url: URL
+    package let url: URL
     private let file: DurableFile
     private var buffer: [UInt8] = []
     private static let bufferLimit = 1 << 20
@@ -38,7 +38,7 @@ public final class KVDataFileWriter {
     private var finished = false
 
     /// Creates (or empties) the file.
-    public init(_ url: URL) throws {
+    package init(_ url: URL) throws {
         self.url = url
         file = try DurableFile(url, create: true)
         try file.truncate(to: 0)
@@ -46,11 +46,11 @@ public final class KVDataFileWriter {
     }
 
     /// The keys added so far.
-    public var keyCount: Int { entries.count }
+    package var keyCount: Int { entries.count }
 
     /// Adds a key and its value. Keys must be unique; ``finish()`` refuses a duplicate.
     /// - Throws: ``RunnelError`` `.invalidArgument` for a key over 64 KiB or a value over 256 MiB.
-    public func add(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws {
+    package func add(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws {
         precondition(!finished, "add after finish")
         guard key.count <= KVFormat.maximumKeyLength else {
             throw RunnelError(.invalidArgument, "a KV key is \(key.count) bytes; keys may be up to \(KVFormat.maximumKeyLength) bytes",
@@ -72,13 +72,13 @@ public final class KVDataFileWriter {
     }
 
     /// Adds a key and its value.
-    public func add(key: [UInt8], value: [UInt8]) throws {
+    package func add(key: [UInt8], value: [UInt8]) throws {
         try key.withUnsafeBytes { key in try value.withUnsafeBytes { try add(key: key, value: $0) } }
     }
 
     /// Writes the index, the block table and the footer, and fsyncs the file.
     /// - Throws: ``RunnelError`` `.invalidArgument` when a key was added twice.
-    public func finish() throws -> Summary {
+    package func finish() throws -> Summary {
         precondition(!finished, "finish twice")
         finished = true
         let dataLength = position + buffer.count

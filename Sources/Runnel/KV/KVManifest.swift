@@ -11,7 +11,7 @@ public struct KVManifest: Codable, Sendable, Equatable {
         /// The next offset the pipeline would read: the version reflects every record before it.
         public var nextOffset: Int64
 
-        public init(topic: String, partition: Int, nextOffset: Int64) {
+        package init(topic: String, partition: Int, nextOffset: Int64) {
             self.topic = topic
             self.partition = partition
             self.nextOffset = nextOffset
@@ -43,7 +43,7 @@ public struct KVManifest: Codable, Sendable, Equatable {
     /// How long the build took, in milliseconds.
     public var buildMilliseconds: Int64
 
-    public init(store: String, version: Int, pipeline: String?, pipelineVersion: Int?, sourceOffsets: [SourceOffset],
+    package init(store: String, version: Int, pipeline: String?, pipelineVersion: Int?, sourceOffsets: [SourceOffset],
                 keyCount: Int, fileSize: Int, sha256: String, builtAt: Date, buildMilliseconds: Int64) {
         self.store = store
         self.version = version

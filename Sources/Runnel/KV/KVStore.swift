@@ -23,7 +23,7 @@ public final class KVStore: @unchecked Sendable {
     // @unchecked: `current`, `refreshError` and `refresher` are only touched holding `mutex`.
 
     /// The store's folder.
-    public let folder: KVStoreFolder
+    package let folder: KVStoreFolder
     /// How newly opened versions are checked.
     public let verification: KVSnapshot.Verification
     /// Guards the version lookups read, why the last refresh failed and the background timer.
@@ -57,7 +57,7 @@ public final class KVStore: @unchecked Sendable {
     }
 
     /// Opens the store in a folder at its current version.
-    public init(folder: KVStoreFolder, refreshEvery: Duration? = nil, verification: KVSnapshot.Verification = .onFirstTouch) throws {
+    package init(folder: KVStoreFolder, refreshEvery: Duration? = nil, verification: KVSnapshot.Verification = .onFirstTouch) throws {
         self.folder = folder
         self.verification = verification
         guard let number = try folder.currentVersion() else {

@@ -19,21 +19,21 @@ import Foundation
 /// A build writes and fsyncs a complete version in a dot-folder, renames it to `vN`, then
 /// replaces `CURRENT` (written aside, fsynced, renamed): a crash at any point leaves the
 /// previous version serving and no partial version visible.
-public struct KVStoreFolder: Sendable, Hashable {
+package struct KVStoreFolder: Sendable, Hashable {
     /// The store's name.
-    public let name: String
+    package let name: String
     /// The folder.
-    public let url: URL
+    package let url: URL
 
     /// The store `name` of a home.
     /// - Throws: ``RunnelError`` `.invalidArgument` for a name that is not allowed.
-    public init(home: RunnelHome, name: String) throws {
+    package init(home: RunnelHome, name: String) throws {
         try Self.validate(name: name)
         try self.init(url: home.kvURL.appendingPathComponent(name, isDirectory: true))
     }
 
     /// The store in a folder (its name is the folder's).
-    public init(url: URL) throws {
+    package init(url: URL) throws {
         let name = url.lastPathComponent
         try Self.validate(name: name)
         self.name = name
@@ -42,7 +42,7 @@ public struct KVStoreFolder: Sendable, Hashable {
 
     /// Checks a store name: 1 to 100 lower-case letters, digits, `-`, `_` or `.`, not starting
     /// with a dot.
-    public static func validate(name: String) throws {
+    package static func validate(name: String) throws {
         guard isValid(name: name) else {
             throw RunnelError(.invalidArgument, "the KV store name \"\(name)\" is not allowed",
                               hint: "Use 1 to 100 lower-case letters, digits, '-', '_' or '.', not starting with '.'")
@@ -57,7 +57,7 @@ public struct KVStoreFolder: Sendable, Hashable {
     /// The stores of a home, by name: each folder of `kv/` named as a store is named and holds
     /// a `CURRENT` (even a damaged one, which opening it then reports) or a version.
     /// - Throws: ``RunnelError`` `.io` when a folder cannot be listed.
-    public static func all(in home: RunnelHome) throws -> [KVStoreFolder] {
+    package static func all(in home: RunnelHome) throws -> [KVStoreFolder] {
         try DurableFile.names(in: home.kvURL, missingIsEmpty: true).sorted().filter(isValid(name:)).map { try KVStoreFolder(home: home, name: $0) }
             .filter { store in
                 if FileManager.default.fileExists(atPath: store.url.appendingPathComponent("CURRENT").path) { return true }
@@ -68,13 +68,13 @@ public struct KVStoreFolder: Sendable, Hashable {
     // MARK: - Versions
 
     /// The folder of version `number`.
-    public func versionURL(_ number: Int) -> URL {
+    package func versionURL(_ number: Int) -> URL {
         url.appendingPathComponent("v\(number)", isDirectory: true)
     }
 
     /// The version `CURRENT` names, or nil before the first build.
     /// - Throws: ``RunnelError`` `.corruptKV` when `CURRENT` holds something else than a number.
-    public func currentVersion() throws -> Int? {
+    package func currentVersion() throws -> Int? {
         let pointer = url.appendingPathComponent("CURRENT")
         guard let data = FileManager.default.contents(atPath: pointer.path) else { return nil }
         let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -86,7 +86,7 @@ public struct KVStoreFolder: Sendable, Hashable {
     }
 
     /// The versions in the folder, oldest first (build folders in progress are not versions).
-    public func versionNumbers() throws -> [Int] {
+    package func versionNumbers() throws -> [Int] {
         let names = try DurableFile.names(in: url, missingIsEmpty: true)
         return names.compactMap { name in
             guard name.hasPrefix("v"), let number = Int(name.dropFirst()), number >= 1, "v\(number)" == name else { return nil }
@@ -95,12 +95,12 @@ public struct KVStoreFolder: Sendable, Hashable {
     }
 
     /// The manifest of version `number`.
-    public func manifest(of number: Int) throws -> KVManifest {
+    package func manifest(of number: Int) throws -> KVManifest {
         try KVManifest.read(from: versionURL(number).appendingPathComponent("manifest.json"))
     }
 
     /// Maps version `number` for reading.
-    public func open(version number: Int, verification: KVSnapshot.Verification = .onFirstTouch) throws -> KVSnapshot {
+    package func open(version number: Int, verification: KVSnapshot.Verification = .onFirstTouch) throws -> KVSnapshot {
         guard FileManager.default.fileExists(atPath: versionURL(number).path) else {
             throw RunnelError(.kv, "KV store \(name) has no version \(number) in \(url.path)",
                               hint: "See the kept versions with `runnel kv versions \(name)`")
@@ -124,7 +124,7 @@ public struct KVStoreFolder: Sendable, Hashable {
     /// - Throws: ``RunnelError`` `.kv` when another process is changing the store; whatever
     ///   `fill` throws (the build folder is removed and the current version keeps serving).
     @discardableResult
-    public func build(pipeline: String? = nil, pipelineVersion: Int? = nil, sourceOffsets: [KVManifest.SourceOffset] = [], keep: Int = 3,
+    package func build(pipeline: String? = nil, pipelineVersion: Int? = nil, sourceOffsets: [KVManifest.SourceOffset] = [], keep: Int = 3,
                       _ fill: (KVDataFileWriter) throws -> Void) throws -> KVManifest {
         let started = DispatchTime.now()
         return try withLock {
@@ -164,7 +164,7 @@ public struct KVStoreFolder: Sendable, Hashable {
     /// - Parameter number: The version to serve; nil picks the newest one older than the current.
     /// - Throws: ``RunnelError`` `.kv` when there is no such version, `.corruptKV` when it is damaged.
     @discardableResult
-    public func rollback(to number: Int? = nil) throws -> (from: Int?, to: Int) {
+    package func rollback(to number: Int? = nil) throws -> (from: Int?, to: Int) {
         try withLock {
             let current = try currentVersion()
             let kept = try versionNumbers()

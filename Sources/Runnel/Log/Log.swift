@@ -11,10 +11,13 @@ import Foundation
 /// One process writes (it holds an exclusive lock on `log/.lock`); any number read, each with
 /// its own read-only `Log`.
 ///
+/// Applications hand it to the relay and the pipeline runner, which append and read:
+///
 /// ```swift
-/// let log = try Log.open(home.logURL)
-/// let placed = try log.append([LogRecord(timestamp: now, key: Array("42".utf8), value: payload)], to: "member-activity")
-/// try log.flush()
+/// let log = try Log.open(store.home.logURL)
+/// defer { try? log.close() }
+/// let relay = try OutboxRelay(store: store, log: log)
+/// try relay.drain()
 /// ```
 public final class Log: @unchecked Sendable {
     // @unchecked: `topics` and `lastFlush` are guarded by `lock`; partitions guard themselves.
@@ -102,7 +105,7 @@ public final class Log: @unchecked Sendable {
     public var topicNames: [String] { lock.withLock { topics.keys.sorted() } }
 
     /// A topic, if it exists (for read-only logs, also if it appeared since opening).
-    public func topic(_ name: String) throws -> LogTopic? {
+    package func topic(_ name: String) throws -> LogTopic? {
         if let topic = lock.withLock({ topics[name] }) { return topic }
         guard !isWritable else { return nil }
         let url = folder.appendingPathComponent(name)
@@ -115,7 +118,7 @@ public final class Log: @unchecked Sendable {
     /// Creates a topic.
     /// - Throws: ``RunnelError`` when the name is invalid, the settings are, or the topic exists.
     @discardableResult
-    public func createTopic(_ name: String, _ configuration: TopicConfiguration = TopicConfiguration()) throws -> LogTopic {
+    package func createTopic(_ name: String, _ configuration: TopicConfiguration = TopicConfiguration()) throws -> LogTopic {
         precondition(isWritable, "createTopic on a read-only log")
         try TopicName.validate(name)
         try configuration.validate()
@@ -132,7 +135,7 @@ public final class Log: @unchecked Sendable {
     }
 
     /// A topic, created with `defaults` when it does not exist yet.
-    public func topic(_ name: String, creatingWith defaults: TopicConfiguration) throws -> LogTopic {
+    package func topic(_ name: String, creatingWith defaults: TopicConfiguration) throws -> LogTopic {
         if let topic = try topic(name) { return topic }
         return try createTopic(name, defaults)
     }
@@ -143,7 +146,7 @@ public final class Log: @unchecked Sendable {
     /// partitioner), records without a key by `roundRobin`; one batch per partition.
     /// - Returns: Per partition used, the offset of its first record.
     @discardableResult
-    public func append(_ records: [LogRecord], to topicName: String, roundRobin: Int = 0) throws -> [Int: Int64] {
+    package func append(_ records: [LogRecord], to topicName: String, roundRobin: Int = 0) throws -> [Int: Int64] {
         guard let topic = try topic(topicName) else {
             throw RunnelError(.notFound, "no topic \(topicName) in \(folder.path)", hint: "Create it with `runnel log create \(topicName)`")
         }
@@ -187,11 +190,11 @@ public final class Log: @unchecked Sendable {
 }
 
 /// A topic: its settings and partitions.
-public final class LogTopic: Sendable {
+package final class LogTopic: Sendable {
     static let configurationFile = "topic.json"
-    public let name: String
-    public let configuration: TopicConfiguration
-    public let partitions: [PartitionLog]
+    package let name: String
+    package let configuration: TopicConfiguration
+    package let partitions: [PartitionLog]
     let recoveryReports: [RecoveryReport]
 
     private init(name: String, configuration: TopicConfiguration, partitions: [PartitionLog], reports: [RecoveryReport]) {
@@ -238,7 +241,7 @@ public final class LogTopic: Sendable {
     /// The partition of a record: Kafka's murmur2 partitioner for a key, `sequence` modulo the
     /// partition count without one (callers pass something stable, such as an outbox id, so a
     /// retry lands where the first attempt did).
-    public func partition(for key: [UInt8]?, sequence: Int) -> Int {
+    package func partition(for key: [UInt8]?, sequence: Int) -> Int {
         guard let key else { return sequence % partitions.count }
         return Murmur2.partition(forKey: key, partitions: partitions.count)
     }

@@ -7,31 +7,31 @@ import Foundation
 /// segment's offset range); retention only deletes the oldest segments, so the partition starts
 /// later. A gap therefore means lost records. Nothing can recreate them: reads that would cross
 /// the gap throw ``error``, and a pipeline goes on past it only when told to skip it.
-public struct LogGap: Sendable, Hashable, CustomStringConvertible {
+package struct LogGap: Sendable, Hashable, CustomStringConvertible {
     /// The partition folder.
-    public let folder: URL
+    package let folder: URL
     /// The segment file that ends before the gap.
-    public let segmentBefore: URL
+    package let segmentBefore: URL
     /// The segment file that starts after it.
-    public let segmentAfter: URL
+    package let segmentAfter: URL
     /// The first missing offset.
-    public let firstOffset: Int64
+    package let firstOffset: Int64
     /// The offset after the last missing one: the base offset of ``segmentAfter``.
-    public let endOffset: Int64
+    package let endOffset: Int64
 
     /// How many offsets are missing.
-    public var count: Int64 { endOffset - firstOffset }
+    package var count: Int64 { endOffset - firstOffset }
 
     /// Whether `offset` is one of the missing ones.
-    public func contains(_ offset: Int64) -> Bool { offset >= firstOffset && offset < endOffset }
+    package func contains(_ offset: Int64) -> Bool { offset >= firstOffset && offset < endOffset }
 
-    public var description: String {
+    package var description: String {
         "offsets \(firstOffset)–\(endOffset - 1) (\(count) record\(count == 1 ? "" : "s")) are missing in \(folder.path): "
             + "\(segmentBefore.lastPathComponent) ends at offset \(firstOffset - 1) and \(segmentAfter.lastPathComponent) starts at \(endOffset)"
     }
 
     /// The error a read that would cross the gap throws.
-    public var error: RunnelError {
+    package var error: RunnelError {
         RunnelError(.logGap, description,
                     hint: "Restore the missing segment file (offsets \(firstOffset)–\(endOffset - 1)) from a backup; `runnel log repair` cannot recreate records. "
                         + "Pipelines stop at the gap unless run with `runnel run --skip-gap`, which goes on at offset \(endOffset) and records the skip")

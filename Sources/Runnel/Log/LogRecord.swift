@@ -1,20 +1,20 @@
 /// One record of the log: a Kafka record (key, value, headers, timestamp) at an offset.
 ///
 /// When appending, ``offset`` is ignored: the log assigns offsets.
-public struct LogRecord: Sendable, Hashable {
+package struct LogRecord: Sendable, Hashable {
     /// The record's position in its partition.
-    public var offset: Int64
+    package var offset: Int64
     /// Milliseconds since 1970 (Kafka `CreateTime`; Runnel uses the event time).
-    public var timestamp: Int64
+    package var timestamp: Int64
     /// The key bytes, or nil for a record without a key.
-    public var key: [UInt8]?
+    package var key: [UInt8]?
     /// The value bytes, or nil for a tombstone (deletes the key in a compacted topic).
-    public var value: [UInt8]?
+    package var value: [UInt8]?
     /// Headers, in order; keys may repeat.
-    public var headers: [RecordHeader]
+    package var headers: [RecordHeader]
 
     /// Creates a record.
-    public init(offset: Int64 = 0, timestamp: Int64, key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader] = []) {
+    package init(offset: Int64 = 0, timestamp: Int64, key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader] = []) {
         self.offset = offset
         self.timestamp = timestamp
         self.key = key
@@ -23,27 +23,27 @@ public struct LogRecord: Sendable, Hashable {
     }
 
     /// Key, value and header bytes: what a topic's maximum record size limits.
-    public var sizeInBytes: Int {
+    package var sizeInBytes: Int {
         (key?.count ?? 0) + (value?.count ?? 0) + headers.reduce(0) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) }
     }
 
     /// The value of the last header with this key, if any.
-    public func header(_ key: String) -> [UInt8]? {
+    package func header(_ key: String) -> [UInt8]? {
         headers.last { $0.key == key }?.value
     }
 }
 
 /// A Kafka record header: a string key and a byte value (nil is allowed).
-public struct RecordHeader: Sendable, Hashable {
-    public var key: String
-    public var value: [UInt8]?
+package struct RecordHeader: Sendable, Hashable {
+    package var key: String
+    package var value: [UInt8]?
 
-    public init(_ key: String, _ value: [UInt8]?) {
+    package init(_ key: String, _ value: [UInt8]?) {
         self.key = key
         self.value = value
     }
 
-    public init(_ key: String, _ value: String) {
+    package init(_ key: String, _ value: String) {
         self.init(key, Array(value.utf8))
     }
 }

@@ -4,13 +4,13 @@
 /// gives it (``PartitionLog/forEachRecord(from:maxBytes:_:)``): copy what must outlive it, or
 /// take ``record`` for an owned ``LogRecord``. This is the read path for consumers that decode
 /// values straight from the bytes.
-public struct LogRecordView {
-    public let offset: Int64
-    public let timestamp: Int64
+package struct LogRecordView {
+    package let offset: Int64
+    package let timestamp: Int64
     /// The key bytes, or nil for a record without a key.
-    public let key: UnsafeRawBufferPointer?
+    package let key: UnsafeRawBufferPointer?
     /// The value bytes, or nil for a tombstone.
-    public let value: UnsafeRawBufferPointer?
+    package let value: UnsafeRawBufferPointer?
     /// The encoded headers: a varint count, then the headers.
     private let headerBytes: UnsafeRawBufferPointer
 
@@ -23,7 +23,7 @@ public struct LogRecordView {
     }
 
     /// Calls `body` with each header's key and value (nil for a null value), in place.
-    public func forEachHeader(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer?) -> Void) {
+    package func forEachHeader(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer?) -> Void) {
         // The batch passed its CRC; a malformed header section just ends the walk here, and
         // `ownedRecord()` (used by recovery and verify) reports it.
         try? walkHeaders(body)
@@ -53,7 +53,7 @@ public struct LogRecordView {
 
     /// The value of the last header named `name`, in place; nil when there is none (or its
     /// value is null).
-    public func header(_ name: String) -> UnsafeRawBufferPointer? {
+    package func header(_ name: String) -> UnsafeRawBufferPointer? {
         var found: UnsafeRawBufferPointer?
         var name = name
         name.withUTF8 { wanted in
@@ -65,7 +65,7 @@ public struct LogRecordView {
     }
 
     /// An owned copy of the record, headers included as far as they parse.
-    public var record: LogRecord {
+    package var record: LogRecord {
         (try? ownedRecord()) ?? LogRecord(offset: offset, timestamp: timestamp, key: key.map { Array($0) }, value: value.map { Array($0) })
     }
 

@@ -372,13 +372,13 @@ final class LogSegment: @unchecked Sendable {
 }
 
 /// A batch in a segment file that does not parse or fails its checksum, with where it is.
-public struct SegmentDamage: Error, Sendable, CustomStringConvertible {
+package struct SegmentDamage: Error, Sendable, CustomStringConvertible {
     /// The `.log` file.
-    public let file: URL
+    package let file: URL
     /// The byte offset of the batch in the file.
-    public let position: Int
+    package let position: Int
     /// What is wrong.
-    public let problem: RecordBatch.Problem
+    package let problem: RecordBatch.Problem
 
     init(file: URL, position: Int, problem: RecordBatch.Problem) {
         self.file = file
@@ -386,5 +386,5 @@ public struct SegmentDamage: Error, Sendable, CustomStringConvertible {
         self.problem = problem
     }
 
-    public var description: String { "\(file.path) at byte \(position): \(problem)" }
+    package var description: String { "\(file.path) at byte \(position): \(problem)" }
 }

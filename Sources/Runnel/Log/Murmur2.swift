@@ -1,8 +1,8 @@
 /// Kafka's murmur2 hash and default partitioner, so a key lands in the partition it would in
 /// Kafka (`org.apache.kafka.common.utils.Utils.murmur2`, seed 0x9747b28c).
-public enum Murmur2 {
+package enum Murmur2 {
     /// The 32-bit murmur2 hash of some bytes, as Kafka computes it (a signed Java int).
-    public static func hash(_ bytes: some Collection<UInt8>) -> Int32 {
+    package static func hash(_ bytes: some Collection<UInt8>) -> Int32 {
         let data = Array(bytes)
         let m: UInt32 = 0x5BD1_E995
         let length = data.count
@@ -42,7 +42,7 @@ public enum Murmur2 {
 
     /// The partition Kafka's default partitioner picks for a key:
     /// `(murmur2(key) & 0x7fffffff) % partitions`.
-    public static func partition(forKey key: some Collection<UInt8>, partitions: Int) -> Int {
+    package static func partition(forKey key: some Collection<UInt8>, partitions: Int) -> Int {
         Int(hash(key) & 0x7FFF_FFFF) % partitions
     }
 }

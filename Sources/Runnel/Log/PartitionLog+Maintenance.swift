@@ -7,21 +7,21 @@ import Foundation
 
 extension PartitionLog {
     /// What a retention or compaction pass changed.
-    public struct MaintenanceResult: Sendable, Hashable {
-        public var segmentsRemoved = 0
-        public var segmentsRewritten = 0
-        public var bytesBefore = 0
-        public var bytesAfter = 0
-        public var recordsRemoved = 0
+    package struct MaintenanceResult: Sendable, Hashable {
+        package var segmentsRemoved = 0
+        package var segmentsRewritten = 0
+        package var bytesBefore = 0
+        package var bytesAfter = 0
+        package var recordsRemoved = 0
         /// Compaction passes made (more than one when the keys did not fit one pass's memory).
-        public var passes = 0
+        package var passes = 0
     }
 
     // MARK: - Retention
 
     /// The closed segments retention would delete now: oldest first, whole segments, never the
     /// active one.
-    public func expiredSegments(now: Date = Date()) -> [Int64] {
+    package func expiredSegments(now: Date = Date()) -> [Int64] {
         expired(in: allSegments(), now: now).map(\.baseOffset)
     }
 
@@ -44,7 +44,7 @@ extension PartitionLog {
     /// - Throws: ``RunnelError`` `.io` when a segment's files cannot be deleted; that segment
     ///   and the ones after it stay.
     @discardableResult
-    public func applyRetention(now: Date = Date()) throws -> MaintenanceResult {
+    package func applyRetention(now: Date = Date()) throws -> MaintenanceResult {
         precondition(writable, "retention on a read-only partition")
         return try withMaintenanceLock {
             try withSegmentList { list -> MaintenanceResult in
@@ -69,7 +69,7 @@ extension PartitionLog {
     /// memory, while appends go on (see ``LogCleaner``); tombstones (null values) older than
     /// the topic's `deleteRetentionMs` go too. Records without a key stay.
     @discardableResult
-    public func compact(now: Date = Date()) throws -> MaintenanceResult {
+    package func compact(now: Date = Date()) throws -> MaintenanceResult {
         try LogCleaner().clean(self, now: now)
     }
 }

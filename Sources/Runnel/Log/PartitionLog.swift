@@ -9,11 +9,11 @@ import Foundation
 /// segments, then read the files beside appends (a segment's file size and index entries are
 /// safe to share on their own). Retention, compaction and repair run one at a time under a
 /// lock of their own and take the first only for their changes.
-public final class PartitionLog: @unchecked Sendable {
+package final class PartitionLog: @unchecked Sendable {
     // @unchecked: all mutable state here and in the segments' offsets is guarded by `lock`.
-    public let topic: String
-    public let partition: Int
-    public let folder: URL
+    package let topic: String
+    package let partition: Int
+    package let folder: URL
     let configuration: TopicConfiguration
     let writable: Bool
     private let lock = NSLock()
@@ -57,27 +57,27 @@ public final class PartitionLog: @unchecked Sendable {
     // MARK: - Offsets
 
     /// The first offset still in the log.
-    public var startOffset: Int64 { lock.withLock { list.startOffset } }
+    package var startOffset: Int64 { lock.withLock { list.startOffset } }
     /// The offset the next record will get (one past the last).
-    public var endOffset: Int64 { lock.withLock { list.endOffset } }
+    package var endOffset: Int64 { lock.withLock { list.endOffset } }
     /// Bytes in all segments.
-    public var sizeInBytes: Int { lock.withLock { list.bytes } }
+    package var sizeInBytes: Int { lock.withLock { list.bytes } }
 
     /// The offsets the segment files hold: the partition's range less its gaps (records
     /// compaction removed still count: their offsets stay in their segments' ranges).
-    public var heldOffsetCount: Int64 { lock.withLock { list.segments.reduce(0) { $0 + $1.nextOffset - $1.baseOffset } } }
+    package var heldOffsetCount: Int64 { lock.withLock { list.segments.reduce(0) { $0 + $1.nextOffset - $1.baseOffset } } }
 
     /// The ranges of offsets missing between segments (a segment file was deleted or lost),
     /// oldest first; empty for a sound partition.
-    public var gaps: [LogGap] { lock.withLock { list.gaps } }
+    package var gaps: [LogGap] { lock.withLock { list.gaps } }
 
     /// The partition's last segment file, when the recovery checkpoint names it and it is gone
     /// (deleted or lost, with the records from its base offset on). Only a read-only partition
     /// can have one: the writer refuses to open such a partition.
-    public var missingLastSegment: (file: URL, baseOffset: Int64)? { lock.withLock { lostLastSegment } }
+    package var missingLastSegment: (file: URL, baseOffset: Int64)? { lock.withLock { lostLastSegment } }
 
     /// Each segment's base offset, next offset and size, oldest first.
-    public var segmentSummaries: [(baseOffset: Int64, nextOffset: Int64, bytes: Int, maxTimestamp: Int64)] {
+    package var segmentSummaries: [(baseOffset: Int64, nextOffset: Int64, bytes: Int, maxTimestamp: Int64)] {
         lock.withLock { list.segments.map { ($0.baseOffset, $0.nextOffset, $0.size, $0.maxTimestamp) } }
     }
 
@@ -91,7 +91,7 @@ public final class PartitionLog: @unchecked Sendable {
     /// - Throws: ``RunnelError`` with code `.invalidArgument` for a record over the topic's
     ///   maximum size (nothing is written), or an I/O error.
     @discardableResult
-    public func append(_ records: [LogRecord], now: Date = Date()) throws -> Int64 {
+    package func append(_ records: [LogRecord], now: Date = Date()) throws -> Int64 {
         precondition(writable, "append on a read-only partition")
         precondition(!records.isEmpty, "append of no records")
         return try lock.withLock {
@@ -155,7 +155,7 @@ public final class PartitionLog: @unchecked Sendable {
     }
 
     /// Fsyncs what was appended since the last flush.
-    public func flush() throws {
+    package func flush() throws {
         try lock.withLock {
             guard dirty else { return }
             // Only the .log file: indexes are synced when a checkpoint is written, and recovery
@@ -193,7 +193,7 @@ public final class PartitionLog: @unchecked Sendable {
     /// Records from `offset` on, about `maxBytes` of them (at least one batch when any exists).
     /// - Throws: ``SegmentDamage`` (wrapped in ``RunnelError``) naming file and byte offset when
     ///   a batch fails its checksum.
-    public func read(from offset: Int64, maxBytes: Int = 1 << 20) throws -> [LogRecord] {
+    package func read(from offset: Int64, maxBytes: Int = 1 << 20) throws -> [LogRecord] {
         var records: [LogRecord] = []
         try eachSegment(from: offset, maxBytes: maxBytes) { segment, start, budget in
             (try segment.read(from: start, maxBytes: budget, into: &records), false)
@@ -209,7 +209,7 @@ public final class PartitionLog: @unchecked Sendable {
     ///   (records before the gap are handed out first, and the next read from the offset
     ///   returned throws); `.corruptLog` for a damaged batch.
     @discardableResult
-    public func forEachRecord(from offset: Int64, maxBytes: Int = 1 << 20, _ body: (LogRecordView) throws -> Bool) throws -> Int64 {
+    package func forEachRecord(from offset: Int64, maxBytes: Int = 1 << 20, _ body: (LogRecordView) throws -> Bool) throws -> Int64 {
         var next = offset
         try eachSegment(from: offset, maxBytes: maxBytes) { segment, start, budget in
             let visited = try segment.forEachRecord(from: start, maxBytes: budget) { record in
@@ -252,7 +252,7 @@ public final class PartitionLog: @unchecked Sendable {
     }
 
     /// The first offset whose record's timestamp is at or after `timestamp`, or nil when none is.
-    public func offset(forTimestamp timestamp: Int64) throws -> Int64? {
+    package func offset(forTimestamp timestamp: Int64) throws -> Int64? {
         let candidates: [LogSegment] = lock.withLock { list.segments.filter { $0.maxTimestamp >= timestamp || $0 === list.segments.last } }
         for segment in candidates where !segment.isEmpty {
             let relative = segment.timeIndex.relativeOffset(before: timestamp)
@@ -271,7 +271,7 @@ public final class PartitionLog: @unchecked Sendable {
     /// The records of the last batch in the partition (empty when it has none).
     /// - Throws: ``RunnelError`` `.corruptLog` when that batch is damaged (for a writer, the
     ///   error appends would get: see ``repair()``).
-    public func lastBatch() throws -> [LogRecord] {
+    package func lastBatch() throws -> [LogRecord] {
         let (found, refused) = lock.withLock { (list.segments.last { !$0.isEmpty }, refusedTail) }
         if let refused { throw refusal(refused) }
         guard let segment = found else { return [] }
@@ -288,7 +288,7 @@ public final class PartitionLog: @unchecked Sendable {
     }
 
     /// Re-reads the folder of a read-only partition: new segments, grown files.
-    public func refresh() throws {
+    package func refresh() throws {
         guard !writable else { return }
         try lock.withLock {
             let names = try DurableFile.names(in: folder, missingIsEmpty: true)
@@ -313,7 +313,7 @@ public final class PartitionLog: @unchecked Sendable {
     // MARK: - Verification
 
     /// Checks every batch of every segment; returns the damage found (empty when sound).
-    public func verify() -> [SegmentDamage] {
+    package func verify() -> [SegmentDamage] {
         let all = lock.withLock { list.segments }
         var damage: [SegmentDamage] = []
         for segment in all {
@@ -337,7 +337,7 @@ public final class PartitionLog: @unchecked Sendable {
 
     /// Cuts the partition at its first damaged batch, deleting later segments.
     /// - Returns: What was cut, or nil when nothing was damaged.
-    public func repair() throws -> RecoveryReport? {
+    package func repair() throws -> RecoveryReport? {
         precondition(writable, "repair on a read-only partition")
         return try withMaintenanceLock {
             guard let first = verify().first else { return nil }

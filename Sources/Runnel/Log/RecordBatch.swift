@@ -2,41 +2,41 @@
 /// followed by records with zig-zag varint fields. The layout, field by field, is in
 /// `docs/log-format.md`. Runnel writes uncompressed batches with producer id -1, timestamps of
 /// type `CreateTime`, and a CRC-32C over everything from `attributes` to the end.
-public struct RecordBatchHeader: Sendable, Hashable {
-    public var baseOffset: Int64
+package struct RecordBatchHeader: Sendable, Hashable {
+    package var baseOffset: Int64
     /// Bytes after this field: the batch's total size is `batchLength + 12`.
-    public var batchLength: Int32
-    public var partitionLeaderEpoch: Int32
-    public var magic: Int8
-    public var crc: UInt32
-    public var attributes: Int16
-    public var lastOffsetDelta: Int32
-    public var firstTimestamp: Int64
-    public var maxTimestamp: Int64
-    public var producerId: Int64
-    public var producerEpoch: Int16
-    public var baseSequence: Int32
-    public var recordCount: Int32
+    package var batchLength: Int32
+    package var partitionLeaderEpoch: Int32
+    package var magic: Int8
+    package var crc: UInt32
+    package var attributes: Int16
+    package var lastOffsetDelta: Int32
+    package var firstTimestamp: Int64
+    package var maxTimestamp: Int64
+    package var producerId: Int64
+    package var producerEpoch: Int16
+    package var baseSequence: Int32
+    package var recordCount: Int32
 
     /// The last offset in the batch.
-    public var lastOffset: Int64 { baseOffset + Int64(lastOffsetDelta) }
+    package var lastOffset: Int64 { baseOffset + Int64(lastOffsetDelta) }
     /// The batch's size on disk.
-    public var size: Int { Int(batchLength) + RecordBatch.logOverhead }
+    package var size: Int { Int(batchLength) + RecordBatch.logOverhead }
 }
 
 /// Encoding and decoding of RecordBatch v2.
-public enum RecordBatch {
+package enum RecordBatch {
     /// Bytes before `batchLength`'s coverage starts: base offset (8) and the length itself (4).
-    public static let logOverhead = 12
+    package static let logOverhead = 12
     /// The fixed header size.
-    public static let headerSize = 61
+    package static let headerSize = 61
     /// Where the CRC-covered bytes start (the attributes field).
     static let crcStart = 21
     /// The magic byte of RecordBatch v2.
-    public static let magic: Int8 = 2
+    package static let magic: Int8 = 2
 
     /// Why bytes are not a valid batch.
-    public enum Problem: Error, Sendable, Hashable, CustomStringConvertible {
+    package enum Problem: Error, Sendable, Hashable, CustomStringConvertible {
         /// Fewer bytes than the header or the batch length says (a torn write at the end of a file).
         case truncated(needed: Int, available: Int)
         /// A length that cannot be a batch.
@@ -48,7 +48,7 @@ public enum RecordBatch {
         /// The records inside do not parse.
         case badRecords(String)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .truncated(let needed, let available): "batch cut short: \(available) of \(needed) bytes present"
             case .badLength(let length): "impossible batch length \(length)"
@@ -60,7 +60,7 @@ public enum RecordBatch {
         }
 
         /// Whether the problem is a batch that simply ends early, as a torn tail after a crash does.
-        public var isTruncation: Bool {
+        package var isTruncation: Bool {
             if case .truncated = self { return true }
             return false
         }
@@ -218,7 +218,7 @@ public enum RecordBatch {
     }
 
     /// The bytes of one batch (for tests and tools).
-    public static func encode(_ records: [LogRecord], baseOffset: Int64) -> [UInt8] {
+    package static func encode(_ records: [LogRecord], baseOffset: Int64) -> [UInt8] {
         var writer = ByteWriter()
         encode(records, baseOffset: baseOffset, into: &writer)
         return writer.bytes
@@ -229,7 +229,7 @@ public enum RecordBatch {
     /// Reads the header of the batch starting at `position`, checking its length and magic but
     /// not its CRC (see ``verify(_:at:header:)``).
     /// - Throws: ``Problem``.
-    public static func header(_ bytes: UnsafeRawBufferPointer, at position: Int) throws(Problem) -> RecordBatchHeader {
+    package static func header(_ bytes: UnsafeRawBufferPointer, at position: Int) throws(Problem) -> RecordBatchHeader {
         let available = bytes.count - position
         guard available >= logOverhead else { throw .truncated(needed: logOverhead, available: available) }
         var reader = ByteReader(bytes, position: position)
@@ -255,7 +255,7 @@ public enum RecordBatch {
     }
 
     /// Checks a batch's CRC-32C.
-    public static func verify(_ bytes: UnsafeRawBufferPointer, at position: Int, header: RecordBatchHeader) throws(Problem) {
+    package static func verify(_ bytes: UnsafeRawBufferPointer, at position: Int, header: RecordBatchHeader) throws(Problem) {
         let covered = UnsafeRawBufferPointer(rebasing: bytes[(position + crcStart)..<(position + header.size)])
         let computed = CRC32C.checksum(covered)
         guard computed == header.crc else { throw .checksumMismatch(stored: header.crc, computed: computed) }
@@ -263,7 +263,7 @@ public enum RecordBatch {
 
     /// Calls `body` with each record of a batch whose header has been read, in place, until it
     /// returns false.
-    public static func forEachRecord(
+    package static func forEachRecord(
         _ bytes: UnsafeRawBufferPointer, at position: Int, header: RecordBatchHeader, _ body: (LogRecordView) throws -> Bool
     ) throws -> Bool {
         let end = position + header.size
@@ -296,7 +296,7 @@ public enum RecordBatch {
     }
 
     /// Decodes the records of a batch whose header has been read, checking every field.
-    public static func records(_ bytes: UnsafeRawBufferPointer, at position: Int, header: RecordBatchHeader) throws(Problem) -> [LogRecord] {
+    package static func records(_ bytes: UnsafeRawBufferPointer, at position: Int, header: RecordBatchHeader) throws(Problem) -> [LogRecord] {
         var records: [LogRecord] = []
         records.reserveCapacity(Int(max(header.recordCount, 0)))
         do {

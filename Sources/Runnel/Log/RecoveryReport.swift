@@ -12,12 +12,12 @@ public struct RecoveryReport: Sendable, CustomStringConvertible {
     /// Records in the cut bytes, as far as their batch headers could be read.
     public var droppedRecords = 0
     /// Why bytes were cut: the file and byte offset of the first bad batch.
-    public var damage: SegmentDamage?
+    package var damage: SegmentDamage?
     /// A damaged batch the recovery checkpoint covers: nothing was cut, and the partition takes
-    /// no appends until `runnel log repair` (``PartitionLog/repair()``) cuts it there.
-    public var refusedDamage: SegmentDamage?
+    /// no appends until `runnel log repair` cuts it there.
+    package var refusedDamage: SegmentDamage?
 
-    public init(topic: String, partition: Int, cleanStop: Bool) {
+    package init(topic: String, partition: Int, cleanStop: Bool) {
         self.topic = topic
         self.partition = partition
         self.cleanStop = cleanStop

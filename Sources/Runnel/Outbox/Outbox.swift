@@ -109,7 +109,7 @@ public struct Outbox: Sendable {
     /// (`1796169392124.474`), which an event type reading its time as an `Int64` of milliseconds
     /// cannot decode. Dates are written as ``Foundation/Date/millisecondsSince1970`` instead, the
     /// same whole number as the row's `event_time` column.
-    public static func makeEncoder() -> JSONEncoder {
+    package static func makeEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .wholeMilliseconds

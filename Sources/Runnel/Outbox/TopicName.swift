@@ -5,17 +5,17 @@
 /// Kafka, but not be one of the log's own files in that folder (``reservedNames``), nor one of
 /// those names followed by a dot and more: the log writes them aside as `.clean-shutdown.tmp`
 /// before renaming them into place.
-public enum TopicName {
+package enum TopicName {
     /// The longest topic name allowed (Kafka's limit).
-    public static let maximumLength = 249
+    package static let maximumLength = 249
     /// The files the log keeps beside its topic folders: the writer's lock and the
     /// clean-shutdown marker.
-    public static let reservedNames: Set<String> = [Log.lockName, Log.cleanShutdownName]
+    package static let reservedNames: Set<String> = [Log.lockName, Log.cleanShutdownName]
 
     /// Checks a topic name.
     /// - Parameter name: The name to check.
     /// - Throws: ``RunnelError`` with code `.invalidTopic`, saying which rule the name breaks.
-    public static func validate(_ name: String) throws {
+    package static func validate(_ name: String) throws {
         let utf8 = name.utf8
         guard !utf8.isEmpty else {
             throw RunnelError(.invalidTopic, "the topic name is empty",

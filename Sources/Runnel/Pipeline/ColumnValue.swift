@@ -79,14 +79,14 @@ public struct ColumnDefinition: Sendable, Hashable {
     public var type: String
     public var isNullable: Bool
 
-    public init(name: String, type: String, isNullable: Bool) {
+    package init(name: String, type: String, isNullable: Bool) {
         self.name = name
         self.type = type
         self.isNullable = isNullable
     }
 
     /// A column holding values of `Value`.
-    public init<Value: ColumnValue>(_ name: String, _: Value.Type) {
+    package init<Value: ColumnValue>(_ name: String, _: Value.Type) {
         self.init(name: name, type: Value.columnType, isNullable: Value.isNullable)
     }
 

@@ -139,13 +139,13 @@ public final class OutboxRelay: @unchecked Sendable {
     }
 
     /// The header names the relay writes on every record.
-    public enum Header {
-        public static let outboxID = "outbox-id"
-        public static let source = "outbox-source"
+    package enum Header {
+        package static let outboxID = "outbox-id"
+        package static let source = "outbox-source"
         /// The ``DatabaseIdentity`` of the database whose outbox the row left.
-        public static let database = "outbox-database"
-        public static let type = "type"
-        public static let schemaVersion = "schema-version"
+        package static let database = "outbox-database"
+        package static let type = "type"
+        package static let schemaVersion = "schema-version"
     }
 
     // MARK: - Draining

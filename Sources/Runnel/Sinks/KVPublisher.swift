@@ -11,9 +11,9 @@ import GRDB
 /// (``KVStoreFolder/build(pipeline:pipelineVersion:sourceOffsets:keep:_:)``).
 ///
 /// Runs call it when they reach the end of the log; `runnel kv publish STORE` calls it by hand.
-public enum KVPublisher {
+package enum KVPublisher {
     /// The KV stores a pipeline writes, as recorded in `derived.sqlite`.
-    public static func stores(of pipeline: String, in store: Store) throws -> [String] {
+    package static func stores(of pipeline: String, in store: Store) throws -> [String] {
         try store.derived.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM runnel_kv_stores WHERE pipeline = ? ORDER BY name", arguments: [pipeline])
         }
@@ -29,7 +29,7 @@ public enum KVPublisher {
     /// - Throws: ``RunnelError`` `.kv` when no pipeline writes the store, or another process
     ///   is building it.
     @discardableResult
-    public static func publish(_ name: String, from store: Store, onlyIfChanged: Bool = false) throws -> KVManifest? {
+    package static func publish(_ name: String, from store: Store, onlyIfChanged: Bool = false) throws -> KVManifest? {
         let folder = try KVStoreFolder(home: store.home, name: name)
         let built: (manifest: KVManifest, changes: Int64)? = try store.derived.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT pipeline, keep, changes, published_changes FROM runnel_kv_stores WHERE name = ?", arguments: [name]) else {

@@ -1,8 +1,8 @@
 /// Just enough JSON writing for line-oriented output (the CLI's `--format json`, the benchmark's
 /// report), where building a `JSONEncoder` value per line would cost more than the line.
-public enum JSONText {
+package enum JSONText {
     /// A JSON string literal, escaped per RFC 8259.
-    public static func quoted(_ text: String) -> String {
+    package static func quoted(_ text: String) -> String {
         var out = "\""
         out.reserveCapacity(text.utf8.count + 2)
         for scalar in text.unicodeScalars {
@@ -23,7 +23,7 @@ public enum JSONText {
 
     /// A JSON object from keys and values already written as JSON; `spaced` puts a space after
     /// each colon and comma, as `{"a": 1, "b": 2}`.
-    public static func object(_ fields: [(key: String, value: String)], spaced: Bool = false) -> String {
+    package static func object(_ fields: [(key: String, value: String)], spaced: Bool = false) -> String {
         let colon = spaced ? ": " : ":"
         return "{" + fields.map { quoted($0.key) + colon + $0.value }.joined(separator: spaced ? ", " : ",") + "}"
     }

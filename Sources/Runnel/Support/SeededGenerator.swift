@@ -1,14 +1,14 @@
 /// A seedable random number generator (SplitMix64), so sample data and benchmarks are the same
 /// on every run and every machine for the same seed.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
+package struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
     /// Creates a generator; equal seeds give equal sequences.
-    public init(seed: UInt64) {
+    package init(seed: UInt64) {
         state = seed
     }
 
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -18,18 +18,18 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 
     /// A value in `0..<upperBound`, with the same result on every platform (unlike
     /// `Int.random(in:using:)`, whose algorithm the standard library may change).
-    public mutating func below(_ upperBound: Int) -> Int {
+    package mutating func below(_ upperBound: Int) -> Int {
         precondition(upperBound > 0)
         return Int(next() % UInt64(upperBound))
     }
 
     /// True with the given probability.
-    public mutating func chance(_ probability: Double) -> Bool {
+    package mutating func chance(_ probability: Double) -> Bool {
         Double(next() >> 11) / Double(1 << 53) < probability
     }
 
     /// One element of a non-empty array.
-    public mutating func pick<T>(_ elements: [T]) -> T {
+    package mutating func pick<T>(_ elements: [T]) -> T {
         elements[below(elements.count)]
     }
 }

@@ -36,9 +36,9 @@ import Foundation
 /// Like the bytes, the `Decoder` and containers handed to `init(from:)` are valid only during
 /// the call: a `Decodable` type must not keep them. The `EventDecoder` value is sendable and
 /// holds no state: concurrent calls from any number of threads are independent.
-public struct EventDecoder: Sendable {
+package struct EventDecoder: Sendable {
     /// Creates a decoder. It has no options: the encoding is Runnel's (see ``Outbox/makeEncoder()``).
-    public init() {}
+    package init() {}
 
     /// Decodes a value of type `T` from the JSON document in `bytes`.
     ///
@@ -51,7 +51,7 @@ public struct EventDecoder: Sendable {
     ///   names the byte offset and what was expected) or a number that does not fit its type;
     ///   `.keyNotFound`, `.typeMismatch` and `.valueNotFound` with the coding path of the value
     ///   and its byte offset.
-    public func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
+    package func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
         guard let base = bytes.baseAddress, !bytes.isEmpty else {
             throw DecodingError.dataCorrupted(DecodingError.Context(
                 codingPath: [], debugDescription: "The given data is not valid JSON: the document is empty."
@@ -92,7 +92,7 @@ public struct EventDecoder: Sendable {
     ///   - data: One JSON document in UTF-8.
     /// - Returns: The decoded value.
     /// - Throws: `DecodingError`, as ``decode(_:from:)-(_,UnsafeRawBufferPointer)`` does.
-    public func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+    package func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
         try data.withUnsafeBytes { try decode(type, from: $0) }
     }
 }

@@ -41,7 +41,7 @@ public final class PipelineRunner {
         /// In follow mode, how often a KV store with new entries is published as a new version
         /// (batch mode publishes once, at the end of the run).
         public var kvPublishInterval: Duration
-        /// Go on past a gap in the log (offsets no segment holds, see ``LogGap``) at its end,
+        /// Go on past a gap in the log (offsets no segment holds, after a lost segment) at its end,
         /// recording the skip in `runnel_pipeline_skipped_gaps` with the batch. Without it a
         /// run stops at the gap with its `.logGap` error, after committing what came before.
         public var skipGaps: Bool
@@ -111,7 +111,7 @@ public final class PipelineRunner {
     }
 
     /// The type a skipped tombstone is counted under in ``BatchSummary/skippedByType``.
-    public static let tombstoneType = "(tombstone)"
+    package static let tombstoneType = "(tombstone)"
 
     public let pipeline: Pipeline
     public let store: Store
@@ -143,7 +143,7 @@ public final class PipelineRunner {
     private var generation: Int64 = 0
     /// Whether the pipeline is replaying the log after a rebuild dropped its state (recorded in
     /// `runnel_pipelines.rebuild_started_at` until a run first reaches the log's end).
-    public private(set) var isRebuilding = false
+    package private(set) var isRebuilding = false
 
     /// Opens a pipeline's state: checks its version against the saved one, creates its read
     /// views, and loads its offsets and operator state.
