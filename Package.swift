@@ -58,7 +58,7 @@ let package = Package(
             name: "Pipelines",
             dependencies: ["Runnel", .product(name: "GRDB", package: "GRDB.swift")],
             path: ".",
-            exclude: ["Sources", "Tests", "docs", "sample-data", "README.md"],
+            exclude: ["Sources", "Tests", "Examples", "docs", "sample-data", "README.md"],
             sources: ["pipelines"],
             resources: [.embedInCode("migrations")]
         ),

@@ -94,4 +94,15 @@ import Testing
         #expect(object?["type"] as? String == "MemberJoined")
         #expect((object?["payload"] as? [String: Any])?["memberId"] as? Int == 1)
     }
+
+    @Test func tablesShowTimesAsISO8601AndJSONKeepsMilliseconds() async throws {
+        let sql = "SELECT member_id, joined_at FROM members WHERE member_id = 1"
+        let joined = try #require(try count("SELECT joined_at FROM members WHERE member_id = 1"))
+        let iso = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(joined) / 1000))
+        let table = await runnel("inspect", "sql", sql, "--home", home)
+        #expect(table.status == 0, "\(table.error)")
+        #expect(table.output.contains(iso) && !table.output.contains(String(joined)), "\(table.output)")
+        let json = await runnel("inspect", "sql", sql, "--format", "json", "--home", home)
+        #expect(json.output == "{\"member_id\":1,\"joined_at\":\(joined)}\n")
+    }
 }

@@ -5,6 +5,10 @@ import Runnel
 /// Prints query results as an aligned table, JSON lines or CSV.
 ///
 /// JSON and CSV stream row by row; the table waits for every row to size its columns.
+///
+/// Runnel stores every time as milliseconds since 1970. The table, which a person reads, shows
+/// the integers of time columns (named `window_start`, `window_end`, `timestamp` or ending in
+/// `_at` or `_time`) as ISO 8601 UTC times; JSON and CSV keep the milliseconds, for programs.
 struct RowPrinter {
     let format: OutputFormat
     let console: Console
@@ -44,9 +48,16 @@ struct RowPrinter {
                 count += 1
             }
         case .table:
+            let times = Set(columns.indices.filter { Self.isTimeColumn(columns[$0]) })
+            let clock = TimeText()
             var cells: [[String]] = []
             while let values = try next() {
-                cells.append(values.map { cell(Self.text($0, null: "NULL")) })
+                cells.append(values.enumerated().map { index, value in
+                    if times.contains(index), case .int64(let milliseconds) = value.storage {
+                        return clock.iso(milliseconds)
+                    }
+                    return cell(Self.text(value, null: "NULL"))
+                })
             }
             printTable(columns.map(cell), cells)
             count = cells.count
@@ -105,6 +116,27 @@ struct RowPrinter {
         case .double(let number): "\(number)"
         case .string(let text): text
         case .blob(let data): data.base64EncodedString()
+        }
+    }
+
+    /// Whether a column holds times by Runnel's naming (milliseconds since 1970).
+    static func isTimeColumn(_ name: String) -> Bool {
+        let name = name.lowercased()
+        return name == "window_start" || name == "window_end" || name == "timestamp" || name.hasSuffix("_at") || name.hasSuffix("_time")
+    }
+
+    /// Writes milliseconds since 1970 as ISO 8601 UTC times, with milliseconds when there are any.
+    final class TimeText {
+        private let whole = ISO8601DateFormatter()
+        private let fractional = ISO8601DateFormatter()
+
+        init() {
+            fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        }
+
+        func iso(_ milliseconds: Int64) -> String {
+            let date = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+            return (milliseconds % 1000 == 0 ? whole : fractional).string(from: date)
         }
     }
 
