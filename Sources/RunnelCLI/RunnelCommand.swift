@@ -83,12 +83,13 @@ public struct RunnelCommand: AsyncParsableCommand {
                 }
                 return 0
             } catch let error as RunnelError {
-                console.note("error: \(error)")
+                console.note("error: \(naming(programName, in: "\(error)"))")
                 return 1
             } catch let error as DatabaseError {
                 // A last resort: every write site names its database, but a SQLite failure that
                 // gets here still says what happened and what to do.
-                console.note("error: \(RunnelError.database(error, during: "running `runnel \(arguments.joined(separator: " "))`"))")
+                let failure = RunnelError.database(error, during: "running `runnel \(arguments.joined(separator: " "))`")
+                console.note("error: \(naming(programName, in: "\(failure)"))")
                 return 1
             } catch {
                 // Parser errors come with usage (exit 64), help and `--version` exit 0, anything
@@ -103,5 +104,11 @@ public struct RunnelCommand: AsyncParsableCommand {
                 return code.rawValue
             }
         }
+    }
+
+    /// The library's messages name commands as `` `runnel …` ``; an application's executable
+    /// is called something else, and its users should be told to type that.
+    private static func naming(_ program: String, in text: String) -> String {
+        program == "runnel" ? text : text.replacingOccurrences(of: "`runnel ", with: "`\(program) ")
     }
 }

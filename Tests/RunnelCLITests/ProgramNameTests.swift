@@ -37,4 +37,16 @@ import Testing
         #expect(hints.contains("shopctl kv versions member-features"))
         #expect(!hints.contains("runnel "))
     }
+
+    @Test func errorsAndHelpTellTheUserToTypeTheAppsProgram() async throws {
+        let temporary = try TemporaryHome(label: "program-errors")
+        let home = temporary.home.url.path
+        #expect(await run(["init", "--home", home], programName: "shopctl").0 == 0)
+        let (status, _, error) = await run(["sample", "load", "--home", home], programName: "shopctl")
+        #expect(status == 1)
+        #expect(error.contains("Run `shopctl migrate --home \(home)` first"), "\(error)")
+        let (_, help, _) = await run(["sample", "load", "--help"], programName: "shopctl")
+        #expect(help.contains("Run `shopctl migrate` first"), "\(help)")
+        #expect(!help.contains("runnel migrate"))
+    }
 }

@@ -11,7 +11,7 @@ public protocol SampleDataSet: Sendable {
     /// A stable name for the data set, recorded in the home once it is loaded.
     var name: String { get }
     /// The parameters of the small data set that `runnel sample load` and `demo` use by default,
-    /// generated in memory (see ``defaultData()``), so the program needs no data file beside it.
+    /// generated in memory, so the program needs no data file beside it.
     var defaultParameters: SampleParameters { get }
     /// Writes a deterministic data set: the same parameters give the same bytes.
     /// - Parameters:

@@ -23,7 +23,7 @@ public final class Log: @unchecked Sendable {
     // @unchecked: `topics` and `lastFlush` are guarded by `lock`; partitions guard themselves.
     /// How appended batches reach the disk.
     public enum Durability: Sendable, Hashable {
-        /// fsync after every append (or every group of appends, with ``Log/flush()``).
+        /// fsync after every append (or every group of appends, with ``Log/flush(force:)``).
         case everyBatch
         /// fsync at most this often, trading the last moments' data on a power cut for throughput.
         case interval(milliseconds: Int)

@@ -116,7 +116,8 @@ public struct Outbox: Sendable {
         return encoder
     }
 
-    /// The decoder matching ``makeEncoder()``; it also reads fractional milliseconds.
+    /// The decoder matching the outbox's encoding (dates as whole milliseconds since 1970); it
+    /// also reads fractional milliseconds.
     public static func makeDecoder() -> JSONDecoder {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .millisecondsSince1970

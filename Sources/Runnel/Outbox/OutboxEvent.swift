@@ -29,7 +29,7 @@ public struct OutboxEvent<Payload: Encodable>: Encodable where Payload: Sendable
 
     /// Creates an event.
     /// - Parameters:
-    ///   - topic: The topic; see ``TopicName/validate(_:)`` for the naming rules.
+    ///   - topic: The topic: 1 to 249 characters from `a-z A-Z 0-9 . _ -`, not `.` or `..`.
     ///   - key: The ordering key.
     ///   - type: The event type; by default the payload type's name (`HeadlineUpdated`).
     ///   - schemaVersion: The payload's schema version (1 or more).

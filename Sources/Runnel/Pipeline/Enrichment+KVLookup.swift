@@ -1,6 +1,6 @@
 import Foundation
 
-/// A KV store an ``EventStream/enrich(from:on:ifMissing:_:)`` stage looks values up in,
+/// A KV store an ``EventStream/enrich(from:on:ifMissing:_:)-(KVLookup<Value>,_,_,_)`` stage looks values up in,
 /// memory-mapped, decoding each found value from JSON into `Value`.
 ///
 /// ```swift

@@ -1,6 +1,6 @@
 import GRDB
 
-/// A table an ``EventStream/enrich(from:on:ifMissing:_:)`` stage looks rows up in: a business
+/// A table an ``EventStream/enrich(from:on:ifMissing:_:)-(_,_,MissingRow<Row>,_)`` stage looks rows up in: a business
 /// table in `app.sqlite` or a read view in `derived.sqlite`, by one key column.
 ///
 /// `Row` decodes a whole row (`SELECT *`); with `Decodable`, set

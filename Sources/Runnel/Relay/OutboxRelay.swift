@@ -17,7 +17,7 @@ import Metrics
 /// in id order, any pending row whose id is at most the largest id that batch holds for the same
 /// database is already there and is skipped (see `docs/relay.md`). "The same database" is the
 /// same file, not the same role: a rebuilt `derived.sqlite` hands out ids from 1 again, under a
-/// new ``DatabaseIdentity``.
+/// new database identity.
 public final class OutboxRelay: @unchecked Sendable {
     // @unchecked: mutable state is touched only from the one task running the relay; the
     // type is Sendable so that task can own it.

@@ -18,9 +18,12 @@ public struct RelayService: Service {
     public var idleCheckInterval: Duration
     private let logger: Logger
 
+    /// Creates a follower for a relay.
     /// - Parameters:
+    ///   - relay: The relay to run.
     ///   - idleCheckInterval: How often to look without a wake-up; nil picks 1 s where the
     ///     system has a file watcher and 10 ms where it does not.
+    ///   - logger: Where the follower logs its progress and its stop.
     public init(relay: OutboxRelay, idleCheckInterval: Duration? = nil, logger: Logger = Logger(label: "runnel.relay")) {
         self.relay = relay
         self.idleCheckInterval = idleCheckInterval ?? FileWatcher.idleCheckInterval

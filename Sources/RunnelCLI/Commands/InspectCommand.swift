@@ -141,12 +141,14 @@ struct InspectTable: ParsableCommand {
 }
 
 struct InspectSQL: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "sql", abstract: "Run one read-only SQL statement.",
-        discussion: """
-            Example: runnel inspect sql "SELECT topic, count(*) FROM runnel_outbox GROUP BY topic"
-            A query still running after --timeout seconds (default 30) is stopped with an error (exit status 1).
-            """)
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "sql", abstract: "Run one read-only SQL statement.",
+            discussion: """
+                Example: \(CLIContext.current.programName) inspect sql "SELECT topic, count(*) FROM runnel_outbox GROUP BY topic"
+                A query still running after --timeout seconds (default 30) is stopped with an error (exit status 1).
+                """)
+    }
 
     @Argument(help: "A single SELECT (or other read-only) statement.") var query: String
     @OptionGroup var time: QueryTimeoutOptions

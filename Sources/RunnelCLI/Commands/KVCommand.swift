@@ -26,7 +26,7 @@ struct KVCommand: ParsableCommand {
             let context = CLIContext.current
             let stores = try KVStoreFolder.all(in: home.resolved)
             guard !stores.isEmpty || format.format != .table else {
-                context.console.print("No KV stores in \(home.resolved.kvURL.path) yet. Run a pipeline that ends in KVFile(…), e.g. `runnel demo`\(home.hintFlag).")
+                context.console.print("No KV stores in \(home.resolved.kvURL.path) yet. Run a pipeline that ends in KVFile(…), e.g. `\(CLIContext.current.programName) demo`\(home.hintFlag).")
                 return
             }
             let rows: [[DatabaseValue]] = try stores.map { folder in
@@ -107,7 +107,7 @@ struct KVCommand: ParsableCommand {
                 let mark = (number == current ? "*" : "").databaseValue
                 guard let manifest = try? folder.manifest(of: number) else {
                     return [number.databaseValue, mark, DatabaseValue.null, DatabaseValue.null, DatabaseValue.null,
-                            "manifest unreadable: run `runnel kv verify \(store)`".databaseValue, DatabaseValue.null, DatabaseValue.null]
+                            "manifest unreadable: run `\(CLIContext.current.programName) kv verify \(store)`".databaseValue, DatabaseValue.null, DatabaseValue.null]
                 }
                 let pipeline = manifest.pipeline.map { "\($0) v\(manifest.pipelineVersion ?? 0)" } ?? ""
                 let offsets = manifest.sourceOffsets.map { "\($0.topic)/\($0.partition)@\($0.nextOffset)" }.joined(separator: " ")
@@ -159,7 +159,7 @@ struct KVCommand: ParsableCommand {
             }
             if let current, !kept.contains(current) {
                 damaged += 1
-                console.print("CURRENT names v\(current), which is not there. Point it at a kept version with `runnel kv rollback \(store) --to N`.")
+                console.print("CURRENT names v\(current), which is not there. Point it at a kept version with `\(CLIContext.current.programName) kv rollback \(store) --to N`.")
             }
             for number in kept {
                 let mark = number == current ? " (current)" : ""

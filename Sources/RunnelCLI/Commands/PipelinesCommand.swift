@@ -5,20 +5,22 @@ import Runnel
 
 /// `runnel pipelines`: what the catalog has and how far each pipeline is.
 struct PipelinesCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "pipelines",
-        abstract: "List the catalog's pipelines: name, version, description, state and lag.",
-        discussion: """
-            lag_events is how many log records wait for the pipeline now (its committed offsets \
-            against the log's current end); lag_ms how far (in event time) the newest record in \
-            its topics is ahead of the newest it read. state is "not run" (nothing committed yet), \
-            "ok", "rebuilding (read/total records, %)" while a rebuild replays the log (an \
-            interrupted rebuild goes on with the next `runnel run NAME`), or "needs rebuild" when \
-            the saved state is from another version. skipped counts, by event type, the records no \
-            source of the pipeline took (a type string that matches nothing shows up here; also \
-            in runnel_pipeline_skipped_types). Nothing is locked or written: a running pipeline \
-            shows its last commit.
-            """)
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "pipelines",
+            abstract: "List the catalog's pipelines: name, version, description, state and lag.",
+            discussion: """
+                lag_events is how many log records wait for the pipeline now (its committed offsets \
+                against the log's current end); lag_ms how far (in event time) the newest record in \
+                its topics is ahead of the newest it read. state is "not run" (nothing committed yet), \
+                "ok", "rebuilding (read/total records, %)" while a rebuild replays the log (an \
+                interrupted rebuild goes on with the next `\(CLIContext.current.programName) run NAME`), or "needs rebuild" when \
+                the saved state is from another version. skipped counts, by event type, the records no \
+                source of the pipeline took (a type string that matches nothing shows up here; also \
+                in runnel_pipeline_skipped_types). Nothing is locked or written: a running pipeline \
+                shows its last commit.
+                """)
+    }
 
     @OptionGroup var home: HomeOptions
     @OptionGroup var format: FormatOptions

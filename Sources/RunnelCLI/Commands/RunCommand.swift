@@ -6,25 +6,27 @@ import ServiceLifecycle
 
 /// `runnel run NAME… [--follow] [--rebuild]`, `runnel run --all`.
 struct RunCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "run",
-        abstract: "Run pipelines over the log into their read views and derived topics.",
-        discussion: """
-            Without --follow (batch mode), each pipeline reads from its checkpoint to the current end \
-            of the log, closes the windows the watermark allows, and stops. With --follow, the \
-            pipelines keep reading as the relay appends (nearline) until SIGTERM or SIGINT, then \
-            commit the batch in hand and exit 0. Every batch commits view rows, state, offsets and \
-            watermarks in one transaction, so a crash replays it exactly once. Undecodable records go \
-            to runnel_pipeline_dead_letters and late events to runnel_pipeline_late_events \
-            (runnel inspect table … --db derived). --rebuild drops a pipeline's views and state and \
-            replays the log from offset 0; it is required after a version change. A gap in the log \
-            (offsets a lost segment held) stops a pipeline with an error after committing what came \
-            before; --skip-gap goes on past it and records the skip in runnel_pipeline_skipped_gaps. \
-            One process runs a pipeline at a time: a pipeline another process is running is refused \
-            (exit 1) with that process's pid, before anything is done.
-            """)
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "run",
+            abstract: "Run pipelines over the log into their read views and derived topics.",
+            discussion: """
+                Without --follow (batch mode), each pipeline reads from its checkpoint to the current end \
+                of the log, closes the windows the watermark allows, and stops. With --follow, the \
+                pipelines keep reading as the relay appends (nearline) until SIGTERM or SIGINT, then \
+                commit the batch in hand and exit 0. Every batch commits view rows, state, offsets and \
+                watermarks in one transaction, so a crash replays it exactly once. Undecodable records go \
+                to runnel_pipeline_dead_letters and late events to runnel_pipeline_late_events \
+                (\(CLIContext.current.programName) inspect table … --db derived). --rebuild drops a pipeline's views and state and \
+                replays the log from offset 0; it is required after a version change. A gap in the log \
+                (offsets a lost segment held) stops a pipeline with an error after committing what came \
+                before; --skip-gap goes on past it and records the skip in runnel_pipeline_skipped_gaps. \
+                One process runs a pipeline at a time: a pipeline another process is running is refused \
+                (exit 1) with that process's pid, before anything is done.
+                """)
+    }
 
-    @Argument(help: "The pipelines to run (see `runnel pipelines`).") var names: [String] = []
+    @Argument(help: "The pipelines to run (see `\(CLIContext.current.programName) pipelines`).") var names: [String] = []
     @Flag(help: "Run every pipeline in the catalog.") var all = false
     @Flag(help: "Keep running as the log grows (nearline).") var follow = false
     @Flag(help: "Drop the pipelines' views and state first and replay the log from offset 0.") var rebuild = false

@@ -18,16 +18,18 @@ struct SampleCommand: ParsableCommand {
 }
 
 struct SampleLoad: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "load",
-        abstract: "Play a sample data file through the business operations (filling the outbox).",
-        discussion: """
-            Lines are applied in batches, each batch in one transaction with the load's progress, so \
-            an interrupted load resumes where it stopped and loading the same file again does nothing. \
-            The file must be UTF-8. After a bad line, correct it and run the same command again: \
-            a file whose already loaded lines are unchanged goes on after them. \
-            Run `runnel migrate` first.
-            """)
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "load",
+            abstract: "Play a sample data file through the business operations (filling the outbox).",
+            discussion: """
+                Lines are applied in batches, each batch in one transaction with the load's progress, so \
+                an interrupted load resumes where it stopped and loading the same file again does nothing. \
+                The file must be UTF-8. After a bad line, correct it and run the same command again: \
+                a file whose already loaded lines are unchanged goes on after them. \
+                Run `\(CLIContext.current.programName) migrate` first.
+                """)
+    }
 
     @Option(help: ArgumentHelp("The data set file (default: the catalog's small data set, built into the program).", valueName: "file"))
     var file: String?
@@ -87,6 +89,6 @@ struct SampleGenerate: ParsableCommand {
         let url = URL(fileURLWithPath: (path as NSString).expandingTildeInPath)
         let lines = try dataset.generate(parameters, to: url)
         context.console.print("Wrote \(lines) operations to \(url.path).")
-        context.console.print("Load them with: runnel sample load --file \(path) --home DIR")
+        context.console.print("Load them with: \(context.programName) sample load --file \(path) --home DIR")
     }
 }

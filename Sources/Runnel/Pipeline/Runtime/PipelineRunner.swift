@@ -65,7 +65,7 @@ public final class PipelineRunner {
         /// Records no source took: of event types no source reads, or tombstones.
         public var skipped = 0
         /// ``skipped`` by the record's `type` header (`""` for a record without one,
-        /// ``tombstoneType`` for a tombstone of a type a source reads).
+        /// `(tombstone)` for a tombstone of a type a source reads).
         public var skippedByType: [String: Int] = [:]
         /// Events dropped as the pipeline says: duplicates, and missing lookup rows with
         /// `ifMissing: .drop`.

@@ -24,9 +24,14 @@ public struct PipelineService: Service {
     /// A lock the caller took for the pipeline (`runnel run`), or nil to take it on start.
     private let lock: RunnerLock?
 
+    /// Creates a follower for a pipeline.
     /// - Parameters:
+    ///   - pipeline: The pipeline to run.
+    ///   - store: The home's databases.
+    ///   - options: How the runner batches, rebuilds and publishes KV stores.
     ///   - idleCheckInterval: How often to look without a wake-up; nil picks 1 s where the
     ///     system has a file watcher and 10 ms where it does not.
+    ///   - logger: Where the follower logs its start, its stop and failed KV publishes.
     public init(pipeline: Pipeline, store: Store, options: PipelineRunner.Options = .init(), idleCheckInterval: Duration? = nil,
                 logger: Logger = Logger(label: "runnel.pipeline")) {
         self.init(pipeline: pipeline, store: store, options: options, idleCheckInterval: idleCheckInterval, lock: nil, logger: logger)
