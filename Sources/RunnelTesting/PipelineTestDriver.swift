@@ -28,9 +28,17 @@ public final class PipelineTestDriver {
 
     /// - Parameters:
     ///   - pipeline: The pipeline under test.
-    ///   - migrations: Business migrations to apply to `app.sqlite` (for enrich lookups).
+    ///   - migrations: A folder of business migrations to apply to `app.sqlite` (for enrich lookups).
     ///   - batchSize: Records per batch.
-    public init(_ pipeline: Pipeline, migrations: URL? = nil, batchSize: Int = 1_000) throws {
+    public convenience init(_ pipeline: Pipeline, migrations: URL?, batchSize: Int = 1_000) throws {
+        try self.init(pipeline, migrations: migrations.map(Migrations.folder), batchSize: batchSize)
+    }
+
+    /// - Parameters:
+    ///   - pipeline: The pipeline under test.
+    ///   - migrations: Business migrations to apply to `app.sqlite` (a catalog's, for enrich lookups).
+    ///   - batchSize: Records per batch.
+    public init(_ pipeline: Pipeline, migrations: Migrations? = nil, batchSize: Int = 1_000) throws {
         home = try TemporaryHome(label: "pipeline")
         store = try home.openStore(migrations: migrations)
         log = try Log.open(home.home.logURL)

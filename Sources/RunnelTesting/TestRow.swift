@@ -103,24 +103,12 @@ public struct TestRow: Sendable, CustomStringConvertible {
 
     /// Decodes the row into `Row`: snake_case columns fill camelCase properties
     /// (`window_start` → `windowStart`), integer columns fill `Date` properties as milliseconds
-    /// since 1970, and a column the type does not name is ignored.
-    /// - Throws: `DecodingError` naming the property when a column is missing or of another type.
+    /// since 1970 and `Bool` properties as 0 or 1, an optional property reads `NULL` as nil, and
+    /// a column the type does not name is ignored.
+    /// - Throws: `DecodingError` naming the property and the columns there are when a column is
+    ///   missing or holds another type.
     public func decode<Row: Decodable>(as type: Row.Type) throws -> Row {
-        var object: [String: Any] = [:]
-        for (column, value) in zip(columns, values) {
-            switch value {
-            case .null: object[column] = NSNull()
-            case .integer(let integer): object[column] = integer
-            case .real(let real): object[column] = real
-            case .text(let text): object[column] = text
-            case .blob(let data): object[column] = data.base64EncodedString()
-            }
-        }
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        decoder.dateDecodingStrategy = .millisecondsSince1970
-        decoder.dataDecodingStrategy = .base64
-        return try decoder.decode(Row.self, from: JSONSerialization.data(withJSONObject: object))
+        try Row(from: RowDecoder(row: self))
     }
 
     public var description: String {

@@ -138,4 +138,29 @@ import Testing
         let offsets = try #require(try driver.rows("runnel_pipelines").first)
         #expect("\(try #require(offsets["name"]))" == "counts", "no quotes around text")
     }
+
+    @Test func rowsDecodeBoolsEnumsAndDatesAndAMissingColumnNamesTheColumnsThereAre() throws {
+        let driver = try PipelineTestDriver(clicksPerUser)
+        try driver.click(1, user: 7, at: 0)
+        try driver.run()
+
+        // A 0/1 integer fills a Bool, text a raw-value enum, milliseconds a Date, any width of integer.
+        struct Busy: Decodable { var userId: Int32; var clicks: Bool }
+        #expect(try driver.rows("clicks_per_user", as: Busy.self).map(\.clicks) == [true])
+        struct State: Decodable {
+            enum Name: String, Decodable { case counts }
+            var name: Name
+            var version: UInt8
+            var updatedAt: Date
+            var rebuildStartedAt: Date?
+        }
+        let row = try #require(try driver.rows("runnel_pipelines").first)
+        let state = try row.decode(as: State.self)
+        #expect(state.name == .counts && state.version == 1 && state.rebuildStartedAt == nil)
+        #expect(state.updatedAt == row["updated_at"]?.date)
+
+        struct Typo: Decodable { var clickz: Int64 }
+        let error = try #require(throws: DecodingError.self) { try driver.rows("clicks_per_user", as: Typo.self) }
+        #expect("\(error)".contains("the row has no column for clickz; it has user_id, clicks"), "\(error)")
+    }
 }

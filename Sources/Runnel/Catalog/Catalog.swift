@@ -85,18 +85,19 @@ public struct Catalog: Sendable {
 
     /// The declared name closest to a misspelt one, when it is close (a few edits).
     private static func nearest(to name: String, among names: Set<String>) -> String? {
+        // Levenshtein distance, one row at a time.
         func distance(_ a: [Character], _ b: [Character]) -> Int {
             var row = Array(0...b.count)
-            for i in 1...max(a.count, 1) where !a.isEmpty {
-                var previous = row[0]
-                row[0] = i
-                for j in stride(from: 1, through: b.count, by: 1) {
-                    let kept = row[j]
-                    row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
-                    previous = kept
+            for (i, ca) in a.enumerated() {
+                var diagonal = row[0]
+                row[0] = i + 1
+                for (j, cb) in b.enumerated() {
+                    let above = row[j + 1]
+                    row[j + 1] = Swift.min(above + 1, row[j] + 1, diagonal + (ca == cb ? 0 : 1))
+                    diagonal = above
                 }
             }
-            return a.isEmpty ? b.count : row[b.count]
+            return row[b.count]
         }
         let target = Array(name)
         let scored = names.map { ($0, distance(target, Array($0))) }.min { ($0.1, $0.0) < ($1.1, $1.0) }
