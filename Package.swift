@@ -86,6 +86,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RunnelStoreTests", dependencies: ["Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "RunnelScheduleTests", dependencies: ["Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "RunnelLogTests",
             dependencies: ["Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")],

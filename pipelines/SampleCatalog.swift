@@ -12,7 +12,17 @@ public enum SampleCatalog {
             migrations: migrations,
             sampleData: NetworkDataSet(),
             pipelines: SamplePipelines.all,
-            eventTypes: eventTypes)
+            eventTypes: eventTypes,
+            schedules: schedules)
+    }
+
+    /// Every pipeline every 5 minutes (one catch-up run after downtime), and log retention
+    /// nightly, Berlin time.
+    public static var schedules: [Schedule] {
+        [
+            Schedule("pipelines-every-5m", cron: "*/5 * * * *", missed: .runOnce, job: .pipelines(SamplePipelines.all.map(\.name))),
+            Schedule("log-retention-nightly", cron: "30 3 * * *", timeZone: "Europe/Berlin", missed: .runOnce, job: .logRetention),
+        ]
     }
 
     /// The event types the network's operations write to the outbox: every pipeline source

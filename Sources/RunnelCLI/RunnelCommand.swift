@@ -29,7 +29,7 @@ public struct RunnelCommand: AsyncParsableCommand {
                 Start with `\(context.programName) demo`.
                 """,
             subcommands: [DemoCommand.self, InitCommand.self, MigrateCommand.self, SampleCommand.self, InspectCommand.self,
-                          RelayCommand.self, LogCommand.self, PipelinesCommand.self, RunCommand.self, KVCommand.self]
+                          RelayCommand.self, LogCommand.self, PipelinesCommand.self, RunCommand.self, KVCommand.self, ScheduleCommand.self]
                 + context.commands)
     }
 

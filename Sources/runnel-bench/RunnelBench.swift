@@ -23,6 +23,7 @@ struct RunnelBench: ParsableCommand {
         KVBuildScenario(),
         KVLookupScenario(),
         LogRecoveryScenario(),
+        ScheduleNextScenario(),
     ]
 
     static let configuration = CommandConfiguration(

@@ -21,6 +21,8 @@ public struct Catalog: Sendable {
     /// no one writes — a typo that would otherwise skip every record. Types that the
     /// catalog's own pipelines write to derived topics count as declared. Empty: not checked.
     public var eventTypes: Set<String>
+    /// The cron-style schedule entries `runnel schedule run` runs.
+    public var schedules: [Schedule]
 
     /// Creates a catalog.
     /// - Parameters:
@@ -29,13 +31,15 @@ public struct Catalog: Sendable {
     ///   - sampleData: The sample data set, if any.
     ///   - pipelines: The application's pipelines.
     ///   - eventTypes: The event types the application writes, to check the sources against.
+    ///   - schedules: The schedule entries.
     public init(name: String, migrations: Migrations? = nil, sampleData: (any SampleDataSet)? = nil, pipelines: [Pipeline] = [],
-                eventTypes: Set<String> = []) {
+                eventTypes: Set<String> = [], schedules: [Schedule] = []) {
         self.name = name
         self.migrations = migrations
         self.sampleData = sampleData
         self.pipelines = pipelines
         self.eventTypes = eventTypes
+        self.schedules = schedules
     }
 
     /// Checks the catalog before anything runs: pipeline names unique and valid, each pipeline
@@ -75,6 +79,7 @@ public struct Catalog: Sendable {
             sources += graph.sourceEventTypes.compactMap { source in source.type.map { (pipeline.name, source.topic, $0) } }
             declaredTypes.formUnion(graph.emittedEventTypes)
         }
+        try validateSchedules(kvStores: Set(storeOwners.keys))
         guard !eventTypes.isEmpty else { return }
         for source in sources where !declaredTypes.contains(source.type) {
             let guess = Self.nearest(to: source.type, among: declaredTypes).map { "did you mean \($0)? " } ?? ""
@@ -113,5 +118,36 @@ public struct Catalog: Sendable {
                               hint: pipelines.isEmpty ? "This catalog has no pipelines" : "Choose one of: \(pipelines.map(\.name).joined(separator: ", "))")
         }
         return pipeline
+    }
+
+    /// Entry names unique and plain, expressions and zones valid, and the pipelines and KV
+    /// stores their jobs name in the catalog.
+    private func validateSchedules(kvStores: Set<String>) throws {
+        var names = Set<String>()
+        for schedule in schedules {
+            guard !schedule.name.isEmpty, schedule.name.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0)) }) else {
+                throw RunnelError(.schedule, "schedule name \"\(schedule.name)\" in the \(name) catalog is not a plain name",
+                                  hint: "Use letters, digits, '-', '_' and '.'")
+            }
+            guard names.insert(schedule.name).inserted else {
+                throw RunnelError(.schedule, "the \(name) catalog has two schedules named \(schedule.name)", hint: "Give each schedule its own name")
+            }
+            _ = try schedule.expression()
+            _ = try schedule.timeZone()
+            guard schedule.maximumAttempts >= 1 else {
+                throw RunnelError(.schedule, "schedule \(schedule.name): maximumAttempts is \(schedule.maximumAttempts); it must be at least 1")
+            }
+            if case .runAll(let max) = schedule.missed, max < 1 {
+                throw RunnelError(.schedule, "schedule \(schedule.name): .runAll(max: \(max)) would run no missed fire time", hint: "Use .skip, or a max of 1 or more")
+            }
+            for pipeline in schedule.job.pipelines where !pipelines.contains(where: { $0.name == pipeline }) {
+                throw RunnelError(.schedule, "schedule \(schedule.name) runs pipeline \(pipeline), which the \(name) catalog does not have",
+                                  hint: pipelines.isEmpty ? "The catalog has no pipelines" : "Choose one of: \(pipelines.map(\.name).joined(separator: ", "))")
+            }
+            for store in schedule.job.kvStores where !kvStores.contains(store) {
+                throw RunnelError(.schedule, "schedule \(schedule.name) publishes KV store \(store), which no pipeline of the \(name) catalog writes",
+                                  hint: kvStores.isEmpty ? "The catalog writes no KV store" : "Choose one of: \(kvStores.sorted().joined(separator: ", "))")
+            }
+        }
     }
 }

@@ -110,7 +110,45 @@ enum RunnelSchema {
                 try db.execute(sql: "ALTER TABLE runnel_pipelines ADD COLUMN shape TEXT")
             }
         }
+        if role == .app {
+            migrator.registerMigration("runnel-v11-schedules", migrate: registerScheduleTables)
+        }
         return migrator
+    }
+
+    /// Schedule entries and the history of their fire times (`docs/schedules.md`), in
+    /// `app.sqlite`: they are not derived, and must survive a rebuild of `derived.sqlite`.
+    private static func registerScheduleTables(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE runnel_schedule_entries (
+                entry TEXT PRIMARY KEY,
+                expression TEXT NOT NULL,
+                time_zone TEXT NOT NULL,
+                cursor INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            ) WITHOUT ROWID
+            """)
+        // One row per fire time: the key is the claim, so two schedulers never both run one.
+        try db.execute(sql: """
+            CREATE TABLE runnel_schedule_runs (
+                entry TEXT NOT NULL,
+                fire_time INTEGER NOT NULL,
+                outcome TEXT NOT NULL CHECK (outcome IN ('queued', 'running', 'succeeded', 'failed', 'skipped', 'coalesced', 'abandoned')),
+                attempts INTEGER NOT NULL,
+                reason TEXT,
+                started_at INTEGER,
+                finished_at INTEGER,
+                host TEXT,
+                pid INTEGER,
+                owner TEXT,
+                lease_until INTEGER,
+                PRIMARY KEY (entry, fire_time)
+            ) WITHOUT ROWID
+            """)
+        try db.execute(sql: """
+            CREATE INDEX runnel_schedule_runs_open ON runnel_schedule_runs (entry, fire_time)
+            WHERE outcome IN ('queued', 'running', 'abandoned')
+            """)
     }
 
     /// The pipeline runtime's bookkeeping, all in `derived.sqlite` so that one transaction per

@@ -59,6 +59,8 @@ public struct RunnelError: Error, CustomStringConvertible, Sendable {
         public static let concurrentRunner = Code(name: "concurrent-runner")
         /// A query ran past its time limit and was interrupted.
         public static let timeout = Code(name: "timeout")
+        /// A schedule's cron expression, time zone or policy is invalid, or a scheduled run failed.
+        public static let schedule = Code(name: "schedule")
     }
 
     /// What kind of failure this is.

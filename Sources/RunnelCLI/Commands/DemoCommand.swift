@@ -40,6 +40,10 @@ struct DemoCommand: ParsableCommand {
                 try RelayCommand.drain(store, batchSize: OutboxRelay.Configuration().batchSize, partitions: 1, console: console)
             }
         }
+        if !context.catalog.schedules.isEmpty {
+            console.print("-- schedules (`\(context.programName) schedule run\(self.home.hintFlag)` runs them until Ctrl-C)")
+            try ScheduleCommand.List.print(context.catalog, store: store, format: .table, console: console)
+        }
         try summarize(store, console: console)
     }
 

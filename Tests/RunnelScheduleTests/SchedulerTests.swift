@@ -1,0 +1,208 @@
+import Foundation
+@testable import Runnel
+import RunnelTesting
+import Testing
+
+/// Records what a job saw, across tasks.
+final class Executions: @unchecked Sendable {
+    // @unchecked: `times` is only touched under `lock`.
+    private let lock = NSLock()
+    private var times: [Date] = []
+
+    func record(_ time: Date) { lock.withLock { times.append(time) } }
+    var all: [Date] { lock.withLock { times } }
+}
+
+/// What a scheduler does with due, missed, overlapping, failing and abandoned fire times, in
+/// one process, ticked at chosen instants.
+@Suite struct SchedulerTests {
+    /// 2026-03-02 09:00:00 UTC, a Monday.
+    static let nine = Date(timeIntervalSince1970: 1_772_442_000)
+    static func at(_ minutes: Double, from start: Date = nine) -> Date { start.addingTimeInterval(minutes * 60) }
+
+    private func scheduler(_ schedules: [Schedule], _ home: TemporaryHome, lease: Duration = .seconds(30)) throws -> Scheduler {
+        let store = try home.openStore()
+        return try Scheduler(store: store, catalog: Catalog(name: "test", schedules: schedules), options: .init(lease: lease))
+    }
+
+    private func outcomes(_ scheduler: Scheduler, _ entry: String) throws -> [String] {
+        try scheduler.history(entry: entry, limit: 10_000).reversed().map { "\(ISO8601DateFormatter().string(from: $0.fireTime)) \($0.outcome.rawValue)" }
+    }
+
+    @Test func eachFireTimeRunsOnceAndIsRecorded() async throws {
+        let executions = Executions()
+        let home = try TemporaryHome(label: "schedule-basic")
+        let scheduler = try scheduler([Schedule("every-5m", cron: "*/5 * * * *", job: .run { executions.record($0.fireTime) })], home)
+        try await scheduler.tick(at: Self.at(-1))                   // first sight: nothing owed from before
+        for minute in [0.0, 0.5, 5, 5, 7, 10] { try await scheduler.tick(at: Self.at(minute)) }
+        #expect(executions.all == [Self.at(0), Self.at(5), Self.at(10)])
+        #expect(try outcomes(scheduler, "every-5m") == ["2026-03-02T09:00:00Z succeeded", "2026-03-02T09:05:00Z succeeded", "2026-03-02T09:10:00Z succeeded"])
+        let run = try #require(try scheduler.history(entry: "every-5m").first)
+        #expect(run.attempts == 1 && run.pid == Int(ProcessInfo.processInfo.processIdentifier) && run.startedAt != nil && run.duration != nil)
+    }
+
+    @Test(arguments: [
+        (MissedRunPolicy.skip, ["skipped", "skipped", "skipped", "skipped", "skipped"], 0),
+        (.runOnce, ["coalesced", "coalesced", "coalesced", "coalesced", "succeeded"], 1),
+        (.runAll(max: 2), ["skipped", "skipped", "skipped", "succeeded", "succeeded"], 2),
+        (.runAll(max: 10), ["succeeded", "succeeded", "succeeded", "succeeded", "succeeded"], 5),
+    ])
+    func downtimeIsHandledByTheMissedRunPolicyAndEveryFireTimeHasARow(_ policy: MissedRunPolicy, _ expected: [String], _ runs: Int) async throws {
+        let executions = Executions()
+        let home = try TemporaryHome(label: "schedule-missed")
+        let scheduler = try scheduler([Schedule("hourly", cron: "0 * * * *", missed: policy, job: .run { executions.record($0.fireTime) })], home)
+        try await scheduler.tick(at: Self.at(-1))
+        // Down from 08:59 to 13:30: the fire times 09:00 … 13:00 were missed, none is on time.
+        try await scheduler.tick(at: Self.at(270))
+        #expect(try outcomes(scheduler, "hourly").map { String($0.split(separator: " ")[1]) } == expected)
+        #expect(executions.all.count == runs)
+        #expect(executions.all == executions.all.sorted(), "catch-ups run oldest first")
+        let reasons = try scheduler.history(entry: "hourly").compactMap(\.reason)
+        #expect(reasons.allSatisfy { $0.hasPrefix("missed: ") }, "\(reasons)")
+    }
+
+    @Test func anOnTimeFireTimeAfterDowntimeRunsAndTheMissedOnesFollowThePolicy() async throws {
+        let executions = Executions()
+        let home = try TemporaryHome(label: "schedule-ontime")
+        let scheduler = try scheduler([Schedule("hourly", cron: "0 * * * *", missed: .runOnce, job: .run { executions.record($0.fireTime) })], home)
+        try await scheduler.tick(at: Self.at(-1))
+        try await scheduler.tick(at: Self.at(180.25))             // 12:00:15: on time for 12:00
+        #expect(try outcomes(scheduler, "hourly") == ["2026-03-02T09:00:00Z coalesced", "2026-03-02T10:00:00Z coalesced",
+                                                      "2026-03-02T11:00:00Z coalesced", "2026-03-02T12:00:00Z succeeded"])
+        #expect(executions.all == [Self.at(180)])
+    }
+
+    @Test func aJobThatThrowsIsFailedWithItsErrorAndTheNextFireTimeStillRuns() async throws {
+        struct Broken: Error, CustomStringConvertible { var description: String { "the export target is full" } }
+        let executions = Executions()
+        let home = try TemporaryHome(label: "schedule-failed")
+        let scheduler = try scheduler([Schedule("flaky", cron: "*/5 * * * *", job: .run { run in
+            executions.record(run.fireTime)
+            if run.fireTime == SchedulerTests.at(0) { throw Broken() }
+        })], home)
+        try await scheduler.tick(at: Self.at(-1))
+        try await scheduler.tick(at: Self.at(0))
+        try await scheduler.tick(at: Self.at(5))
+        let history = try scheduler.history(entry: "flaky").reversed()
+        #expect(history.map(\.outcome) == [.failed, .succeeded])
+        #expect(history.first?.reason == "the export target is full")
+        #expect(executions.all == [Self.at(0), Self.at(5)])
+    }
+
+    @Test(arguments: [OverlapPolicy.skip, .queue])
+    func aFireTimeThatComesWhileTheRunIsGoingFollowsTheOverlapPolicy(_ policy: OverlapPolicy) async throws {
+        let executions = Executions()
+        let release = AsyncStream<Void>.makeStream()
+        let started = AsyncStream<Void>.makeStream()
+        let home = try TemporaryHome(label: "schedule-overlap")
+        let schedules = [Schedule("slow", cron: "* * * * *", overlap: policy, job: .run { run in
+            executions.record(run.fireTime)
+            if run.fireTime == SchedulerTests.at(0) {
+                started.continuation.yield()
+                for await _ in release.stream { break }
+            }
+        })]
+        let first = try scheduler(schedules, home)
+        let second = try Scheduler(store: first.store, catalog: first.catalog)
+        try await first.tick(at: Self.at(-0.5))
+        let slow = Task { try await first.tick(at: Self.at(0)) }
+        for await _ in started.stream { break }
+        // 09:01 comes while 09:00 is still running, seen by a second scheduler.
+        let meanwhile = try await second.tick(at: Self.at(1))
+        #expect(meanwhile.isEmpty)
+        release.continuation.yield()
+        _ = try await slow.value
+        try await second.tick(at: Self.at(1.5))                   // a queued fire time runs once the entry is free
+        let history = try first.history(entry: "slow").reversed()
+        switch policy {
+        case .skip:
+            #expect(history.map(\.outcome) == [.succeeded, .skipped])
+            #expect(history.last?.reason == "overlap: the previous run was still going")
+            #expect(executions.all == [Self.at(0)])
+        case .queue:
+            #expect(history.map(\.outcome) == [.succeeded, .succeeded])
+            #expect(executions.all == [Self.at(0), Self.at(1)])
+        }
+    }
+
+    @Test func aRunWhoseProcessDiedIsAbandonedThenRetriedAndNamesTheDeadProcess() async throws {
+        let executions = Executions()
+        let home = try TemporaryHome(label: "schedule-abandoned")
+        let schedules = [Schedule("nightly", cron: "0 3 * * *", job: .run { executions.record($0.fireTime) })]
+        let dying = try scheduler(schedules, home, lease: .milliseconds(100))
+        _ = try dying.claim(at: Self.at(-1, from: Self.at(18 * 60)))
+        let claimed = try dying.claim(at: Self.at(18 * 60))        // 03:00 the next day: claimed, then the process "dies"
+        #expect(claimed.count == 1)
+        #expect(try dying.history(entry: "nightly").first?.outcome == .running)
+
+        let survivor = try Scheduler(store: dying.store, catalog: dying.catalog, options: .init(lease: .milliseconds(100)))
+        #expect(try await survivor.tick(at: Self.at(18 * 60 + 1)).isEmpty, "the lease still holds: nothing runs twice at once")
+        try await Task.sleep(for: .milliseconds(150))
+        let retried = try await survivor.tick(at: Self.at(18 * 60 + 1))
+        #expect(retried.map(\.outcome) == [.succeeded])
+        let run = try #require(try survivor.history(entry: "nightly").first)
+        #expect(run.attempts == 2)
+        #expect(run.reason?.hasPrefix("attempt 1 abandoned: pid \(ProcessInfo.processInfo.processIdentifier) on ") == true, "\(run.reason ?? "")")
+        #expect(executions.all == [Self.at(18 * 60)])
+    }
+
+    @Test func anAbandonedRunIsNotRetriedWhenThePolicySaysSo() async throws {
+        let home = try TemporaryHome(label: "schedule-no-retry")
+        let schedules = [Schedule("once", cron: "0 3 * * *", retriesAbandoned: false, job: .run { _ in })]
+        let dying = try scheduler(schedules, home, lease: .milliseconds(50))
+        _ = try dying.claim(at: Self.at(17 * 60))
+        _ = try dying.claim(at: Self.at(18 * 60))
+        try await Task.sleep(for: .milliseconds(100))
+        try await dying.tick(at: Self.at(18 * 60 + 1))
+        #expect(try dying.history(entry: "once").map(\.outcome) == [.abandoned])
+    }
+
+    @Test func theServiceSleepsUntilEachFireTimeOnItsClock() async throws {
+        let executions = Executions()
+        let home = try TemporaryHome(label: "schedule-service")
+        let clock = ManualClock(Self.at(-0.5))
+        let store = try home.openStore()
+        let scheduler = try Scheduler(store: store, catalog: Catalog(name: "test", schedules: [
+            Schedule("every-5m", cron: "*/5 * * * *", job: .run { executions.record($0.fireTime) }),
+        ]), clock: clock)
+        let service = Task { try await SchedulerService(scheduler: scheduler).run() }
+        defer { service.cancel() }
+        for minute in [0.0, 5, 10] {
+            try await Self.eventually { clock.sleeperCount > 0 }
+            clock.advance(to: Self.at(minute))
+            try await Self.eventually { executions.all.count == Int(minute / 5) + 1 }
+        }
+        #expect(executions.all == [Self.at(0), Self.at(5), Self.at(10)])
+        try await Self.eventually { (try? scheduler.history(entry: "every-5m").allSatisfy { $0.outcome == .succeeded }) == true }
+    }
+
+    @Test func aCatalogWithABadScheduleIsRefusedNamingTheEntryAndTheField() throws {
+        let bad = Catalog(name: "shop", schedules: [Schedule("nightly", cron: "61 3 * * *", job: .run { _ in })])
+        let error = try #require(throws: RunnelError.self) { try bad.validate() }
+        #expect(error.message.hasPrefix("schedule nightly: "), "\(error)")
+        #expect(error.message.contains("minute") && error.message.contains("61"), "\(error)")
+
+        let zone = Catalog(name: "shop", schedules: [Schedule("nightly", cron: "0 3 * * *", timeZone: "Europe/Berlinn", job: .run { _ in })])
+        #expect(throws: RunnelError.self) { try zone.validate() }
+
+        let pipeline = Catalog(name: "shop", schedules: [Schedule("nightly", cron: "0 3 * * *", job: .pipelines("revenue"))])
+        let missing = try #require(throws: RunnelError.self) { try pipeline.validate() }
+        #expect(missing.message == "schedule nightly runs pipeline revenue, which the shop catalog does not have")
+
+        let twice = Catalog(name: "shop", schedules: [Schedule("a", cron: "@daily", job: .logRetention), Schedule("a", cron: "@hourly", job: .logRetention)])
+        #expect(throws: RunnelError.self) { try twice.validate() }
+    }
+
+    /// Polls a condition for up to 60 s (a machine busy with other suites can hold every
+    /// thread of the cooperative pool for a while).
+    static func eventually(_ condition: @escaping @Sendable () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !condition() {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("a condition did not become true within 60 s")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+}
