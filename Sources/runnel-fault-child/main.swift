@@ -17,7 +17,7 @@ do {
 // (which fire time, which process, when) in `schedule_probe`: the schedule crash tests count
 // executions there, independently of the history the scheduler keeps.
 var catalog = SampleCatalog.catalog
-catalog.schedules.append(Schedule("probe-every-minute", cron: "* * * * *", missed: .runAll(max: 1_000), job: .run("record the execution") { run in
+catalog.schedules.append(Schedule("probe-every-minute", cron: "* * * * *", missed: .runAll(max: 1_000), overlap: .queue, job: .run("record the execution") { run in
     try run.store.app.write { db in
         try db.execute(sql: "CREATE TABLE IF NOT EXISTS schedule_probe (entry TEXT NOT NULL, fire_time INTEGER NOT NULL, attempt INTEGER NOT NULL, pid INTEGER NOT NULL, at INTEGER NOT NULL)")
         try db.execute(sql: "INSERT INTO schedule_probe VALUES (?, ?, ?, ?, ?)",
