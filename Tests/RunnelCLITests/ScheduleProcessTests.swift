@@ -128,4 +128,16 @@ import Testing
         #expect(open == 0, "seed \(seed): runs left running or queued")
         #expect(kills > 0 && killedMidRun == kills, "seed \(seed): \(killedMidRun) of \(kills) kills landed while a run was claimed")
     }
+
+    @Test func scheduleRunStopsCleanlyOnSIGTERM() throws {
+        let temporary = try TemporaryHome(label: "schedule-run")
+        _ = try temporary.openStore(migrations: SampleCatalog.catalog.migrations)
+        let child = try CrashChild(["schedule", "run", "--home", temporary.home.url.path])
+        #expect(child.waitForLine("until SIGTERM", timeout: 120), "\(child.standardError.suffix(400))")
+        usleep(300_000)   // asleep until the next fire time
+        let start = ContinuousClock.now
+        child.kill(SIGTERM)
+        #expect(ContinuousClock.now - start < .seconds(2))
+        #expect(child.termination == "exit 0", "\(child.standardError.suffix(400))")
+    }
 }

@@ -1,5 +1,7 @@
 import Foundation
+import Logging
 @testable import Runnel
+import ServiceLifecycle
 import RunnelTesting
 import Testing
 
@@ -174,6 +176,30 @@ final class Executions: @unchecked Sendable {
         }
         #expect(executions.all == [Self.at(0), Self.at(5), Self.at(10)])
         try await Self.eventually { (try? scheduler.history(entry: "every-5m").allSatisfy { $0.outcome == .succeeded }) == true }
+    }
+
+    @Test func aGracefulShutdownLetsTheJobInHandFinishAndRecordItsOutcome() async throws {
+        let release = AsyncStream<Void>.makeStream()
+        let started = AsyncStream<Void>.makeStream()
+        let home = try TemporaryHome(label: "schedule-shutdown")
+        let clock = ManualClock(Self.at(-0.5))
+        let scheduler = try Scheduler(store: try home.openStore(), catalog: Catalog(name: "test", schedules: [
+            Schedule("slow", cron: "* * * * *", job: .run { _ in
+                started.continuation.yield()
+                for await _ in release.stream { break }
+            }),
+        ]), clock: clock)
+        let group = ServiceGroup(services: [SchedulerService(scheduler: scheduler)], logger: Logger(label: "test"))
+        let running = Task { try await group.run() }
+        try await Self.eventually { clock.sleeperCount > 0 }
+        clock.advance(to: Self.at(0))
+        for await _ in started.stream { break }
+        await group.triggerGracefulShutdown()
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(try scheduler.history(entry: "slow").map(\.outcome) == [.running], "the job in hand is still going")
+        release.continuation.yield()
+        try await running.value
+        #expect(try scheduler.history(entry: "slow").map(\.outcome) == [.succeeded])
     }
 
     @Test func aCatalogWithABadScheduleIsRefusedNamingTheEntryAndTheField() throws {

@@ -188,14 +188,23 @@ struct ScheduleLedger: Sendable {
     static func history(entry: String?, limit: Int, in db: Database) throws -> [ScheduleRunRecord] {
         let filter = entry == nil ? "" : "WHERE entry = ?"
         let arguments: StatementArguments = entry.map { [$0, limit] } ?? [limit]
-        return try Row.fetchAll(db, sql: "SELECT * FROM runnel_schedule_runs \(filter) ORDER BY fire_time DESC, entry LIMIT ?", arguments: arguments).map { row in
-            ScheduleRunRecord(
-                entry: row["entry"], fireTime: Date(millisecondsSince1970: row["fire_time"]),
-                outcome: ScheduleRunRecord.Outcome(rawValue: row["outcome"]) ?? .failed, attempts: row["attempts"], reason: row["reason"],
-                startedAt: (row["started_at"] as Int64?).map(Date.init(millisecondsSince1970:)),
-                finishedAt: (row["finished_at"] as Int64?).map(Date.init(millisecondsSince1970:)),
-                host: row["host"], pid: row["pid"])
-        }
+        return try Row.fetchAll(db, sql: "SELECT * FROM runnel_schedule_runs \(filter) ORDER BY fire_time DESC, entry LIMIT ?", arguments: arguments).map(record)
+    }
+
+    /// One fire time's history row.
+    static func record(of entry: String, at fireTime: Date, in db: Database) throws -> ScheduleRunRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM runnel_schedule_runs WHERE entry = ? AND fire_time = ?",
+                         arguments: [entry, fireTime.millisecondsSince1970]).map(record)
+    }
+
+    private static func record(_ row: Row) -> ScheduleRunRecord {
+        ScheduleRunRecord(
+            entry: row["entry"], fireTime: Date(millisecondsSince1970: row["fire_time"]),
+            // The table's CHECK constraint admits only the outcomes there are.
+            outcome: ScheduleRunRecord.Outcome(rawValue: row["outcome"]) ?? .failed, attempts: row["attempts"], reason: row["reason"],
+            startedAt: (row["started_at"] as Int64?).map(Date.init(millisecondsSince1970:)),
+            finishedAt: (row["finished_at"] as Int64?).map(Date.init(millisecondsSince1970:)),
+            host: row["host"], pid: row["pid"])
     }
 
     static func iso(_ milliseconds: Int64) -> String {

@@ -152,7 +152,7 @@ public final class Scheduler: Sendable {
         if let failure {
             logger.warning("scheduled run failed", metadata: ["runnel.schedule.entry": "\(run.schedule.name)", "runnel.error": "\(failure)"])
         }
-        return try? history(entry: run.schedule.name, limit: 1_000).first { $0.fireTime == run.fireTime }
+        return try? await store.app.read { db in try ScheduleLedger.record(of: run.schedule.name, at: run.fireTime, in: db) }
     }
 
     /// Renews a run's lease every third of the lease until cancelled (the job ended).
