@@ -202,6 +202,34 @@ final class Executions: @unchecked Sendable {
         #expect(try scheduler.history(entry: "slow").map(\.outcome) == [.succeeded])
     }
 
+    @Test func jitterDelaysEachStartByTheSameShareOfTheWindow() async throws {
+        let executions = Executions()
+        let home = try TemporaryHome(label: "schedule-jitter")
+        let entry = Schedule("spread", cron: "0 * * * *", jitter: .minutes(10), job: .run { executions.record($0.fireTime) })
+        let delay = Double(entry.jitterMilliseconds) / 1000
+        #expect(delay > 0 && delay < 600)
+        #expect(Schedule("spread", cron: "@hourly", jitter: .minutes(10), job: .logRetention).jitterMilliseconds == entry.jitterMilliseconds,
+                "the delay comes from the name alone")
+        let scheduler = try scheduler([entry], home)
+        try await scheduler.tick(at: Self.at(-1))
+        try await scheduler.tick(at: Self.at(delay / 60 - 0.01))      // the fire time has come, its start not yet
+        #expect(executions.all.isEmpty)
+        #expect(scheduler.nextWake(after: Self.at(0)) == Self.at(delay / 60))
+        try await scheduler.tick(at: Self.at(delay / 60))
+        #expect(executions.all == [Self.at(0)], "the run is recorded for its fire time, not its delayed start")
+    }
+
+    @Test func historyIsKeptForTheConfiguredPeriod() async throws {
+        let home = try TemporaryHome(label: "schedule-retention")
+        let scheduler = try Scheduler(store: try home.openStore(), catalog: Catalog(name: "test", schedules: [
+            Schedule("hourly", cron: "0 * * * *", job: .run { _ in }),
+        ]), options: .init(historyRetention: .hours(5)))
+        try await scheduler.tick(at: Self.at(-1))
+        for hour in 0...8 { try await scheduler.tick(at: Self.at(Double(hour) * 60)) }
+        // At 17:00, rows of fire times before 12:00 are gone.
+        #expect(try scheduler.history(entry: "hourly").map(\.fireTime) == (3...8).reversed().map { Self.at(Double($0) * 60) })
+    }
+
     @Test func aCatalogWithABadScheduleIsRefusedNamingTheEntryAndTheField() throws {
         let bad = Catalog(name: "shop", schedules: [Schedule("nightly", cron: "61 3 * * *", job: .run { _ in })])
         let error = try #require(throws: RunnelError.self) { try bad.validate() }

@@ -20,16 +20,20 @@ struct ScheduleCommand: AsyncParsableCommand {
             subcommands: [List.self, Next.self, Run.self, Tick.self, History.self])
     }
 
-    /// `--lease SECONDS`, shared by the commands that run jobs.
+    /// `--lease SECONDS` and `--keep-history DAYS`, shared by the commands that run jobs.
     struct LeaseOptions: ParsableArguments {
         @Option(help: "How long a claim holds without renewal, in seconds; a dead scheduler's run is found abandoned after this (default 30).")
         var lease: Double = 30
+        @Option(help: "Keep history rows this many days (by fire time; default 30).") var keepHistory: Int = 30
 
         func validate() throws {
             guard lease >= 0.05 else { throw ValidationError("--lease must be at least 0.05 seconds") }
+            guard keepHistory >= 1 else { throw ValidationError("--keep-history must be at least 1 day") }
         }
 
-        var options: Scheduler.Options { Scheduler.Options(lease: .milliseconds(Int64(lease * 1000))) }
+        var options: Scheduler.Options {
+            Scheduler.Options(lease: .milliseconds(Int64(lease * 1000)), historyRetention: .days(Int64(keepHistory)))
+        }
     }
 
     static func parseTime(_ text: String, option: String) throws -> Date {
