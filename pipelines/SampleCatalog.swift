@@ -1,9 +1,8 @@
 import Foundation
 import Runnel
 
-/// The catalog of the sample professional network: its business migrations, its data set, its pipelines (and,
-/// in later versions, its sagas and schedules). `Sources/runnel/main.swift` hands it
-/// to the command line.
+/// The catalog of the sample professional network: its business migrations, its data set, its
+/// pipelines and its schedules. `Sources/runnel/main.swift` hands it to the command line.
 public enum SampleCatalog {
     /// The catalog.
     public static var catalog: Catalog {

@@ -140,4 +140,11 @@ import Testing
         #expect(ContinuousClock.now - start < .seconds(2))
         #expect(child.termination == "exit 0", "\(child.standardError.suffix(400))")
     }
+
+    @Test func aTickOfAnInstantStillToComeIsRefused() async throws {
+        let temporary = try TemporaryHome(label: "schedule-future")
+        let result = await runnel("schedule", "tick", "--at", Self.iso(Date().addingTimeInterval(3_600)), "--home", temporary.home.url.path)
+        #expect(result.status == 1)
+        #expect(result.error.contains("is in the future"), "\(result.error)")
+    }
 }

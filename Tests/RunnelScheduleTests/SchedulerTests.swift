@@ -219,6 +219,28 @@ final class Executions: @unchecked Sendable {
         #expect(executions.all == [Self.at(0)], "the run is recorded for its fire time, not its delayed start")
     }
 
+    @Test func aChangedExpressionStartsFromNowAndSkipsWhatTheOldOneQueued() async throws {
+        let home = try TemporaryHome(label: "schedule-changed")
+        let store = try home.openStore()
+        let old = try Scheduler(store: store, catalog: Catalog(name: "test", schedules: [
+            Schedule("report", cron: "*/5 * * * *", missed: .runAll(max: 10), job: .run { _ in }),
+        ]))
+        try await old.tick(at: Self.at(-1))
+        let claimed = try old.claim(at: Self.at(10))              // 09:00 claimed, 09:05 and 09:10 queued behind it
+        #expect(claimed.map(\.fireTime) == [Self.at(0)])
+        let new = try Scheduler(store: store, catalog: Catalog(name: "test", schedules: [
+            Schedule("report", cron: "0 * * * *", job: .run { _ in }),
+        ]))
+        try await new.tick(at: Self.at(11))
+        let history = try new.history(entry: "report").reversed()
+        #expect(history.map(\.outcome) == [.running, .skipped, .skipped])
+        #expect(history.last?.reason == "the entry changed from */5 * * * * (UTC) before it ran")
+        _ = await old.execute(claimed[0])                          // the run in hand ends as usual
+        try await new.tick(at: Self.at(60))
+        let latest = try #require(try new.history(entry: "report").first)
+        #expect(latest.fireTime == Self.at(60) && latest.outcome == .succeeded)
+    }
+
     @Test func historyIsKeptForTheConfiguredPeriod() async throws {
         let home = try TemporaryHome(label: "schedule-retention")
         let scheduler = try Scheduler(store: try home.openStore(), catalog: Catalog(name: "test", schedules: [
@@ -245,6 +267,10 @@ final class Executions: @unchecked Sendable {
 
         let twice = Catalog(name: "shop", schedules: [Schedule("a", cron: "@daily", job: .logRetention), Schedule("a", cron: "@hourly", job: .logRetention)])
         #expect(throws: RunnelError.self) { try twice.validate() }
+
+        let never = Catalog(name: "shop", schedules: [Schedule("leap", cron: "0 0 30 2 *", job: .logRetention)])
+        let neverError = try #require(throws: RunnelError.self) { try never.validate() }
+        #expect(neverError.message.hasPrefix("schedule leap: 0 0 30 2 * never fires"), "\(neverError)")
     }
 
     /// Polls a condition for up to 60 s (a machine busy with other suites can hold every

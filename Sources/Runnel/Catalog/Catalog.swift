@@ -132,8 +132,11 @@ public struct Catalog: Sendable {
             guard names.insert(schedule.name).inserted else {
                 throw RunnelError(.schedule, "the \(name) catalog has two schedules named \(schedule.name)", hint: "Give each schedule its own name")
             }
-            _ = try schedule.expression()
-            _ = try schedule.timeZone()
+            let expression = try schedule.expression()
+            guard expression.nextFireTime(after: Date(), in: try schedule.timeZone()) != nil else {
+                throw RunnelError(.schedule, "schedule \(schedule.name): \(schedule.cron) never fires (no such date comes in the next \(CronExpression.searchYears) years)",
+                                  hint: "Check the day-of-month and month fields: February has no 30th, and April, June, September and November no 31st")
+            }
             guard schedule.maximumAttempts >= 1 else {
                 throw RunnelError(.schedule, "schedule \(schedule.name): maximumAttempts is \(schedule.maximumAttempts); it must be at least 1")
             }

@@ -37,7 +37,7 @@ struct ScheduleLedger: Sendable {
         for schedule in schedules {
             let expression = try schedule.expression()
             let zone = try schedule.timeZone()
-            let cursor = try cursor(of: schedule, at: now, in: db)
+            let cursor = try cursor(of: schedule, at: now, realNow: realNow, in: db)
             let jitter = schedule.jitterMilliseconds
             let nowMs = now.millisecondsSince1970
             var due: [Int64] = []
@@ -48,7 +48,7 @@ struct ScheduleLedger: Sendable {
             }
             let busy = try runningRow(of: schedule.name, in: db) != nil
             if let last = due.last {
-                try record(due, of: schedule, at: nowMs, busy: busy, in: db)
+                try record(due, of: schedule, at: nowMs, recordedAt: realNow.millisecondsSince1970, busy: busy, in: db)
                 try db.execute(sql: "UPDATE runnel_schedule_entries SET cursor = ?, updated_at = ? WHERE entry = ?",
                                arguments: [last, realNow.millisecondsSince1970, schedule.name])
             }
@@ -60,24 +60,32 @@ struct ScheduleLedger: Sendable {
     }
 
     /// The entry's cursor: fire times up to it have a history row. A new entry, or one whose
-    /// expression or zone changed, starts just before `now`: nothing before it is owed.
-    private func cursor(of schedule: Schedule, at now: Date, in db: Database) throws -> Int64 {
+    /// expression or zone changed, starts just before `now`: nothing before it is owed, and
+    /// fire times the old expression queued are recorded `skipped`.
+    private func cursor(of schedule: Schedule, at now: Date, realNow: Date, in db: Database) throws -> Int64 {
         let row = try Row.fetchOne(db, sql: "SELECT expression, time_zone, cursor FROM runnel_schedule_entries WHERE entry = ?", arguments: [schedule.name])
         if let row, row["expression"] as String == schedule.cron, row["time_zone"] as String == schedule.timeZoneIdentifier {
             return row["cursor"]
+        }
+        if let row {
+            try db.execute(sql: """
+                UPDATE runnel_schedule_runs SET outcome = 'skipped', finished_at = ?,
+                    reason = 'the entry changed from ' || ? || ' (' || ? || ') before it ran'
+                WHERE entry = ? AND outcome = 'queued'
+                """, arguments: [realNow.millisecondsSince1970, row["expression"] as String, row["time_zone"] as String, schedule.name])
         }
         let start = now.millisecondsSince1970 - 1
         try db.execute(sql: """
             INSERT INTO runnel_schedule_entries (entry, expression, time_zone, cursor, updated_at) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT (entry) DO UPDATE SET expression = excluded.expression, time_zone = excluded.time_zone,
                 cursor = excluded.cursor, updated_at = excluded.updated_at
-            """, arguments: [schedule.name, schedule.cron, schedule.timeZoneIdentifier, start, now.millisecondsSince1970])
+            """, arguments: [schedule.name, schedule.cron, schedule.timeZoneIdentifier, start, realNow.millisecondsSince1970])
         return start
     }
 
     /// Writes a history row for each due fire time: to run (`queued`), or not, as the missed
     /// and overlap policies say.
-    private func record(_ due: [Int64], of schedule: Schedule, at now: Int64, busy: Bool, in db: Database) throws {
+    private func record(_ due: [Int64], of schedule: Schedule, at now: Int64, recordedAt: Int64, busy: Bool, in db: Database) throws {
         let jitter = schedule.jitterMilliseconds
         let late = due.filter { now - ($0 + jitter) > grace.milliseconds }
         let onTime = due.filter { now - ($0 + jitter) <= grace.milliseconds }
@@ -108,7 +116,7 @@ struct ScheduleLedger: Sendable {
             try db.execute(sql: """
                 INSERT INTO runnel_schedule_runs (entry, fire_time, outcome, attempts, reason, finished_at)
                 VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT DO NOTHING
-                """, arguments: [schedule.name, fire, outcome.rawValue, reason, outcome == .queued ? nil : now])
+                """, arguments: [schedule.name, fire, outcome.rawValue, reason, outcome == .queued ? nil : recordedAt])
         }
     }
 

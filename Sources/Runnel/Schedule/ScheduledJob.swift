@@ -34,13 +34,23 @@ public struct ScheduledJob: Sendable {
     public static func pipelines(_ names: [String]) -> ScheduledJob {
         let summary = names.count > 2 ? "run \(names.count) pipelines" : "run \(names.joined(separator: ", "))"
         return ScheduledJob(summary: summary, pipelines: names) { run in
+            // Every pipeline gets its run; one that fails does not stop the others, and the
+            // run fails naming each failure.
+            var failures: [String] = []
             for name in names {
-                let pipeline = try run.catalog.pipeline(named: name)
-                let runner = try PipelineRunner(pipeline: pipeline, store: run.store, logger: run.logger)
-                let summary = try runner.runToEnd()
-                run.logger.info("scheduled pipeline run", metadata: [
-                    "runnel.schedule.entry": "\(run.entry)", "runnel.pipeline.name": "\(name)", "runnel.pipeline.records": "\(summary.records)",
-                ])
+                do {
+                    let pipeline = try run.catalog.pipeline(named: name)
+                    let runner = try PipelineRunner(pipeline: pipeline, store: run.store, logger: run.logger)
+                    let summary = try runner.runToEnd()
+                    run.logger.info("scheduled pipeline run", metadata: [
+                        "runnel.schedule.entry": "\(run.entry)", "runnel.pipeline.name": "\(name)", "runnel.pipeline.records": "\(summary.records)",
+                    ])
+                } catch {
+                    failures.append("\(name): \(error)")
+                }
+            }
+            if !failures.isEmpty {
+                throw RunnelError(.schedule, "\(failures.count) of \(names.count) pipelines failed: \(failures.joined(separator: "; "))")
             }
         }
     }
@@ -55,9 +65,11 @@ public struct ScheduledJob: Sendable {
                 var deleted = 0
                 for name in log.topicNames {
                     guard let topic = try log.topic(name) else { continue }
+                    // Retention is about the log as it is now, whichever fire time the run is for.
+                    let now = Date()
                     for partition in topic.partitions {
-                        deleted += partition.expiredSegments(now: run.fireTime).count
-                        try partition.applyRetention(now: run.fireTime)
+                        deleted += partition.expiredSegments(now: now).count
+                        try partition.applyRetention(now: now)
                     }
                 }
                 try log.close()

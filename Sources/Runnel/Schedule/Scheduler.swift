@@ -97,8 +97,12 @@ public final class Scheduler: Sendable {
         let retention = options.historyRetention
         return try RunnelError.naming(store.app.path, "claiming scheduled runs") {
             try store.app.write { db in
-                let claimed = try ledger.claim(schedules, at: now, realNow: Date(), in: db)
-                try ledger.prune(before: Date(millisecondsSince1970: now.millisecondsSince1970 - retention.milliseconds), in: db)
+                let realNow = Date()
+                let claimed = try ledger.claim(schedules, at: now, realNow: realNow, in: db)
+                // Kept relative to the earlier of the two times: a backfill of old instants
+                // keeps what it records, and a tick of a later instant deletes nothing early.
+                let reference = min(now, realNow).millisecondsSince1970
+                try ledger.prune(before: Date(millisecondsSince1970: reference - retention.milliseconds), in: db)
                 return claimed
             }
         }

@@ -165,6 +165,12 @@ struct ScheduleCommand: AsyncParsableCommand {
             let scheduler = try Scheduler(store: store, catalog: context.catalog, options: lease.options)
             var instant = try at.map { try ScheduleCommand.parseTime($0, option: "--at") } ?? Date()
             let end = try until.map { try ScheduleCommand.parseTime($0, option: "--until") } ?? instant
+            // A tick of an instant still to come would record fire times that have not come
+            // yet, and a real scheduler would then pass them over.
+            if end.timeIntervalSinceNow > 60 {
+                throw RunnelError(.invalidArgument, "\(at == nil || end != instant ? "--until" : "--at") \(ScheduleCommand.iso(end, in: .gmt)) is in the future",
+                                  hint: "Tick instants up to now; `\(context.programName) schedule run` runs fire times as they come")
+            }
             var runs: [ScheduleRunRecord] = []
             while instant <= end {
                 runs += try await scheduler.tick(at: instant)
