@@ -24,6 +24,7 @@ struct RunnelBench: ParsableCommand {
         KVLookupScenario(),
         LogRecoveryScenario(),
         ScheduleNextScenario(),
+        TicketsScenario(),
     ]
 
     static let configuration = CommandConfiguration(
