@@ -17,11 +17,6 @@ struct ScheduleLedger: Sendable {
     /// How late a fire time may be reached and still count as on time.
     let grace: TimeSpan
 
-    private var leaseMilliseconds: Int64 {
-        let parts = lease.components
-        return parts.seconds * 1_000 + parts.attoseconds / 1_000_000_000_000_000
-    }
-
     // MARK: - Claiming
 
     /// Records every fire time due at `now` for each schedule, as its policies say, and claims
@@ -137,7 +132,7 @@ struct ScheduleLedger: Sendable {
             UPDATE runnel_schedule_runs
             SET outcome = 'running', attempts = ?, started_at = ?, finished_at = NULL, host = ?, pid = ?, owner = ?, lease_until = ?
             WHERE entry = ? AND fire_time = ?
-            """, arguments: [attempt, now, host, pid, owner, now + leaseMilliseconds, schedule.name, fire])
+            """, arguments: [attempt, now, host, pid, owner, now + lease.wholeMilliseconds, schedule.name, fire])
         return ClaimedRun(schedule: schedule, fireTime: Date(millisecondsSince1970: fire), attempt: attempt)
     }
 
@@ -166,7 +161,7 @@ struct ScheduleLedger: Sendable {
         try db.execute(sql: """
             UPDATE runnel_schedule_runs SET lease_until = ?
             WHERE entry = ? AND fire_time = ? AND owner = ? AND outcome = 'running'
-            """, arguments: [realNow.millisecondsSince1970 + leaseMilliseconds, run.schedule.name, run.fireTime.millisecondsSince1970, owner])
+            """, arguments: [realNow.millisecondsSince1970 + lease.wholeMilliseconds, run.schedule.name, run.fireTime.millisecondsSince1970, owner])
         return db.changesCount == 1
     }
 

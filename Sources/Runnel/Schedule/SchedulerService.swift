@@ -41,8 +41,7 @@ public struct SchedulerService: Service {
                         wake.notify()   // the entry may have queued fire times
                     }
                 }
-                let lease = scheduler.options.lease.components
-                let reap = now.addingTimeInterval(max(0.01, (Double(lease.seconds) + Double(lease.attoseconds) / 1e18) / 2))
+                let reap = now.addingTimeInterval(max(0.01, scheduler.options.lease.timeInterval / 2))
                 let next = min(scheduler.nextWake(after: now) ?? reap, reap)
                 await Self.sleep(until: next, on: scheduler.clock, or: wake)
             }

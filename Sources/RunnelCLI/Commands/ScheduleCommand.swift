@@ -206,7 +206,7 @@ struct ScheduleCommand: AsyncParsableCommand {
         let rows: [[DatabaseValue]] = runs.map { run in
             [run.entry.databaseValue, run.fireTime.millisecondsSince1970.databaseValue, run.outcome.rawValue.databaseValue, run.attempts.databaseValue,
              run.startedAt?.millisecondsSince1970.databaseValue ?? .null, run.finishedAt?.millisecondsSince1970.databaseValue ?? .null,
-             run.duration.map { $0.components.seconds * 1_000 + $0.components.attoseconds / 1_000_000_000_000_000 }?.databaseValue ?? .null,
+             run.duration?.wholeMilliseconds.databaseValue ?? .null,
              run.host?.databaseValue ?? .null, run.pid?.databaseValue ?? .null, run.reason?.databaseValue ?? .null]
         }
         RowPrinter(format: format, console: console).print(columns: columns, rows: rows)

@@ -21,7 +21,7 @@ final class ProgressReporter {
         guard now - lastDrawn >= interval || done == total else { return }
         lastDrawn = now
         let fraction = total > 0 ? Double(done) / Double(total) : 1
-        let seconds = Double((now - started).components.seconds) + Double((now - started).components.attoseconds) / 1e18
+        let seconds = (now - started).timeInterval
         let rate = seconds > 0 ? Int(Double(done) / seconds) : 0
         if console.isInteractive {
             let width = 30
