@@ -83,13 +83,9 @@ public struct Schedule: Sendable {
     /// The entry's start delay after each fire time: a stable share of ``jitter``.
     var jitterMilliseconds: Int64 {
         guard jitter.milliseconds > 0 else { return 0 }
-        // FNV-1a over the name: the same entry waits the same time in every process and run.
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in name.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        return Int64(hash % UInt64(jitter.milliseconds))
+        // The log's key hash, over the name: the same entry waits the same time in every
+        // process and run.
+        return Int64(UInt32(bitPattern: Murmur2.hash(name.utf8))) % jitter.milliseconds
     }
 
     /// The policies as one line, for `schedule list`.

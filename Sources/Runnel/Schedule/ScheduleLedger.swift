@@ -22,21 +22,20 @@ struct ScheduleLedger: Sendable {
     /// Records every fire time due at `now` for each schedule, as its policies say, and claims
     /// the next run of each entry that has nothing running.
     /// - Parameters:
-    ///   - schedules: The catalog's entries.
+    ///   - entries: The catalog's entries.
     ///   - now: The scheduler's time (for `schedule tick --at`, the instant ticked).
     ///   - realNow: The system's time, for leases: they are about live processes, whatever
     ///     instant is being ticked.
-    func claim(_ schedules: [Schedule], at now: Date, realNow: Date, in db: Database) throws -> [ClaimedRun] {
+    func claim(_ entries: [ScheduleEntry], at now: Date, realNow: Date, in db: Database) throws -> [ClaimedRun] {
         try reapExpiredLeases(at: realNow, in: db)
         var claimed: [ClaimedRun] = []
-        for schedule in schedules {
-            let expression = try schedule.expression()
-            let zone = try schedule.timeZone()
+        for entry in entries {
+            let schedule = entry.schedule
             let cursor = try cursor(of: schedule, at: now, realNow: realNow, in: db)
             let jitter = schedule.jitterMilliseconds
             let nowMs = now.millisecondsSince1970
             var due: [Int64] = []
-            for fire in expression.fireTimes(after: Date(millisecondsSince1970: cursor), in: zone) {
+            for fire in entry.expression.fireTimes(after: Date(millisecondsSince1970: cursor), in: entry.zone) {
                 let ms = fire.millisecondsSince1970
                 guard ms + jitter <= nowMs else { break }
                 due.append(ms)

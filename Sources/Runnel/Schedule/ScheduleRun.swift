@@ -40,6 +40,19 @@ public struct ScheduleRunRecord: Sendable, Hashable {
     }
 }
 
+/// An entry with its expression and zone, parsed once when the scheduler is made.
+struct ScheduleEntry: Sendable {
+    let schedule: Schedule
+    let expression: CronExpression
+    let zone: TimeZone
+
+    init(_ schedule: Schedule) throws {
+        self.schedule = schedule
+        expression = try schedule.expression()
+        zone = try schedule.timeZone()
+    }
+}
+
 /// A run a scheduler has claimed and must now execute and finish.
 struct ClaimedRun: Sendable {
     let schedule: Schedule

@@ -35,6 +35,7 @@ public final class Scheduler: Sendable {
     public let catalog: Catalog
     public let clock: any WallClock
     public let options: Options
+    private let entries: [ScheduleEntry]
     private let ledger: ScheduleLedger
     private let logger: Logger
 
@@ -48,10 +49,7 @@ public final class Scheduler: Sendable {
     /// - Throws: ``RunnelError`` `.schedule` when an entry's expression or zone is invalid.
     public init(store: Store, catalog: Catalog, clock: any WallClock = SystemWallClock(), options: Options = Options(),
                 logger: Logger = Logger(label: "runnel.schedule")) throws {
-        for schedule in catalog.schedules {
-            _ = try schedule.expression()
-            _ = try schedule.timeZone()
-        }
+        entries = try catalog.schedules.map(ScheduleEntry.init)
         self.store = store
         self.catalog = catalog
         self.clock = clock
@@ -92,13 +90,13 @@ public final class Scheduler: Sendable {
 
     /// Records what is due at `now` and claims the next run of each idle entry.
     func claim(at now: Date) throws -> [ClaimedRun] {
-        let schedules = catalog.schedules
+        let entries = entries
         let ledger = ledger
         let retention = options.historyRetention
         return try RunnelError.naming(store.app.path, "claiming scheduled runs") {
             try store.app.write { db in
                 let realNow = Date()
-                let claimed = try ledger.claim(schedules, at: now, realNow: realNow, in: db)
+                let claimed = try ledger.claim(entries, at: now, realNow: realNow, in: db)
                 // Kept relative to the earlier of the two times: a backfill of old instants
                 // keeps what it records, and a tick of a later instant deletes nothing early.
                 let reference = min(now, realNow).millisecondsSince1970
@@ -181,11 +179,10 @@ public final class Scheduler: Sendable {
     /// When the scheduler next has something to do after `now`: the earliest next fire time
     /// (with its jitter) of any entry.
     public func nextWake(after now: Date) -> Date? {
-        catalog.schedules.compactMap { schedule -> Date? in
-            guard let expression = try? schedule.expression(), let zone = try? schedule.timeZone() else { return nil }
-            let jitter = Double(schedule.jitterMilliseconds) / 1000
+        entries.compactMap { entry -> Date? in
+            let jitter = Double(entry.schedule.jitterMilliseconds) / 1000
             // The fire time whose jittered start is after `now`: look from `now - jitter`.
-            return expression.nextFireTime(after: now.addingTimeInterval(-jitter), in: zone)?.addingTimeInterval(jitter)
+            return entry.expression.nextFireTime(after: now.addingTimeInterval(-jitter), in: entry.zone)?.addingTimeInterval(jitter)
         }.min()
     }
 
