@@ -241,6 +241,27 @@ final class Executions: @unchecked Sendable {
         #expect(latest.fireTime == Self.at(60) && latest.outcome == .succeeded)
     }
 
+    @Test func theLogRetentionJobDeletesExpiredSegmentsAndKeepsTheActiveOne() async throws {
+        let home = try TemporaryHome(label: "schedule-retention-job")
+        let store = try home.openStore()
+        let day: Int64 = 86_400_000
+        let old = Date().millisecondsSince1970 - 3 * day
+        let log = try Log.open(store.home.logURL)
+        let partition = try log.createTopic("aged", TopicConfiguration(retentionMs: day, segmentBytes: 2_048)).partitions[0]
+        for batch in 0..<20 {
+            try partition.append((0..<4).map { LogRecord(timestamp: old, key: nil, value: Array(repeating: UInt8(batch), count: 40 + $0)) })
+        }
+        let before = partition.segmentSummaries.count
+        try log.close()
+        #expect(before > 1)
+
+        let scheduler = try scheduler([Schedule("retention", cron: "@hourly", job: .logRetention)], home)
+        try await scheduler.tick(at: Self.at(-1))
+        #expect(try await scheduler.tick(at: Self.at(0)).map(\.outcome) == [.succeeded])
+        let reopened = try Log.openForReading(store.home.logURL)
+        #expect(try reopened.topic("aged")?.partitions[0].segmentSummaries.count == 1, "every closed segment was past retention")
+    }
+
     @Test func historyIsKeptForTheConfiguredPeriod() async throws {
         let home = try TemporaryHome(label: "schedule-retention")
         let scheduler = try Scheduler(store: try home.openStore(), catalog: Catalog(name: "test", schedules: [

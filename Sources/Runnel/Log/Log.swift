@@ -134,6 +134,11 @@ public final class Log: @unchecked Sendable {
         }
     }
 
+    /// Every partition of every topic, in topic order: what log maintenance walks.
+    package func partitions() throws -> [PartitionLog] {
+        try topicNames.compactMap { try topic($0) }.flatMap(\.partitions)
+    }
+
     /// A topic, created with `defaults` when it does not exist yet.
     package func topic(_ name: String, creatingWith defaults: TopicConfiguration) throws -> LogTopic {
         if let topic = try topic(name) { return topic }

@@ -62,16 +62,8 @@ public struct ScheduledJob: Sendable {
         ScheduledJob(summary: "log retention") { run in
             let log = try Log.open(run.store.home.logURL)
             do {
-                var deleted = 0
-                for name in log.topicNames {
-                    guard let topic = try log.topic(name) else { continue }
-                    // Retention is about the log as it is now, whichever fire time the run is for.
-                    let now = Date()
-                    for partition in topic.partitions {
-                        deleted += partition.expiredSegments(now: now).count
-                        try partition.applyRetention(now: now)
-                    }
-                }
+                // Retention is about the log as it is now, whichever fire time the run is for.
+                let deleted = try log.partitions().reduce(0) { $0 + (try $1.applyRetention()).segmentsRemoved }
                 try log.close()
                 run.logger.info("scheduled retention", metadata: ["runnel.schedule.entry": "\(run.entry)", "runnel.log.segments.deleted": "\(deleted)"])
             } catch {

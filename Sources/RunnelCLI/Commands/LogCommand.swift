@@ -36,11 +36,6 @@ struct LogCommand: AsyncParsableCommand {
         return result
     }
 
-    /// Every partition of every topic, in topic order.
-    static func allPartitions(_ log: Log) throws -> [PartitionLog] {
-        try log.topicNames.flatMap { try topic(log, $0).partitions }
-    }
-
     static func topic(_ log: Log, _ name: String) throws -> LogTopic {
         guard let topic = try log.topic(name) else {
             throw RunnelError(.notFound, "no topic \(name) in \(log.folder.path)", hint: "`runnel log topics` lists them")
@@ -140,7 +135,7 @@ struct LogVerify: ParsableCommand {
         let log = try LogCommand.reading(home)
         var damaged = 0
         var gaps = 0
-        let partitions = try LogCommand.allPartitions(log)
+        let partitions = try log.partitions()
         for partition in partitions {
             for damage in partition.verify() {
                 damaged += 1
@@ -184,7 +179,7 @@ struct LogRepair: ParsableCommand {
         var gaps = 0
         let found = try LogCommand.maintaining(home) { log in
             var found = false
-            for partition in try LogCommand.allPartitions(log) {
+            for partition in try log.partitions() {
                 for gap in partition.gaps {
                     console.print("\(partition.topic)/\(partition.partition): \(gap); repair cannot recreate them: restore the missing segment file, "
                         + "or run pipelines with --skip-gap to go on past them")
@@ -198,7 +193,7 @@ struct LogRepair: ParsableCommand {
                 }
             }
             // A cut deletes the segments after it, and any gap among them.
-            gaps = try LogCommand.allPartitions(log).reduce(0) { $0 + $1.gaps.count }
+            gaps = try log.partitions().reduce(0) { $0 + $1.gaps.count }
             return found
         }
         if !found { console.print(gaps == 0 ? "Nothing to repair: every batch is intact." : "No damaged batch to cut.") }
@@ -219,7 +214,7 @@ struct LogRetention: ParsableCommand {
         let console = CLIContext.current.console
         let total = try LogCommand.maintaining(home) { log in
             var total = 0
-            for partition in try LogCommand.allPartitions(log) {
+            for partition in try log.partitions() {
                 let expired = partition.expiredSegments()
                 guard !expired.isEmpty else { continue }
                 total += expired.count
