@@ -45,62 +45,12 @@ extension TestRow {
             return row.values[index]
         }
 
-        private func mismatch<T>(_ type: T.Type, _ key: Key, _ value: TestValue) -> DecodingError {
-            .typeMismatch(type, .init(codingPath: [key], debugDescription: "column \(key.stringValue) holds \(value), not \(type)"))
-        }
-
         func decodeNil(forKey key: Key) throws -> Bool { try value(key).isNull }
 
-        func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool {
-            let value = try value(key)
-            guard let integer = value.int64, integer == 0 || integer == 1 else { throw mismatch(type, key, value) }
-            return integer == 1
-        }
-
-        func decode(_ type: String.Type, forKey key: Key) throws -> String {
-            let value = try value(key)
-            guard let text = value.string else { throw mismatch(type, key, value) }
-            return text
-        }
-
-        func decode(_ type: Double.Type, forKey key: Key) throws -> Double {
-            let value = try value(key)
-            guard let number = value.double else { throw mismatch(type, key, value) }
-            return number
-        }
-
-        func decode(_ type: Float.Type, forKey key: Key) throws -> Float { Float(try decode(Double.self, forKey: key)) }
-
-        private func integer<T: BinaryInteger>(_ type: T.Type, _ key: Key) throws -> T {
-            let value = try value(key)
-            guard let integer = value.int64, let exact = T(exactly: integer) else { throw mismatch(type, key, value) }
-            return exact
-        }
-
-        func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try integer(type, key) }
-        func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try integer(type, key) }
-        func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try integer(type, key) }
-        func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try integer(type, key) }
-        func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try integer(type, key) }
-        func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try integer(type, key) }
-        func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try integer(type, key) }
-        func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try integer(type, key) }
-        func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try integer(type, key) }
-        func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try integer(type, key) }
-
+        /// Every type, the primitives included (a generic method witnesses each of the
+        /// protocol's `decode(_:forKey:)` requirements), decodes from the column's value.
         func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-            let value = try value(key)
-            if type == Date.self {
-                guard let date = value.date else { throw mismatch(type, key, value) }
-                return date as! T
-            }
-            if type == Data.self {
-                guard let data = value.data else { throw mismatch(type, key, value) }
-                return data as! T
-            }
-            if type == TestValue.self { return value as! T }
-            // Anything else (an enum with a raw value, say) decodes from the single value.
-            return try T(from: SingleValue(value: value, codingPath: [key]))
+            try SingleValue(value: value(key), codingPath: [key]).decode(type)
         }
 
         func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
@@ -115,7 +65,8 @@ extension TestRow {
         func superDecoder(forKey key: Key) throws -> any Decoder { RowDecoder(row: row) }
     }
 
-    /// One column's value, for types that decode from a single value (raw-value enums).
+    /// One column's value, decoded into a primitive or into a type that decodes from a single
+    /// value (a raw-value enum).
     struct SingleValue: Decoder, SingleValueDecodingContainer {
         let value: TestValue
         let codingPath: [any CodingKey]
@@ -130,26 +81,28 @@ extension TestRow {
         func singleValueContainer() throws -> any SingleValueDecodingContainer { self }
 
         func decodeNil() -> Bool { value.isNull }
-        func decode(_ type: Bool.Type) throws -> Bool {
-            guard let integer = value.int64, integer == 0 || integer == 1 else { throw mismatch(type) }
-            return integer == 1
-        }
-        func decode(_ type: String.Type) throws -> String {
-            guard let text = value.string else { throw mismatch(type) }
-            return text
-        }
-        func decode(_ type: Double.Type) throws -> Double {
-            guard let number = value.double else { throw mismatch(type) }
-            return number
-        }
-        func decode<T: Decodable>(_ type: T.Type) throws -> T {
-            if let integer = value.int64, let exact = (type as? any BinaryInteger.Type)?.init(exactly: integer) as? T { return exact }
-            if let number = value.double, type == Float.self { return Float(number) as! T }
-            throw mismatch(type)
-        }
 
-        private func mismatch<T>(_ type: T.Type) -> DecodingError {
-            .typeMismatch(type, .init(codingPath: codingPath, debugDescription: "the column holds \(value), not \(type)"))
+        /// The value as `T`, chosen at run time, so this one method witnesses every primitive
+        /// requirement of the protocol and serves the keyed container too.
+        func decode<T: Decodable>(_ type: T.Type) throws -> T {
+            let decoded: Any?
+            switch type {
+            case is Bool.Type: decoded = value.int64.flatMap { $0 == 0 || $0 == 1 ? $0 == 1 : nil }
+            case is String.Type: decoded = value.string
+            case is Double.Type: decoded = value.double
+            case is Float.Type: decoded = value.double.map { Float($0) }
+            case is Date.Type: decoded = value.date
+            case is Data.Type: decoded = value.data
+            case is TestValue.Type: decoded = value
+            case let integer as any BinaryInteger.Type: decoded = value.int64.flatMap { (whole: Int64) -> (any BinaryInteger)? in integer.init(exactly: whole) }
+            // Anything else (an enum with a raw value, say) decodes itself from this value.
+            default: return try T(from: self)
+            }
+            guard let decoded = decoded as? T else {
+                let column = codingPath.last.map { "column \($0.stringValue)" } ?? "the column"
+                throw DecodingError.typeMismatch(type, .init(codingPath: codingPath, debugDescription: "\(column) holds \(value), not \(type)"))
+            }
+            return decoded
         }
     }
 
