@@ -17,7 +17,7 @@ package enum FaultPauses {
         "RUNNEL_FAULT_RELAY_PAUSE_US": "relay-after-append-before-delete",
         "RUNNEL_FAULT_RELAY_PARTITION_PAUSE_US": "relay-between-partition-appends",
         "RUNNEL_FAULT_KV_PAUSE_BEFORE_CURRENT_US": "kv-after-rename-before-current",
-        "RUNNEL_FAULT_SCHEDULE_JOB_PAUSE_US": "schedule.job.started",
+        "RUNNEL_FAULT_SCHEDULE_JOB_PAUSE_US": "schedule-claimed-before-job",
     ]
 
     /// The line a child writes to standard error when it starts pausing at `moment`.

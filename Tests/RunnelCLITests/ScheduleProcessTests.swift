@@ -75,7 +75,7 @@ import Testing
         let (temporary, store) = try PipelineCrashTests.loadedHome("schedule-crash")
         let home = temporary.home.url.path
         let lease = 0.3
-        let pause = (variable: "RUNNEL_FAULT_SCHEDULE_JOB_PAUSE_US", moment: "schedule.job.started")
+        let pause = (variable: "RUNNEL_FAULT_SCHEDULE_JOB_PAUSE_US", moment: "schedule-claimed-before-job")
 
         var kills = 0, killedMidRun = 0
         var instant = Self.start

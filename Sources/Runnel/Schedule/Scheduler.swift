@@ -112,7 +112,7 @@ public final class Scheduler: Sendable {
     ///   (its lease lapsed) before it finished.
     func execute(_ run: ClaimedRun) async -> ScheduleRunRecord? {
         let context = ScheduledRun(entry: run.schedule.name, fireTime: run.fireTime, attempt: run.attempt, store: store, catalog: catalog, logger: logger)
-        FaultPoint("schedule.job.started").reach()
+        FaultPoint("schedule-claimed-before-job").reach()
         // The job and its lease renewal side by side; the renewal stops when the job ends.
         enum Ended: Sendable { case job(failure: String?), renewals }
         let failure: String? = await withTaskGroup(of: Ended.self) { group in
@@ -137,7 +137,6 @@ public final class Scheduler: Sendable {
             }
             return failure
         }
-        FaultPoint("schedule.job.finished").reach()
         do {
             let ledger = ledger
             let owned = try await store.app.write { db in try ledger.finish(run, error: failure, at: Date(), in: db) }
