@@ -91,7 +91,7 @@ struct ScheduleLedger: Sendable {
             outcomes += onTime.map { ($0, .queued, nil) }
         case .runOnce:
             let runs = Array((onTime.isEmpty ? Array(late.suffix(1)) : []) + onTime)
-            let standIn = runs.first.map { Self.iso($0) } ?? ""
+            let standIn = runs.first.map { Date(millisecondsSince1970: $0).iso8601() } ?? ""
             outcomes += late.filter { !runs.contains($0) }.map { ($0, .coalesced, "missed: the run for \(standIn) stood for it") }
             outcomes += runs.map { ($0, .queued, nil) }
         case .runAll(let max):
@@ -207,9 +207,5 @@ struct ScheduleLedger: Sendable {
             startedAt: (row["started_at"] as Int64?).map(Date.init(millisecondsSince1970:)),
             finishedAt: (row["finished_at"] as Int64?).map(Date.init(millisecondsSince1970:)),
             host: row["host"], pid: row["pid"])
-    }
-
-    static func iso(_ milliseconds: Int64) -> String {
-        ISO8601DateFormatter().string(from: Date(millisecondsSince1970: milliseconds))
     }
 }

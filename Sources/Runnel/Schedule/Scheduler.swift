@@ -142,7 +142,7 @@ public final class Scheduler: Sendable {
             let owned = try await store.app.write { db in try ledger.finish(run, error: failure, at: Date(), in: db) }
             guard owned else {
                 logger.warning("a scheduled run outlived its lease and was taken over", metadata: [
-                    "runnel.schedule.entry": "\(run.schedule.name)", "runnel.schedule.fire_time": "\(ScheduleLedger.iso(run.fireTime.millisecondsSince1970))",
+                    "runnel.schedule.entry": "\(run.schedule.name)", "runnel.schedule.fire_time": "\(run.fireTime.iso8601())",
                 ])
                 return nil
             }

@@ -14,6 +14,14 @@ extension Date {
         return Int64(abs(milliseconds - nearest) < 0.001 ? nearest : milliseconds.rounded(.down))
     }
 
+    /// The instant as ISO 8601 with the zone's offset, as a person reads it:
+    /// `2026-03-29T03:00:00+02:00`, or `…Z` in UTC.
+    package func iso8601(in zone: TimeZone = .gmt) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = zone
+        return formatter.string(from: self)
+    }
+
     /// Creates a date from milliseconds since 1970 (UTC).
     public init(millisecondsSince1970 milliseconds: Int64) {
         self.init(timeIntervalSince1970: Double(milliseconds) / 1000)

@@ -43,12 +43,6 @@ struct ScheduleCommand: AsyncParsableCommand {
         return date
     }
 
-    /// An instant as ISO 8601 with the zone's offset: `2026-03-29T03:00:00+02:00`.
-    static func iso(_ date: Date, in zone: TimeZone) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.timeZone = zone
-        return formatter.string(from: date)
-    }
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The entries: expression, zone, policies, job, next three fire times and last outcome.")
@@ -68,9 +62,9 @@ struct ScheduleCommand: AsyncParsableCommand {
             let now = Date()
             let rows: [[DatabaseValue]] = try schedules.map { schedule in
                 let zone = try schedule.timeZone()
-                let next = Array(try schedule.expression().fireTimes(after: now, in: zone).prefix(3)).map { ScheduleCommand.iso($0, in: zone) }
+                let next = Array(try schedule.expression().fireTimes(after: now, in: zone).prefix(3)).map { $0.iso8601(in: zone) }
                 let last = history.first { $0.entry == schedule.name && $0.outcome != .queued }
-                let lastText = last.map { "\($0.outcome.rawValue) \(ScheduleCommand.iso($0.fireTime, in: zone))" } ?? "never run"
+                let lastText = last.map { "\($0.outcome.rawValue) \($0.fireTime.iso8601(in: zone))" } ?? "never run"
                 return [schedule.name, schedule.cron, schedule.timeZoneIdentifier, schedule.job.summary, schedule.policyDescription,
                         next.joined(separator: " "), lastText].map(\.databaseValue)
             }
@@ -109,13 +103,13 @@ struct ScheduleCommand: AsyncParsableCommand {
             switch format.format {
             case .json:
                 for time in times {
-                    console.print("{\"at\":\"\(ScheduleCommand.iso(time, in: zone))\",\"epoch_ms\":\(time.millisecondsSince1970)}")
+                    console.print("{\"at\":\"\(time.iso8601(in: zone))\",\"epoch_ms\":\(time.millisecondsSince1970)}")
                 }
             case .csv, .table:
                 RowPrinter(format: format.format, console: console)
-                    .print(columns: ["at", "epoch_ms"], rows: times.map { [ScheduleCommand.iso($0, in: zone).databaseValue, $0.millisecondsSince1970.databaseValue] })
+                    .print(columns: ["at", "epoch_ms"], rows: times.map { [$0.iso8601(in: zone).databaseValue, $0.millisecondsSince1970.databaseValue] })
             }
-            if times.isEmpty { console.note("\(expression) never fires after \(ScheduleCommand.iso(start, in: zone)).") }
+            if times.isEmpty { console.note("\(expression) never fires after \(start.iso8601(in: zone)).") }
         }
     }
 
@@ -168,7 +162,7 @@ struct ScheduleCommand: AsyncParsableCommand {
             // A tick of an instant still to come would record fire times that have not come
             // yet, and a real scheduler would then pass them over.
             if end.timeIntervalSinceNow > 60 {
-                throw RunnelError(.invalidArgument, "\(at == nil || end != instant ? "--until" : "--at") \(ScheduleCommand.iso(end, in: .gmt)) is in the future",
+                throw RunnelError(.invalidArgument, "\(until == nil ? "--at" : "--until") \(end.iso8601()) is in the future",
                                   hint: "Tick instants up to now; `\(context.programName) schedule run` runs fire times as they come")
             }
             var runs: [ScheduleRunRecord] = []
