@@ -23,6 +23,9 @@ public struct Catalog: Sendable {
     public var eventTypes: Set<String>
     /// The cron-style schedule entries `runnel schedule run` runs.
     public var schedules: [Schedule]
+    /// Exception tickets, if the application keeps them: their pipeline is one of
+    /// ``pipelines`` (the last), and `runnel tickets` and `runnel report exceptions` read them.
+    public var tickets: ExceptionTickets?
 
     /// Creates a catalog.
     /// - Parameters:
@@ -32,14 +35,17 @@ public struct Catalog: Sendable {
     ///   - pipelines: The application's pipelines.
     ///   - eventTypes: The event types the application writes, to check the sources against.
     ///   - schedules: The schedule entries.
+    ///   - tickets: Exception tickets; their pipeline is added after `pipelines`, and their
+    ///     ``TicketResolved`` type to `eventTypes`.
     public init(name: String, migrations: Migrations? = nil, sampleData: (any SampleDataSet)? = nil, pipelines: [Pipeline] = [],
-                eventTypes: Set<String> = [], schedules: [Schedule] = []) {
+                eventTypes: Set<String> = [], schedules: [Schedule] = [], tickets: ExceptionTickets? = nil) {
         self.name = name
         self.migrations = migrations
         self.sampleData = sampleData
-        self.pipelines = pipelines
-        self.eventTypes = eventTypes
+        self.pipelines = pipelines + (tickets.map { [$0.pipeline] } ?? [])
+        self.eventTypes = eventTypes.isEmpty || tickets == nil ? eventTypes : eventTypes.union([ExceptionTickets.resolvedType])
         self.schedules = schedules
+        self.tickets = tickets
     }
 
     /// Checks the catalog before anything runs: pipeline names unique and valid, each pipeline

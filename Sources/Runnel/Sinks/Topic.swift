@@ -32,7 +32,7 @@ public struct Topic<Event: Encodable & Sendable>: Sendable {
 /// Buffers a batch's derived events and appends them to the derived outbox at its end.
 final class TopicWriter<Event: Encodable & Sendable>: PipelineOperator, EventTypeEmitting {
     let topic: Topic<Event>
-    var emittedEventType: String { topic.type }
+    var emittedEventTypes: [String] { [topic.type] }
     private var pending: [(event: Event, key: String?, meta: EventMeta)] = []
 
     var shape: String { "topic \(topic.name) type \(topic.type) schema \(topic.schemaVersion)" }
@@ -97,8 +97,8 @@ extension ViewRow: Encodable {
     }
 }
 
-/// An operator that writes events of a type to the derived outbox, so a catalog that declares
-/// its event types knows the pipelines' own.
+/// An operator that writes events to the derived outbox, so a catalog that declares its event
+/// types knows the pipelines' own.
 protocol EventTypeEmitting {
-    var emittedEventType: String { get }
+    var emittedEventTypes: [String] { get }
 }

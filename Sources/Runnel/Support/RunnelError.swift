@@ -61,6 +61,9 @@ public struct RunnelError: Error, CustomStringConvertible, Sendable {
         public static let timeout = Code(name: "timeout")
         /// A schedule's cron expression, time zone or policy is invalid, or a scheduled run failed.
         public static let schedule = Code(name: "schedule")
+        /// An exception ticket is missing or cannot be changed as asked, or a report or
+        /// notification could not be made.
+        public static let tickets = Code(name: "tickets")
     }
 
     /// What kind of failure this is.

@@ -129,7 +129,7 @@ final class PipelineGraph {
 
     /// The event types the pipeline writes to derived topics.
     var emittedEventTypes: [String] {
-        operators.compactMap { ($0 as? any EventTypeEmitting)?.emittedEventType }
+        operators.flatMap { ($0 as? any EventTypeEmitting)?.emittedEventTypes ?? [] }
     }
 
     /// The pipeline's structure, one line per source and operator in the order they were
