@@ -23,7 +23,7 @@ struct ReportsCommand: ParsableCommand {
         let context = CLIContext.current
         let files = try ReportFile.all(in: home.resolved)
         guard !files.isEmpty || format.format != .table else {
-            context.console.print("No reports in \(home.resolved.reportsURL.path) yet. Write one with `\(context.programName) report exceptions`\(home.hintFlag).")
+            context.console.print("No reports in \(home.resolved.reportsURL.path) yet. Write one with `\(context.programName) report exceptions\(home.hintFlag)`.")
             return
         }
         let rows: [[DatabaseValue]] = files.map { file in
