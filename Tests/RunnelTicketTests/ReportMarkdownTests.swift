@@ -33,7 +33,7 @@ import Testing
     @Test func fencesAreLongerThanAnyBacktickRunInside() throws {
         let trace = "first ``` line\n````\nend with `````` six"
         let report = ExceptionReport(title: "t", hour: ReportFixtures.hour,
-                                     tickets: [ReportFixtures.ticket(1, .new, message: "plain", trace: trace)],
+                                     tickets: [ReportFixtures.ticket("1", .new, message: "plain", trace: trace)],
                                      hourlyCounts: [], typesByLevel: [])
         let markdown = report.markdown()
         #expect(markdown.contains("\n```````text\n" + trace + "\n```````\n"))
@@ -51,7 +51,7 @@ import Testing
         let type = "Either<A|B>"
         let report = ExceptionReport(
             title: "t", hour: ReportFixtures.hour,
-            tickets: [ReportFixtures.ticket(5, .ongoing, owner: owner, type: type)],
+            tickets: [ReportFixtures.ticket("5", .ongoing, owner: owner, type: type)],
             hourlyCounts: [],
             typesByLevel: [.init(exceptionType: type, level: "ERR|OR", count: 2)])
         let lines = report.markdown().split(separator: "\n")

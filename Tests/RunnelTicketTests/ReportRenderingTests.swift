@@ -47,8 +47,8 @@ import Testing
 
     @Test func hostileTextSurvivesEscapingInEveryField() throws {
         let nasty = ReportFixtures.nastyMessage
-        let ticket = ReportFixtures.ticket(7, .new, service: nasty, owner: nasty, type: nasty, level: nasty, message: nasty, trace: nasty)
-        var ongoing = ReportFixtures.ticket(8, .ongoing, service: nasty, owner: nasty, type: nasty, level: nasty)
+        let ticket = ReportFixtures.ticket("7", .new, service: nasty, owner: nasty, type: nasty, level: nasty, message: nasty, trace: nasty)
+        var ongoing = ReportFixtures.ticket("8", .ongoing, service: nasty, owner: nasty, type: nasty, level: nasty)
         ongoing.state = nasty
         let report = ExceptionReport(
             title: nasty, hour: ReportFixtures.hour, tickets: [ticket, ongoing],
@@ -77,7 +77,7 @@ import Testing
     @Test func controlCharactersDoNotBreakTheXML() throws {
         let text = "NUL \u{0} ESC \u{1B}[31mred\u{1B}[0m CRLF\r\nend\u{FFFF}"
         let report = ExceptionReport(title: text, hour: ReportFixtures.hour,
-                                     tickets: [ReportFixtures.ticket(1, .new, message: text, trace: text)],
+                                     tickets: [ReportFixtures.ticket("1", .new, message: text, trace: text)],
                                      hourlyCounts: [], typesByLevel: [])
         let xml = try ReportXML(report.html())
         let trace = try #require(xml.all("pre").last)

@@ -126,8 +126,8 @@ public struct Catalog: Sendable {
         return pipeline
     }
 
-    /// Entry names unique and plain, expressions and zones valid, and the pipelines and KV
-    /// stores their jobs name in the catalog.
+    /// Entry names unique and plain, expressions and zones valid, the pipelines and KV stores
+    /// their jobs name in the catalog, and tickets kept for a job that reports them.
     private func validateSchedules(kvStores: Set<String>) throws {
         var names = Set<String>()
         for schedule in schedules {
@@ -152,6 +152,10 @@ public struct Catalog: Sendable {
             for pipeline in schedule.job.pipelines where !pipelines.contains(where: { $0.name == pipeline }) {
                 throw RunnelError(.schedule, "schedule \(schedule.name) runs pipeline \(pipeline), which the \(name) catalog does not have",
                                   hint: pipelines.isEmpty ? "The catalog has no pipelines" : "Choose one of: \(pipelines.map(\.name).joined(separator: ", "))")
+            }
+            if schedule.job.needsTickets, tickets == nil {
+                throw RunnelError(.schedule, "schedule \(schedule.name) writes the exception report, but the \(name) catalog keeps no exception tickets",
+                                  hint: "Give the catalog tickets: ExceptionTickets(…), or remove the entry")
             }
             for store in schedule.job.kvStores where !kvStores.contains(store) {
                 throw RunnelError(.schedule, "schedule \(schedule.name) publishes KV store \(store), which no pipeline of the \(name) catalog writes",

@@ -103,6 +103,16 @@ final class DurableFile: Sendable {
         knownSize.store(length, ordering: .releasing)
     }
 
+    /// Takes an exclusive lock on the whole file, waiting while another open file holds it
+    /// (released when the file closes): for work that is short and must not be refused.
+    /// - Throws: ``RunnelError`` `.io` when the lock cannot be taken.
+    func lock() throws {
+        while flock(descriptor, LOCK_EX) != 0 {
+            if errno == EINTR { continue }
+            throw DurableFile.error("lock", url)
+        }
+    }
+
     /// Takes an exclusive, non-blocking lock on the whole file (released when the file closes).
     /// - Returns: false when another open file holds it.
     /// - Throws: ``RunnelError`` `.io` when the lock cannot be taken for another reason (no

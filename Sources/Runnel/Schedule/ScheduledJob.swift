@@ -13,12 +13,16 @@ public struct ScheduledJob: Sendable {
     let pipelines: [String]
     /// The KV stores the job publishes, checked against the catalog's pipelines.
     let kvStores: [String]
+    /// Whether the job reads the catalog's exception tickets, which the catalog must then keep.
+    let needsTickets: Bool
     let body: @Sendable (ScheduledRun) async throws -> Void
 
-    private init(summary: String, pipelines: [String] = [], kvStores: [String] = [], body: @escaping @Sendable (ScheduledRun) async throws -> Void) {
+    private init(summary: String, pipelines: [String] = [], kvStores: [String] = [], needsTickets: Bool = false,
+                 body: @escaping @Sendable (ScheduledRun) async throws -> Void) {
         self.summary = summary
         self.pipelines = pipelines
         self.kvStores = kvStores
+        self.needsTickets = needsTickets
         self.body = body
     }
 
@@ -79,6 +83,45 @@ public struct ScheduledJob: Sendable {
     public static func kvPublish(_ store: String) -> ScheduledJob {
         ScheduledJob(summary: "publish kv/\(store)", kvStores: [store]) { run in
             _ = try KVPublisher.publish(store, from: run.store, onlyIfChanged: true)
+        }
+    }
+
+    /// Writes the exception report of the UTC hour before the fire time's hour (fired at 14:05,
+    /// it reports 13:00–14:00) and regenerates the dashboard, as `runnel report exceptions
+    /// --hour …` does, into `reports/exceptions/`.
+    ///
+    /// It first runs the catalog's tickets pipeline to the log's end, so the hour's exceptions
+    /// relayed by then are counted. When another process is running that pipeline
+    /// (`runnel run --follow`, or a `.pipelines` entry at the same minute), the report is
+    /// written from what that process has committed. The catalog must keep exception tickets
+    /// (``Catalog/tickets``); ``Catalog/validate()`` refuses the entry otherwise.
+    ///
+    /// Exceptions of the hour relayed after the run are left out; a later run for the same fire
+    /// time, or `runnel report exceptions --hour`, writes the report again with them. Fire it a
+    /// few minutes past the hour (`5 * * * *`) so late exceptions have arrived.
+    public static var exceptionReport: ScheduledJob {
+        ScheduledJob(summary: "exception report", needsTickets: true) { run in
+            guard let tickets = run.catalog.tickets else {
+                throw RunnelError(.schedule, "the \(run.catalog.name) catalog keeps no exception tickets to report",
+                                  hint: "Give the catalog tickets: ExceptionTickets(…)")
+            }
+            do {
+                let runner = try PipelineRunner(pipeline: try run.catalog.pipeline(named: tickets.pipelineName), store: run.store, logger: run.logger)
+                let summary = try runner.runToEnd()
+                run.logger.info("scheduled pipeline run", metadata: [
+                    "runnel.schedule.entry": "\(run.entry)", "runnel.pipeline.name": "\(tickets.pipelineName)",
+                    "runnel.pipeline.records": "\(summary.records)",
+                ])
+            } catch let error as RunnelError where error.code == .concurrentRunner {
+                run.logger.info("tickets pipeline running in another process; reporting what it committed", metadata: [
+                    "runnel.schedule.entry": "\(run.entry)", "runnel.pipeline.name": "\(tickets.pipelineName)",
+                ])
+            }
+            let hour = Date(timeIntervalSince1970: Double(ReportTime.hourStart(of: run.fireTime) - ReportTime.secondsPerHour))
+            let files = try ExceptionReportWriter(store: run.store, title: run.catalog.name).write(hour: hour)
+            run.logger.info("scheduled exception report", metadata: [
+                "runnel.schedule.entry": "\(run.entry)", "runnel.report.path": "\(files.html.path)",
+            ])
         }
     }
 

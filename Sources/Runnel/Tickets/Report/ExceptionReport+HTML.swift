@@ -80,10 +80,10 @@ extension ExceptionReport {
     /// One ticket with all its fields, sample message and stack trace.
     private static func renderFull(_ ticket: Ticket, into writer: inout MarkupWriter) {
         let change = ticket.change.rawValue
-        writer.open("article", [("class", "ticket " + change), ("id", "ticket-" + String(ticket.id)), ("data-ticket-id", String(ticket.id))])
+        writer.open("article", [("class", "ticket " + change), ("id", "ticket-" + ticket.id), ("data-ticket-id", ticket.id)])
         writer.open("h3")
         writer.element("span", [("class", "badge " + change)], text: change.uppercased())
-        writer.text(" #" + String(ticket.id) + " " + ticket.exceptionType + " in " + ticket.service)
+        writer.text(" #" + ticket.id + " " + ticket.exceptionType + " in " + ticket.service)
         writer.close()
 
         writer.open("dl", [("class", "fields")])
@@ -91,7 +91,7 @@ extension ExceptionReport {
             writer.element("dt", text: name)
             writer.element("dd", text: value)
         }
-        field("Ticket", String(ticket.id))
+        field("Ticket", ticket.id)
         field("Service", ticket.service)
         writer.element("dt", text: "Owner")
         TicketTable.owner(ticket.owner, element: "dd", into: &writer)

@@ -46,7 +46,7 @@ extension ExceptionReport {
             out += "|--:|---|---|---|---|---|---|--:|---|\n"
             for ticket in ongoing {
                 let cells = [
-                    String(ticket.id), MarkdownText.inline(ticket.service), Self.markdownOwner(ticket.owner),
+                    MarkdownText.inline(ticket.id), MarkdownText.inline(ticket.service), Self.markdownOwner(ticket.owner),
                     MarkdownText.inline(ticket.exceptionType), MarkdownText.inline(ticket.level), MarkdownText.inline(ticket.state),
                     ReportTime.iso8601(ticket.lastSeen), String(ticket.countLast24h),
                     MarkdownText.codeSpan(Sparkline(ticket.countsByHour).blocks),
@@ -64,10 +64,10 @@ extension ExceptionReport {
     /// One ticket: a heading, its fields as a list, then its sample message and stack trace.
     private static func markdownFull(_ ticket: Ticket) -> String {
         let sparkline = Sparkline(ticket.countsByHour)
-        var out = "### " + ticket.change.rawValue.uppercased() + " \\#" + String(ticket.id) + " "
+        var out = "### " + ticket.change.rawValue.uppercased() + " \\#" + MarkdownText.inline(ticket.id) + " "
             + MarkdownText.inline(ticket.exceptionType) + " in " + MarkdownText.inline(ticket.service) + "\n\n"
         let fields = [
-            ("Ticket", String(ticket.id)),
+            ("Ticket", MarkdownText.inline(ticket.id)),
             ("Service", MarkdownText.inline(ticket.service)),
             ("Owner", markdownOwner(ticket.owner)),
             ("Exception type", MarkdownText.inline(ticket.exceptionType)),

@@ -55,8 +55,9 @@ extension ExceptionReport {
             case ongoing
         }
 
-        /// The ticket's id, unique among the report's tickets.
-        public var id: Int64
+        /// The ticket's id, unique among the report's tickets: the 12 hex digits
+        /// ``ExceptionTickets/ticketID(service:fingerprint:)`` gives it.
+        public var id: String
         public var service: String
         /// Who looks after the ticket; `nil` is printed as "no owner".
         public var owner: String?
@@ -80,7 +81,7 @@ extension ExceptionReport {
         public var sampleStackTrace: String
 
         public init(
-            id: Int64, service: String, owner: String?, exceptionType: String, level: String,
+            id: String, service: String, owner: String?, exceptionType: String, level: String,
             fingerprint: String, change: Change, state: String, firstSeen: Date, lastSeen: Date,
             countLast24h: Int64, countsByHour: [Int64], sampleMessage: String, sampleStackTrace: String
         ) {

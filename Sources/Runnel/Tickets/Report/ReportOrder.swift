@@ -17,7 +17,7 @@ enum ReportOrder {
     static func attention(_ a: ExceptionReport.Ticket, _ b: ExceptionReport.Ticket) -> Bool {
         if a.change != b.change { return rank(a.change) < rank(b.change) }
         if a.countLast24h != b.countLast24h { return a.countLast24h > b.countLast24h }
-        if a.id != b.id { return a.id < b.id }
+        if !same(a.id, b.id) { return precedes(a.id, b.id) }
         if a.lastSeen != b.lastSeen { return a.lastSeen > b.lastSeen }
         for (x, y) in [(a.fingerprint, b.fingerprint), (a.service, b.service), (a.exceptionType, b.exceptionType),
                        (a.level, b.level), (a.state, b.state), (a.owner ?? "", b.owner ?? ""),
@@ -33,7 +33,7 @@ enum ReportOrder {
     /// their change (the dashboard's open tickets).
     static func busiest(_ a: ExceptionReport.Ticket, _ b: ExceptionReport.Ticket) -> Bool {
         if a.countLast24h != b.countLast24h { return a.countLast24h > b.countLast24h }
-        if a.id != b.id { return a.id < b.id }
+        if !same(a.id, b.id) { return precedes(a.id, b.id) }
         return attention(a, b)
     }
 

@@ -44,6 +44,27 @@ enum ReportTime {
         return day + "T" + pad(second / 3_600)
     }
 
+    /// The start of the hour a file stem names, in seconds since 1970: the inverse of
+    /// ``fileStem(hourStart:)``. `nil` for anything but `YYYY-MM-DDTHH` with a real date and an
+    /// hour of 00–23, so a stray file in the reports folder is never taken for a report.
+    static func hourStart(fileStem stem: String) -> Int64? {
+        let bytes = Array(stem.utf8)
+        guard bytes.count == 13, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T") else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for byte in bytes[range] {
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
+              (1...12).contains(month), (1...CronCivilDate.daysInMonth(year: year, month: month)).contains(day), hour < 24
+        else { return nil }
+        let dayNumber = Int64(CronCivilDate(year: year, month: month, day: day).dayNumber)
+        return dayNumber * secondsPerDay + Int64(hour) * secondsPerHour
+    }
+
     /// `2026-01-05`.
     static func day(seconds: Int64) -> String {
         split(seconds).day

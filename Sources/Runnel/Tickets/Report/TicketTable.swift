@@ -21,8 +21,8 @@ enum TicketTable {
         writer.close()
         writer.open("tbody")
         for ticket in tickets {
-            writer.open("tr", [("class", "ticket " + ticket.change.rawValue), ("data-ticket-id", String(ticket.id))])
-            writer.element("td", [("class", "number")], text: String(ticket.id))
+            writer.open("tr", [("class", "ticket " + ticket.change.rawValue), ("data-ticket-id", ticket.id)])
+            writer.element("td", [("class", "number")], text: ticket.id)
             if showChange { writer.element("td", text: ticket.change.rawValue) }
             writer.element("td", text: ticket.service)
             owner(ticket.owner, element: "td", into: &writer)
