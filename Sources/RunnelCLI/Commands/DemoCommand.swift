@@ -105,7 +105,9 @@ struct DemoCommand: ParsableCommand {
         let program = CLIContext.current.programName
         console.print("Try next:")
         console.print("  \(program) pipelines\(flag)")
-        for (_, view, _) in views.prefix(2) {
+        // The tickets' tables are many and alike: the other views make better examples.
+        let tickets = CLIContext.current.catalog.tickets
+        for (_, view, _) in views.filter({ $0.0 != tickets?.pipelineName }).prefix(2) {
             console.print("  \(program) inspect table \(view) --db derived --limit 5\(flag)")
         }
         console.print("  \(program) run --all --follow\(flag)     (keeps the views current as the relay appends; Ctrl-C stops it)")
