@@ -109,8 +109,11 @@ import Testing
         #expect(resolved.status == 0, "\(resolved.error)")
         #expect(resolved.output.contains("ticket \(id) of jobs-service: resolved in 7.2.0"))
         #expect(resolved.output.contains("It applies when the relay and the tickets pipeline next run: `runnel relay --home \(home)`, then `runnel run exception-tickets --home \(home)`"))
-        // Not applied yet: the event waits in the app outbox.
+        // Not applied yet: the event waits in the app outbox, and a second resolution is refused.
         #expect(try await jsonLines(runnel("tickets", "list", "--state", "resolved", "--format", "json", "--home", home)).isEmpty)
+        let twice = await runnel("tickets", "resolve", id, "--in-version", "7.3.0", "--home", home)
+        #expect(twice.status == 1)
+        #expect(twice.error.contains("error: a resolution of ticket \(id) is already waiting in the outbox"), "\(twice.error)")
 
         #expect(await runnel("relay", "--home", home).status == 0)
         let run = await runnel("run", "exception-tickets", "--home", home)
