@@ -22,16 +22,14 @@ public enum SampleCatalog {
 
     /// Exception tickets over `service-exceptions`: one per service and fingerprint, owned by
     /// whoever `service_owners` names for the service (nobody, for a service that lost its row).
-    public static var tickets: ExceptionTickets {
-        ExceptionTickets(topic: NetworkTopic.serviceExceptions, inAppPrefixes: inAppPrefixes) {
-            Source(NetworkTopic.serviceExceptions, as: ExceptionLogged.self, time: \.occurredAt)
-                .enrich(from: ServiceOwnerRow.table, on: \.service, ifMissing: .substitute(.unowned)) { exception, owner in
-                    ExceptionOccurrence(service: exception.service, host: exception.host, level: exception.level,
-                                        exceptionType: exception.exceptionType, message: exception.message,
-                                        stackTrace: exception.stackTrace, occurredAt: exception.occurredAt,
-                                        version: exception.serviceVersion, owners: owner.owners)
-                }
-        }
+    public static let tickets = ExceptionTickets(topic: NetworkTopic.serviceExceptions, inAppPrefixes: inAppPrefixes) {
+        Source(NetworkTopic.serviceExceptions, as: ExceptionLogged.self, time: \.occurredAt)
+            .enrich(from: ServiceOwnerRow.table, on: \.service, ifMissing: .substitute(.unowned)) { exception, owner in
+                ExceptionOccurrence(service: exception.service, host: exception.host, level: exception.level,
+                                    exceptionType: exception.exceptionType, message: exception.message,
+                                    stackTrace: exception.stackTrace, occurredAt: exception.occurredAt,
+                                    version: exception.serviceVersion, owners: owner.owners)
+            }
     }
 
     /// The id of the ticket an exception of `service` belongs to, as the tickets pipeline
@@ -41,8 +39,8 @@ public enum SampleCatalog {
         return ExceptionTickets.ticketID(service: service, fingerprint: fingerprint.id)
     }
 
-    /// Every pipeline (the tickets' too) every 5 minutes (one catch-up run after downtime), and log retention
-    /// nightly, Berlin time.
+    /// Every pipeline, the tickets' too, every 5 minutes (one catch-up run after downtime), and
+    /// log retention nightly, Berlin time.
     public static var schedules: [Schedule] {
         [
             Schedule("pipelines-every-5m", cron: "*/5 * * * *", missed: .runOnce, job: .pipelines(SamplePipelines.all.map(\.name) + [tickets.pipelineName])),

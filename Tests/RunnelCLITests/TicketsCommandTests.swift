@@ -94,9 +94,9 @@ import Testing
         let hours = shown.outputLines.filter { $0.hasPrefix("  2026-01-05T") && $0.hasSuffix("#") }
         #expect(hours.count == 6)
         #expect(hours.first?.hasPrefix("  2026-01-05T08:00:00Z") == true && hours.last?.hasPrefix("  2026-01-05T13:00:00Z") == true)
-        #expect(text.contains("first exception ("))
+        #expect(text.contains("sample exception (the first: \(feed["sample_host"] as String), error, version 3.2.0):"))
         #expect(text.contains(feed["sample_message"] as String))
-        #expect(text.contains("latest exception ("))
+        #expect(text.contains("latest exception (\(Date(millisecondsSince1970: feed["latest_at"]).iso8601()), version 3.2.1):"))
         #expect(text.contains(feed["latest_message"] as String))
         #expect(text.contains("    at com.example.feed.RankingClient.fetch(RankingClient.java:"))
     }

@@ -94,7 +94,8 @@ extension TicketsCommand {
 
             lines.append("")
             let version = { (version: String?) in version.map { ", version \($0)" } ?? "" }
-            lines.append("first exception (\(iso(ticket["first_seen"])), \(ticket["sample_host"] as String), \(ticket["sample_level"] as String)"
+            // The sample is the first exception the pipeline took, which opened the ticket.
+            lines.append("sample exception (the first: \(ticket["sample_host"] as String), \(ticket["sample_level"] as String)"
                          + "\(version(ticket["first_version"]))):")
             lines.append(contentsOf: indented(ticket["sample_message"], ticket["sample_stack_trace"]))
             lines.append("")
