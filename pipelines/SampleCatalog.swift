@@ -12,14 +12,38 @@ public enum SampleCatalog {
             sampleData: NetworkDataSet(),
             pipelines: SamplePipelines.all,
             eventTypes: eventTypes,
-            schedules: schedules)
+            schedules: schedules,
+            tickets: tickets)
     }
 
-    /// Every pipeline every 5 minutes (one catch-up run after downtime), and log retention
-    /// nightly, Berlin time.
+    /// The frames that are the network's own code: the services are Java, in `com.example.…`.
+    /// The generator writes its stack traces with these, and the tickets fingerprint with them.
+    public static let inAppPrefixes = ["com.example."]
+
+    /// Exception tickets over `service-exceptions`: one per service and fingerprint, owned by
+    /// whoever `service_owners` names for the service (nobody, for a service that lost its row).
+    public static let tickets = ExceptionTickets(topic: NetworkTopic.serviceExceptions, inAppPrefixes: inAppPrefixes) {
+        Source(NetworkTopic.serviceExceptions, as: ExceptionLogged.self, time: \.occurredAt)
+            .enrich(from: ServiceOwnerRow.table, on: \.service, ifMissing: .substitute(.unowned)) { exception, owner in
+                ExceptionOccurrence(service: exception.service, host: exception.host, level: exception.level,
+                                    exceptionType: exception.exceptionType, message: exception.message,
+                                    stackTrace: exception.stackTrace, occurredAt: exception.occurredAt,
+                                    version: exception.serviceVersion, owners: owner.owners)
+            }
+    }
+
+    /// The id of the ticket an exception of `service` belongs to, as the tickets pipeline
+    /// computes it: for resolving a ticket before the pipeline has run.
+    public static func ticketID(service: String, type: String, message: String, stackTrace: String) -> String {
+        let fingerprint = Fingerprinter(inAppPrefixes: inAppPrefixes).fingerprint(type: type, message: message, stackTrace: stackTrace)
+        return ExceptionTickets.ticketID(service: service, fingerprint: fingerprint.id)
+    }
+
+    /// Every pipeline, the tickets' too, every 5 minutes (one catch-up run after downtime), and
+    /// log retention nightly, Berlin time.
     public static var schedules: [Schedule] {
         [
-            Schedule("pipelines-every-5m", cron: "*/5 * * * *", missed: .runOnce, job: .pipelines(SamplePipelines.all.map(\.name))),
+            Schedule("pipelines-every-5m", cron: "*/5 * * * *", missed: .runOnce, job: .pipelines(SamplePipelines.all.map(\.name) + [tickets.pipelineName])),
             Schedule("log-retention-nightly", cron: "30 3 * * *", timeZone: "Europe/Berlin", missed: .runOnce, job: .logRetention),
         ]
     }
@@ -39,6 +63,7 @@ public enum SampleCatalog {
         "0002_connections.sql": PackageResources._002_connections_sql,
         "0003_activity.sql": PackageResources._003_activity_sql,
         "0004_operations.sql": PackageResources._004_operations_sql,
+        "0005_service_versions.sql": PackageResources._005_service_versions_sql,
     ])
 
     /// The checkout this target was built from, where `sample-data/network.jsonl` is committed:

@@ -30,7 +30,7 @@ public struct RunnelCommand: AsyncParsableCommand {
                 """,
             subcommands: [DemoCommand.self, InitCommand.self, MigrateCommand.self, SampleCommand.self, InspectCommand.self,
                           RelayCommand.self, LogCommand.self, PipelinesCommand.self, RunCommand.self, KVCommand.self, ScheduleCommand.self,
-                          ReportCommand.self, ReportsCommand.self]
+                          TicketsCommand.self, ReportCommand.self, ReportsCommand.self]
                 + context.commands)
     }
 

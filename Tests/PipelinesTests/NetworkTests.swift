@@ -95,4 +95,38 @@ import Testing
         }
         #expect(try events().suffix(2).map(\.type) == ["ServiceOwnerAssigned", "ExceptionLogged"])
     }
+
+    @Test func exceptionsAreSchemaVersion2WithTheServiceVersionInRowAndEvent() throws {
+        let exception = ExceptionLogged(exceptionId: 1, service: "feed-service", host: "app-01", level: "error", exceptionType: "java.io.IOException",
+                                        message: "reset", stackTrace: "…", occurredAt: t0, serviceVersion: "3.2.1")
+        try store.app.write { db in
+            _ = try network.assignOwner(service: "feed-service", team: "feed-infra", ownerEmail: "oncall@example.net", at: t0, in: db)
+            _ = try network.logException(exception, in: db)
+        }
+        let row = try #require(try events().last)
+        #expect(row.type == "ExceptionLogged" && row.schemaVersion == 2)
+        #expect(try Outbox.makeDecoder().decode(ExceptionLogged.self, from: Data(row.payload.utf8)) == exception)
+        #expect(try store.app.read { try String.fetchOne($0, sql: "SELECT service_version FROM service_exceptions") } == "3.2.1")
+    }
+
+    @Test func resolvingATicketWritesTicketResolvedOnTheExceptionsTopicKeyedByItsService() throws {
+        #expect(throws: NetworkError.self) {
+            try store.app.write { db in _ = try network.resolveTicket("0123456789ab", service: "feed-service", inVersion: nil, note: nil, by: nil, at: t0, in: db) }
+        }
+        try store.app.write { db in
+            _ = try network.assignOwner(service: "feed-service", team: "feed-infra", ownerEmail: "oncall@example.net", at: t0, in: db)
+        }
+        let error = try #require(throws: NetworkError.self) {
+            try store.app.write { db in _ = try network.resolveTicket("feed", service: "feed-service", inVersion: nil, note: nil, by: nil, at: t0, in: db) }
+        }
+        #expect(error.message.contains("not a ticket id"))
+        try store.app.write { db in
+            _ = try network.resolveTicket("0123456789AB", service: "feed-service", inVersion: "3.2.1", note: "retries", by: "ada", at: t0, in: db)
+        }
+        let row = try #require(try events().last)
+        #expect(row.type == "TicketResolved" && row.topic == NetworkTopic.serviceExceptions && row.key == "feed-service")
+        let resolution = try Outbox.makeDecoder().decode(TicketResolved.self, from: Data(row.payload.utf8))
+        #expect(resolution == TicketResolved(ticketId: "0123456789ab", service: "feed-service", inVersion: "3.2.1", note: "retries",
+                                             resolvedBy: "ada", resolvedAt: t0))
+    }
 }

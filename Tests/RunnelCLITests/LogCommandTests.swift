@@ -19,8 +19,8 @@ import Testing
         let result = await runnel("log", "topics", "--format", "json", "--home", home)
         #expect(result.status == 0)
         let topics = try result.outputLines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
-        // The sample's seven topics, and the member-sessions topic the demo's pipelines derive.
-        #expect(topics.count == 8)
+        // The sample's seven topics, and the member-sessions and tickets topics the demo's pipelines derive.
+        #expect(topics.count == 9)
         #expect(topics.allSatisfy { $0["topic"] is String && $0["partitions"] as? Int == 1 && ($0["bytes"] as? Int ?? 0) > 0 })
         let events = try await Store.openReadOnly(temporary.home, .app).read { try Int.fetchOne($0, sql: "SELECT events FROM runnel_sample_loads") }
         // Relayed rows leave the outbox; AUTOINCREMENT remembers how many there were.

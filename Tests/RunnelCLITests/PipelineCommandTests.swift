@@ -82,7 +82,7 @@ import Testing
         let temporary = try TemporaryHome(label: "rebuild-status")
         let store = try temporary.openStoreWithSampleData(SampleCatalog.catalog)
         let home = temporary.home.url.path
-        for pipeline in SamplePipelines.all { _ = try PipelineRunner(pipeline: pipeline, store: store).runToEnd() }
+        for pipeline in SampleCatalog.catalog.pipelines { _ = try PipelineRunner(pipeline: pipeline, store: store).runToEnd() }
         let built = try Self.viewCounts(store)
         #expect(try await Self.listed(home).values.allSatisfy { $0["state"] as? String == "ok" })
 
@@ -99,7 +99,7 @@ import Testing
         #expect(child.terminationReason == .uncaughtSignal, "the rebuild finished before it was stopped: \(ChildProcess.text(of: errors))")
 
         let interrupted = try await Self.listed(home)
-        #expect(interrupted.count == SamplePipelines.all.count)
+        #expect(interrupted.count == SampleCatalog.catalog.pipelines.count)
         for (name, row) in interrupted {
             let state = row["state"] as? String ?? ""
             #expect(state.hasPrefix("rebuilding ("), "\(name): \(state)")

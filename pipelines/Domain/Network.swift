@@ -170,15 +170,35 @@ public struct Network: Sendable {
         guard ["warning", "error", "fatal"].contains(exception.level) else {
             throw NetworkError("unknown level \"\(exception.level)\" (expected warning, error or fatal)")
         }
-        guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM service_owners WHERE service = ?"), arguments: [exception.service]) == true else {
-            throw NetworkError("service \(exception.service) has no owner; assign one before logging its exceptions")
-        }
+        try requireOwner(exception.service, db)
         try db.run("""
-            INSERT INTO service_exceptions (exception_id, service, host, level, exception_type, message, stack_trace, occurred_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO service_exceptions (exception_id, service, host, level, exception_type, message, stack_trace, occurred_at, service_version)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [exception.exceptionId, exception.service, exception.host, exception.level, exception.exceptionType,
-                             exception.message, exception.stackTrace, exception.occurredAt.millisecondsSince1970])
-        try announce(NetworkTopic.serviceExceptions, key: exception.service, "ExceptionLogged", exception, at: exception.occurredAt, in: db)
+                             exception.message, exception.stackTrace, exception.occurredAt.millisecondsSince1970, exception.serviceVersion])
+        try announce(NetworkTopic.serviceExceptions, key: exception.service, "ExceptionLogged", exception, at: exception.occurredAt,
+                     schemaVersion: ExceptionLogged.schemaVersion, in: db)
+        return 1
+    }
+
+    /// Marks a service's exception ticket fixed, optionally in a version of the service: writes a
+    /// `TicketResolved` through the outbox onto the exceptions topic, keyed by the service, where
+    /// the tickets pipeline (``SampleCatalog/tickets``) applies it in order with the service's
+    /// exceptions. The ticket need not exist yet in `derived.sqlite`; the pipeline dead-letters a
+    /// resolution of a ticket it never opened.
+    /// - Parameters:
+    ///   - ticketId: The ticket's id, ``ExceptionTickets/ticketID(service:fingerprint:)``.
+    ///   - inVersion: The version the fix ships in; exceptions from older versions do not reopen it.
+    /// - Throws: ``NetworkError`` when the service has no owner or the ticket id is not 12 hex digits.
+    @discardableResult
+    public func resolveTicket(_ ticketId: String, service: String, inVersion: String?, note: String?, by: String?,
+                              at: Date, in db: Database) throws -> Int {
+        guard ticketId.count == 12, ticketId.allSatisfy(\.isHexDigit) else {
+            throw NetworkError("\"\(ticketId)\" is not a ticket id (12 hex digits)")
+        }
+        try requireOwner(service, db)
+        let resolution = TicketResolved(ticketId: ticketId.lowercased(), service: service, inVersion: inVersion, note: note, resolvedBy: by, resolvedAt: at)
+        try SampleCatalog.tickets.record(resolution, in: db, outbox: outbox)
         return 1
     }
 
@@ -199,10 +219,17 @@ public struct Network: Sendable {
         }
     }
 
+    private func requireOwner(_ service: String, _ db: Database) throws {
+        guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM service_owners WHERE service = ?"), arguments: [service]) == true else {
+            throw NetworkError("service \(service) has no owner; assign one before logging its exceptions or resolving its tickets")
+        }
+    }
+
     private func announce<Payload: Encodable & Sendable>(
-        _ topic: String, key: some CustomStringConvertible, _ type: String, _ payload: Payload, at: Date, in db: Database
+        _ topic: String, key: some CustomStringConvertible, _ type: String, _ payload: Payload, at: Date, schemaVersion: Int = 1, in db: Database
     ) throws {
-        try outbox.append(OutboxEvent(topic: topic, key: key.description, type: type, payload: payload, eventTime: at), in: db)
+        try outbox.append(OutboxEvent(topic: topic, key: key.description, type: type, schemaVersion: schemaVersion, payload: payload,
+                                      eventTime: at), in: db)
     }
 }
 

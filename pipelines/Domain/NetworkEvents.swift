@@ -140,7 +140,13 @@ public struct ServiceOwnerAssigned: Codable, Sendable, Hashable {
 }
 
 /// `service-exceptions` · `ExceptionLogged`.
+///
+/// Schema version 2 added `serviceVersion`; version 1 payloads, which do not have it, decode
+/// with `serviceVersion` nil.
 public struct ExceptionLogged: Codable, Sendable, Hashable {
+    /// The schema version ``Network/logException(_:in:)`` writes.
+    public static let schemaVersion = 2
+
     public var exceptionId: Int64
     public var service: String
     public var host: String
@@ -149,8 +155,12 @@ public struct ExceptionLogged: Codable, Sendable, Hashable {
     public var message: String
     public var stackTrace: String
     public var occurredAt: Date
+    /// The version of the service that threw (`3.2.1`); nil in version 1 events. A ticket
+    /// resolved in a version reopens only for exceptions from that version on.
+    public var serviceVersion: String?
 
-    public init(exceptionId: Int64, service: String, host: String, level: String, exceptionType: String, message: String, stackTrace: String, occurredAt: Date) {
+    public init(exceptionId: Int64, service: String, host: String, level: String, exceptionType: String, message: String, stackTrace: String,
+                occurredAt: Date, serviceVersion: String? = nil) {
         self.exceptionId = exceptionId
         self.service = service
         self.host = host
@@ -159,6 +169,7 @@ public struct ExceptionLogged: Codable, Sendable, Hashable {
         self.message = message
         self.stackTrace = stackTrace
         self.occurredAt = occurredAt
+        self.serviceVersion = serviceVersion
     }
 }
 

@@ -41,16 +41,53 @@ extension NetworkGenerator {
         var name: String
         var team: String
         var hosts: [String]
+        /// The versions the service ships, oldest first; the first runs from the start.
+        var releases: [Release]
+
+        /// The version running on `host` in `hour`: the latest release shipped by then. The
+        /// service's last host is upgraded an hour after the others, a staged rollout.
+        func version(hour: Int, host: String, of hours: Int) -> String {
+            let lag = hosts.count > 1 && host == hosts.last ? 1 : 0
+            return releases.last { $0.firstHour(hours) + lag <= hour }?.version ?? releases[0].version
+        }
+    }
+
+    struct Release {
+        /// When a release ships: a fraction of the span, or a number of hours before its end.
+        enum Shipped {
+            case after(Double)
+            case hoursBeforeEnd(Int)
+        }
+
+        var version: String
+        var shipped: Shipped
+
+        func firstHour(_ hours: Int) -> Int {
+            switch shipped {
+            case .after(let fraction): Int(Double(hours) * fraction)
+            case .hoursBeforeEnd(let count): hours - count
+            }
+        }
     }
 
     static let services = [
-        Service(name: "feed-service", team: "feed-infra", hosts: ["app-01", "app-02"]),
-        Service(name: "search-service", team: "search-relevance", hosts: ["app-02", "app-03"]),
-        Service(name: "messaging-service", team: "messaging", hosts: ["app-03", "app-04"]),
-        Service(name: "profile-service", team: "identity", hosts: ["app-04", "app-05"]),
-        Service(name: "jobs-service", team: "growth", hosts: ["app-05", "app-06"]),
-        Service(name: "notifications-service", team: "growth", hosts: ["app-06", "app-01"]),
+        // The feed's fix for the ranking timeout ships two hours before the end (see `addExceptions`).
+        Service(name: "feed-service", team: "feed-infra", hosts: ["app-01", "app-02"],
+                releases: [Release(version: "3.2.0", shipped: .after(0)), Release(version: feedFixVersion, shipped: .hoursBeforeEnd(2))]),
+        Service(name: "search-service", team: "search-relevance", hosts: ["app-02", "app-03"],
+                releases: [Release(version: "1.8.3", shipped: .after(0)), Release(version: "1.9.0", shipped: .after(0.5))]),
+        Service(name: "messaging-service", team: "messaging", hosts: ["app-03", "app-04"],
+                releases: [Release(version: "5.0.2", shipped: .after(0))]),
+        Service(name: "profile-service", team: "identity", hosts: ["app-04", "app-05"],
+                releases: [Release(version: "2.4.0", shipped: .after(0)), Release(version: "2.5.0", shipped: .after(0.34))]),
+        Service(name: "jobs-service", team: "growth", hosts: ["app-05", "app-06"],
+                releases: [Release(version: "7.1.0", shipped: .after(0))]),
+        Service(name: "notifications-service", team: "growth", hosts: ["app-06", "app-01"],
+                releases: [Release(version: "1.0.4", shipped: .after(0)), Release(version: "1.1.0", shipped: .after(0.67))]),
     ]
+
+    /// The feed release the ranking timeout is resolved in.
+    static let feedFixVersion = "3.2.1"
 
     struct ExceptionKind {
         var service: Int
@@ -64,11 +101,18 @@ extension NetworkGenerator {
 
         func firstHour(_ hours: Int) -> Int { Int(Double(hours) * startsAt) }
 
-        /// The template with `{n}` replaced by numbers and `{uuid}` by a UUID, as real messages carry.
+        /// The template with `{n}` replaced by numbers, `{uuid}` by a UUID and `{hex}` by a
+        /// 16-digit request id, as real messages carry.
         func message(_ random: inout SeededGenerator) -> String {
             var text = messageTemplate
             while let range = text.range(of: "{n}") {
                 text.replaceSubrange(range, with: String(1 + random.below(99_999)))
+            }
+            while let range = text.range(of: "{hex}") {
+                // A letter then a digit first, so it always reads as an id, never as a word or a number.
+                let digits = String(random.pick(Array("abcdef"))) + String(random.below(10))
+                    + (0..<14).map { _ in String(random.below(16), radix: 16) }.joined()
+                text.replaceSubrange(range, with: digits)
             }
             while let range = text.range(of: "{uuid}") {
                 let hex = (0..<4).map { _ in String(random.next() & 0xFFFF_FFFF, radix: 16) }.map { String(repeating: "0", count: 8 - $0.count) + $0 }.joined()
@@ -83,7 +127,7 @@ extension NetworkGenerator {
         func stack(message: String, _ random: inout SeededGenerator) -> String {
             var lines = ["\(type): \(message)"]
             for frame in frames {
-                let line = frame.hasPrefix("com.example") ? "\(frame.split(separator: ".").dropLast().last ?? "Main").java:\(20 + random.below(400))" : "Unknown Source"
+                let line = SampleCatalog.inAppPrefixes.contains(where: frame.hasPrefix) ? "\(frame.split(separator: ".").dropLast().last ?? "Main").java:\(20 + random.below(400))" : "Unknown Source"
                 lines.append("\tat \(frame)(\(line))")
             }
             return lines.joined(separator: "\n")
@@ -109,5 +153,11 @@ extension NetworkGenerator {
         ExceptionKind(service: 5, type: "java.lang.OutOfMemoryError", level: "fatal", perHour: 1, startsAt: 0.67,
                       messageTemplate: "Java heap space",
                       frames: ["com.example.notifications.DigestBuilder.build", "com.example.notifications.Scheduler.tick", "java.lang.Thread.run"]),
+        // No in-app frame: the gRPC library throws it, so the message's template is what groups
+        // it, and only ids, UUIDs and numbers vary in the message.
+        ExceptionKind(service: 4, type: "io.grpc.StatusRuntimeException", level: "warning", perHour: 2, startsAt: 0,
+                      messageTemplate: "DEADLINE_EXCEEDED: recommendations call {uuid} for member {n} gave up after {n}ms (request {hex})",
+                      frames: ["io.grpc.stub.ClientCalls.toStatusRuntimeException", "io.grpc.stub.ClientCalls.getUnchecked",
+                               "io.grpc.stub.ClientCalls.blockingUnaryCall", "java.lang.Thread.run"]),
     ]
 }

@@ -3,7 +3,8 @@ import Runnel
 
 /// Makes a deterministic sample network: members (a few percent of them bots) joining, inviting
 /// and connecting, browsing and viewing profiles, and services throwing exceptions, two kinds of
-/// which first appear part-way through, while their hosts report metrics.
+/// which first appear part-way through, from versions that ship part-way too, while their hosts
+/// report metrics; one ticket is resolved in a release and comes back after it.
 ///
 /// Every random choice comes from one ``SeededGenerator``, so the same parameters give the same
 /// operations in the same order, on any machine.
@@ -166,22 +167,41 @@ struct NetworkGenerator {
         }
     }
 
+    /// Each kind's exceptions, hour by hour, from the version the host runs then. The feed's
+    /// ranking timeout tells a story in its last three hours (with 3 hours or more): its fix,
+    /// 3.2.1, ships on app-01 two hours before the end and the ticket is resolved in it; for that
+    /// hour only app-02, still on 3.2.0, throws it, which does not reopen the ticket; in the last
+    /// hour both hosts run 3.2.1 and it comes back four times as often: a regression.
     private mutating func addExceptions() {
         var nextID: Int64 = 1
         let hours = parameters.hours
+        let fixHour = hours >= 3 ? hours - 2 : nil
         for hour in 0..<hours {
             let hourStart = start + Int64(hour) * Self.hour
             for kind in Self.exceptionKinds {
-                // New kinds start part-way through; the feed timeout regresses in the last hour.
+                // New kinds start part-way through.
                 guard hour >= kind.firstHour(hours) else { continue }
+                let service = Self.services[kind.service]
                 var count = kind.perHour + random.below(kind.perHour + 1)
-                if kind.type.hasSuffix("TimeoutException"), hour == hours - 1, hours > 1 { count *= 4 }
+                var hosts = service.hosts
+                var from = hourStart
+                if kind.type.hasSuffix("TimeoutException"), hours > 1 {
+                    if hour == hours - 1 {
+                        count *= 4
+                    } else if hour == fixHour {
+                        addResolution(of: kind, at: hourStart + 2 * Self.minute)
+                        count = 2 + random.below(2)
+                        hosts = hosts.filter { service.version(hour: hour, host: $0, of: hours) != Self.feedFixVersion }
+                        from = hourStart + 5 * Self.minute
+                    }
+                }
                 for _ in 0..<count {
-                    let service = Self.services[kind.service]
-                    var exception = NetworkOperation(op: "exception", at: hourStart + Int64(random.below(Int(Self.hour))))
+                    var exception = NetworkOperation(op: "exception", at: from + Int64(random.below(Int(hourStart + Self.hour - from))))
                     exception.id = nextID
                     exception.service = service.name
-                    exception.host = random.pick(service.hosts)
+                    let host = random.pick(hosts)
+                    exception.host = host
+                    exception.version = service.version(hour: hour, host: host, of: hours)
                     exception.level = kind.level
                     exception.type = kind.type
                     let message = kind.message(&random)
@@ -192,6 +212,20 @@ struct NetworkGenerator {
                 }
             }
         }
+    }
+
+    /// The owners resolve `kind`'s ticket in the feed's fix release, by its id as the tickets
+    /// pipeline computes it.
+    private mutating func addResolution(of kind: ExceptionKind, at time: Int64) {
+        let service = Self.services[kind.service]
+        let message = kind.message(&random)
+        var resolve = NetworkOperation(op: "resolve", at: time)
+        resolve.service = service.name
+        resolve.ticket = SampleCatalog.ticketID(service: service.name, type: kind.type, message: message, stackTrace: kind.stack(message: message, &random))
+        resolve.version = Self.feedFixVersion
+        resolve.note = "Ranking client retries with backoff and a 2 s budget"
+        resolve.by = "\(service.team)-oncall@example.net"
+        add(resolve)
     }
 
     private mutating func addHostMetrics() {

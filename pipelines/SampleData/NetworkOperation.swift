@@ -31,6 +31,12 @@ public struct NetworkOperation: Codable, Sendable, Hashable {
     public var stack: String?
     public var metric: String?
     public var value: Double?
+    /// `exception`: the version of the service that threw; `resolve`: the version the fix ships in.
+    public var version: String?
+    /// `resolve`: the ticket's id (or, without it, the ticket of `type`, `message` and `stack`).
+    public var ticket: String?
+    public var note: String?
+    public var by: String?
 
     public init(op: String, at: Int64) {
         self.op = op
@@ -70,13 +76,19 @@ public struct NetworkOperation: Codable, Sendable, Hashable {
         case "exception":
             let logged = ExceptionLogged(exceptionId: try need(id, "id"), service: try need(service, "service"), host: try need(host, "host"),
                                          level: try need(level, "level"), exceptionType: try need(type, "type"),
-                                         message: try need(message, "message"), stackTrace: try need(stack, "stack"), occurredAt: time)
+                                         message: try need(message, "message"), stackTrace: try need(stack, "stack"), occurredAt: time,
+                                         serviceVersion: version)
             return try network.logException(logged, in: db)
+        case "resolve":
+            let service = try need(service, "service")
+            let id = try ticket ?? SampleCatalog.ticketID(service: service, type: try need(type, "type"), message: try need(message, "message"),
+                                                           stackTrace: try need(stack, "stack"))
+            return try network.resolveTicket(id, service: service, inVersion: version, note: note, by: by, at: time, in: db)
         case "metric":
             return try network.recordHostMetric(host: try need(host, "host"), metric: try need(metric, "metric"),
                                                 value: try need(value, "value"), at: time, in: db)
         default:
-            throw NetworkError("unknown operation \"\(op)\" (expected join, headline, invite, accept, decline, activity, view, owner, exception or metric)")
+            throw NetworkError("unknown operation \"\(op)\" (expected join, headline, invite, accept, decline, activity, view, owner, exception, resolve or metric)")
         }
     }
 

@@ -105,8 +105,13 @@ struct DemoCommand: ParsableCommand {
         let program = CLIContext.current.programName
         console.print("Try next:")
         console.print("  \(program) pipelines\(flag)")
-        for (_, view, _) in views.prefix(2) {
+        // The tickets' tables have a command of their own.
+        let tickets = CLIContext.current.catalog.tickets
+        for (_, view, _) in views.filter({ $0.0 != tickets?.pipelineName }).prefix(2) {
             console.print("  \(program) inspect table \(view) --db derived --limit 5\(flag)")
+        }
+        if tickets != nil, views.contains(where: { $0.1 == ExceptionTickets.ticketsTable }) {
+            console.print("  \(program) tickets list\(flag)")
         }
         console.print("  \(program) run --all --follow\(flag)     (keeps the views current as the relay appends; Ctrl-C stops it)")
         if let first = stores.first {
