@@ -39,11 +39,13 @@ public enum SampleCatalog {
         return ExceptionTickets.ticketID(service: service, fingerprint: fingerprint.id)
     }
 
-    /// Every pipeline, the tickets' too, every 5 minutes (one catch-up run after downtime), and
-    /// log retention nightly, Berlin time.
+    /// Every pipeline, the tickets' too, every 5 minutes (one catch-up run after downtime), the
+    /// exception report of the hour before at 5 past each hour (every missed hour's after
+    /// downtime, up to two days), and log retention nightly, Berlin time.
     public static var schedules: [Schedule] {
         [
             Schedule("pipelines-every-5m", cron: "*/5 * * * *", missed: .runOnce, job: .pipelines(SamplePipelines.all.map(\.name) + [tickets.pipelineName])),
+            Schedule("exception-report-hourly", cron: "5 * * * *", missed: .runAll(max: 48), job: .exceptionReport),
             Schedule("log-retention-nightly", cron: "30 3 * * *", timeZone: "Europe/Berlin", missed: .runOnce, job: .logRetention),
         ]
     }

@@ -115,8 +115,6 @@ public struct TicketCountsUpdated: Codable, Sendable, Hashable {
     public var hour: Date
     /// The ticket's exceptions in that hour.
     public var count: Int64
-    /// The ticket's exceptions in all, as of this batch.
+    /// The ticket's exceptions from its first through the end of that hour.
     public var total: Int64
-    /// `open` or `resolved`.
-    public var state: String
 }

@@ -200,11 +200,14 @@ final class TicketsOperator: PipelineOperator, EventTypeEmitting {
             WHERE count != announced_count AND hour <= ? ORDER BY hour, ticket_id
             """, arguments: [limit])
         guard !rows.isEmpty else { return }
+        let total = try db.cachedStatement(sql: "SELECT sum(count) FROM \(ExceptionTickets.hoursTable) WHERE ticket_id = ? AND hour <= ?")
         for row in rows {
             let id: String = row["ticket_id"], hour: Int64 = row["hour"]
             guard let ticket = tickets[id] else { continue }
+            // Through the hour's end, not as of the batch: the same in every run, whatever the batches.
+            let through = try Int64.fetchOne(total, arguments: [id, hour]) ?? 0
             let update = TicketCountsUpdated(ticketId: id, service: ticket.service, hour: Date(millisecondsSince1970: hour),
-                                             count: row["count"], total: ticket.count, state: ticket.state)
+                                             count: row["count"], total: through)
             try graph.store.outbox.append(OutboxEvent(topic: settings.ticketsTopic, key: ticket.service, type: "TicketCountsUpdated",
                                                       payload: update, eventTime: Date(millisecondsSince1970: hour + Self.hour)), in: db)
         }
