@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import GRDB
 import Runnel
 
@@ -40,11 +41,31 @@ struct DemoCommand: ParsableCommand {
                 try RelayCommand.drain(store, batchSize: OutboxRelay.Configuration().batchSize, partitions: 1, console: console)
             }
         }
+        if context.catalog.tickets != nil, let hour = try store.derived.read({ try ExceptionReport.latestHour(in: $0) }) {
+            console.print("-- exception report")
+            let files = try ExceptionReportWriter(store: store, title: context.catalog.name).write(hour: hour)
+            console.print("   \(files.markdown.path)")
+            console.print("   \(files.html.path)")
+        }
         if !context.catalog.schedules.isEmpty {
             console.print("-- schedules (`\(context.programName) schedule run\(self.home.hintFlag)` runs them until Ctrl-C)")
             try ScheduleCommand.List.print(context.catalog, store: store, format: .table, console: console)
         }
         try summarize(store, console: console)
+    }
+
+    /// The open tickets, and where the exceptions dashboard is.
+    private func summarizeTickets(_ store: Store, console: Console) throws {
+        let rows = try TicketsCommand.List.rows(state: .open, service: nil, in: store.derived)
+        console.print("  reports/        exception tickets (derived.sqlite) and their reports:")
+        let shown = ["id", "service", "exception_type", "count", "last_hour_count", "owner"]
+        let indexes = shown.compactMap { TicketsCommand.List.columns.firstIndex(of: $0) }
+        let printer = RowPrinter(format: .table, console: console)
+        printer.print(columns: shown, rows: rows.map { row in indexes.map { row[$0] } })
+        let dashboard = ExceptionReportWriter.folder(in: store.home).appendingPathComponent(ExceptionReportWriter.indexName)
+        if FileManager.default.fileExists(atPath: dashboard.path) {
+            console.print("                  exceptions dashboard: \(dashboard.path)")
+        }
     }
 
     private func summarize(_ store: Store, console: Console) throws {
@@ -100,6 +121,9 @@ struct DemoCommand: ParsableCommand {
                 }
             }
         }
+        if CLIContext.current.catalog.tickets != nil, try store.derived.read({ try $0.tableExists(ExceptionTickets.ticketsTable) }) {
+            try summarizeTickets(store, console: console)
+        }
         console.print("")
         // Hints from what this home holds, so an app's demo names its own tables, views and stores.
         let program = CLIContext.current.programName
@@ -112,6 +136,10 @@ struct DemoCommand: ParsableCommand {
         }
         if tickets != nil, views.contains(where: { $0.1 == ExceptionTickets.ticketsTable }) {
             console.print("  \(program) tickets list\(flag)")
+            if let first = try store.derived.read({ try String.fetchOne($0, sql: "SELECT id FROM \(ExceptionTickets.ticketsTable) ORDER BY last_seen DESC, id LIMIT 1") }) {
+                console.print("  \(program) tickets show \(first)\(flag)")
+            }
+            console.print("  \(program) report exceptions --hour YYYY-MM-DDTHH\(flag)   (writes that hour's report; \(program) reports lists them)")
         }
         console.print("  \(program) run --all --follow\(flag)     (keeps the views current as the relay appends; Ctrl-C stops it)")
         if let first = stores.first {

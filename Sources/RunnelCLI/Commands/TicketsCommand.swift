@@ -77,7 +77,12 @@ extension TicketsCommand {
 
         func run() throws {
             _ = try TicketsCommand.settings()
-            let derived = try TicketsCommand.openTickets(home.resolved)
+            let values = try Self.rows(state: state, service: service, in: try TicketsCommand.openTickets(home.resolved))
+            RowPrinter(format: format.format, console: CLIContext.current.console).print(columns: Self.columns, rows: values)
+        }
+
+        /// The tickets as listed, in ``columns``' order, most recently seen first.
+        static func rows(state: State, service: String?, in derived: any DatabaseReader) throws -> [[DatabaseValue]] {
             var conditions: [String] = []
             var arguments: StatementArguments = []
             if state != .all {
@@ -99,14 +104,13 @@ extension TicketsCommand {
                     ORDER BY t.last_seen DESC, t.id
                     """, arguments: arguments)
             }
-            let values: [[DatabaseValue]] = rows.map { row in
+            return rows.map { row in
                 let owners = TicketsCommand.owners(row["owners"])
                 return [row["id"], row["service"], row["fingerprint"], row["exception_type"], row["state"],
                         owners.isEmpty ? .null : owners.databaseValue,
                         TicketsCommand.iso(row["first_seen"]).databaseValue, TicketsCommand.iso(row["last_seen"]).databaseValue,
                         row["count"], row["last_hour_count"]]
             }
-            RowPrinter(format: format.format, console: CLIContext.current.console).print(columns: Self.columns, rows: values)
         }
     }
 }
