@@ -47,6 +47,8 @@ extension ExceptionTickets {
     ///   - note: Why, for the ticket's history.
     ///   - by: Who resolved it.
     ///   - at: When (now).
+    ///   - store: The home: the ticket is read from its `derived.sqlite`, the resolution written to
+    ///     its `app.sqlite`.
     /// - Throws: ``RunnelError`` as ``findTicket(_:in:)`` does, and `.tickets` for a ticket that
     ///   is resolved already.
     @discardableResult
