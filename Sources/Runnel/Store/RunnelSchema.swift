@@ -153,7 +153,7 @@ enum RunnelSchema {
     }
 
     /// Ticket notifications and how far their collection read the tickets topic
-    /// (`docs/tickets-notifications.md`), in `app.sqlite`: who was told is not derived data, and a
+    /// (the Notifications section of `docs/tickets.md`), in `app.sqlite`: who was told is not derived data, and a
     /// rebuild of `derived.sqlite`, which announces every change again, must not tell anyone twice.
     private static func registerNotificationTables(_ db: Database) throws {
         try db.execute(sql: """

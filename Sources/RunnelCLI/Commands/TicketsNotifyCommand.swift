@@ -18,7 +18,7 @@ package struct TicketsNotifyCommand: AsyncParsableCommand {
             Idempotency-Key, retried with backoff on 408, 429, 5xx and network errors, and marked failed \
             on another 4xx. A crash between the receiver's answer and the commit sends it again with \
             the same key. Without --follow, one pass and exit; with --follow, until SIGTERM or SIGINT. \
-            Formats and guarantees: docs/tickets-notifications.md.
+            Formats and guarantees: docs/tickets.md, Notifications.
             """)
 
     @Option(help: ArgumentHelp("POST each notification to this URL (default: $RUNNEL_TICKETS_WEBHOOK).", valueName: "url"))

@@ -7,7 +7,7 @@ import GRDB
 /// Collection inserts a change's notifications and moves the topic's offsets in one transaction,
 /// and the key (`<ticketId>-<opening>-<owner>`) is the primary key, inserted or ignored: a
 /// replay after a crash, or a rebuild that announces the same changes again at new offsets,
-/// adds nothing. `docs/tickets-notifications.md` describes the columns.
+/// adds nothing. The Notifications section of `docs/tickets.md` describes the columns.
 enum NotificationLedger {
     /// A notification waiting for a channel.
     struct Pending: Sendable {

@@ -5,12 +5,14 @@ import Foundation
 ///
 /// Made once, when the change is collected, and stored as JSON text beside its delivery state,
 /// so every delivery of a notification (a retry, a resend after a crash) carries the same bytes.
-/// The format is described in `docs/tickets-notifications.md`.
+/// The format is described in the Notifications section of `docs/tickets.md`.
 public struct TicketNotification: Codable, Sendable, Hashable {
     /// `<ticketId>-<opening>-<owner>`: the same for the same change however often it is
     /// announced, and the webhook's `Idempotency-Key`.
     public var key: String
+    /// The ticket (12 hex digits, see ``ExceptionTickets/ticketID(service:fingerprint:)``).
     public var ticketId: String
+    /// The service the ticket belongs to.
     public var service: String
     /// Who is told.
     public var owner: String
@@ -20,19 +22,27 @@ public struct TicketNotification: Codable, Sendable, Hashable {
     public var reason: String
     /// 1 for the ticket's opening, 2, 3, … for its reopenings.
     public var opening: Int
+    /// The fingerprint's id (32 hex digits).
     public var fingerprint: String
+    /// The exception's type as thrown.
     public var exceptionType: String
+    /// The message's template, the ticket's title.
     public var title: String
     /// When the exception that opened the ticket happened, ISO 8601 in UTC.
     public var at: String
     /// When the ticket was first seen, ISO 8601 in UTC.
     public var firstSeen: String
+    /// The level, host, service version and message of the exception that opened the ticket.
     public var level: String
+    /// See ``level``.
     public var host: String
+    /// See ``level``; nil when the exception did not say.
     public var version: String?
+    /// See ``level``.
     public var message: String
     /// For a regression: when, and in which version, the ticket had been resolved.
     public var resolvedAt: String?
+    /// See ``resolvedAt``.
     public var resolvedInVersion: String?
 
     enum CodingKeys: String, CodingKey {

@@ -3,7 +3,7 @@ import GRDB
 
 extension TicketNotifier {
     /// What ``collect()`` read from the tickets topic.
-    public struct Collection: Sendable, Hashable {
+    public struct Collected: Sendable, Hashable {
         /// `TicketOpened` and `TicketReopened` records read.
         public var changes = 0
         /// New notifications (one per owner of each change).
@@ -24,8 +24,8 @@ extension TicketNotifier {
     /// transaction: a crash replays the batch, and the keys make the replay add nothing.
     /// - Throws: ``RunnelError`` for a damaged log, a gap at the notifier's offset, or a database
     ///   failure.
-    public func collect() throws -> Collection {
-        var collection = Collection()
+    public func collect() throws -> Collected {
+        var collection = Collected()
         guard let log = try openLog(), let topic = try log.topic(topic) else { return collection }
         let offsets = try RunnelError.naming(store.app.path, "reading runnel_notification_offsets") {
             try store.app.read { try NotificationLedger.offsets(of: self.topic, in: $0) }

@@ -28,6 +28,7 @@ extension TicketNotifier {
 
     /// A notification the webhook refused.
     public struct Failure: Sendable, Hashable {
+        /// The notification's key.
         public var key: String
         /// The status and the start of the receiver's answer.
         public var error: String

@@ -21,7 +21,7 @@ import Synchronization
 /// pipeline, which announces the same changes again, adds nothing. The file gets each key once,
 /// even across crashes; the webhook gets each key at least once and, after a crash between the
 /// receiver's answer and the commit, again with the same `Idempotency-Key`. The guarantees and
-/// formats are written down in `docs/tickets-notifications.md`.
+/// formats are written down in the Notifications section of `docs/tickets.md`.
 ///
 /// The notifier locks the file while it lives: one notifier per home.
 public final class TicketNotifier: Sendable {
@@ -62,6 +62,7 @@ public final class TicketNotifier: Sendable {
     public let store: Store
     /// The tickets topic.
     public let topic: String
+    /// The channels and retry delays.
     public let options: Options
     /// The file channel's file.
     public let fileURL: URL
@@ -112,8 +113,11 @@ public final class TicketNotifier: Sendable {
 
     /// What one pass did.
     public struct Pass: Sendable {
-        public var collection = Collection()
+        /// What was read from the tickets topic.
+        public var collection = Collected()
+        /// What went to the file.
         public var file = FileDelivery()
+        /// What went to the webhook.
         public var webhook = WebhookDelivery()
     }
 
@@ -138,11 +142,13 @@ public final class TicketNotifier: Sendable {
 
     /// How many notifications are in each state.
     public struct Counts: Sendable, Hashable {
+        /// Every notification collected.
         public var total = 0
         /// Not yet in the file.
         public var filePending = 0
         /// Waiting for a webhook attempt (retries included).
         public var webhookPending = 0
+        /// Taken by the webhook (2xx).
         public var webhookDelivered = 0
         /// Refused by the webhook for good; `last_error` says why.
         public var webhookFailed = 0

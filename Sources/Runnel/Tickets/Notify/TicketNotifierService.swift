@@ -10,6 +10,7 @@ import ServiceLifecycle
 /// (in this process at once, by other processes through the file watcher), looking at least
 /// every ``idleCheckInterval`` and when the next retry is due.
 public struct TicketNotifierService: Service {
+    /// The notifier the service runs.
     public let notifier: TicketNotifier
     /// How often the follower looks at the log when nothing woke it.
     public var idleCheckInterval: Duration
@@ -30,6 +31,9 @@ public struct TicketNotifierService: Service {
         self.onPass = onPass
     }
 
+    /// Follows the tickets topic until a graceful shutdown or cancellation.
+    /// - Throws: What a pass throws (a damaged log, a database failure); a failed webhook call
+    ///   is retried, not thrown.
     public func run() async throws {
         try await ServiceThread.run(named: "runnel.tickets.notify") { try await follow() }
     }
