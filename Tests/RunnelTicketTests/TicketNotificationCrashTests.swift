@@ -44,7 +44,7 @@ import Testing
                 // Let a few sends commit first, then kill inside the pause after one.
                 let wanted = aim == Self.sent ? 1 + random.below(3) : 1
                 let line = FaultPauses.pausingLine(aim.moment)
-                let deadline = Date().addingTimeInterval(20)
+                let deadline = Date().addingTimeInterval(60)
                 while child.count(line) < wanted, child.process.isRunning, Date() < deadline { usleep(2_000) }
                 if child.count(line) >= wanted, aim == Self.sent { aimedSends += 1 }
                 usleep(UInt32(random.below(pause / 4)))

@@ -18,7 +18,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(50))
         let change = AnnouncedChange(ticketId: "00000000f011")
         try TicketNotificationFixtures.announce([change], in: temporary.home)
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(60)
         var keys: [String] = []
         while Date() < deadline {
             keys = try TicketNotificationFixtures.lines(of: notifier).compactMap { $0["key"] as? String }

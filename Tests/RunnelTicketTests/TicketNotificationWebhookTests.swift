@@ -14,7 +14,7 @@ import Testing
     }
 
     /// Runs webhook deliveries until nothing is pending, or fails after `seconds`.
-    static func deliverUntilDone(_ notifier: TicketNotifier, seconds: Double = 10) async throws {
+    static func deliverUntilDone(_ notifier: TicketNotifier, seconds: Double = 60) async throws {
         let deadline = Date().addingTimeInterval(seconds)
         while try notifier.counts().webhookPending > 0 {
             guard Date() < deadline else {
