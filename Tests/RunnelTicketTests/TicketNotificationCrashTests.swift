@@ -45,11 +45,11 @@ import Testing
                 let wanted = aim == Self.sent ? 1 + random.below(3) : 1
                 let line = FaultPauses.pausingLine(aim.moment)
                 let deadline = Date().addingTimeInterval(60)
-                while child.count(line) < wanted, child.process.isRunning, Date() < deadline { usleep(2_000) }
+                while child.count(line) < wanted, child.process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(2)) }
                 if child.count(line) >= wanted, aim == Self.sent { aimedSends += 1 }
-                usleep(UInt32(random.below(pause / 4)))
+                try await Task.sleep(for: .microseconds(random.below(pause / 4)))
             } else {
-                usleep(UInt32(20_000 + random.below(300_000)))
+                try await Task.sleep(for: .microseconds(20_000 + random.below(300_000)))
             }
             child.kill()
             let phase = child.interruptedPause ?? "a moment outside the pauses (or after the child finished)"
@@ -64,8 +64,10 @@ import Testing
 
         let output = Pipe()
         let last = try CrashChild(arguments, standardOutput: output)
-        let summary = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        // Waits without holding a thread of the cooperative pool, which other suites share.
+        while last.process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
         last.waitUntilExit()
+        let summary = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(last.process.terminationStatus == 0, "seed \(seed): \(last.standardError.suffix(400))")
         print("notify crash seed \(seed): final run: \(summary.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "\n", with: " "))")
 
