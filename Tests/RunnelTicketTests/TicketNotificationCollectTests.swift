@@ -88,6 +88,20 @@ import Testing
         #expect(keys.count == 3 && Set(keys).count == 3)
     }
 
+    @Test func aLogThatEndsBeforeTheOffsetsReadIsReported() async throws {
+        let temporary = try TemporaryHome(label: "notify-replaced-log")
+        let store = try temporary.openStore()
+        try TicketNotificationFixtures.announce((1...3).map { AnnouncedChange(ticketId: String(format: "%012d", $0), service: "checkout") },
+                                                in: temporary.home)
+        do { _ = try await TicketNotifier(topic: "tickets", store: store).notify() }
+        // The log is replaced by a shorter one.
+        try FileManager.default.removeItem(at: temporary.home.logURL)
+        try TicketNotificationFixtures.announce([AnnouncedChange(ticketId: "000000000009", service: "checkout")], in: temporary.home)
+        let error = try #require(throws: RunnelError.self) { try TicketNotifier(topic: "tickets", store: store).collect() }
+        #expect(error.code == .tickets)
+        #expect(error.message.contains("the log ends at 1"), "\(error)")
+    }
+
     @Test func aChangeThatDoesNotDecodeIsCountedAndPassedOver() async throws {
         let temporary = try TemporaryHome(label: "notify-undecodable")
         let store = try temporary.openStore()

@@ -22,8 +22,8 @@ extension TicketNotifier {
     ///
     /// Each batch's notifications and the topic's new offsets are committed in one `app.sqlite`
     /// transaction: a crash replays the batch, and the keys make the replay add nothing.
-    /// - Throws: ``RunnelError`` for a damaged log, a gap at the notifier's offset, or a database
-    ///   failure.
+    /// - Throws: ``RunnelError`` for a damaged log, a gap at the notifier's offset, a log that
+    ///   ends before the offsets already read (`.tickets`), or a database failure.
     public func collect() throws -> Collected {
         var collection = Collected()
         guard let log = try openLog(), let topic = try log.topic(topic) else { return collection }
@@ -35,6 +35,12 @@ extension TicketNotifier {
         for partition in topic.partitions {
             try partition.refresh()
             var next = offsets[partition.partition] ?? 0
+            if next > partition.endOffset {
+                throw RunnelError(.tickets, "runnel_notification_offsets in \(store.app.path) has partition \(partition.partition) of \(self.topic) "
+                                  + "read to offset \(next), but the log ends at \(partition.endOffset): the log was replaced or cut",
+                                  hint: "Delete the topic's rows from runnel_notification_offsets to read it from its start again; "
+                                      + "notifications already collected are not made twice")
+            }
             if next < partition.startOffset {
                 if next > 0 {
                     logger.warning("tickets topic records were removed by retention before they were collected", metadata: [
