@@ -183,7 +183,7 @@ enum RunnelSchema {
             CREATE INDEX runnel_notifications_file_pending ON runnel_notifications (file_state) WHERE file_state = 'pending';
             CREATE INDEX runnel_notifications_webhook_due ON runnel_notifications (next_attempt_at) WHERE webhook_state = 'pending';
             CREATE TABLE runnel_notification_files (
-                name TEXT PRIMARY KEY,
+                path TEXT PRIMARY KEY,
                 committed_bytes INTEGER NOT NULL
             ) WITHOUT ROWID;
             """)

@@ -10,10 +10,13 @@ import Foundation
 /// never marked delivered (their keys are returned, so they are marked without a second line).
 /// Only the bytes after the file's size at the last commit are read for that, not the whole file.
 final class NotificationFile: Sendable {
-    /// The file's name, the key of its committed size in `runnel_notification_files`.
+    /// The default file's name, in the home's `reports/`.
     static let name = "notifications.jsonl"
 
     let url: URL
+    /// The key of the file's committed size in `runnel_notification_files`: its path. (A home
+    /// moved elsewhere reads its file whole once, which is slower, never wrong.)
+    var ledgerName: String { url.standardizedFileURL.path }
     private let file: DurableFile
 
     /// Opens (creating) the file and locks it.

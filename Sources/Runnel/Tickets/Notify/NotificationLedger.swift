@@ -73,8 +73,8 @@ enum NotificationLedger {
             marked += db.changesCount
         }
         try db.execute(sql: """
-            INSERT INTO runnel_notification_files (name, committed_bytes) VALUES (?, ?)
-            ON CONFLICT (name) DO UPDATE SET committed_bytes = excluded.committed_bytes
+            INSERT INTO runnel_notification_files (path, committed_bytes) VALUES (?, ?)
+            ON CONFLICT (path) DO UPDATE SET committed_bytes = excluded.committed_bytes
             """, arguments: [file, size])
         return marked
     }
@@ -82,7 +82,7 @@ enum NotificationLedger {
     /// How long the file was at the last commit: lines after that may belong to a pass that
     /// crashed before it marked them.
     static func committedBytes(of file: String, in db: Database) throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT committed_bytes FROM runnel_notification_files WHERE name = ?", arguments: [file]) ?? 0
+        try Int.fetchOne(db, sql: "SELECT committed_bytes FROM runnel_notification_files WHERE path = ?", arguments: [file]) ?? 0
     }
 
     // MARK: - The webhook channel

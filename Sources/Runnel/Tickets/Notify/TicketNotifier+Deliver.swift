@@ -47,7 +47,7 @@ extension TicketNotifier {
             let (pending, committed) = try RunnelError.naming(store.app.path, "reading pending notifications") {
                 try store.app.read { db in
                     (try NotificationLedger.pendingForFile(limit: options.batchSize, in: db),
-                     try NotificationLedger.committedBytes(of: NotificationFile.name, in: db))
+                     try NotificationLedger.committedBytes(of: file.ledgerName, in: db))
                 }
             }
             guard !pending.isEmpty else { break }
@@ -63,7 +63,7 @@ extension TicketNotifier {
             let now = Date().millisecondsSince1970
             let marked = try RunnelError.naming(store.app.path, "marking notifications written to \(fileURL.lastPathComponent)") {
                 try store.app.write { db in
-                    try NotificationLedger.markInFile(recovery.keys.union(fresh.map(\.key)), file: NotificationFile.name, size: size, at: now, in: db)
+                    try NotificationLedger.markInFile(recovery.keys.union(fresh.map(\.key)), file: file.ledgerName, size: size, at: now, in: db)
                 }
             }
             delivery.appended += fresh.count
