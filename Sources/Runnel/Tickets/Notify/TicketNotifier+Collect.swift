@@ -89,6 +89,7 @@ extension TicketNotifier {
                 collection.changes += changes.count
                 collection.unowned += changes.filter { $0.change.owners.isEmpty }.count
                 collection.notifications += inserted
+                collectedCounter.increment(by: inserted)
                 collection.alreadyCollected += repeated
                 next = after
             }

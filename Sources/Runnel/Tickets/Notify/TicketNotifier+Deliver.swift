@@ -66,6 +66,7 @@ extension TicketNotifier {
                     try NotificationLedger.markInFile(recovery.keys.union(fresh.map(\.key)), file: file.ledgerName, size: size, at: now, in: db)
                 }
             }
+            fileCounter.increment(by: marked)
             delivery.appended += fresh.count
             delivery.foundInFile += marked - fresh.count
             delivery.cutBytes += recovery.cutBytes
@@ -103,13 +104,16 @@ extension TicketNotifier {
                 }
                 switch outcome {
                 case .delivered:
+                    webhookCounter.increment()
                     delivery.delivered += 1
                 case .retry(let error):
+                    retryCounter.increment()
                     delivery.retrying += 1
                     logger.notice("webhook call failed; retrying later", metadata: [
                         "notify.key": "\(notification.key)", "notify.attempt": "\(notification.attempts + 1)", "notify.error": "\(error)",
                     ])
                 case .rejected(let error):
+                    failedCounter.increment()
                     delivery.failed.append(Failure(key: notification.key, error: error))
                     logger.error("webhook refused a notification; it is not retried", metadata: [
                         "notify.key": "\(notification.key)", "notify.error": "\(error)",

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import Metrics
 import Synchronization
 
 /// Tells a ticket's owners, once each, that it opened or reopened.
@@ -29,7 +30,9 @@ public final class TicketNotifier: Sendable {
     public struct Options: Sendable {
         /// Where to POST each notification, or nil for the file only.
         public var webhook: URL?
-        /// The file channel's file; nil is `<home>/reports/notifications.jsonl`.
+        /// The file channel's file; nil is `<home>/reports/notifications.jsonl`. The notifier
+        /// locks it, which is what keeps a second notifier out: give every notifier of a home
+        /// the same file, or two of them would each call the webhook.
         public var file: URL?
         /// The wait after a webhook call's first failure; it doubles with each attempt after.
         public var firstRetryDelay: Duration
@@ -71,6 +74,13 @@ public final class TicketNotifier: Sendable {
     let logger: Logger
     /// The log, once it exists: a notifier may start before anything was relayed.
     private let log = Mutex<Log?>(nil)
+
+    // Created once per notifier, with bounded dimensions: the channel and the outcome.
+    let collectedCounter = Counter(label: "runnel_notifications_collected_total")
+    let fileCounter = Counter(label: "runnel_notifications_delivered_total", dimensions: [("channel", "file")])
+    let webhookCounter = Counter(label: "runnel_notifications_delivered_total", dimensions: [("channel", "webhook")])
+    let retryCounter = Counter(label: "runnel_notifications_webhook_retries_total")
+    let failedCounter = Counter(label: "runnel_notifications_webhook_failed_total")
 
     static let appendedBeforeCommit = FaultPoint("notify-appended-before-commit")
     static let sentBeforeCommit = FaultPoint("notify-sent-before-commit")
