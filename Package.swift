@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // Ticket notifications' webhook channel.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         // `swift package generate-documentation --target Runnel` builds the DocC catalog.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -36,6 +38,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .target(
@@ -87,7 +90,8 @@ let package = Package(
         ),
         .testTarget(name: "RunnelStoreTests", dependencies: ["Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "RunnelScheduleTests", dependencies: ["Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
-        .testTarget(name: "RunnelTicketTests", dependencies: ["Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]),
+        // Depends on `runnel-fault-child` so the notification crash test can kill `notify` children between a send and its commit.
+        .testTarget(name: "RunnelTicketTests", dependencies: ["Runnel", "RunnelTesting", "RunnelCLI", "runnel-fault-child", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "RunnelLogTests",
             dependencies: ["Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")],

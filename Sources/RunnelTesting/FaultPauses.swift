@@ -18,6 +18,8 @@ package enum FaultPauses {
         "RUNNEL_FAULT_RELAY_PARTITION_PAUSE_US": "relay-between-partition-appends",
         "RUNNEL_FAULT_KV_PAUSE_BEFORE_CURRENT_US": "kv-after-rename-before-current",
         "RUNNEL_FAULT_SCHEDULE_JOB_PAUSE_US": "schedule-claimed-before-job",
+        "RUNNEL_FAULT_NOTIFY_SENT_PAUSE_US": "notify-sent-before-commit",
+        "RUNNEL_FAULT_NOTIFY_APPENDED_PAUSE_US": "notify-appended-before-commit",
     ]
 
     /// The line a child writes to standard error when it starts pausing at `moment`.

@@ -112,6 +112,7 @@ enum RunnelSchema {
         }
         if role == .app {
             migrator.registerMigration("runnel-v11-schedules", migrate: registerScheduleTables)
+            migrator.registerMigration("runnel-v12-notifications", migrate: registerNotificationTables)
         }
         return migrator
     }
@@ -148,6 +149,43 @@ enum RunnelSchema {
         try db.execute(sql: """
             CREATE INDEX runnel_schedule_runs_open ON runnel_schedule_runs (entry, fire_time)
             WHERE outcome IN ('queued', 'running', 'abandoned')
+            """)
+    }
+
+    /// Ticket notifications and how far their collection read the tickets topic
+    /// (the Notifications section of `docs/tickets.md`), in `app.sqlite`: who was told is not derived data, and a
+    /// rebuild of `derived.sqlite`, which announces every change again, must not tell anyone twice.
+    private static func registerNotificationTables(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE runnel_notification_offsets (
+                topic TEXT NOT NULL,
+                partition INTEGER NOT NULL,
+                next_offset INTEGER NOT NULL,
+                PRIMARY KEY (topic, partition)
+            ) WITHOUT ROWID;
+            CREATE TABLE runnel_notifications (
+                key TEXT PRIMARY KEY,
+                ticket_id TEXT NOT NULL,
+                opening INTEGER NOT NULL,
+                service TEXT NOT NULL,
+                owner TEXT NOT NULL,
+                type TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                file_state TEXT NOT NULL CHECK (file_state IN ('pending', 'delivered')),
+                file_delivered_at INTEGER,
+                webhook_state TEXT NOT NULL CHECK (webhook_state IN ('pending', 'delivered', 'failed', 'off')),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at INTEGER,
+                last_error TEXT,
+                delivered_at INTEGER
+            );
+            CREATE INDEX runnel_notifications_file_pending ON runnel_notifications (file_state) WHERE file_state = 'pending';
+            CREATE INDEX runnel_notifications_webhook_due ON runnel_notifications (next_attempt_at) WHERE webhook_state = 'pending';
+            CREATE TABLE runnel_notification_files (
+                path TEXT PRIMARY KEY,
+                committed_bytes INTEGER NOT NULL
+            ) WITHOUT ROWID;
             """)
     }
 
