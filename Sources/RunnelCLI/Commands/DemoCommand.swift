@@ -41,6 +41,14 @@ struct DemoCommand: ParsableCommand {
                 try RelayCommand.drain(store, batchSize: OutboxRelay.Configuration().batchSize, partitions: 1, console: console)
             }
         }
+        if let tickets = context.catalog.tickets {
+            // The announcements reached the log with the derived events: tell the owners.
+            console.print("-- notify ticket owners")
+            let notifier = try TicketNotifier(tickets: tickets, store: store)
+            let collected = try notifier.collect()
+            let written = try notifier.deliverToFile()
+            console.print("   \(collected.notifications) notifications collected, \(written.appended) written to \(notifier.fileURL.path)")
+        }
         if context.catalog.tickets != nil, let hour = try store.derived.read({ try ExceptionReport.latestHour(in: $0) }) {
             console.print("-- exception report")
             let files = try ExceptionReportWriter(store: store, title: context.catalog.name).write(hour: hour)

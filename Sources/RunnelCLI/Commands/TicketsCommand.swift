@@ -8,17 +8,16 @@ struct TicketsCommand: ParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: "tickets",
-            abstract: "List, show and resolve exception tickets.",
+            abstract: "List, show and resolve exception tickets, and tell their owners.",
             discussion: """
                 One ticket per service and fingerprint, kept by the catalog's tickets pipeline in \
                 derived.sqlite (docs/tickets.md). A ticket is named by its id or the first 4 or more \
                 of its hex digits. Resolving writes a TicketResolved event through the app outbox: \
                 the ticket changes when `\(CLIContext.current.programName) relay` and the tickets \
-                pipeline next run.
+                pipeline next run. `notify` tells the owners of opened and reopened tickets, once each.
                 """,
             subcommands: [
-                List.self, Show.self, Resolve.self,
-                // MARK: notify — `TicketsNotifyCommand` (`tickets notify`, telling owners of new and regressed tickets) is listed here.
+                List.self, Show.self, Resolve.self, TicketsNotifyCommand.self,
             ])
     }
 
