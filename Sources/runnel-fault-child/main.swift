@@ -24,21 +24,4 @@ catalog.schedules.append(Schedule("probe-every-minute", cron: "* * * * *", misse
                        arguments: [run.entry, run.fireTime.millisecondsSince1970, run.attempt, Int(getpid()), Date().millisecondsSince1970])
     }
 }))
-// Tickets for the notification crash tests, which run `notify` (the notifier reads only the
-// tickets topic; these tickets' pipeline is not among the catalog's).
-if catalog.tickets == nil {
-    catalog.tickets = ExceptionTickets(topic: "probe-exceptions", inAppPrefixes: []) {
-        Source("probe-exceptions", as: ProbeException.self, time: \.at).map { probe in
-            ExceptionOccurrence(service: probe.service, host: "probe", level: "error", exceptionType: probe.type, message: probe.type,
-                                stackTrace: "", occurredAt: probe.at, version: nil, owners: [])
-        }
-    }
-}
-await RunnelCommand.main(catalog: catalog, commands: [TicketsNotifyCommand.self])
-
-/// The exception event of the probe tickets.
-struct ProbeException: Codable, Sendable {
-    var service: String
-    var type: String
-    var at: Date
-}
+await RunnelCommand.main(catalog: catalog)

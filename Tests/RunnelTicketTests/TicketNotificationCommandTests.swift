@@ -23,8 +23,7 @@ import Testing
 
     static func notify(_ arguments: [String], catalog: Catalog) async -> (status: Int32, output: String, error: String) {
         let transcript = Transcript()
-        let status = await RunnelCommand.run(["notify"] + arguments, catalog: catalog, console: transcript.console,
-                                             commands: [TicketsNotifyCommand.self])
+        let status = await RunnelCommand.run(["tickets", "notify"] + arguments, catalog: catalog, console: transcript.console)
         return (status, transcript.texts.output, transcript.texts.error)
     }
 

@@ -4,7 +4,7 @@ import Runnel
 import RunnelTesting
 import Testing
 
-/// The delivery guarantee under real crashes: a child `notify` delivering to a receiver on
+/// The delivery guarantee under real crashes: a child `tickets notify` delivering to a receiver on
 /// 127.0.0.1 is SIGKILLed, round after round, right after a webhook send and before its commit,
 /// right after a file append and before its commit, or at a random moment; then a last child
 /// runs to completion. Every notification must reach the receiver, every copy of a key with the
@@ -32,7 +32,7 @@ import Testing
         let receiver = try WebhookReceiver()
         try receiver.start()
         defer { receiver.stop() }
-        let arguments = ["notify", "--webhook", receiver.url.absoluteString, "--home", temporary.home.url.path]
+        let arguments = ["tickets", "notify", "--webhook", receiver.url.absoluteString, "--home", temporary.home.url.path]
 
         // The rounds run on a thread of their own: the kills are aimed with the system's sleeps,
         // which a cooperative pool busy with other suites cannot delay past a pause, and no

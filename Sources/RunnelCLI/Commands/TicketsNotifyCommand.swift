@@ -6,8 +6,8 @@ import ServiceLifecycle
 
 /// `runnel tickets notify [--webhook URL] [--follow]`: tells ticket owners, once each, that a
 /// ticket opened or reopened.
-package struct TicketsNotifyCommand: AsyncParsableCommand {
-    package static let configuration = CommandConfiguration(
+struct TicketsNotifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
         commandName: "notify",
         abstract: "Tell ticket owners about opened and reopened tickets: a line in reports/notifications.jsonl, and a webhook POST.",
         discussion: """
@@ -26,9 +26,9 @@ package struct TicketsNotifyCommand: AsyncParsableCommand {
     @Flag(help: "Keep running: deliver new changes as they are announced, and retry failed webhook calls.") var follow = false
     @OptionGroup var home: HomeOptions
 
-    package init() {}
+    init() {}
 
-    package func validate() throws {
+    func validate() throws {
         if let url = webhookURL(ProcessInfo.processInfo.environment) {
             guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""), parsed.host != nil else {
                 throw ValidationError("--webhook \(url) is not an http:// or https:// URL")
@@ -40,7 +40,7 @@ package struct TicketsNotifyCommand: AsyncParsableCommand {
         webhook ?? environment["RUNNEL_TICKETS_WEBHOOK"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    package func run() async throws {
+    func run() async throws {
         let context = CLIContext.current
         let console = context.console
         guard let tickets = context.catalog.tickets else {
