@@ -62,7 +62,7 @@ import Testing
         let store = try KVStore(folder: fixture.folder, refreshEvery: .milliseconds(5))
         defer { store.close() }
         try fixture.buildTagged("two", keys: 10)
-        let deadline = ContinuousClock.now + .seconds(60)
+        let deadline = ContinuousClock.now + .seconds(300)
         while store.version != 2, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(5))
         }

@@ -25,7 +25,7 @@ private final class SpinFlags: Sendable {
         // An idle check of an hour: only a wake-up can bring the second event in time.
         let service = PipelineService(pipeline: clicksPerUser, store: driver.store, idleCheckInterval: .seconds(3600))
         let follower = Task { try await service.run() }
-        let deadline = ContinuousClock.now + .seconds(60)
+        let deadline = ContinuousClock.now + .seconds(300)
         while try Self.eventsIn(driver) < 1, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
         try await Task.sleep(for: .milliseconds(100)) // caught up and waiting
         try driver.click(2, user: 1, at: 1)
@@ -40,7 +40,7 @@ private final class SpinFlags: Sendable {
         try driver.click(1, user: 1, at: 0)
         let service = PipelineService(pipeline: clicksPerUser, store: driver.store)
         let follower = Task { try await service.run() }
-        let deadline = ContinuousClock.now + .seconds(60)
+        let deadline = ContinuousClock.now + .seconds(300)
         while try Self.eventsIn(driver) < 1, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
         #expect(try Self.eventsIn(driver) == 1)
 

@@ -213,7 +213,7 @@ struct ClickCounts: Decodable, Equatable {
         let follower = Task { try await service.run() }
         let folder = try KVStoreFolder(home: driver.home.home, name: "clicks")
         func waitFor(version: Int) async throws {
-            let deadline = ContinuousClock.now + .seconds(60)
+            let deadline = ContinuousClock.now + .seconds(300)
             while try (folder.currentVersion() ?? 0) < version, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(10))
             }
@@ -241,7 +241,7 @@ struct ClickCounts: Decodable, Equatable {
         #expect(flock(lockFile, LOCK_EX) == 0)
         let service = PipelineService(pipeline: clicksKV, store: driver.store, options: .init(kvPublishInterval: .milliseconds(10)))
         let follower = Task { try await service.run() }
-        let deadline = ContinuousClock.now + .seconds(60)
+        let deadline = ContinuousClock.now + .seconds(300)
         while try driver.rows("runnel_pipelines").first.flatMap({ int($0["events_in"]) }) != 1, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(10))
         }

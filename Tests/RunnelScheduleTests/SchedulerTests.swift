@@ -294,13 +294,14 @@ final class Executions: @unchecked Sendable {
         #expect(neverError.message.hasPrefix("schedule leap: 0 0 30 2 * never fires"), "\(neverError)")
     }
 
-    /// Polls a condition for up to 60 s (a machine busy with other suites can hold every
-    /// thread of the cooperative pool for a while).
+    /// Polls a condition for up to 300 s: a machine busy with other suites can hold every
+    /// thread of the cooperative pool for most of a run (two threads on two cores), and the
+    /// poll resumes only when one is free.
     static func eventually(_ condition: @escaping @Sendable () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
+        let deadline = ContinuousClock.now + .seconds(300)
         while !condition() {
             guard ContinuousClock.now < deadline else {
-                Issue.record("a condition did not become true within 60 s")
+                Issue.record("a condition did not become true within 300 s")
                 return
             }
             try await Task.sleep(for: .milliseconds(5))

@@ -40,4 +40,22 @@ struct ReportFromTablesScheduleTests {
         #expect("\(error)".contains("schedule exceptions-hourly writes the exception report, but the shop catalog keeps no exception tickets"))
         try Self.catalog(tickets: R.tickets).validate()
     }
+
+    @Test("at 5 past, the pipelines entry and the report entry both run the tickets pipeline, taking turns, and both succeed")
+    func entriesFiringAtOneMinuteTakeTurns() async throws {
+        let driver = try R.driver()
+        let catalog = Catalog(name: "shop", schedules: [
+            Schedule("pipelines-every-5m", cron: "*/5 * * * *", job: .pipelines(R.tickets.pipelineName)),
+            Schedule("exceptions-hourly", cron: "5 * * * *", job: .exceptionReport),
+        ], tickets: R.tickets)
+        let scheduler = try Scheduler(store: driver.store, catalog: catalog)
+        let fourteen = R.hour13.addingTimeInterval(3_600)
+        try await scheduler.tick(at: fourteen.addingTimeInterval(4 * 60))
+        // Several fire times, so that the two entries meet at least once mid-run.
+        for minute in [5, 65, 125] {
+            let runs = try await scheduler.tick(at: fourteen.addingTimeInterval(Double(minute) * 60))
+            #expect(runs.count == 2)
+            #expect(runs.allSatisfy { $0.outcome == .succeeded }, "\(runs.map { "\($0.entry): \($0.reason ?? "")" })")
+        }
+    }
 }

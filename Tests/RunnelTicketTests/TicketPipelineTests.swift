@@ -194,4 +194,53 @@ struct TicketPipelineTests {
         try small.run()
         #expect(first == (try dump(small)))
     }
+
+    @Test("a quiet service holds back only its own hours, and the announcements are the same whatever the batches")
+    func aQuietPartitionHoldsBackOnlyItsTickets() throws {
+        // Services on both partitions of the topic; one of them throws only at the start.
+        let services = ["checkout", "search", "billing", "auth", "catalog", "cart"]
+        func feed(_ driver: PipelineTestDriver) throws {
+            for service in services.dropFirst() {
+                try driver.send(F.exception(service, at: 20), partitions: 2)
+            }
+            for hour in 0..<4 {
+                try driver.send(F.exception("checkout", at: Double(hour * 60 + 10)), partitions: 2)
+            }
+        }
+        func announcements(_ driver: PipelineTestDriver) throws -> [String] {
+            try announced(driver).filter { $0.type == "TicketCountsUpdated" }.map(\.payload).sorted()
+        }
+        let small = try PipelineTestDriver(F.tickets().pipeline, batchSize: 3)
+        try feed(small)
+        try small.run()
+        let large = try PipelineTestDriver(F.tickets().pipeline, batchSize: 1_000)
+        try feed(large)
+        try large.run()
+        let partitions = Set(try small.rows(ExceptionTickets.ticketsTable).map { $0["partition"]!.description })
+        try #require(partitions.count == 2)
+        #expect(try small.rows(ExceptionTickets.hoursTable, orderBy: "ticket_id, hour").map(\.description)
+                == (try large.rows(ExceptionTickets.hoursTable, orderBy: "ticket_id, hour").map(\.description)))
+        #expect(try announcements(small) == (try announcements(large)))
+        // checkout's hours 00, 01 and 02 closed on its own partition (its time reached 03:10),
+        // whatever the quiet services on the other partition did; 03 is still open.
+        let checkout = try announcements(small).filter { $0.contains("\"service\":\"checkout\"") }
+        #expect(checkout.count == 3)
+    }
+
+    @Test("an event time beyond the year 9999 is a dead letter, not a crash")
+    func anAbsurdTimeIsADeadLetter() throws {
+        let driver = try PipelineTestDriver(F.tickets().pipeline)
+        var exception = F.exception(at: 1)
+        exception.occurredAt = Date(timeIntervalSince1970: 1e17)
+        try driver.send(exception, to: F.topic, key: "checkout", at: F.day)
+        try driver.send(TicketResolved(ticketId: "0123456789ab", service: "checkout", inVersion: nil, note: nil, resolvedBy: nil,
+                                       resolvedAt: Date(timeIntervalSince1970: -1e17)), partitions: 2)
+        try driver.send(F.exception(at: 2))
+        try driver.run()
+        let letters = try driver.deadLetters().map { $0["error"]!.description }
+        #expect(letters.count == 2)
+        #expect(letters.contains { $0.contains("outside the years 1 to 9999") && $0.contains("ShopException") })
+        #expect(letters.contains { $0.contains("TicketResolved") && $0.contains("outside the years") })
+        #expect(try tickets(driver).count == 1)
+    }
 }

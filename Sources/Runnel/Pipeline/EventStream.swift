@@ -47,15 +47,20 @@ extension EventStream where Event: Decodable & SendableMetatype {
     ///     given; pass another name where the writer used one, or nil to take every record.
     ///   - time: The event's event-time field: windows, lateness and the watermark use it.
     public init(_ topic: String, as eventType: Event.Type, type: String? = String(describing: Event.self), time: KeyPath<Event, Date> & Sendable) {
-        self.init(topic, as: eventType, type: type, eventTime: { $0[keyPath: time].millisecondsSince1970 })
+        self.init(topic, as: eventType, type: type, eventTime: { $0[keyPath: time].checkedMillisecondsSince1970 })
     }
 
     /// Reads a topic whose events carry their time as milliseconds since 1970.
     public init(_ topic: String, as eventType: Event.Type, type: String? = String(describing: Event.self), time: KeyPath<Event, Int64> & Sendable) {
-        self.init(topic, as: eventType, type: type, eventTime: { $0[keyPath: time] })
+        self.init(topic, as: eventType, type: type, eventTime: { event in
+            let time = event[keyPath: time]
+            return time.magnitude < Date.eventTimeLimit.magnitude ? time : nil
+        })
     }
 
-    private init(_ topic: String, as eventType: Event.Type, type: String?, eventTime: @escaping @Sendable (Event) -> Int64) {
+    /// - Parameter eventTime: The event's time in milliseconds, nil when it is outside the
+    ///   years Runnel takes (the event is then a dead letter).
+    private init(_ topic: String, as eventType: Event.Type, type: String?, eventTime: @escaping @Sendable (Event) -> Int64?) {
         self.init { graph, downstream in
             let decoder = EventDecoder()
             graph.bind(topic: topic, type: type) { bytes, meta, graph in
@@ -66,8 +71,12 @@ extension EventStream where Event: Decodable & SendableMetatype {
                     graph.deadLetter("cannot decode \(Event.self): \(DecodingProblem.describe(error))")
                     return
                 }
+                guard let time = eventTime(event) else {
+                    graph.deadLetter("the event time of \(Event.self) is outside the years 1 to 9999 (milliseconds since 1970 within ±\(Date.eventTimeLimit))")
+                    return
+                }
                 var meta = meta
-                meta.time = eventTime(event)
+                meta.time = time
                 // The partition's stream time moves before the event goes on, so an on-time
                 // event is never judged late against a time older than itself.
                 if meta.input >= 0 {

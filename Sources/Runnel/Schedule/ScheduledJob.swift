@@ -43,12 +43,7 @@ public struct ScheduledJob: Sendable {
             var failures: [String] = []
             for name in names {
                 do {
-                    let pipeline = try run.catalog.pipeline(named: name)
-                    let runner = try PipelineRunner(pipeline: pipeline, store: run.store, logger: run.logger)
-                    let summary = try runner.runToEnd()
-                    run.logger.info("scheduled pipeline run", metadata: [
-                        "runnel.schedule.entry": "\(run.entry)", "runnel.pipeline.name": "\(name)", "runnel.pipeline.records": "\(summary.records)",
-                    ])
+                    try await runToEnd(try run.catalog.pipeline(named: name), for: run)
                 } catch {
                     failures.append("\(name): \(error)")
                 }
@@ -86,6 +81,28 @@ public struct ScheduledJob: Sendable {
         }
     }
 
+    /// Runs a pipeline to the log's end for a scheduled run. Another runner holding the
+    /// pipeline is waited for up to 5 seconds, in case it is a job of this scheduler that fired
+    /// at the same minute (the sample's pipelines every 5 minutes and its report at 5 past
+    /// share 5 past the hour) and finishes in a moment; a runner still there after that (a
+    /// follower in another process) fails the run with its `.concurrentRunner` error.
+    private static func runToEnd(_ pipeline: Pipeline, for run: ScheduledRun) async throws {
+        var waited = 0
+        while true {
+            do {
+                let runner = try PipelineRunner(pipeline: pipeline, store: run.store, logger: run.logger)
+                let summary = try runner.runToEnd()
+                run.logger.info("scheduled pipeline run", metadata: [
+                    "runnel.schedule.entry": "\(run.entry)", "runnel.pipeline.name": "\(pipeline.name)", "runnel.pipeline.records": "\(summary.records)",
+                ])
+                return
+            } catch let error as RunnelError where error.code == .concurrentRunner && waited < 50 {
+                waited += 1
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
     /// Writes the exception report of the UTC hour before the fire time's hour (fired at 14:05,
     /// it reports 13:00–14:00) and regenerates the dashboard, as `runnel report exceptions
     /// --hour …` does, into `reports/exceptions/`.
@@ -106,12 +123,7 @@ public struct ScheduledJob: Sendable {
                                   hint: "Give the catalog tickets: ExceptionTickets(…)")
             }
             do {
-                let runner = try PipelineRunner(pipeline: try run.catalog.pipeline(named: tickets.pipelineName), store: run.store, logger: run.logger)
-                let summary = try runner.runToEnd()
-                run.logger.info("scheduled pipeline run", metadata: [
-                    "runnel.schedule.entry": "\(run.entry)", "runnel.pipeline.name": "\(tickets.pipelineName)",
-                    "runnel.pipeline.records": "\(summary.records)",
-                ])
+                try await runToEnd(try run.catalog.pipeline(named: tickets.pipelineName), for: run)
             } catch let error as RunnelError where error.code == .concurrentRunner {
                 run.logger.info("tickets pipeline running in another process; reporting what it committed", metadata: [
                     "runnel.schedule.entry": "\(run.entry)", "runnel.pipeline.name": "\(tickets.pipelineName)",

@@ -8,10 +8,27 @@ extension Date {
     /// never moved into the next millisecond, or into the next window). A date within a
     /// microsecond below a whole millisecond counts as that millisecond: `Date(millisecondsSince1970:)`
     /// divides by 1000 in floating point, and its date must give back the same number.
+    ///
+    /// A date beyond what 64 bits of milliseconds hold (or not a number) gives `Int64.max` or
+    /// `Int64.min` rather than stopping the process; ``checkedMillisecondsSince1970`` tells such
+    /// dates apart.
     public var millisecondsSince1970: Int64 {
         let milliseconds = timeIntervalSince1970 * 1000
+        guard milliseconds > -9.2e18, milliseconds < 9.2e18 else { return milliseconds > 0 ? .max : .min }
         let nearest = milliseconds.rounded()
         return Int64(abs(milliseconds - nearest) < 0.001 ? nearest : milliseconds.rounded(.down))
+    }
+
+    /// The largest event time Runnel takes, in milliseconds either side of 1970: the start of
+    /// the year 10000. Times beyond it are refused as bad input (a dead letter), so that
+    /// window and hour arithmetic on event times can never overflow.
+    package static let eventTimeLimit: Int64 = 253_402_300_800_000
+
+    /// ``millisecondsSince1970``, or nil for a date outside ±``eventTimeLimit``.
+    package var checkedMillisecondsSince1970: Int64? {
+        let milliseconds = timeIntervalSince1970 * 1000
+        guard milliseconds.magnitude < Double(Self.eventTimeLimit) else { return nil }
+        return millisecondsSince1970
     }
 
     /// The instant as ISO 8601 with the zone's offset, as a person reads it:

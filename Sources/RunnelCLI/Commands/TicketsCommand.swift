@@ -93,15 +93,16 @@ extension TicketsCommand {
                 _ = arguments.append(contentsOf: [service])
             }
             let rows = try derived.read { db in
-                try Row.fetchAll(db, sql: """
+                // The latest hour found ticket by ticket, through the hours' primary key.
+                let latest = try ExceptionReport.latestHour(in: db)?.millisecondsSince1970
+                return try Row.fetchAll(db, sql: """
                     SELECT t.id, t.service, t.fingerprint, t.exception_type, t.state, t.owners, t.first_seen, t.last_seen, t.count,
                            coalesce(h.count, 0) AS last_hour_count
                     FROM \(ExceptionTickets.ticketsTable) t
-                    LEFT JOIN \(ExceptionTickets.hoursTable) h
-                        ON h.ticket_id = t.id AND h.hour = (SELECT max(hour) FROM \(ExceptionTickets.hoursTable) WHERE count > 0)
+                    LEFT JOIN \(ExceptionTickets.hoursTable) h ON h.ticket_id = t.id AND h.hour = ?
                     \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
                     ORDER BY t.last_seen DESC, t.id
-                    """, arguments: arguments)
+                    """, arguments: [latest] + arguments)
             }
             return rows.map { row in
                 let owners = TicketsCommand.owners(row["owners"])

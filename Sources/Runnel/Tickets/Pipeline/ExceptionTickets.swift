@@ -25,7 +25,7 @@ import GRDB
 /// one order, the log's, whatever the batches. That is what makes the tickets the same after a
 /// rebuild: every decision about a ticket depends only on its service's partition.
 ///
-/// Tables in `derived.sqlite`, owned by the pipeline like read views (`runnel inspect view …`):
+/// Tables in `derived.sqlite`, owned by the pipeline like read views (`runnel inspect table NAME --db derived`):
 /// ``ticketsTable``, ``hoursTable``, ``levelsTable``, ``hostsTable`` and ``changesTable``.
 public struct ExceptionTickets: Sendable {
     /// One row per ticket.
@@ -90,6 +90,7 @@ public struct ExceptionTickets: Sendable {
             PipelineOutput { graph in
                 try TopicName.validate(tickets.topic)
                 try TopicName.validate(tickets.ticketsTopic)
+                try tickets.validateSpans()
                 let state = TicketsOperator(tickets)
                 for table in TicketTables.all { try graph.declare(table) }
                 try tickets.occurrences.connect(graph) { occurrence, meta in
@@ -104,12 +105,28 @@ public struct ExceptionTickets: Sendable {
                         graph.deadLetter("cannot decode TicketResolved: \(DecodingProblem.describe(error))")
                         return
                     }
+                    guard let time = resolution.resolvedAt.checkedMillisecondsSince1970 else {
+                        graph.deadLetter("TicketResolved of ticket \(resolution.ticketId) has a resolvedAt outside the years 1 to 9999")
+                        return
+                    }
                     var meta = meta
-                    meta.time = resolution.resolvedAt.millisecondsSince1970
+                    meta.time = time
                     state.take(resolution, meta, graph)
                 }
                 graph.register(state)
             }
+        }
+    }
+
+    /// The baseline from a minute to ten years, the lateness from none to a year.
+    private func validateSpans() throws {
+        guard (TimeSpan.minutes(1)...TimeSpan.days(3_653)).contains(baseline) else {
+            throw RunnelError(.pipeline, "the tickets pipeline \(pipelineName) has a baseline of \(baseline)",
+                              hint: "Give a baseline from 1 minute to 10 years (7 days by default): ExceptionTickets(baseline: .days(7))")
+        }
+        guard (TimeSpan.zero...TimeSpan.days(366)).contains(lateness) else {
+            throw RunnelError(.pipeline, "the tickets pipeline \(pipelineName) has a lateness of \(lateness)",
+                              hint: "Give a lateness from 0 to a year (5 minutes by default): ExceptionTickets(lateness: .minutes(5))")
         }
     }
 

@@ -7,7 +7,9 @@ enum TicketTables {
     private static func integer(_ name: String) -> ColumnDefinition { ColumnDefinition(name: name, type: "INTEGER", isNullable: false) }
     private static func optionalInteger(_ name: String) -> ColumnDefinition { ColumnDefinition(name: name, type: "INTEGER", isNullable: true) }
 
-    /// One row per ticket, in the column order ``TicketsOperator`` binds.
+    /// One row per ticket, in the column order ``TicketsOperator`` binds. `partition` is the
+    /// exceptions topic's partition its service's exceptions are in (they are keyed by service):
+    /// the ticket's hours close by that partition's event time.
     static let tickets = ReadViewTable(name: ExceptionTickets.ticketsTable, columns: [
         text("id"), text("service"), text("fingerprint"), text("fingerprint_parts"), text("exception_type"), text("title"),
         text("state"), text("owners"), integer("first_seen"), integer("last_seen"), integer("count"),
@@ -16,7 +18,7 @@ enum TicketTables {
         integer("latest_at"), text("latest_message"), text("latest_stack_trace"),
         integer("openings"), integer("opened_at"), text("open_reason"),
         optionalInteger("resolved_at"), optionalText("resolved_in_version"), optionalText("resolved_by"), optionalText("resolve_note"),
-        integer("changes"),
+        integer("changes"), integer("partition"),
     ], primaryKey: ["id"], mode: .upsert)
 
     /// Exceptions per ticket per hour; `announced_count` is the count last announced in a

@@ -37,6 +37,7 @@ final class TicketsOperator: PipelineOperator, EventTypeEmitting {
         let time = meta.time
         let hour = Self.hourStart(time)
         let owners = occurrence.owners.joined(separator: "\n")
+        let partition = meta.input >= 0 ? graph.inputs[meta.input].partition : -1
         var ticket: Ticket
         if let existing = tickets[id] {
             ticket = existing
@@ -57,6 +58,7 @@ final class TicketsOperator: PipelineOperator, EventTypeEmitting {
             ticket.lastSeen = max(ticket.lastSeen, time)
             ticket.firstSeen = min(ticket.firstSeen, time)
             ticket.owners = owners
+            ticket.partition = partition
         } else {
             ticket = Ticket(
                 id: id, service: occurrence.service, fingerprint: fingerprint.id, parts: fingerprint.parts.joined(separator: "\n"),
@@ -64,7 +66,7 @@ final class TicketsOperator: PipelineOperator, EventTypeEmitting {
                 firstSeen: time, lastSeen: time, count: 1, firstVersion: occurrence.version, lastVersion: occurrence.version,
                 sampleHost: occurrence.host, sampleLevel: occurrence.level, sampleMessage: occurrence.message, sampleStackTrace: occurrence.stackTrace,
                 latestAt: time, latestMessage: occurrence.message, latestStackTrace: occurrence.stackTrace,
-                openings: 0, openedAt: time, openReason: TicketChange.Reason.new.rawValue, changes: 0)
+                openings: 0, openedAt: time, openReason: TicketChange.Reason.new.rawValue, changes: 0, partition: partition)
             open(&ticket, reason: .new, occurrence, at: time, hour: hour)
         }
         tickets[id] = ticket
@@ -190,29 +192,36 @@ final class TicketsOperator: PipelineOperator, EventTypeEmitting {
         try announceClosedHours(db, graph: graph)
     }
 
-    /// Announces the counts of every hour that has closed (its end plus the lateness reached on
-    /// every partition with events) and changed since it was last announced.
+    /// Announces the counts of every hour that has closed and changed since it was last
+    /// announced. A ticket's hour closes when the event time read from its partition (its
+    /// service's exceptions are all in one) has passed the hour's end plus the lateness: on-time
+    /// exceptions of the hour can then no longer come, whatever other partitions are doing, so
+    /// the count announced does not depend on where batches end, and a quiet service holds back
+    /// only its own tickets.
     private func announceClosedHours(_ db: Database, graph: PipelineGraph) throws {
-        guard let closing = graph.closingTime else { return }
-        let limit = closing - settings.lateness.milliseconds - Self.hour
+        var limits: [Int: Int64] = [:]
+        for input in graph.inputs where input.topic == settings.topic {
+            if let time = input.maxEventTime { limits[input.partition] = time - settings.lateness.milliseconds - Self.hour }
+        }
+        guard !limits.isEmpty else { return }
         let rows = try Row.fetchAll(db, sql: """
-            SELECT ticket_id, hour, count FROM \(ExceptionTickets.hoursTable)
-            WHERE count != announced_count AND hour <= ? ORDER BY hour, ticket_id
-            """, arguments: [limit])
-        guard !rows.isEmpty else { return }
+            SELECT h.ticket_id, h.hour, h.count, t.partition FROM \(ExceptionTickets.hoursTable) h
+            JOIN \(ExceptionTickets.ticketsTable) t ON t.id = h.ticket_id
+            WHERE h.count != h.announced_count ORDER BY h.hour, h.ticket_id
+            """)
         let total = try db.cachedStatement(sql: "SELECT sum(count) FROM \(ExceptionTickets.hoursTable) WHERE ticket_id = ? AND hour <= ?")
+        let announced = try db.cachedStatement(sql: "UPDATE \(ExceptionTickets.hoursTable) SET announced_count = count WHERE ticket_id = ? AND hour = ?")
         for row in rows {
-            let id: String = row["ticket_id"], hour: Int64 = row["hour"]
-            guard let ticket = tickets[id] else { continue }
+            let id: String = row["ticket_id"], hour: Int64 = row["hour"], partition: Int = row["partition"]
+            guard let limit = limits[partition], hour <= limit, let ticket = tickets[id] else { continue }
             // Through the hour's end, not as of the batch: the same in every run, whatever the batches.
             let through = try Int64.fetchOne(total, arguments: [id, hour]) ?? 0
             let update = TicketCountsUpdated(ticketId: id, service: ticket.service, hour: Date(millisecondsSince1970: hour),
                                              count: row["count"], total: through)
             try graph.store.outbox.append(OutboxEvent(topic: settings.ticketsTopic, key: ticket.service, type: "TicketCountsUpdated",
                                                       payload: update, eventTime: Date(millisecondsSince1970: hour + Self.hour)), in: db)
+            try announced.execute(arguments: [id, hour])
         }
-        try db.execute(sql: "UPDATE \(ExceptionTickets.hoursTable) SET announced_count = count WHERE count != announced_count AND hour <= ?",
-                       arguments: [limit])
     }
 
     // MARK: - Values
@@ -247,11 +256,13 @@ final class TicketsOperator: PipelineOperator, EventTypeEmitting {
         var resolvedAt: Int64?
         var resolvedInVersion, resolvedBy, resolveNote: String?
         var changes: Int
+        var partition: Int
 
         init(id: String, service: String, fingerprint: String, parts: String, exceptionType: String, title: String, state: String, owners: String,
              firstSeen: Int64, lastSeen: Int64, count: Int64, firstVersion: String?, lastVersion: String?,
              sampleHost: String, sampleLevel: String, sampleMessage: String, sampleStackTrace: String,
-             latestAt: Int64, latestMessage: String, latestStackTrace: String, openings: Int, openedAt: Int64, openReason: String, changes: Int) {
+             latestAt: Int64, latestMessage: String, latestStackTrace: String, openings: Int, openedAt: Int64, openReason: String, changes: Int,
+             partition: Int) {
             self.id = id; self.service = service; self.fingerprint = fingerprint; self.parts = parts
             self.exceptionType = exceptionType; self.title = title; self.state = state; self.owners = owners
             self.firstSeen = firstSeen; self.lastSeen = lastSeen; self.count = count
@@ -259,6 +270,7 @@ final class TicketsOperator: PipelineOperator, EventTypeEmitting {
             self.sampleHost = sampleHost; self.sampleLevel = sampleLevel; self.sampleMessage = sampleMessage; self.sampleStackTrace = sampleStackTrace
             self.latestAt = latestAt; self.latestMessage = latestMessage; self.latestStackTrace = latestStackTrace
             self.openings = openings; self.openedAt = openedAt; self.openReason = openReason; self.changes = changes
+            self.partition = partition
         }
 
         init(_ row: Row) {
@@ -269,7 +281,7 @@ final class TicketsOperator: PipelineOperator, EventTypeEmitting {
                       sampleHost: row["sample_host"], sampleLevel: row["sample_level"], sampleMessage: row["sample_message"],
                       sampleStackTrace: row["sample_stack_trace"], latestAt: row["latest_at"], latestMessage: row["latest_message"],
                       latestStackTrace: row["latest_stack_trace"], openings: row["openings"], openedAt: row["opened_at"],
-                      openReason: row["open_reason"], changes: row["changes"])
+                      openReason: row["open_reason"], changes: row["changes"], partition: row["partition"])
             resolvedAt = row["resolved_at"]
             resolvedInVersion = row["resolved_in_version"]
             resolvedBy = row["resolved_by"]
@@ -280,7 +292,7 @@ final class TicketsOperator: PipelineOperator, EventTypeEmitting {
         var values: [(any DatabaseValueConvertible)?] {
             [id, service, fingerprint, parts, exceptionType, title, state, owners, firstSeen, lastSeen, count, firstVersion, lastVersion,
              sampleHost, sampleLevel, sampleMessage, sampleStackTrace, latestAt, latestMessage, latestStackTrace,
-             openings, openedAt, openReason, resolvedAt, resolvedInVersion, resolvedBy, resolveNote, changes]
+             openings, openedAt, openReason, resolvedAt, resolvedInVersion, resolvedBy, resolveNote, changes, partition]
         }
     }
 }

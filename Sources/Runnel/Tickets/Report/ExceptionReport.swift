@@ -47,7 +47,8 @@ extension ExceptionReport {
     public struct Ticket: Sendable, Hashable {
         /// What happened to a ticket in the hour reported.
         public enum Change: String, Sendable, Hashable, CaseIterable {
-            /// First seen this hour.
+            /// First seen this hour, or seen again this hour after a quiet spell longer than the
+            /// baseline (new again for the service).
             case new
             /// Resolved before, and seen again this hour.
             case regressed
