@@ -4,10 +4,12 @@ import GRDB
 /// The notification tables of `app.sqlite`: what was collected from the tickets topic, how far
 /// the topic was read, and each notification's delivery state per channel.
 ///
-/// Collection inserts a change's notifications and moves the topic's offsets in one transaction,
-/// and the key (`<ticketId>-<opening>-<owner>`) is the primary key, inserted or ignored: a
-/// replay after a crash, or a rebuild that announces the same changes again at new offsets,
-/// adds nothing. The Notifications section of `docs/tickets.md` describes the columns.
+/// Collection records each change (`runnel_notification_changes`, keyed by ticket and opening)
+/// with its notifications and moves the topic's offsets in one transaction. A change already
+/// recorded makes no notification: a replay after a crash, or a rebuild that announces the same
+/// changes again at new offsets, adds nothing, even when the service's owners changed since
+/// (a rebuild names the owners of now, who would otherwise hear of every past opening). The
+/// Notifications section of `docs/tickets.md` describes the columns.
 enum NotificationLedger {
     /// A notification waiting for a channel.
     struct Pending: Sendable {
@@ -42,6 +44,15 @@ enum NotificationLedger {
             INSERT INTO runnel_notification_offsets (topic, partition, next_offset) VALUES (?, ?, ?)
             ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset
             """, arguments: [topic, partition, offset])
+    }
+
+    /// Records that a change was collected, unless it already was.
+    /// - Returns: Whether it was new; a change collected before makes no notification, whoever
+    ///   its owners are now.
+    static func insertChange(ticketId: String, opening: Int, at now: Int64, in db: Database) throws -> Bool {
+        try db.execute(sql: "INSERT OR IGNORE INTO runnel_notification_changes (ticket_id, opening, collected_at) VALUES (?, ?, ?)",
+                       arguments: [ticketId, opening, now])
+        return db.changesCount == 1
     }
 
     /// Inserts a notification unless its key is already there.

@@ -18,8 +18,9 @@ import Synchronization
 /// print(pass.collection.notifications, pass.webhook.delivered)
 /// ```
 ///
-/// A notification's key is `<ticketId>-<opening>-<owner>`, so a rebuild of the tickets
-/// pipeline, which announces the same changes again, adds nothing. The file gets each key once,
+/// A change (ticket and opening) is collected once, and each notification's key is
+/// `<ticketId>-<opening>-<owner>`, so a rebuild of the tickets pipeline, which announces the
+/// same changes again (with the service's owners of now), adds nothing. The file gets each key once,
 /// even across crashes; the webhook gets each key at least once and, after a crash between the
 /// receiver's answer and the commit, again with the same `Idempotency-Key`. The guarantees and
 /// formats are written down in the Notifications section of `docs/tickets.md`.
