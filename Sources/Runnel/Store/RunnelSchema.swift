@@ -191,7 +191,8 @@ enum RunnelSchema {
             CREATE INDEX runnel_notifications_webhook_due ON runnel_notifications (next_attempt_at) WHERE webhook_state = 'pending';
             CREATE TABLE runnel_notification_files (
                 path TEXT PRIMARY KEY,
-                committed_bytes INTEGER NOT NULL
+                committed_bytes INTEGER NOT NULL,
+                committed_tail BLOB NOT NULL
             ) WITHOUT ROWID;
             """)
     }

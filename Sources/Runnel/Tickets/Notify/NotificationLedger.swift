@@ -75,8 +75,8 @@ enum NotificationLedger {
                          arguments: [limit]).map { Pending(key: $0["key"], payload: $0["payload"], attempts: 0) }
     }
 
-    /// Marks notifications written to the file, and records how long the file was then.
-    static func markInFile(_ keys: some Sequence<String>, file: String, size: Int, at now: Int64, in db: Database) throws -> Int {
+    /// Marks notifications written to the file, and records how the file stood then.
+    static func markInFile(_ keys: some Sequence<String>, file: String, mark: NotificationFile.Mark, at now: Int64, in db: Database) throws -> Int {
         var marked = 0
         for key in keys {
             try db.execute(sql: "UPDATE runnel_notifications SET file_state = 'delivered', file_delivered_at = ? WHERE key = ? AND file_state = 'pending'",
@@ -84,16 +84,18 @@ enum NotificationLedger {
             marked += db.changesCount
         }
         try db.execute(sql: """
-            INSERT INTO runnel_notification_files (path, committed_bytes) VALUES (?, ?)
-            ON CONFLICT (path) DO UPDATE SET committed_bytes = excluded.committed_bytes
-            """, arguments: [file, size])
+            INSERT INTO runnel_notification_files (path, committed_bytes, committed_tail) VALUES (?, ?, ?)
+            ON CONFLICT (path) DO UPDATE SET committed_bytes = excluded.committed_bytes, committed_tail = excluded.committed_tail
+            """, arguments: [file, mark.size, Data(mark.tail)])
         return marked
     }
 
-    /// How long the file was at the last commit: lines after that may belong to a pass that
-    /// crashed before it marked them.
-    static func committedBytes(of file: String, in db: Database) throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT committed_bytes FROM runnel_notification_files WHERE path = ?", arguments: [file]) ?? 0
+    /// How the file stood at the last commit: lines after that may belong to a pass that
+    /// crashed before it marked them. An empty mark for a file never committed.
+    static func committedMark(of file: String, in db: Database) throws -> NotificationFile.Mark {
+        guard let row = try Row.fetchOne(db, sql: "SELECT committed_bytes, committed_tail FROM runnel_notification_files WHERE path = ?",
+                                         arguments: [file]) else { return NotificationFile.Mark() }
+        return NotificationFile.Mark(size: row["committed_bytes"], tail: [UInt8](row["committed_tail"] as Data))
     }
 
     // MARK: - The webhook channel
