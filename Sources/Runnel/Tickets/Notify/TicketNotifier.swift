@@ -39,7 +39,8 @@ public final class TicketNotifier: Sendable {
         public var firstRetryDelay: Duration
         /// The longest wait between webhook attempts.
         public var maximumRetryDelay: Duration
-        /// How long a webhook call may take, connecting included.
+        /// How long a webhook call may take, connecting and the answer included (a 2xx's body
+        /// is not read; another status's is read until then).
         public var requestTimeout: Duration
         /// Changes read, and notifications delivered, per transaction.
         public var batchSize: Int
