@@ -135,6 +135,38 @@ import Testing
         #expect(try TicketNotificationFixtures.lines(of: notifier).isEmpty)
     }
 
+    /// A notifier whose first read finds the topic's start removed by retention says how many
+    /// records it will never see, as one that had read part of the topic does.
+    @Test func recordsRemovedByRetentionBeforeTheFirstReadAreReported() async throws {
+        let temporary = try TemporaryHome(label: "notify-retention")
+        let store = try temporary.openStore()
+        do {
+            // Small segments, and retention that keeps only the active one.
+            let log = try Log.open(temporary.home.logURL)
+            defer { try? log.close() }
+            _ = try log.topic("tickets", creatingWith: TopicConfiguration(partitions: 1, retentionBytes: 1, segmentBytes: 1_024))
+        }
+        for n in 1...6 {
+            try TicketNotificationFixtures.announce([AnnouncedChange(ticketId: String(format: "%012d", n), owners: ["solo@example.com"])],
+                                                    in: temporary.home)
+        }
+        let start: Int64
+        do {
+            let log = try Log.open(temporary.home.logURL)
+            defer { try? log.close() }
+            let partition = try #require(try log.topic("tickets")).partitions[0]
+            try partition.applyRetention()
+            start = partition.startOffset
+        }
+        try #require(start > 0, "retention removed nothing; the test would prove nothing")
+
+        let captured = CapturedLog()
+        let notifier = try TicketNotifier(topic: "tickets", store: store, logger: captured.logger)
+        #expect(try notifier.collect().changes == 6 - Int(start))
+        let warning = captured.entries.first { $0.level == .warning && $0.message.contains("retention") }
+        #expect(warning?.metadata["notify.skipped"] == "\(start)", "\(captured.entries)")
+    }
+
     @Test func aLogThatEndsBeforeTheOffsetsReadIsReported() async throws {
         let temporary = try TemporaryHome(label: "notify-replaced-log")
         let store = try temporary.openStore()

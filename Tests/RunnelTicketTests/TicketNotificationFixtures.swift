@@ -5,8 +5,10 @@ import Darwin
 #endif
 import Foundation
 import GRDB
+import Logging
 import Runnel
 import RunnelTesting
+import Synchronization
 
 /// A `TicketOpened` or `TicketReopened` as the tickets pipeline announces it (the fields of
 /// ``TicketChange``, encoded as the outbox encodes them).
@@ -62,6 +64,40 @@ enum TicketNotificationFixtures {
     /// One notification row's columns.
     static func row(_ key: String, in store: Store) throws -> Row? {
         try store.app.read { try Row.fetchOne($0, sql: "SELECT * FROM runnel_notifications WHERE key = ?", arguments: [key]) }
+    }
+}
+
+/// What a notifier logged, for the tests that check a warning: a `Logger` whose entries are kept.
+final class CapturedLog: Sendable {
+    struct Entry: Sendable {
+        var level: Logger.Level
+        var message: String
+        var metadata: [String: String]
+    }
+
+    private let kept = Mutex<[Entry]>([])
+
+    var entries: [Entry] { kept.withLock { $0 } }
+
+    var logger: Logger {
+        Logger(label: "runnel.tests.captured") { _ in Handler(log: self) }
+    }
+
+    private struct Handler: LogHandler {
+        let log: CapturedLog
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let all = metadata.merging(event.metadata ?? [:]) { $1 }
+            let entry = Entry(level: event.level, message: "\(event.message)", metadata: all.mapValues { "\($0)" })
+            log.kept.withLock { $0.append(entry) }
+        }
     }
 }
 

@@ -46,12 +46,13 @@ extension TicketNotifier {
                                       + "notifications already collected are not made twice")
             }
             if next < partition.startOffset {
-                if next > 0 {
-                    logger.warning("tickets topic records were removed by retention before they were collected", metadata: [
-                        "notify.topic": "\(self.topic)", "notify.partition": "\(partition.partition)",
-                        "notify.from": "\(next)", "notify.to": "\(partition.startOffset)",
-                    ])
-                }
+                // Also on a first read (no offset saved yet): a notifier started on a home whose
+                // topic already lost its start never tells those owners either.
+                logger.warning("tickets topic records were removed by retention before they were collected", metadata: [
+                    "notify.topic": "\(self.topic)", "notify.partition": "\(partition.partition)",
+                    "notify.from": "\(next)", "notify.to": "\(partition.startOffset)",
+                    "notify.skipped": "\(partition.startOffset - next)",
+                ])
                 next = partition.startOffset
             }
             while next < partition.endOffset {
