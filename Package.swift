@@ -91,7 +91,8 @@ let package = Package(
         .testTarget(name: "RunnelStoreTests", dependencies: ["Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "RunnelScheduleTests", dependencies: ["Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         // Depends on `runnel-fault-child` so the notification crash test can kill `notify` children between a send and its commit.
-        .testTarget(name: "RunnelTicketTests", dependencies: ["Runnel", "RunnelTesting", "RunnelCLI", "runnel-fault-child", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "RunnelTicketTests", dependencies: ["Runnel", "RunnelTesting", "RunnelCLI", "runnel-fault-child", .product(name: "GRDB", package: "GRDB.swift"),
+                                                    .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "RunnelLogTests",
             dependencies: ["Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")],

@@ -88,6 +88,85 @@ import Testing
         #expect(keys.count == 3 && Set(keys).count == 3)
     }
 
+    /// After `assignOwner` moves a service, a rebuild of the tickets pipeline announces every
+    /// past opening again with the new owner: a change is told to the owners it named when it
+    /// was first collected, and the new owner hears of the openings that come after.
+    @Test func aRebuildAfterAnOwnerChangeTellsTheNewOwnerOnlyOfNewOpenings() async throws {
+        let temporary = try TemporaryHome(label: "notify-owner-moved")
+        let store = try temporary.openStore()
+        let notifier = try TicketNotifier(topic: "tickets", store: store)
+        let opened = AnnouncedChange(ticketId: "0000000000b1", owners: ["a-team@example.com"])
+        try TicketNotificationFixtures.announce([opened], in: temporary.home)
+        #expect(try await notifier.notify().collection.notifications == 1)
+
+        var rebuilt = opened
+        rebuilt.owners = ["b-team@example.com"]
+        try TicketNotificationFixtures.announce([rebuilt], in: temporary.home)
+        let afterRebuild = try await notifier.notify()
+        #expect(afterRebuild.collection.changes == 1)
+        #expect(afterRebuild.collection.notifications == 0)
+        #expect(afterRebuild.collection.alreadyCollected == 1)
+        #expect(try notifier.counts().total == 1)
+
+        // The ticket reopens: the owner of now is told.
+        let reopened = AnnouncedChange(ticketId: "0000000000b1", reason: "returned", opening: 2, owners: ["b-team@example.com"])
+        try TicketNotificationFixtures.announce([reopened], in: temporary.home)
+        #expect(try await notifier.notify().collection.notifications == 1)
+        let keys = try TicketNotificationFixtures.lines(of: notifier).compactMap { $0["key"] as? String }
+        #expect(keys == ["0000000000b1-1-a-team@example.com", "0000000000b1-2-b-team@example.com"])
+    }
+
+    /// An opening collected while its service had no owner is not told to an owner assigned
+    /// later, when a rebuild announces it again: no pass without the rebuild would tell them.
+    @Test func anOpeningCollectedWithoutOwnersIsNotToldToOwnersAssignedLater() async throws {
+        let temporary = try TemporaryHome(label: "notify-owner-assigned")
+        let store = try temporary.openStore()
+        let notifier = try TicketNotifier(topic: "tickets", store: store)
+        let unowned = AnnouncedChange(ticketId: "0000000000b2", owners: [])
+        try TicketNotificationFixtures.announce([unowned], in: temporary.home)
+        #expect(try await notifier.notify().collection.unowned == 1)
+
+        var rebuilt = unowned
+        rebuilt.owners = ["b-team@example.com"]
+        try TicketNotificationFixtures.announce([rebuilt], in: temporary.home)
+        let afterRebuild = try await notifier.notify()
+        #expect(afterRebuild.collection.notifications == 0)
+        #expect(afterRebuild.collection.alreadyCollected == 1)
+        #expect(try TicketNotificationFixtures.lines(of: notifier).isEmpty)
+    }
+
+    /// A notifier whose first read finds the topic's start removed by retention says how many
+    /// records it will never see, as one that had read part of the topic does.
+    @Test func recordsRemovedByRetentionBeforeTheFirstReadAreReported() async throws {
+        let temporary = try TemporaryHome(label: "notify-retention")
+        let store = try temporary.openStore()
+        do {
+            // Small segments, and retention that keeps only the active one.
+            let log = try Log.open(temporary.home.logURL)
+            defer { try? log.close() }
+            _ = try log.topic("tickets", creatingWith: TopicConfiguration(partitions: 1, retentionBytes: 1, segmentBytes: 1_024))
+        }
+        for n in 1...6 {
+            try TicketNotificationFixtures.announce([AnnouncedChange(ticketId: String(format: "%012d", n), owners: ["solo@example.com"])],
+                                                    in: temporary.home)
+        }
+        let start: Int64
+        do {
+            let log = try Log.open(temporary.home.logURL)
+            defer { try? log.close() }
+            let partition = try #require(try log.topic("tickets")).partitions[0]
+            try partition.applyRetention()
+            start = partition.startOffset
+        }
+        try #require(start > 0, "retention removed nothing; the test would prove nothing")
+
+        let captured = CapturedLog()
+        let notifier = try TicketNotifier(topic: "tickets", store: store, logger: captured.logger)
+        #expect(try notifier.collect().changes == 6 - Int(start))
+        let warning = captured.entries.first { $0.level == .warning && $0.message.contains("retention") }
+        #expect(warning?.metadata["notify.skipped"] == "\(start)", "\(captured.entries)")
+    }
+
     @Test func aLogThatEndsBeforeTheOffsetsReadIsReported() async throws {
         let temporary = try TemporaryHome(label: "notify-replaced-log")
         let store = try temporary.openStore()

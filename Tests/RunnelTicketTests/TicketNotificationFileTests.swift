@@ -75,6 +75,31 @@ import Testing
         #expect(try TicketNotificationFixtures.lines(at: file).count == 1)
     }
 
+    /// The file is emptied by hand while no notifier runs, then a pass appends more bytes than
+    /// the last commit recorded and is killed before its commit: the file no longer holds the
+    /// committed bytes, so it is read from its start, and every key stays in it once.
+    @Test func aFileEmptiedThenRefilledPastTheCommittedSizeIsReadFromItsStart() async throws {
+        let temporary = try TemporaryHome(label: "notify-file-refilled")
+        let store = try temporary.openStore()
+        try TicketNotificationFixtures.announce([AnnouncedChange(ticketId: "000000000005", owners: ["a@example.com", "b@example.com"])],
+                                                in: temporary.home)
+        do { _ = try await TicketNotifier(topic: "tickets", store: store).notify() }
+        let file = temporary.home.reportsURL.appendingPathComponent("notifications.jsonl")
+        let committed = try Data(contentsOf: file).count
+
+        let pending = try collect([AnnouncedChange(ticketId: "000000000006", owners: ["c@example.com", "dd@example.com", "eee@example.com"])],
+                                  temporary: temporary, store: store)
+        let appended = Data(pending.map { $0.payload + "\n" }.joined().utf8)
+        try #require(appended.count > committed)
+        try appended.write(to: file)
+
+        let notifier = try TicketNotifier(topic: "tickets", store: store)
+        let delivery = try notifier.deliverToFile()
+        #expect(delivery.appended == 0 && delivery.foundInFile == 3)
+        let keys = try TicketNotificationFixtures.lines(at: file).map { $0["key"] as? String }
+        #expect(keys == pending.map(\.key), "a key is missing or doubled")
+    }
+
     @Test func aSecondNotifierOnTheSameHomeIsRefused() throws {
         let temporary = try TemporaryHome(label: "notify-lock")
         let store = try temporary.openStore()

@@ -5,8 +5,10 @@ import Darwin
 #endif
 import Foundation
 import GRDB
+import Logging
 import Runnel
 import RunnelTesting
+import Synchronization
 
 /// A `TicketOpened` or `TicketReopened` as the tickets pipeline announces it (the fields of
 /// ``TicketChange``, encoded as the outbox encodes them).
@@ -65,14 +67,50 @@ enum TicketNotificationFixtures {
     }
 }
 
+/// What a notifier logged, for the tests that check a warning: a `Logger` whose entries are kept.
+final class CapturedLog: Sendable {
+    struct Entry: Sendable {
+        var level: Logger.Level
+        var message: String
+        var metadata: [String: String]
+    }
+
+    private let kept = Mutex<[Entry]>([])
+
+    var entries: [Entry] { kept.withLock { $0 } }
+
+    var logger: Logger {
+        Logger(label: "runnel.tests.captured") { _ in Handler(log: self) }
+    }
+
+    private struct Handler: LogHandler {
+        let log: CapturedLog
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let all = metadata.merging(event.metadata ?? [:]) { $1 }
+            let entry = Entry(level: event.level, message: "\(event.message)", metadata: all.mapValues { "\($0)" })
+            log.kept.withLock { $0.append(entry) }
+        }
+    }
+}
+
 /// A small HTTP/1.1 receiver on 127.0.0.1 over POSIX sockets, for the webhook tests: it records
 /// each request's `Idempotency-Key`, `Content-Type` and body, answers with what `respond`
-/// says, and closes each connection after its answer.
+/// says, and closes each connection after its answer. A stalling receiver instead declares a
+/// body longer than the one it sends and holds the connection open, sending nothing more, until
+/// the client closes it or the receiver stops.
 ///
 /// Its port is reserved when it is made and nothing listens there until ``start()``, so a
 /// webhook call before that finds the receiver down (connection refused).
 final class WebhookReceiver: @unchecked Sendable {
-    // @unchecked: `received` and `listener` are only touched under `lock`.
+    // @unchecked: `received`, `listener` and `stalled` are only touched under `lock`.
     struct Request: Sendable {
         var key: String?
         var contentType: String?
@@ -83,9 +121,16 @@ final class WebhookReceiver: @unchecked Sendable {
     private let lock = NSLock()
     private var received: [Request] = []
     private var listener: Int32 = -1
+    /// Connections held open by a stalling receiver.
+    private var stalled: Set<Int32> = []
+    private let stalls: Bool
     private let respond: @Sendable (Request) -> (status: Int, body: String)
 
-    init(respond: @escaping @Sendable (Request) -> (status: Int, body: String) = { _ in (200, "ok") }) throws {
+    /// - Parameters:
+    ///   - stalls: Whether each answer's body stalls after its first bytes (`respond`'s body).
+    ///   - respond: The status and body of the answer to a request.
+    init(stalls: Bool = false, respond: @escaping @Sendable (Request) -> (status: Int, body: String) = { _ in (200, "ok") }) throws {
+        self.stalls = stalls
         self.respond = respond
         let fd = try Self.bound(port: 0)
         var address = sockaddr_in()
@@ -117,10 +162,11 @@ final class WebhookReceiver: @unchecked Sendable {
         thread.start()
     }
 
-    /// Stops listening: later calls are refused again. Call it when done: the listening thread
-    /// holds the receiver until then.
+    /// Stops listening, and closes the connections a stalling receiver holds: later calls are
+    /// refused again. Call it when done: the listening thread holds the receiver until then.
     func stop() {
         lock.withLock {
+            for connection in stalled { shutdown(connection, Int32(SHUT_RDWR)) }
             guard listener >= 0 else { return }
             shutdown(listener, Int32(SHUT_RDWR))
             close(listener)
@@ -158,7 +204,8 @@ final class WebhookReceiver: @unchecked Sendable {
                               body: String(decoding: bytes[headerEnd!..<(headerEnd! + length)], as: UTF8.self))
         lock.withLock { received.append(request) }
         let (status, body) = respond(request)
-        let answer = "HTTP/1.1 \(status) Answer\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+        let declared = body.utf8.count + (stalls ? 4_096 : 0)
+        let answer = "HTTP/1.1 \(status) Answer\r\nContent-Type: text/plain\r\nContent-Length: \(declared)\r\nConnection: close\r\n\r\n\(body)"
         var out = Array(answer.utf8)
         #if canImport(Glibc)
         let flags = Int32(MSG_NOSIGNAL)
@@ -166,6 +213,11 @@ final class WebhookReceiver: @unchecked Sendable {
         let flags: Int32 = 0
         #endif
         _ = out.withUnsafeMutableBytes { send(fd, $0.baseAddress, $0.count, flags) }
+        guard stalls else { return }
+        // Nothing more is sent; waits for the client to close the connection (or stop()).
+        lock.withLock { _ = stalled.insert(fd) }
+        defer { lock.withLock { _ = stalled.remove(fd) } }
+        while readMore() {}
     }
 
     private static func bound(port: UInt16) throws -> Int32 {

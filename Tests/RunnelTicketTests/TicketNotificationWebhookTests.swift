@@ -109,6 +109,42 @@ import Testing
         #expect(receiver.requests.filter { $0.key == refused }.count == 1)
     }
 
+    /// A receiver that sends an answer's head and then stalls its body does not hold the pass
+    /// (the request's timeout covers the head only): a 2xx is delivered without its body, and a
+    /// 5xx is retried with what of its body came before the timeout.
+    @Test func anAnswerWhoseBodyStallsDoesNotHoldThePass() async throws {
+        let temporary = try TemporaryHome(label: "notify-webhook-stall")
+        let store = try temporary.openStore()
+        let change = AnnouncedChange(ticketId: "0000000000cc", owners: ["taken@example.com", "busy@example.com"])
+        try TicketNotificationFixtures.announce([change], in: temporary.home)
+        let receiver = try WebhookReceiver(stalls: true) { request in
+            request.key?.hasSuffix("busy@example.com") == true ? (503, "busy") : (200, "ok")
+        }
+        try receiver.start()
+        defer { receiver.stop() }
+        let notifier = try TicketNotifier(topic: "tickets", store: store, options: .init(
+            webhook: receiver.url, firstRetryDelay: .seconds(60), maximumRetryDelay: .seconds(60), requestTimeout: .seconds(2)))
+
+        // A guard, not a timing: a pass still waiting after 30 s is reported, and the receiver
+        // closes its connections so the test ends instead of hanging.
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(30))
+            Issue.record("the pass still waits for a body that never comes")
+            receiver.stop()
+        }
+        defer { watchdog.cancel() }
+        let pass = try await notifier.notify()
+        watchdog.cancel()
+
+        #expect(pass.webhook.delivered == 1 && pass.webhook.retrying == 1)
+        let taken = try #require(try TicketNotificationFixtures.row("0000000000cc-1-taken@example.com", in: store))
+        #expect(taken["webhook_state"] as String == "delivered")
+        let busy = try #require(try TicketNotificationFixtures.row("0000000000cc-1-busy@example.com", in: store))
+        #expect(busy["webhook_state"] as String == "pending")
+        #expect((busy["last_error"] as String?)?.contains("HTTP 503") == true)
+        #expect((busy["last_error"] as String?)?.contains("busy") == true, "\(busy["last_error"] as String? ?? "")")
+    }
+
     @Test func theRetryDelayDoublesUpToItsCap() throws {
         let temporary = try TemporaryHome(label: "notify-backoff")
         let store = try temporary.openStore()

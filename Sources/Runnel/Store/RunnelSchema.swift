@@ -154,7 +154,8 @@ enum RunnelSchema {
 
     /// Ticket notifications and how far their collection read the tickets topic
     /// (the Notifications section of `docs/tickets.md`), in `app.sqlite`: who was told is not derived data, and a
-    /// rebuild of `derived.sqlite`, which announces every change again, must not tell anyone twice.
+    /// rebuild of `derived.sqlite`, which announces every change again (with the owners of now),
+    /// must tell nobody of a change already collected.
     private static func registerNotificationTables(_ db: Database) throws {
         try db.execute(sql: """
             CREATE TABLE runnel_notification_offsets (
@@ -180,11 +181,18 @@ enum RunnelSchema {
                 last_error TEXT,
                 delivered_at INTEGER
             );
+            CREATE TABLE runnel_notification_changes (
+                ticket_id TEXT NOT NULL,
+                opening INTEGER NOT NULL,
+                collected_at INTEGER NOT NULL,
+                PRIMARY KEY (ticket_id, opening)
+            ) WITHOUT ROWID;
             CREATE INDEX runnel_notifications_file_pending ON runnel_notifications (file_state) WHERE file_state = 'pending';
             CREATE INDEX runnel_notifications_webhook_due ON runnel_notifications (next_attempt_at) WHERE webhook_state = 'pending';
             CREATE TABLE runnel_notification_files (
                 path TEXT PRIMARY KEY,
-                committed_bytes INTEGER NOT NULL
+                committed_bytes INTEGER NOT NULL,
+                committed_tail BLOB NOT NULL
             ) WITHOUT ROWID;
             """)
     }

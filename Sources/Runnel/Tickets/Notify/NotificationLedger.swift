@@ -4,10 +4,12 @@ import GRDB
 /// The notification tables of `app.sqlite`: what was collected from the tickets topic, how far
 /// the topic was read, and each notification's delivery state per channel.
 ///
-/// Collection inserts a change's notifications and moves the topic's offsets in one transaction,
-/// and the key (`<ticketId>-<opening>-<owner>`) is the primary key, inserted or ignored: a
-/// replay after a crash, or a rebuild that announces the same changes again at new offsets,
-/// adds nothing. The Notifications section of `docs/tickets.md` describes the columns.
+/// Collection records each change (`runnel_notification_changes`, keyed by ticket and opening)
+/// with its notifications and moves the topic's offsets in one transaction. A change already
+/// recorded makes no notification: a replay after a crash, or a rebuild that announces the same
+/// changes again at new offsets, adds nothing, even when the service's owners changed since
+/// (a rebuild names the owners of now, who would otherwise hear of every past opening). The
+/// Notifications section of `docs/tickets.md` describes the columns.
 enum NotificationLedger {
     /// A notification waiting for a channel.
     struct Pending: Sendable {
@@ -44,6 +46,15 @@ enum NotificationLedger {
             """, arguments: [topic, partition, offset])
     }
 
+    /// Records that a change was collected, unless it already was.
+    /// - Returns: Whether it was new; a change collected before makes no notification, whoever
+    ///   its owners are now.
+    static func insertChange(ticketId: String, opening: Int, at now: Int64, in db: Database) throws -> Bool {
+        try db.execute(sql: "INSERT OR IGNORE INTO runnel_notification_changes (ticket_id, opening, collected_at) VALUES (?, ?, ?)",
+                       arguments: [ticketId, opening, now])
+        return db.changesCount == 1
+    }
+
     /// Inserts a notification unless its key is already there.
     /// - Returns: Whether it was new.
     static func insert(_ notification: TicketNotification, type: String, webhook: Bool, at now: Int64, in db: Database) throws -> Bool {
@@ -64,8 +75,8 @@ enum NotificationLedger {
                          arguments: [limit]).map { Pending(key: $0["key"], payload: $0["payload"], attempts: 0) }
     }
 
-    /// Marks notifications written to the file, and records how long the file was then.
-    static func markInFile(_ keys: some Sequence<String>, file: String, size: Int, at now: Int64, in db: Database) throws -> Int {
+    /// Marks notifications written to the file, and records how the file stood then.
+    static func markInFile(_ keys: some Sequence<String>, file: String, mark: NotificationFile.Mark, at now: Int64, in db: Database) throws -> Int {
         var marked = 0
         for key in keys {
             try db.execute(sql: "UPDATE runnel_notifications SET file_state = 'delivered', file_delivered_at = ? WHERE key = ? AND file_state = 'pending'",
@@ -73,16 +84,18 @@ enum NotificationLedger {
             marked += db.changesCount
         }
         try db.execute(sql: """
-            INSERT INTO runnel_notification_files (path, committed_bytes) VALUES (?, ?)
-            ON CONFLICT (path) DO UPDATE SET committed_bytes = excluded.committed_bytes
-            """, arguments: [file, size])
+            INSERT INTO runnel_notification_files (path, committed_bytes, committed_tail) VALUES (?, ?, ?)
+            ON CONFLICT (path) DO UPDATE SET committed_bytes = excluded.committed_bytes, committed_tail = excluded.committed_tail
+            """, arguments: [file, mark.size, Data(mark.tail)])
         return marked
     }
 
-    /// How long the file was at the last commit: lines after that may belong to a pass that
-    /// crashed before it marked them.
-    static func committedBytes(of file: String, in db: Database) throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT committed_bytes FROM runnel_notification_files WHERE path = ?", arguments: [file]) ?? 0
+    /// How the file stood at the last commit: lines after that may belong to a pass that
+    /// crashed before it marked them. An empty mark for a file never committed.
+    static func committedMark(of file: String, in db: Database) throws -> NotificationFile.Mark {
+        guard let row = try Row.fetchOne(db, sql: "SELECT committed_bytes, committed_tail FROM runnel_notification_files WHERE path = ?",
+                                         arguments: [file]) else { return NotificationFile.Mark() }
+        return NotificationFile.Mark(size: row["committed_bytes"], tail: [UInt8](row["committed_tail"] as Data))
     }
 
     // MARK: - The webhook channel

@@ -8,8 +8,10 @@ extension TicketNotifier {
         public var changes = 0
         /// New notifications (one per owner of each change).
         public var notifications = 0
-        /// Notifications whose key was already collected: changes announced again, by a
-        /// rebuild of the tickets pipeline or a replay after a crash.
+        /// Notifications not made because their change (ticket and opening) was already
+        /// collected, one per owner it names now: changes announced again, by a rebuild of the
+        /// tickets pipeline or a replay after a crash. A change is told to the owners it named
+        /// when it was first collected, even if the service's owners changed since.
         public var alreadyCollected = 0
         /// Changes without owners: nobody to tell.
         public var unowned = 0
@@ -20,8 +22,10 @@ extension TicketNotifier {
     /// Reads the changes announced since the last collection and records one notification per
     /// change and owner.
     ///
-    /// Each batch's notifications and the topic's new offsets are committed in one `app.sqlite`
-    /// transaction: a crash replays the batch, and the keys make the replay add nothing.
+    /// A change (ticket and opening) is collected once: announced again, by a replay or by a
+    /// rebuild of the tickets pipeline that names the service's owners of now, it adds nothing.
+    /// Each batch's changes, notifications and the topic's new offsets are committed in one
+    /// `app.sqlite` transaction: a crash replays the batch, which then adds nothing.
     /// - Throws: ``RunnelError`` for a damaged log, a gap at the notifier's offset, a log that
     ///   ends before the offsets already read (`.tickets`), or a database failure.
     public func collect() throws -> Collected {
@@ -42,12 +46,13 @@ extension TicketNotifier {
                                       + "notifications already collected are not made twice")
             }
             if next < partition.startOffset {
-                if next > 0 {
-                    logger.warning("tickets topic records were removed by retention before they were collected", metadata: [
-                        "notify.topic": "\(self.topic)", "notify.partition": "\(partition.partition)",
-                        "notify.from": "\(next)", "notify.to": "\(partition.startOffset)",
-                    ])
-                }
+                // Also on a first read (no offset saved yet): a notifier started on a home whose
+                // topic already lost its start never tells those owners either.
+                logger.warning("tickets topic records were removed by retention before they were collected", metadata: [
+                    "notify.topic": "\(self.topic)", "notify.partition": "\(partition.partition)",
+                    "notify.from": "\(next)", "notify.to": "\(partition.startOffset)",
+                    "notify.skipped": "\(partition.startOffset - next)",
+                ])
                 next = partition.startOffset
             }
             while next < partition.endOffset {
@@ -74,6 +79,10 @@ extension TicketNotifier {
                         var inserted = 0
                         var repeated = 0
                         for (change, type) in changes {
+                            guard try NotificationLedger.insertChange(ticketId: change.ticketId, opening: change.opening, at: now, in: db) else {
+                                repeated += change.owners.count
+                                continue
+                            }
                             for owner in change.owners {
                                 if try NotificationLedger.insert(TicketNotification(change, owner: owner), type: type, webhook: webhookOn, at: now, in: db) {
                                     inserted += 1

@@ -37,7 +37,8 @@ extension TicketNotifier {
     /// Appends every notification not yet in the file, and marks them delivered.
     ///
     /// Each batch is appended and fsynced, then marked in one transaction with the file's new
-    /// size. Before appending, the bytes after the size of the last commit are read: a torn
+    /// size and last line. Before appending, the bytes after the size of the last commit are
+    /// read (the whole file, when it no longer holds that commit's last line there): a torn
     /// line there is cut off, and notifications with a whole line there (a crash came between
     /// the append and the commit) are marked without appending them again.
     /// - Throws: ``RunnelError`` `.io` when the file cannot be written; a database failure.
@@ -47,23 +48,28 @@ extension TicketNotifier {
             let (pending, committed) = try RunnelError.naming(store.app.path, "reading pending notifications") {
                 try store.app.read { db in
                     (try NotificationLedger.pendingForFile(limit: options.batchSize, in: db),
-                     try NotificationLedger.committedBytes(of: file.ledgerName, in: db))
+                     try NotificationLedger.committedMark(of: file.ledgerName, in: db))
                 }
             }
             guard !pending.isEmpty else { break }
             let recovery = try file.recover(after: committed)
+            if recovery.readFromStart {
+                logger.notice("the notifications file no longer holds the lines of the last commit (emptied or replaced); it was read from its start",
+                              metadata: ["notify.file": "\(fileURL.path)", "notify.committed_bytes": "\(committed.size)"])
+            }
             if recovery.cutBytes > 0 {
                 logger.warning("cut a torn last line off the notifications file; its notification is written again", metadata: [
                     "notify.file": "\(fileURL.path)", "notify.cut_bytes": "\(recovery.cutBytes)",
                 ])
             }
             let fresh = pending.filter { !recovery.keys.contains($0.key) }
-            let size = try file.append(fresh.map(\.payload))
+            try file.append(fresh.map(\.payload))
+            let mark = try file.mark()
             Self.appendedBeforeCommit.reach()
             let now = Date().millisecondsSince1970
             let marked = try RunnelError.naming(store.app.path, "marking notifications written to \(fileURL.lastPathComponent)") {
                 try store.app.write { db in
-                    try NotificationLedger.markInFile(recovery.keys.union(fresh.map(\.key)), file: file.ledgerName, size: size, at: now, in: db)
+                    try NotificationLedger.markInFile(recovery.keys.union(fresh.map(\.key)), file: file.ledgerName, mark: mark, at: now, in: db)
                 }
             }
             fileCounter.increment(by: marked)

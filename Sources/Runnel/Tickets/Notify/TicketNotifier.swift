@@ -18,8 +18,9 @@ import Synchronization
 /// print(pass.collection.notifications, pass.webhook.delivered)
 /// ```
 ///
-/// A notification's key is `<ticketId>-<opening>-<owner>`, so a rebuild of the tickets
-/// pipeline, which announces the same changes again, adds nothing. The file gets each key once,
+/// A change (ticket and opening) is collected once, and each notification's key is
+/// `<ticketId>-<opening>-<owner>`, so a rebuild of the tickets pipeline, which announces the
+/// same changes again (with the service's owners of now), adds nothing. The file gets each key once,
 /// even across crashes; the webhook gets each key at least once and, after a crash between the
 /// receiver's answer and the commit, again with the same `Idempotency-Key`. The guarantees and
 /// formats are written down in the Notifications section of `docs/tickets.md`.
@@ -38,7 +39,8 @@ public final class TicketNotifier: Sendable {
         public var firstRetryDelay: Duration
         /// The longest wait between webhook attempts.
         public var maximumRetryDelay: Duration
-        /// How long a webhook call may take, connecting included.
+        /// How long a webhook call may take, connecting and the answer included (a 2xx's body
+        /// is not read; another status's is read until then).
         public var requestTimeout: Duration
         /// Changes read, and notifications delivered, per transaction.
         public var batchSize: Int
