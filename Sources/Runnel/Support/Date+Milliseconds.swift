@@ -10,8 +10,8 @@ extension Date {
     /// divides by 1000 in floating point, and its date must give back the same number.
     ///
     /// A date beyond what 64 bits of milliseconds hold (or not a number) gives `Int64.max` or
-    /// `Int64.min` rather than stopping the process; ``checkedMillisecondsSince1970`` tells such
-    /// dates apart.
+    /// `Int64.min` rather than stopping the process; pipelines refuse event times outside the
+    /// years 1 to 9999 as bad input (a dead letter).
     public var millisecondsSince1970: Int64 {
         let milliseconds = timeIntervalSince1970 * 1000
         guard milliseconds > -9.2e18, milliseconds < 9.2e18 else { return milliseconds > 0 ? .max : .min }
