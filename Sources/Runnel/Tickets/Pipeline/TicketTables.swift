@@ -2,6 +2,9 @@
 /// hours the start of the hour (UTC); text lists (owners, fingerprint parts) are joined with
 /// line feeds.
 enum TicketTables {
+    /// An hour in milliseconds: the `hour` columns hold hour starts, multiples of it.
+    static let hour: Int64 = 3_600_000
+
     private static func text(_ name: String) -> ColumnDefinition { ColumnDefinition(name: name, type: "TEXT", isNullable: false) }
     private static func optionalText(_ name: String) -> ColumnDefinition { ColumnDefinition(name: name, type: "TEXT", isNullable: true) }
     private static func integer(_ name: String) -> ColumnDefinition { ColumnDefinition(name: name, type: "INTEGER", isNullable: false) }

@@ -201,7 +201,7 @@ final class TicketsOperator: PipelineOperator, EventTypeEmitting {
     private func announceClosedHours(_ db: Database, graph: PipelineGraph) throws {
         var limits: [Int: Int64] = [:]
         for input in graph.inputs where input.topic == settings.topic {
-            if let time = input.maxEventTime { limits[input.partition] = time - settings.lateness.milliseconds - Self.hour }
+            if let time = input.maxEventTime { limits[input.partition] = time - settings.lateness.milliseconds - TicketTables.hour }
         }
         guard !limits.isEmpty else { return }
         let rows = try Row.fetchAll(db, sql: """
@@ -219,18 +219,17 @@ final class TicketsOperator: PipelineOperator, EventTypeEmitting {
             let update = TicketCountsUpdated(ticketId: id, service: ticket.service, hour: Date(millisecondsSince1970: hour),
                                              count: row["count"], total: through)
             try graph.store.outbox.append(OutboxEvent(topic: settings.ticketsTopic, key: ticket.service, type: "TicketCountsUpdated",
-                                                      payload: update, eventTime: Date(millisecondsSince1970: hour + Self.hour)), in: db)
+                                                      payload: update, eventTime: Date(millisecondsSince1970: hour + TicketTables.hour)), in: db)
             try announced.execute(arguments: [id, hour])
         }
     }
 
     // MARK: - Values
 
-    static let hour: Int64 = 3_600_000
 
     /// The start of the UTC hour holding `time` (times before 1970 round down too).
     static func hourStart(_ time: Int64) -> Int64 {
-        time - ((time % hour) + hour) % hour
+        time - ((time % TicketTables.hour) + TicketTables.hour) % TicketTables.hour
     }
 
     private struct HourKey: Hashable { let ticket: String, hour: Int64 }

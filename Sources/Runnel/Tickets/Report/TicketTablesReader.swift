@@ -5,12 +5,11 @@ import GRDB
 /// query starts from the tickets (few) and reaches their hours, levels and changes through those
 /// tables' primary keys, so a report costs the same however long the history grows.
 struct TicketTablesReader {
-    static let hourLength: Int64 = 3_600_000
     let db: Database
     /// The hour reported, in milliseconds since 1970.
     let hour: Int64
     /// The first of the 24 hours ending with ``hour``.
-    var firstHour: Int64 { hour - 23 * Self.hourLength }
+    var firstHour: Int64 { hour - 23 * TicketTables.hour }
 
     init(_ db: Database, hourEnding date: Date) throws {
         try Self.requireTables(db)
@@ -36,15 +35,15 @@ struct TicketTablesReader {
             """, arguments: [firstHour, hour])
         while let row = try rows.next() {
             let id: String = row[0], service: String = row[1], hourStart: Int64 = row[2], count: Int64 = row[3]
-            let index = Int((hourStart - firstHour) / Self.hourLength)
+            let index = Int((hourStart - firstHour) / TicketTables.hour)
             // Hours are hour starts; anything else (a table written by hand) is left out.
-            guard (hourStart - firstHour) % Self.hourLength == 0, (0..<24).contains(index) else { continue }
+            guard (hourStart - firstHour) % TicketTables.hour == 0, (0..<24).contains(index) else { continue }
             counts[id, default: Array(repeating: 0, count: 24)][index] += count
             services[service, default: Array(repeating: 0, count: 24)][index] += count
         }
         let hourlyCounts = services.flatMap { service, counts in
             counts.enumerated().map { index, count in
-                ExceptionReport.ServiceHour(service: service, hour: Date(millisecondsSince1970: firstHour + Int64(index) * Self.hourLength), count: count)
+                ExceptionReport.ServiceHour(service: service, hour: Date(millisecondsSince1970: firstHour + Int64(index) * TicketTables.hour), count: count)
             }
         }
         return (counts, hourlyCounts)
