@@ -58,9 +58,20 @@ extension EventStream where Event: Decodable & SendableMetatype {
         })
     }
 
-    /// - Parameter eventTime: The event's time in milliseconds, nil when it is outside the
-    ///   years Runnel takes (the event is then a dead letter).
-    private init(_ topic: String, as eventType: Event.Type, type: String?, eventTime: @escaping @Sendable (Event) -> Int64?) {
+    /// Reads a topic whose events carry a time but are not part of the stream's progress (a
+    /// ticket's resolution, made by a person at any moment): their time is the events' own, yet
+    /// never moves the partition's stream time, so they cannot make later exceptions late or
+    /// close an hour early.
+    init(commandsFrom topic: String, as eventType: Event.Type, type: String, time: KeyPath<Event, Date> & Sendable) {
+        self.init(topic, as: eventType, type: type, eventTime: { $0[keyPath: time].checkedMillisecondsSince1970 }, movesStreamTime: false)
+    }
+
+    /// - Parameters:
+    ///   - eventTime: The event's time in milliseconds, nil when it is outside the years Runnel
+    ///     takes (the event is then a dead letter).
+    ///   - movesStreamTime: Whether the event's time moves its partition's stream time.
+    private init(_ topic: String, as eventType: Event.Type, type: String?, eventTime: @escaping @Sendable (Event) -> Int64?,
+                 movesStreamTime: Bool = true) {
         self.init { graph, downstream in
             let decoder = EventDecoder()
             graph.bind(topic: topic, type: type) { bytes, meta, graph in
@@ -79,7 +90,7 @@ extension EventStream where Event: Decodable & SendableMetatype {
                 meta.time = time
                 // The partition's stream time moves before the event goes on, so an on-time
                 // event is never judged late against a time older than itself.
-                if meta.input >= 0 {
+                if movesStreamTime, meta.input >= 0 {
                     graph.inputs[meta.input].maxEventTime = max(graph.inputs[meta.input].maxEventTime ?? meta.time, meta.time)
                 }
                 try downstream(event, meta)

@@ -96,23 +96,8 @@ public struct ExceptionTickets: Sendable {
                 try tickets.occurrences.connect(graph) { occurrence, meta in
                     state.take(occurrence, meta, graph)
                 }
-                let decoder = EventDecoder()
-                graph.bind(topic: tickets.topic, type: Self.resolvedType) { bytes, meta, graph in
-                    let resolution: TicketResolved
-                    do {
-                        resolution = try decoder.decode(TicketResolved.self, from: bytes)
-                    } catch {
-                        graph.deadLetter("cannot decode TicketResolved: \(DecodingProblem.describe(error))")
-                        return
-                    }
-                    guard let time = resolution.resolvedAt.checkedMillisecondsSince1970 else {
-                        graph.deadLetter("TicketResolved of ticket \(resolution.ticketId) has a resolvedAt outside the years 1 to 9999")
-                        return
-                    }
-                    var meta = meta
-                    meta.time = time
-                    state.take(resolution, meta, graph)
-                }
+                try EventStream(commandsFrom: tickets.topic, as: TicketResolved.self, type: Self.resolvedType, time: \.resolvedAt)
+                    .connect(graph) { resolution, meta in state.take(resolution, meta, graph) }
                 graph.register(state)
             }
         }
