@@ -9,7 +9,8 @@ import Testing
 /// or the complete new one, every value of it from one build, and every version in the folder
 /// passes a full check: no partial version is ever visible.
 ///
-/// Odd rounds kill at a random moment of the build; even rounds aim at the build's fault pause
+/// Odd rounds kill at a random moment of the build itself (timed from the child's own build folder
+/// appearing, so a slow start under load does not eat the range); even rounds aim at the build's fault pause
 /// between renaming its folder to `vN` and switching `CURRENT`, where the new version is in
 /// place but must not be served yet. Each round proves the child died of SIGKILL and says what
 /// it interrupted, judged by the child's own traces only (its `.build-N-<pid>` folder, its
@@ -44,6 +45,20 @@ import Testing
         return (snapshot.version, rounds.first ?? -1)
     }
 
+    /// When the child `process`'s own `.build-N-<pid>` folder appeared, polled every millisecond; nil
+    /// when the child ended first or two minutes passed.
+    static func waitForBuildFolder(of process: Process, in folder: KVStoreFolder) -> Date? {
+        let pid = process.processIdentifier
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.url.path)) ?? []
+            if names.contains(where: { $0.hasPrefix(".build-") && $0.hasSuffix("-\(pid)") }) { return Date() }
+            if !process.isRunning { return nil }
+            usleep(1_000)
+        }
+        return nil
+    }
+
     @Test func killedBuildsLeaveThePreviousVersionServing() throws {
         let schedule = CrashSchedule(defaultSeed: 20_261_124, defaultRounds: 8)
         let (seed, rounds) = (schedule.seed, schedule.rounds)
@@ -62,12 +77,14 @@ import Testing
         let folder = try KVStoreFolder(home: temporary.home, name: "crash")
         let home = temporary.home.url.path
 
-        // A whole child publish, timed, sets the range the kills are drawn from.
-        let started = Date()
+        // A whole child publish sets the range the kills are drawn from: the time from its build
+        // folder appearing to its exit. Process start and opening the store are not in it, as
+        // they vary most when the machine is loaded.
         let whole = try ChildProcess.launch(["kv", "publish", "crash", "--home", home])
+        let buildStarted = Self.waitForBuildFolder(of: whole, in: folder) ?? Date()
         whole.waitUntilExit()
         #expect(whole.terminationStatus == 0)
-        let duration = Date().timeIntervalSince(started)
+        let duration = max(0.01, Date().timeIntervalSince(buildStarted))
         #expect(try Self.servedRound(folder, random: &random) == (1, 0))
 
         var serving = (version: 1, round: 0)
@@ -85,7 +102,9 @@ import Testing
                 #expect(reached, "seed \(seed) round \(round): the build never paused before its CURRENT switch: \(child.standardError.suffix(400))")
                 usleep(UInt32(random.below(200_000)))
             } else {
-                usleep(UInt32(duration * 1_000_000 * (0.2 + 0.6 * Double(random.below(1_000)) / 1_000)))
+                let started = Self.waitForBuildFolder(of: child.process, in: folder)
+                #expect(started != nil || !child.process.isRunning, "seed \(seed) round \(round): no build folder appeared: \(child.standardError.suffix(400))")
+                usleep(UInt32(duration * 1_000_000 * (0.1 + 0.7 * Double(random.below(1_000)) / 1_000)))
             }
             child.kill()
             // An aimed kill must land in its pause. A kill at a random moment may come after a
