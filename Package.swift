@@ -99,6 +99,7 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "RunnelPipelineTests", dependencies: ["Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "RunnelSagaTests", dependencies: ["Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "RunnelOutboxTests", dependencies: ["Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]),
         // Depends on `runnel-fault-child` so the build crash test can kill `runnel kv publish` children at a fault pause.
         .testTarget(name: "RunnelKVTests", dependencies: ["Runnel", "RunnelTesting", "runnel", "runnel-fault-child", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -26,6 +26,11 @@ public struct Catalog: Sendable {
     /// Exception tickets, if the application keeps them: their pipeline is one of
     /// ``pipelines`` (the last), and `runnel tickets` and `runnel report exceptions` read them.
     public var tickets: ExceptionTickets?
+    /// The participants sagas talk to: `runnel run NAME` runs one, like a pipeline.
+    public var handlers: [Handler]
+    /// The sagas: `runnel run NAME` runs a saga's coordinator, `runnel saga …` shows and
+    /// steers its instances.
+    public var sagas: [Saga]
 
     /// Creates a catalog.
     /// - Parameters:
@@ -37,8 +42,14 @@ public struct Catalog: Sendable {
     ///   - schedules: The schedule entries.
     ///   - tickets: Exception tickets; their pipeline is added after `pipelines`, and their
     ///     ``TicketResolved`` type to `eventTypes`.
+    ///   - handlers: The participants of the sagas (and any other consumer that changes
+    ///     business rows).
+    ///   - sagas: The sagas.
     public init(name: String, migrations: Migrations? = nil, sampleData: (any SampleDataSet)? = nil, pipelines: [Pipeline] = [],
-                eventTypes: Set<String> = [], schedules: [Schedule] = [], tickets: ExceptionTickets? = nil) {
+                eventTypes: Set<String> = [], schedules: [Schedule] = [], tickets: ExceptionTickets? = nil,
+                handlers: [Handler] = [], sagas: [Saga] = []) {
+        self.handlers = handlers
+        self.sagas = sagas
         self.name = name
         self.migrations = migrations
         self.sampleData = sampleData
@@ -86,6 +97,13 @@ public struct Catalog: Sendable {
             declaredTypes.formUnion(graph.emittedEventTypes)
         }
         try validateSchedules(kvStores: Set(storeOwners.keys))
+        try validateSagas(pipelineNames: pipelineNames)
+        for saga in sagas {
+            declaredTypes.formUnion(saga.steps.flatMap { step in
+                [step.command.type] + step.completions.keys + step.failures + (step.compensation.map { [$0.type] } ?? [])
+                    + step.compensationCompletions + step.compensationFailures
+            })
+        }
         guard !eventTypes.isEmpty else { return }
         for source in sources where !declaredTypes.contains(source.type) {
             let guess = Self.nearest(to: source.type, among: declaredTypes).map { "did you mean \($0)? " } ?? ""
@@ -115,6 +133,32 @@ public struct Catalog: Sendable {
         guard let (best, edits) = scored, edits <= max(2, name.count / 4) else { return nil }
         return best
     }
+
+    /// Handlers and sagas valid, and every name `runnel run` takes (pipelines', handlers',
+    /// sagas') unique.
+    private func validateSagas(pipelineNames: Set<String>) throws {
+        var runnable = pipelineNames.reduce(into: [String: String]()) { $0[$1] = "a pipeline" }
+        for handler in handlers {
+            try handler.validate()
+            if let other = runnable[handler.name] {
+                throw RunnelError(.saga, "the \(name) catalog has a handler named \(handler.name) and \(other) of that name", hint: "`runnel run NAME` needs each name once")
+            }
+            runnable[handler.name] = "a handler"
+        }
+        for saga in sagas {
+            try saga.validate()
+            if let other = runnable[saga.name] {
+                throw RunnelError(.saga, "the \(name) catalog has a saga named \(saga.name) and \(other) of that name", hint: "`runnel run NAME` needs each name once")
+            }
+            runnable[saga.name] = "a saga"
+        }
+    }
+
+    /// The handler named `name`, if there is one.
+    public func handler(named name: String) -> Handler? { handlers.first { $0.name == name } }
+
+    /// The saga named `name`, if there is one.
+    public func saga(named name: String) -> Saga? { sagas.first { $0.name == name } }
 
     /// The pipeline named `name`.
     /// - Throws: ``RunnelError`` `.notFound`, listing the names there are.

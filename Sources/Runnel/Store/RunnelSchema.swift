@@ -113,6 +113,7 @@ enum RunnelSchema {
         if role == .app {
             migrator.registerMigration("runnel-v11-schedules", migrate: registerScheduleTables)
             migrator.registerMigration("runnel-v12-notifications", migrate: registerNotificationTables)
+            migrator.registerMigration("runnel-v13-sagas", migrate: SagaTables.create)
         }
         return migrator
     }

@@ -44,6 +44,9 @@ public struct RunnelError: Error, CustomStringConvertible, Sendable {
         public static let logLocked = Code(name: "log-locked")
         /// A pipeline's definition is invalid, or its run failed.
         public static let pipeline = Code(name: "pipeline")
+        /// A handler's or saga's definition is invalid, a saga instance cannot take an operator's
+        /// action, or a handler was asked for something its record cannot give.
+        public static let saga = Code(name: "saga")
         /// A pipeline's version differs from the version its saved state was built by.
         public static let pipelineVersion = Code(name: "pipeline-version")
         /// A KV store is missing, has no version, or cannot be built or switched.

@@ -27,6 +27,8 @@ package final class RunnerLock: Sendable {
         package let command: String
 
         package static let pipeline = Role(noun: "pipeline", command: "runnel run")
+        package static let handler = Role(noun: "handler", command: "runnel run")
+        package static let saga = Role(noun: "saga", command: "runnel run")
     }
 
     /// The folder of the home that holds every runner's lock file.

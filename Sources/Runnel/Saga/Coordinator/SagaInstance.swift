@@ -1,0 +1,96 @@
+import Foundation
+import GRDB
+
+/// Where a saga instance is.
+public enum SagaState: String, Sendable, CaseIterable, Codable {
+    /// Sending its steps' commands and awaiting their replies.
+    case running
+    /// Undoing its completed steps, last first.
+    case compensating
+    /// Every step completed.
+    case completed
+    /// A step failed (or it was aborted) and every completed step was undone.
+    case compensated
+    /// A compensation was refused or unanswered on its last attempt: an operator must look
+    /// (`runnel saga retry ID` sends it again).
+    case failed
+
+    /// Whether the instance is done: completed, compensated or failed.
+    public var isFinished: Bool { self == .completed || self == .compensated || self == .failed }
+}
+
+/// One row of `runnel_sagas`, as the coordinator changes it.
+struct SagaInstance {
+    enum DeadlineKind: String {
+        /// Awaiting a reply until the deadline.
+        case reply
+        /// Sending the command again at the deadline.
+        case retry
+    }
+
+    var id: String
+    var saga: String
+    var state: SagaState
+    var data: Data
+    var version: Int
+    /// The step in hand: running, the one awaiting its reply; compensating, the one being undone.
+    var step: Int
+    /// Forward steps completed.
+    var completedSteps: Int
+    var compensating: Bool
+    var attempt: Int
+    var awaiting: String?
+    var deadline: Int64?
+    var deadlineKind: DeadlineKind?
+    var reason: String?
+    var lastSeq: Int
+    var startedAt: Int64
+    var updatedAt: Int64
+    var isNew = false
+
+    static func load(_ id: String, in db: Database) throws -> SagaInstance? {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM runnel_sagas WHERE id = ?"), arguments: [id]) else { return nil }
+        return SagaInstance(
+            id: row["id"], saga: row["saga"], state: SagaState(rawValue: row["state"]) ?? .failed, data: Data((row["data"] as String).utf8),
+            version: row["version"], step: row["step"], completedSteps: row["completed_steps"], compensating: row["compensating"],
+            attempt: row["attempt"], awaiting: row["awaiting"], deadline: row["deadline"],
+            deadlineKind: (row["deadline_kind"] as String?).flatMap(DeadlineKind.init(rawValue:)), reason: row["reason"],
+            lastSeq: row["last_seq"], startedAt: row["started_at"], updatedAt: row["updated_at"])
+    }
+
+    func save(in db: Database) throws {
+        let arguments: StatementArguments = [
+            saga, state.rawValue, String(decoding: data, as: UTF8.self), version, step, completedSteps, compensating, attempt,
+            awaiting, deadline, deadlineKind?.rawValue, reason, lastSeq, startedAt, updatedAt, id,
+        ]
+        if isNew {
+            try db.cachedStatement(sql: """
+                INSERT INTO runnel_sagas (saga, state, data, version, step, completed_steps, compensating, attempt, awaiting, deadline,
+                                          deadline_kind, reason, last_seq, started_at, updated_at, id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: arguments)
+        } else {
+            try db.cachedStatement(sql: """
+                UPDATE runnel_sagas SET saga = ?, state = ?, data = ?, version = ?, step = ?, completed_steps = ?, compensating = ?,
+                    attempt = ?, awaiting = ?, deadline = ?, deadline_kind = ?, reason = ?, last_seq = ?, started_at = ?, updated_at = ?
+                WHERE id = ?
+                """).execute(arguments: arguments)
+        }
+    }
+}
+
+/// The kinds of entries in a saga's timeline (`runnel_saga_log.kind`).
+public enum SagaLogKind: String, Sendable, CaseIterable {
+    case started, command, reply, timeout, retry, compensation
+    case compensationReply = "compensation-reply"
+    case noCompensation = "no-compensation"
+    case completed, compensated, failed, aborted, retried
+    /// A second start event for an instance that exists.
+    case duplicateStart = "duplicate-start"
+    /// A reply to a command already answered.
+    case duplicate
+    /// A reply to a command the saga gave up on.
+    case late
+    /// A reply no command of the instance expects (an unknown instance, command or type).
+    case unknown
+}
