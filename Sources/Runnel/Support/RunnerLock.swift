@@ -70,7 +70,18 @@ package final class RunnerLock: Sendable {
             throw RunnelError(.io, "cannot create the lock file \(url.path) of \(role.noun) \(name): \(error.localizedDescription)",
                               hint: "Check that \(folder.path) is writable by this user")
         }
-        guard try file.tryLock() else {
+        var locked = try file.tryLock()
+        // A holder in this process may be one that just let go: a child process forked at that
+        // moment (by any thread) shares the lock file's descriptor until its exec closes it, and
+        // keeps the lock that long. That passes in milliseconds; a runner that really holds the
+        // lock is still refused, a moment later.
+        var waited = 0
+        while !locked, waited < 100, holderPID(url, attempts: 1) == getpid() {
+            usleep(10_000)
+            waited += 1
+            locked = try file.tryLock()
+        }
+        guard locked else {
             throw refusal(role: role, name: name, url: url)
         }
         try file.truncate(to: 0)
@@ -94,12 +105,12 @@ package final class RunnerLock: Sendable {
 
     /// The pid the holder wrote. It writes right after it takes the lock, so an empty file is
     /// read again briefly before giving up.
-    private static func holderPID(_ url: URL) -> Int32? {
-        for attempt in 0..<20 {
+    private static func holderPID(_ url: URL, attempts: Int = 20) -> Int32? {
+        for attempt in 0..<attempts {
             if let text = try? String(contentsOf: url, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
                 return pid
             }
-            if attempt < 19 { usleep(5_000) }
+            if attempt < attempts - 1 { usleep(5_000) }
         }
         return nil
     }
