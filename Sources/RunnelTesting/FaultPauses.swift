@@ -20,6 +20,8 @@ package enum FaultPauses {
         "RUNNEL_FAULT_SCHEDULE_JOB_PAUSE_US": "schedule-claimed-before-job",
         "RUNNEL_FAULT_NOTIFY_SENT_PAUSE_US": "notify-sent-before-commit",
         "RUNNEL_FAULT_NOTIFY_APPENDED_PAUSE_US": "notify-appended-before-commit",
+        "RUNNEL_FAULT_HANDLER_PAUSE_US": "handler-before-commit",
+        "RUNNEL_FAULT_SAGA_PAUSE_US": "saga-before-commit",
     ]
 
     /// The line a child writes to standard error when it starts pausing at `moment`.

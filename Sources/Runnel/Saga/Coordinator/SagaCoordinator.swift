@@ -70,6 +70,10 @@ public final class SagaCoordinator {
     private let logger: Logger
     private let lock: RunnerLock
 
+    /// Crash tests aim kills at the moment a batch's instance changes, commands and offsets
+    /// are written but not committed (`FaultPoint`).
+    static let pauseBeforeCommit = FaultPoint("saga-before-commit")
+
     /// The consumer name of a saga's coordinator in `runnel_consumer_offsets`.
     package static func consumerName(_ saga: String) -> String { "saga:\(saga)" }
 
@@ -179,6 +183,7 @@ public final class SagaCoordinator {
                         counted.deadLetters = failures.count
                         try HandlerRunner.count(counted, consumer: name, at: now, in: db)
                     }
+                    if !summary.isEmpty { Self.pauseBeforeCommit.reach() }
                     return summary
                 }
             }

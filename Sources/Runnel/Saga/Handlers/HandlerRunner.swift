@@ -47,6 +47,10 @@ public final class HandlerRunner {
     private let logger: Logger
     private let lock: RunnerLock
 
+    /// Crash tests aim kills at the moment a batch's business rows, replies and offsets are
+    /// written but not committed (`FaultPoint`).
+    static let pauseBeforeCommit = FaultPoint("handler-before-commit")
+
     /// The consumer name of a handler in `runnel_consumer_offsets` and `runnel_consumers`.
     package static func consumerName(_ handler: String) -> String { "handler:\(handler)" }
 
@@ -134,6 +138,7 @@ public final class HandlerRunner {
                     for (record, reason) in failures { try Self.deadLetter(record, consumer: name, reason: reason, at: now, in: db) }
                     try consumer.save(in: db)
                     try Self.count(summary, consumer: name, at: now, in: db)
+                    Self.pauseBeforeCommit.reach()
                     return summary
                 }
             }
