@@ -52,9 +52,12 @@ struct SagaMachine {
             counts.duplicateStarts += 1
             return existing
         }
+        // A reply to this id may have come before its start (recorded as `unknown`): the
+        // timeline goes on after it.
+        let logged = try Int.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM runnel_saga_log WHERE saga_id = ?"), arguments: [id]) ?? 0
         var instance = SagaInstance(id: id, saga: saga.name, state: .running, data: state, version: 0, step: 0, completedSteps: 0,
                                     compensating: false, attempt: 1, awaiting: nil, deadline: nil, deadlineKind: nil, reason: nil,
-                                    lastSeq: 0, startedAt: now, updatedAt: now, isNew: true)
+                                    lastSeq: logged, startedAt: now, updatedAt: now, isNew: true)
         try note(&instance, .started, step: nil, type: saga.startType, detail: "started by \(position)")
         counts.started += 1
         try send(&instance)
@@ -189,12 +192,17 @@ struct SagaMachine {
             try ignore(&instance, .duplicate, commandID: commandID, type: type, detail: "\(commandID) was already answered; ignored (\(position))")
             return
         }
-        // A compensation that succeeded after the saga was marked failed: the undo happened,
-        // so compensation goes on from the step before.
-        if isCompensation, instance.state == .failed, instance.step == step, definition.compensationCompletions.contains(type) {
-            try note(&instance, .compensationReply, step: step, commandID: commandID, type: type, detail: "undid step \(definition.name), after the saga was marked failed")
-            instance.state = .compensating
-            try compensate(&instance, from: step - 1)
+        if isCompensation, definition.compensationCompletions.contains(type) {
+            // A compensation that succeeded after the saga was marked failed: the undo
+            // happened, so compensation goes on from the step before.
+            if instance.state == .failed, instance.step == step {
+                try note(&instance, .compensationReply, step: step, commandID: commandID, type: type, detail: "undid step \(definition.name), after the saga was marked failed")
+                instance.state = .compensating
+                try compensate(&instance, from: step - 1)
+                return
+            }
+            // The answer to a compensation sent for a completion that came late.
+            try note(&instance, .compensationReply, step: step, commandID: commandID, type: type, detail: "undid step \(definition.name), whose completion came late")
             return
         }
         try ignore(&instance, .late, commandID: commandID, type: type, detail: "\(commandID) was given up before this reply came; ignored (\(position))")
