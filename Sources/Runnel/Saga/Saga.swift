@@ -70,7 +70,11 @@ public struct Saga: Sendable {
             } catch {
                 throw HandlerRoute.Undecodable(reason: "does not decode as \(String(describing: Start.self)): \(DecodingProblem.describe(error))")
             }
-            return (id(event), try SagaStateCoder.encode(state(event)))
+            do {
+                return (id(event), try SagaStateCoder.encode(state(event)))
+            } catch {
+                throw HandlerRoute.Undecodable(reason: "its state does not encode as JSON: \(error)")
+            }
         }
     }
 

@@ -76,7 +76,23 @@ struct SagaMachine {
         let envelope = SagaCommandEnvelope(sagaID: instance.id, headers: [
             SagaHeader.sagaID: instance.id, SagaHeader.commandID: id, SagaHeader.replyTo: saga.replyTopic, SagaHeader.attempt: "\(instance.attempt)",
         ], time: Date(millisecondsSince1970: now), outbox: outbox)
-        try command.append(instance.data, envelope, db)
+        do {
+            try command.append(instance.data, envelope, db)
+        } catch let error as DatabaseError {
+            throw error
+        } catch {
+            // The command cannot be made from this state (its closure threw, or the outbox
+            // refused it): that will not change on a retry. A step fails; a compensation
+            // leaves the instance failed for an operator.
+            let why = "\(command.type) could not be sent: \(error)"
+            try note(&instance, compensating ? .compensation : .command, step: instance.step, commandID: id, type: command.type, detail: why)
+            if compensating {
+                try fail(&instance, reason: "the compensation of step \(step.name) failed: \(why)")
+            } else {
+                try beginCompensation(&instance, reason: "step \(step.name) failed: \(why)")
+            }
+            return
+        }
         try note(&instance, compensating ? .compensation : .command, step: instance.step, commandID: id, type: command.type,
                  detail: instance.attempt > 1 ? "attempt \(instance.attempt)" : nil)
         if compensating { counts.compensationsSent += 1 } else { counts.commandsSent += 1 }
@@ -133,7 +149,13 @@ struct SagaMachine {
             let step = saga.steps[index]
             if !instance.compensating {
                 if let update = step.completions[type] {
-                    instance.data = try update(instance.data, value ?? Data("{}".utf8))
+                    do {
+                        instance.data = try update(instance.data, value ?? Data("{}".utf8))
+                    } catch {
+                        try ignore(&instance, .unknown, commandID: commandID, type: type,
+                                   detail: "\(type) does not decode: \(DecodingProblem.describe(error)); ignored (\(position))")
+                        return
+                    }
                     try note(&instance, .reply, step: index, commandID: commandID, type: type, detail: "completed step \(step.name)")
                     instance.completedSteps = index + 1
                     if index + 1 == saga.steps.count {
@@ -261,11 +283,16 @@ struct SagaMachine {
             try beginCompensation(&instance, reason: "step \(step.name) \(why) after \(instance.attempt) attempt\(instance.attempt == 1 ? "" : "s")")
             return
         }
+        try fail(&instance, reason: "the compensation of step \(step.name) \(why) after \(instance.attempt) attempt\(instance.attempt == 1 ? "" : "s")")
+    }
+
+    /// Leaves the instance `failed`, for an operator: a compensation could not be done.
+    private mutating func fail(_ instance: inout SagaInstance, reason: String) throws {
         instance.state = .failed
         instance.deadline = nil
         instance.deadlineKind = nil
-        instance.reason = "the compensation of step \(step.name) \(why) after \(instance.attempt) attempt\(instance.attempt == 1 ? "" : "s")"
-        try note(&instance, .failed, step: instance.step, commandID: instance.awaiting, detail: instance.reason)
+        instance.reason = reason
+        try note(&instance, .failed, step: instance.step, commandID: instance.awaiting, detail: reason)
         counts.failed += 1
     }
 
