@@ -55,6 +55,7 @@ public enum SampleCatalog {
     public static let eventTypes: Set<String> = [
         "MemberJoined", "HeadlineUpdated", "InvitationSent", "InvitationAccepted", "InvitationDeclined", "ConnectionMade",
         "ActivityRecorded", "ProfileViewed", "ServiceOwnerAssigned", "ExceptionLogged", "HostMetricRecorded",
+        "PremiumUpgradeRequested",
     ]
 
     /// The files of `migrations/`, compiled into the build (`embedInCode` in `Package.swift`), so
@@ -66,6 +67,7 @@ public enum SampleCatalog {
         "0003_activity.sql": PackageResources._003_activity_sql,
         "0004_operations.sql": PackageResources._004_operations_sql,
         "0005_service_versions.sql": PackageResources._005_service_versions_sql,
+        "0006_sagas.sql": PackageResources._006_sagas_sql,
     ])
 
     /// The checkout this target was built from, where `sample-data/network.jsonl` is committed:
