@@ -2,7 +2,7 @@ import Foundation
 import Runnel
 
 /// The catalog of the sample professional network: its business migrations, its data set, its
-/// pipelines and its schedules. `Sources/runnel/main.swift` hands it to the command line.
+/// pipelines, its schedules, and its sagas with their handlers. `Sources/runnel/main.swift` hands it to the command line.
 public enum SampleCatalog {
     /// The catalog.
     public static var catalog: Catalog {
@@ -13,7 +13,9 @@ public enum SampleCatalog {
             pipelines: SamplePipelines.all,
             eventTypes: eventTypes,
             schedules: schedules,
-            tickets: tickets)
+            tickets: tickets,
+            handlers: SampleHandlers.all,
+            sagas: sagas)
     }
 
     /// The frames that are the network's own code: the services are Java, in `com.example.…`.
@@ -57,6 +59,10 @@ public enum SampleCatalog {
         "ActivityRecorded", "ProfileViewed", "ServiceOwnerAssigned", "ExceptionLogged", "HostMetricRecorded",
         "PremiumUpgradeRequested",
     ]
+
+    /// The sagas: an invitation's delivery (notification, email, analytics), and a premium
+    /// upgrade's payment, entitlement and receipt. ``SampleHandlers`` carry out their steps.
+    public static var sagas: [Saga] { [ConnectionInvitationSaga.saga, PremiumUpgradeSaga.saga] }
 
     /// The files of `migrations/`, compiled into the build (`embedInCode` in `Package.swift`), so
     /// a `runnel` copied anywhere migrates without the checkout. SwiftPM names each resource
