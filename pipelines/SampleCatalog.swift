@@ -2,7 +2,7 @@ import Foundation
 import Runnel
 
 /// The catalog of the sample professional network: its business migrations, its data set, its
-/// pipelines and its schedules. `Sources/runnel/main.swift` hands it to the command line.
+/// pipelines, its schedules, and its sagas with their handlers. `Sources/runnel/main.swift` hands it to the command line.
 public enum SampleCatalog {
     /// The catalog.
     public static var catalog: Catalog {
@@ -13,7 +13,9 @@ public enum SampleCatalog {
             pipelines: SamplePipelines.all,
             eventTypes: eventTypes,
             schedules: schedules,
-            tickets: tickets)
+            tickets: tickets,
+            handlers: SampleHandlers.all,
+            sagas: sagas)
     }
 
     /// The frames that are the network's own code: the services are Java, in `com.example.…`.
@@ -55,7 +57,12 @@ public enum SampleCatalog {
     public static let eventTypes: Set<String> = [
         "MemberJoined", "HeadlineUpdated", "InvitationSent", "InvitationAccepted", "InvitationDeclined", "ConnectionMade",
         "ActivityRecorded", "ProfileViewed", "ServiceOwnerAssigned", "ExceptionLogged", "HostMetricRecorded",
+        "PremiumUpgradeRequested",
     ]
+
+    /// The sagas: an invitation's delivery (notification, email, analytics), and a premium
+    /// upgrade's payment, entitlement and receipt. ``SampleHandlers`` carry out their steps.
+    public static var sagas: [Saga] { [ConnectionInvitationSaga.saga, PremiumUpgradeSaga.saga] }
 
     /// The files of `migrations/`, compiled into the build (`embedInCode` in `Package.swift`), so
     /// a `runnel` copied anywhere migrates without the checkout. SwiftPM names each resource
@@ -66,6 +73,7 @@ public enum SampleCatalog {
         "0003_activity.sql": PackageResources._003_activity_sql,
         "0004_operations.sql": PackageResources._004_operations_sql,
         "0005_service_versions.sql": PackageResources._005_service_versions_sql,
+        "0006_sagas.sql": PackageResources._006_sagas_sql,
     ])
 
     /// The checkout this target was built from, where `sample-data/network.jsonl` is committed:

@@ -211,6 +211,26 @@ public struct Network: Sendable {
         return 1
     }
 
+    // MARK: - Premium
+
+    /// A member asks for a premium plan at the plan's price: the request's row and its
+    /// `PremiumUpgradeRequested` event, which starts a `premium-upgrade` saga
+    /// (``PremiumUpgradeSaga``) that charges, grants and sends the receipt.
+    /// - Returns: The number of events appended (1).
+    /// - Throws: ``NetworkError`` for an unknown member or plan.
+    @discardableResult
+    public func requestPremiumUpgrade(id: Int64, memberId: Int64, plan: String, at: Date, in db: Database) throws -> Int {
+        try requireMember(memberId, db)
+        guard let cents = try Int64.fetchOne(db.cachedStatement(sql: "SELECT cents FROM premium_plans WHERE plan = ?"), arguments: [plan]) else {
+            throw NetworkError("there is no premium plan \"\(plan)\" (premium_plans lists them)")
+        }
+        try db.run("INSERT INTO premium_upgrades (upgrade_id, member_id, plan, cents, requested_at) VALUES (?, ?, ?, ?, ?)",
+                   [id, memberId, plan, cents, at.millisecondsSince1970])
+        let event = PremiumUpgradeRequested(upgradeId: id, memberId: memberId, plan: plan, cents: cents, requestedAt: at)
+        try announce(SagaTopic.upgrades, key: id, "PremiumUpgradeRequested", event, at: at, in: db)
+        return 1
+    }
+
     // MARK: - Helpers
 
     private func requireMember(_ id: Int64, _ db: Database) throws {

@@ -36,6 +36,8 @@ struct NetworkGenerator {
         addProfileViews(joins)
         addExceptions()
         addHostMetrics()
+        // Last, so the random choices before it, and the operations they make, stay as they were.
+        addPremiumUpgrades(joins)
         return planned.sorted { ($0.operation.at, $0.sequence) < ($1.operation.at, $1.sequence) }.map(\.operation)
     }
 
@@ -65,7 +67,8 @@ struct NetworkGenerator {
             var join = NetworkOperation(op: "join", at: at)
             join.member = id
             join.name = isBot ? "crawler-\(index)" : "\(first) \(last)"
-            join.email = isBot ? "crawler-\(index)@bots.example.net" : "\(first.lowercased()).\(last.lowercased()).\(index)@example.net"
+            join.email = isBot ? "crawler-\(index)@bots.example.net"
+                : "\(first.lowercased()).\(last.lowercased()).\(index)@\(Self.bounces(index) ? Self.bouncingDomain : "example.net")"
             join.industry = isBot ? "Internet" : random.pick(Self.industries)
             join.headline = isBot ? "Automated agent" : "\(random.pick(Self.titles)) at \(random.pick(Self.companies))"
             join.location = random.pick(Self.locations)
@@ -107,6 +110,30 @@ struct NetworkGenerator {
                 }
                 nextID += 1
             }
+        }
+    }
+
+    /// Every twentieth member (4, 24, 44, 64, 84) has an address at the domain whose mail bounces
+    /// (`bouncing_domains` in `migrations/0006_sagas.sql`): their invitation emails fail, and
+    /// the `connection-invitation` saga compensates (about 5 % of invitations).
+    static func bounces(_ index: Int) -> Bool { index % 20 == 4 }
+    static let bouncingDomain = "bounce.example.net"
+
+    // MARK: - Premium
+
+    /// A quarter of the members who can get mail ask for a premium plan, some time after
+    /// joining. Every twelfth request is for `career-legacy`, a retired plan that old clients
+    /// still offer: payments charges it, entitlements refuses it, and the charge is refunded.
+    private mutating func addPremiumUpgrades(_ joins: [Joined]) {
+        var nextID: Int64 = 1
+        for member in joins where !member.isBot && !Self.bounces(Int(member.id)) && random.chance(0.25) {
+            let plan = nextID % 12 == 0 ? "career-legacy" : random.chance(0.7) ? "premium-monthly" : "premium-yearly"
+            var upgrade = NetworkOperation(op: "upgrade", at: later(than: member.at))
+            upgrade.id = nextID
+            upgrade.member = member.id
+            upgrade.plan = plan
+            add(upgrade)
+            nextID += 1
         }
     }
 

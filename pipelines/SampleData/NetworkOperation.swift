@@ -37,6 +37,8 @@ public struct NetworkOperation: Codable, Sendable, Hashable {
     public var ticket: String?
     public var note: String?
     public var by: String?
+    /// `upgrade`: the premium plan asked for.
+    public var plan: String?
 
     public init(op: String, at: Int64) {
         self.op = op
@@ -87,8 +89,11 @@ public struct NetworkOperation: Codable, Sendable, Hashable {
         case "metric":
             return try network.recordHostMetric(host: try need(host, "host"), metric: try need(metric, "metric"),
                                                 value: try need(value, "value"), at: time, in: db)
+        case "upgrade":
+            return try network.requestPremiumUpgrade(id: try need(id, "id"), memberId: try need(member, "member"), plan: try need(plan, "plan"),
+                                                     at: time, in: db)
         default:
-            throw NetworkError("unknown operation \"\(op)\" (expected join, headline, invite, accept, decline, activity, view, owner, exception, resolve or metric)")
+            throw NetworkError("unknown operation \"\(op)\" (expected join, headline, invite, accept, decline, activity, view, owner, exception, resolve, metric or upgrade)")
         }
     }
 

@@ -7,7 +7,7 @@ import Runnel
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Create a home, apply the schema, load the sample data, relay it into the log, run the pipelines, and show what is where.",
+        abstract: "Create a home, apply the schema, load the sample data, relay it into the log, run the pipelines, the handlers and the sagas, and show what is where.",
         discussion: "Safe to run twice: each step only does what is still missing.")
 
     @OptionGroup var home: HomeOptions
@@ -41,6 +41,10 @@ struct DemoCommand: ParsableCommand {
                 try RelayCommand.drain(store, batchSize: OutboxRelay.Configuration().batchSize, partitions: 1, console: console)
             }
         }
+        if !context.catalog.handlers.isEmpty || !context.catalog.sagas.isEmpty {
+            console.print("-- run handlers and sagas")
+            try Self.runSagas(context.catalog, store: store, console: console)
+        }
         if let tickets = context.catalog.tickets {
             // The announcements reached the log with the derived events: tell the owners.
             console.print("-- notify ticket owners")
@@ -60,6 +64,57 @@ struct DemoCommand: ParsableCommand {
             try ScheduleCommand.List.print(context.catalog, store: store, format: .table, console: console)
         }
         try summarize(store, console: console)
+    }
+
+    /// Relays, runs every handler and every saga's coordinator, and again, until a whole round
+    /// relays nothing and no runner did anything: each saga step is a command relayed to a
+    /// handler and a reply relayed back, so an instance needs a few rounds to finish. Then
+    /// prints how many instances of each saga ended in each state.
+    ///
+    /// The runners are made once: they hold their handler's or saga's lock while they live.
+    /// Run again, it finds everything at the log's end and changes nothing.
+    static func runSagas(_ catalog: Catalog, store: Store, console: Console) throws {
+        let (log, relay) = try RelayCommand.open(store, batchSize: OutboxRelay.Configuration().batchSize, partitions: 1, console: console)
+        defer { try? log.close() }
+        let handlers = try catalog.handlers.map { try HandlerRunner(handler: $0, store: store) }
+        let coordinators = try catalog.sagas.map { try SagaCoordinator(saga: $0, store: store) }
+        var rounds = 0
+        var relayed = 0
+        var handled = HandlerRunner.Summary()
+        var coordinated = SagaCoordinator.Summary()
+        while true {
+            rounds += 1
+            let drained = try relay.drain().relayed
+            relayed += drained
+            var busy = drained > 0
+            for runner in handlers {
+                let done = try runner.runToEnd()
+                handled.add(done)
+                if done.records > 0 { busy = true }
+            }
+            for coordinator in coordinators {
+                let done = try coordinator.runToEnd()
+                coordinated.add(done)
+                if !done.isEmpty { busy = true }
+            }
+            if !busy { break }
+            guard rounds < 10_000 else {
+                throw RunnelError(.saga, "the handlers and sagas were still busy after 10,000 rounds of relay, handlers and coordinators: commands and replies loop",
+                                  hint: "Look at the sagas' timelines in runnel_saga_log and the handlers' dead letters in runnel_consumer_dead_letters")
+            }
+        }
+        console.print("   \(rounds) round\(rounds == 1 ? "" : "s"): \(relayed) commands and replies relayed, \(handled.handled) commands handled"
+            + (handled.duplicates > 0 ? ", \(handled.duplicates) duplicates ignored" : "")
+            + (handled.deadLetters + coordinated.deadLetters > 0 ? ", \(handled.deadLetters + coordinated.deadLetters) dead-lettered (runnel_consumer_dead_letters)" : "")
+            + ", \(coordinated.started) saga instances started")
+        for saga in catalog.sagas {
+            let counts = try store.app.read { try SagaRecords.counts(of: saga.name, in: $0) }
+            var line = "   \(saga.name): \(counts[.completed, default: 0]) completed, \(counts[.compensated, default: 0]) compensated"
+            for state in [SagaState.running, .compensating, .failed] where counts[state, default: 0] > 0 {
+                line += ", \(counts[state, default: 0]) \(state.rawValue)"
+            }
+            console.print(line)
+        }
     }
 
     /// The open tickets, and where the exceptions dashboard is.
@@ -96,7 +151,8 @@ struct DemoCommand: ParsableCommand {
         console.print("  log/            topics (Kafka-compatible segments):")
         for topic in topics {
             let records = topic.partitions.reduce(Int64(0)) { $0 + $1.endOffset - $1.startOffset }
-            console.print("                    \(topic.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(records) records")
+            // Wide enough for a saga's reply topic (`connection-invitation-replies`).
+            console.print("                    \(topic.name.padding(toLength: 30, withPad: " ", startingAt: 0)) \(records) records")
         }
         let views = try store.derived.read { db in
             try Row.fetchAll(db, sql: "SELECT pipeline, view FROM runnel_view_owners ORDER BY pipeline, view").map { row in
