@@ -72,6 +72,29 @@ import Testing
         #expect(try driver.store.app.read { try SagaRecords.list(in: $0, state: .failed) }.isEmpty)
     }
 
+    @Test func aLateSuccessfulCompensationOfAFailedSagaResumesCompensating() throws {
+        let driver = try Self.startedTrip(22)
+        try driver.complete(.flight, trip: 22)
+        try driver.complete(.hotel, trip: 22)
+        try driver.fail(.car, trip: 22)
+        // The hotel's cancellation goes unanswered on all 3 attempts.
+        try driver.advance(by: .seconds(30))
+        try driver.advance(by: .seconds(1))
+        try driver.advance(by: .seconds(30))
+        try driver.advance(by: .seconds(2))
+        try driver.advance(by: .seconds(30))
+        #expect(try driver.instance("22")?.state == .failed)
+        #expect(try driver.commands("CancelFlight", trip: 22).isEmpty)
+
+        try driver.undo(.hotel, trip: 22)
+        #expect(try driver.instance("22")?.state == .compensating)
+        #expect(try driver.store.app.read { try SagaRecords.list(in: $0, state: .failed) }.isEmpty)
+        #expect(try driver.commands("CancelFlight", trip: 22).count == 1)
+        try driver.undo(.flight, trip: 22)
+        #expect(try driver.instance("22")?.state == .compensated)
+        #expect(try driver.commands("CancelHotel", trip: 22).count == 3)
+    }
+
     @Test func abortingARunningSagaUndoesItsCompletedSteps() throws {
         let driver = try Self.startedTrip(23)
         try driver.complete(.flight, trip: 23)
