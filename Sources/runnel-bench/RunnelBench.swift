@@ -25,6 +25,7 @@ struct RunnelBench: ParsableCommand {
         LogRecoveryScenario(),
         ScheduleNextScenario(),
         TicketsScenario(),
+        SagaScenario(),
     ]
 
     static let configuration = CommandConfiguration(

@@ -1,6 +1,8 @@
 import Foundation
 import GRDB
 import Runnel
+import RunnelTesting
+import Testing
 
 // A small saga for the tests: book a trip in three steps (flight, hotel, car), each with a
 // compensation. `TripParticipants` are handlers that do it for real in business tables; tests
@@ -59,10 +61,12 @@ enum TripSaga {
     static let migrations = Migrations.embedded(["0001_trips.sql": Array("""
         CREATE TABLE bookings (trip_id INTEGER NOT NULL, kind TEXT NOT NULL, action TEXT NOT NULL, command_id TEXT NOT NULL);
         CREATE TABLE full_trips (trip_id INTEGER PRIMARY KEY, kind TEXT NOT NULL);
+        CREATE TABLE cancel_refusals (trip_id INTEGER PRIMARY KEY, remaining INTEGER NOT NULL);
         """.utf8)])
 
     /// Handlers that book for real: each writes a `bookings` row per command it carries out,
-    /// and refuses trips listed in `full_trips` for its kind.
+    /// and refuses trips listed in `full_trips` for its kind. The flight desk refuses to cancel
+    /// a trip's flight while its `cancel_refusals.remaining` is above 0 (counting it down).
     static var handlers: [Handler] {
         [
             Handler("flights", reads: "flight-commands") {
@@ -72,6 +76,11 @@ enum TripSaga {
                     try context.reply(FlightBooked(tripId: command.tripId, reference: "F\(command.tripId)"))
                 }
                 On(CancelFlight.self) { command, context in
+                    if let remaining = try Int.fetchOne(context.db, sql: "SELECT remaining FROM cancel_refusals WHERE trip_id = ?", arguments: [command.tripId]),
+                       remaining > 0 {
+                        try context.db.execute(sql: "UPDATE cancel_refusals SET remaining = remaining - 1 WHERE trip_id = ?", arguments: [command.tripId])
+                        return try context.fail(CancelRefused(tripId: command.tripId))
+                    }
                     try record(command.tripId, "flight", "cancel", context)
                     try context.reply(FlightCancelled(tripId: command.tripId))
                 }
@@ -108,5 +117,83 @@ enum TripSaga {
     private static func record(_ trip: Int, _ kind: String, _ action: String, _ context: HandlerContext) throws {
         try context.db.execute(sql: "INSERT INTO bookings (trip_id, kind, action, command_id) VALUES (?, ?, ?, ?)",
                                arguments: [trip, kind, action, context.commandID])
+    }
+}
+
+/// The trip saga's steps as tests steer them: what each sends and the replies that answer it.
+enum TripStep: Int, CaseIterable, Sendable, CustomTestStringConvertible {
+    case flight, hotel, car
+
+    var testDescription: String { "\(self)" }
+
+    var commandType: String { ["BookFlight", "BookHotel", "RentCar"][rawValue] }
+    var compensationType: String { ["CancelFlight", "CancelHotel", "ReturnCar"][rawValue] }
+    /// The `full_trips.kind` (and `bookings.kind`) of the step's participant.
+    var kind: String { ["flight", "hotel", "car"][rawValue] }
+
+    /// The steps before this one, which complete before it is sent.
+    var before: [TripStep] { Self.allCases.filter { $0.rawValue < rawValue } }
+}
+
+extension SagaTestDriver {
+    /// The commands sent for one trip, of one type.
+    func commands(_ type: String, trip: Int) throws -> [SentCommand] {
+        try commands(type: type).filter { $0.sagaID == "trip:\(trip)" }
+    }
+
+    /// The latest command of `type` for `trip`.
+    func latest(_ type: String, trip: Int) throws -> SentCommand {
+        guard let found = try commands(type, trip: trip).last else {
+            throw RunnelError(.notFound, "no \(type) was sent for trip \(trip)")
+        }
+        return found
+    }
+
+    /// Answers the step's latest command with the reply that completes it, and runs.
+    func complete(_ step: TripStep, trip: Int) throws {
+        let command = try latest(step.commandType, trip: trip)
+        switch step {
+        case .flight: try reply(to: command, with: FlightBooked(tripId: trip, reference: "F\(trip)"))
+        case .hotel: try reply(to: command, with: HotelBooked(tripId: trip))
+        case .car: try reply(to: command, with: CarRented(tripId: trip))
+        }
+        try run()
+    }
+
+    /// Answers the step's latest command with the reply that fails it, and runs.
+    func fail(_ step: TripStep, trip: Int) throws {
+        let command = try latest(step.commandType, trip: trip)
+        switch step {
+        case .flight: try reply(to: command, with: FlightFull(tripId: trip))
+        case .hotel: try reply(to: command, with: HotelFull(tripId: trip))
+        case .car: try reply(to: command, with: NoCar(tripId: trip))
+        }
+        try run()
+    }
+
+    /// Answers the step's latest compensation with the reply that completes it, and runs.
+    func undo(_ step: TripStep, trip: Int) throws {
+        let command = try latest(step.compensationType, trip: trip)
+        switch step {
+        case .flight: try reply(to: command, with: FlightCancelled(tripId: trip))
+        case .hotel: try reply(to: command, with: HotelCancelled(tripId: trip))
+        case .car: try reply(to: command, with: CarReturned(tripId: trip))
+        }
+        try run()
+    }
+
+    /// Sends a reply with the headers a handler's `context.reply` gives, for any instance and
+    /// command id (ones the saga never sent included), and runs.
+    func replyRaw<Reply: Encodable & Sendable>(sagaID: String, commandID: String, with reply: Reply) throws {
+        try send(OutboxEvent(topic: saga.replyTopic, key: sagaID, type: String(describing: Reply.self), payload: reply,
+                             headers: [SagaHeader.sagaID: sagaID, SagaHeader.commandID: commandID], eventTime: clock.now()))
+        try run()
+    }
+
+    /// What an instance is, beyond its timeline: to check a reply left it as it was.
+    func position(_ trip: Int) throws -> [String] {
+        guard let instance = try instance("\(trip)") else { return [] }
+        return [instance.state.rawValue, "\(instance.step)", "\(instance.completedSteps)", "\(instance.attempt)",
+                instance.awaiting ?? "-", "\(instance.deadline?.timeIntervalSince1970 ?? -1)", instance.data]
     }
 }

@@ -180,6 +180,9 @@ struct SagaMachine {
             } else {
                 if step.compensationCompletions.contains(type) {
                     try note(&instance, .compensationReply, step: index, commandID: commandID, type: type, detail: "undid step \(step.name)")
+                    // A failed instance still awaits its last compensation: when it succeeds
+                    // after all, the instance compensates again rather than staying `failed`.
+                    instance.state = .compensating
                     try compensate(&instance, from: index - 1)
                     return
                 }
