@@ -26,9 +26,7 @@ public final class SagaTestDriver {
     /// The clock deadlines are read from; ``advance(by:)`` moves it.
     public let clock: ManualClock
     public let saga: Saga
-    private let relay: OutboxRelay
-    private let coordinator: SagaCoordinator
-    private let handlers: [HandlerRunner]
+    private let drain: SagaDrain
 
     /// - Parameters:
     ///   - saga: The saga under test.
@@ -45,9 +43,7 @@ public final class SagaTestDriver {
         self.clock = clock
         log = try Log.open(home.home.logURL)
         self.saga = saga
-        relay = try OutboxRelay(store: store, log: log)
-        coordinator = try SagaCoordinator(saga: saga, store: store, clock: clock)
-        self.handlers = try handlers.map { try HandlerRunner(handler: $0, store: store, clock: clock) }
+        drain = try SagaDrain(relay: OutboxRelay(store: store, log: log), handlers: handlers, sagas: [saga], clock: clock)
     }
 
     deinit {
@@ -79,16 +75,7 @@ public final class SagaTestDriver {
     /// - Returns: What the coordinator did in all.
     @discardableResult
     public func run() throws -> SagaCoordinator.Summary {
-        var total = SagaCoordinator.Summary()
-        for _ in 0..<10_000 {
-            var busy = try relay.drain().relayed > 0
-            for handler in handlers where try handler.runToEnd().records > 0 { busy = true }
-            let done = try coordinator.runToEnd()
-            total.add(done)
-            if !done.isEmpty { busy = true }
-            if !busy { return total }
-        }
-        throw RunnelError(.saga, "the saga and its handlers were still busy after 10,000 rounds: commands and replies loop")
+        try drain.run().coordinated
     }
 
     /// Moves the clock forward and runs.

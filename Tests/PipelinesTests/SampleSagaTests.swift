@@ -128,18 +128,9 @@ import Testing
         let store = try temporary.openStoreWithSampleData(SampleCatalog.catalog)
         let log = try Log.open(temporary.home.logURL)
         defer { try? log.close() }
-        let relay = try OutboxRelay(store: store, log: log)
-        let handlers = try SampleHandlers.all.map { try HandlerRunner(handler: $0, store: store) }
-        let coordinators = try SampleCatalog.sagas.map { try SagaCoordinator(saga: $0, store: store) }
-        var rounds = 0
-        while true {
-            rounds += 1
-            var busy = try relay.drain().relayed > 0
-            for runner in handlers where try runner.runToEnd().records > 0 { busy = true }
-            for coordinator in coordinators where try !coordinator.runToEnd().isEmpty { busy = true }
-            if !busy { break }
-            try #require(rounds < 100, "relay, handlers and sagas still busy after 100 rounds")
-        }
+        let drain = try SagaDrain(relay: OutboxRelay(store: store, log: log), handlers: SampleHandlers.all, sagas: SampleCatalog.sagas)
+        let done = try drain.run(maximumRounds: 100)
+        #expect(done.rounds > 2)
 
         let invitations = try store.app.read { try SagaRecords.counts(of: ConnectionInvitationSaga.name, in: $0) }
         let invited = try count("SELECT count(*) FROM connection_invitations", in: store)
@@ -173,8 +164,7 @@ import Testing
 
         // Nothing was dead-lettered, and a second pass finds nothing to do.
         #expect(try count("SELECT count(*) FROM runnel_consumer_dead_letters", in: store) == 0)
-        #expect(try relay.drain().relayed == 0)
-        for runner in handlers { #expect(try runner.runToEnd().records == 0) }
-        for coordinator in coordinators { #expect(try coordinator.runToEnd().isEmpty) }
+        let again = try drain.run()
+        #expect(again.rounds == 1 && again.relayed == 0 && again.handled.records == 0 && again.coordinated.isEmpty)
     }
 }

@@ -71,38 +71,12 @@ struct DemoCommand: ParsableCommand {
     /// handler and a reply relayed back, so an instance needs a few rounds to finish. Then
     /// prints how many instances of each saga ended in each state.
     ///
-    /// The runners are made once: they hold their handler's or saga's lock while they live.
     /// Run again, it finds everything at the log's end and changes nothing.
     static func runSagas(_ catalog: Catalog, store: Store, console: Console) throws {
         let (log, relay) = try RelayCommand.open(store, batchSize: OutboxRelay.Configuration().batchSize, partitions: 1, console: console)
         defer { try? log.close() }
-        let handlers = try catalog.handlers.map { try HandlerRunner(handler: $0, store: store) }
-        let coordinators = try catalog.sagas.map { try SagaCoordinator(saga: $0, store: store) }
-        var rounds = 0
-        var relayed = 0
-        var handled = HandlerRunner.Summary()
-        var coordinated = SagaCoordinator.Summary()
-        while true {
-            rounds += 1
-            let drained = try relay.drain().relayed
-            relayed += drained
-            var busy = drained > 0
-            for runner in handlers {
-                let done = try runner.runToEnd()
-                handled.add(done)
-                if done.records > 0 { busy = true }
-            }
-            for coordinator in coordinators {
-                let done = try coordinator.runToEnd()
-                coordinated.add(done)
-                if !done.isEmpty { busy = true }
-            }
-            if !busy { break }
-            guard rounds < 10_000 else {
-                throw RunnelError(.saga, "the handlers and sagas were still busy after 10,000 rounds of relay, handlers and coordinators: commands and replies loop",
-                                  hint: "Look at the sagas' timelines in runnel_saga_log and the handlers' dead letters in runnel_consumer_dead_letters")
-            }
-        }
+        let done = try SagaDrain(relay: relay, handlers: catalog.handlers, sagas: catalog.sagas).run()
+        let (rounds, relayed, handled, coordinated) = (done.rounds, done.relayed, done.handled, done.coordinated)
         console.print("   \(rounds) round\(rounds == 1 ? "" : "s"): \(relayed) commands and replies relayed, \(handled.handled) commands handled"
             + (handled.duplicates > 0 ? ", \(handled.duplicates) duplicates ignored" : "")
             + (handled.deadLetters + coordinated.deadLetters > 0 ? ", \(handled.deadLetters + coordinated.deadLetters) dead-lettered (runnel_consumer_dead_letters)" : "")
