@@ -68,7 +68,7 @@ struct CountMembersCommand: ParsableCommand {
         let demo = try Self.run("/usr/bin/unshare", ["--mount", "sh", "-c", "mount -t tmpfs tmpfs \"$0\" && cd / && exec \"$1\" demo --home \"$2\"",
                                                       checkout.path, copy.path, temporary.home.url.path])
         #expect(demo.status == 0, "\(demo.error)")
-        #expect(demo.output.contains("Applied 5 migrations from migrations embedded in the build"), "\(demo.output)")
+        #expect(demo.output.contains("Applied 6 migrations from migrations embedded in the build"), "\(demo.output)")
         #expect(demo.output.contains("operations from the built-in network data set"), "\(demo.output)")
         #expect(demo.output.contains("shopctl inspect table"), "\(demo.output)")
     }

@@ -13,7 +13,7 @@ import Testing
         #expect(pending.output.contains("0001_members.sql") && pending.output.contains("pending"))
         let migrated = await runnel("migrate", "--home", home)
         #expect(migrated.status == 0)
-        #expect(migrated.output.contains("Applied 5 migrations"))
+        #expect(migrated.output.contains("Applied 6 migrations"))
         let loaded = await runnel("sample", "load", "--home", home)
         #expect(loaded.status == 0, "\(loaded.error)")
 
