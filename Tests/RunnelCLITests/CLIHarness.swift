@@ -32,9 +32,10 @@ func runnel(_ arguments: String...) async -> Invocation {
     await runnel(arguments)
 }
 
-func runnel(_ arguments: [String]) async -> Invocation {
+/// Runs the command line in-process, with the sample catalog or another.
+func runnel(_ arguments: [String], catalog: Catalog = SampleCatalog.catalog) async -> Invocation {
     let transcript = Transcript()
-    let status = await RunnelCommand.run(arguments, catalog: SampleCatalog.catalog, console: transcript.console)
+    let status = await RunnelCommand.run(arguments, catalog: catalog, console: transcript.console)
     let (output, error) = transcript.texts
     return Invocation(status: status, output: output, error: error)
 }

@@ -8,7 +8,7 @@ struct PipelinesCommand: ParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: "pipelines",
-            abstract: "List the catalog's pipelines: name, version, description, state and lag.",
+            abstract: "List the catalog's pipelines: name, version, description, state and lag (handlers and sagas: `sagas`).",
             discussion: """
                 lag_events is how many log records wait for the pipeline now (its committed offsets \
                 against the log's current end); lag_ms how far (in event time) the newest record in \
@@ -52,5 +52,11 @@ struct PipelinesCommand: ParsableCommand {
         }
         RowPrinter(format: format.format, console: context.console, maximumCellWidth: 60)
             .print(columns: ["name", "version", "description", "state", "events_in", "lag_events", "lag_ms", "updated_at", "skipped"], rows: rows)
+        // Handlers and sagas run with `run` too but are not pipelines: say where they are listed
+        // (not in JSON or CSV, which programs read row by row).
+        let others = [RunCommand.counted(context.catalog.handlers.count, "handler"), RunCommand.counted(context.catalog.sagas.count, "saga")]
+        if format.format == .table, !context.catalog.handlers.isEmpty || !context.catalog.sagas.isEmpty {
+            context.console.print("The catalog also has \(others.joined(separator: " and ")): `\(context.programName) sagas` lists them.")
+        }
     }
 }

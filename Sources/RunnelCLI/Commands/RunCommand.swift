@@ -4,73 +4,167 @@ import Logging
 import Runnel
 import ServiceLifecycle
 
-/// `runnel run NAME… [--follow] [--rebuild]`, `runnel run --all`.
+/// `runnel run NAME… [--follow] [--rebuild]`, `runnel run --all`: pipelines, handlers and saga
+/// coordinators.
 struct RunCommand: AsyncParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(
+        let program = CLIContext.current.programName
+        return CommandConfiguration(
             commandName: "run",
-            abstract: "Run pipelines over the log into their read views and derived topics.",
+            abstract: "Run pipelines, handlers and saga coordinators over the log.",
             discussion: """
-                Without --follow (batch mode), each pipeline reads from its checkpoint to the current end \
-                of the log, closes the windows the watermark allows, and stops. With --follow, the \
-                pipelines keep reading as the relay appends (nearline) until SIGTERM or SIGINT, then \
-                commit the batch in hand and exit 0. Every batch commits view rows, state, offsets and \
-                watermarks in one transaction, so a crash replays it exactly once. Undecodable records go \
-                to runnel_pipeline_dead_letters and late events to runnel_pipeline_late_events \
-                (\(CLIContext.current.programName) inspect table … --db derived). --rebuild drops a pipeline's views and state and \
-                replays the log from offset 0; it is required after a version change. A gap in the log \
-                (offsets a lost segment held) stops a pipeline with an error after committing what came \
-                before; --skip-gap goes on past it and records the skip in runnel_pipeline_skipped_gaps. \
-                One process runs a pipeline at a time: a pipeline another process is running is refused \
-                (exit 1) with that process's pid, before anything is done.
+                NAME is a pipeline, a handler or a saga of the catalog (`\(program) pipelines`, \
+                `\(program) sagas`); --all runs every pipeline, then every handler, then every saga's \
+                coordinator. Without --follow (batch mode), each reads from where it stopped to the current \
+                end of the log and stops: a pipeline closes the windows the watermark allows; a handler \
+                applies its commands, business rows, replies and offsets in one app.sqlite transaction per \
+                batch (a command id it completed before is ignored); a coordinator starts instances, applies \
+                replies and acts on the deadlines that have come (timeouts, retries), sending commands and \
+                compensations through the app outbox — `\(program) relay` carries them to the handlers. With \
+                --follow, all of them keep reading as the relay appends (nearline), coordinators also waking \
+                at their next deadline, until SIGTERM or SIGINT, then commit the batch in hand and exit 0. \
+                Every batch commits in one transaction, so a crash replays it exactly once. Undecodable \
+                records go to runnel_pipeline_dead_letters (derived.sqlite) or, for handlers and sagas, \
+                runnel_consumer_dead_letters (app.sqlite); late events to runnel_pipeline_late_events \
+                (\(program) inspect table … --db derived). --rebuild (pipelines only) drops a pipeline's views \
+                and state and replays the log from offset 0; it is required after a version change. A gap in \
+                the log (offsets a lost segment held) stops a pipeline with an error after committing what \
+                came before; --skip-gap (pipelines only) goes on past it and records the skip in \
+                runnel_pipeline_skipped_gaps. With --all, both apply to the pipelines only. One process runs \
+                a pipeline, handler or saga at a time: one another process is running is refused (exit 1) \
+                with that process's pid, before anything is done.
                 """)
     }
 
-    @Argument(help: "The pipelines to run (see `\(CLIContext.current.programName) pipelines`).") var names: [String] = []
-    @Flag(help: "Run every pipeline in the catalog.") var all = false
+    @Argument(help: "The pipelines, handlers and sagas to run (see `\(CLIContext.current.programName) pipelines` and `\(CLIContext.current.programName) sagas`).")
+    var names: [String] = []
+    @Flag(help: "Run every pipeline, then every handler, then every saga coordinator in the catalog.") var all = false
     @Flag(help: "Keep running as the log grows (nearline).") var follow = false
-    @Flag(help: "Drop the pipelines' views and state first and replay the log from offset 0.") var rebuild = false
-    @Flag(help: "Go on past a gap in the log (a lost segment) instead of stopping there, recording the skip in runnel_pipeline_skipped_gaps.")
+    @Flag(help: "Pipelines only: drop the pipelines' views and state first and replay the log from offset 0.") var rebuild = false
+    @Flag(help: "Pipelines only: go on past a gap in the log (a lost segment) instead of stopping there, recording the skip in runnel_pipeline_skipped_gaps.")
     var skipGap = false
-    @Option(help: "Records per batch (one transaction each): larger batches write each changed window fewer times.") var batchSize = PipelineRunner.Options().batchSize
+    @Option(help: "Pipelines only: records per batch (one transaction each); larger batches write each changed window fewer times.")
+    var batchSize = PipelineRunner.Options().batchSize
     @OptionGroup var home: HomeOptions
 
     func validate() throws {
-        guard all != !names.isEmpty else { throw ValidationError("name the pipelines to run, or pass --all (not both)") }
+        guard all != !names.isEmpty else { throw ValidationError("name the pipelines, handlers or sagas to run, or pass --all (not both)") }
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+    }
+
+    /// What `run` was asked to run, in the order it runs them: pipelines, handlers, sagas.
+    struct Selection {
+        var pipelines: [Pipeline] = []
+        var handlers: [Handler] = []
+        var sagas: [Saga] = []
+
+        var isEmpty: Bool { pipelines.isEmpty && handlers.isEmpty && sagas.isEmpty }
+    }
+
+    /// The catalog's runnables by name, or all of them.
+    static func select(_ names: [String], all: Bool, in catalog: Catalog) throws -> Selection {
+        if all { return Selection(pipelines: catalog.pipelines, handlers: catalog.handlers, sagas: catalog.sagas) }
+        var selection = Selection()
+        var seen = Set<String>()
+        for name in names where seen.insert(name).inserted {
+            if let pipeline = catalog.pipelines.first(where: { $0.name == name }) {
+                selection.pipelines.append(pipeline)
+            } else if let handler = catalog.handler(named: name) {
+                selection.handlers.append(handler)
+            } else if let saga = catalog.saga(named: name) {
+                selection.sagas.append(saga)
+            } else {
+                throw RunnelError(.notFound, "no pipeline, handler or saga named \(name) in the \(catalog.name) catalog", hint: choices(in: catalog))
+            }
+        }
+        return selection
+    }
+
+    /// "Choose one of: pipelines a, b; handlers c; sagas d".
+    static func choices(in catalog: Catalog) -> String {
+        let groups = [("pipelines", catalog.pipelines.map(\.name)), ("handlers", catalog.handlers.map(\.name)), ("sagas", catalog.sagas.map(\.name))]
+            .filter { !$0.1.isEmpty }
+            .map { "\($0.0) \($0.1.joined(separator: ", "))" }
+        return groups.isEmpty ? "This catalog has no pipelines, handlers or sagas" : "Choose one of: " + groups.joined(separator: "; ")
     }
 
     func run() async throws {
         let context = CLIContext.current
-        let pipelines = all ? context.catalog.pipelines : try names.map { try context.catalog.pipeline(named: $0) }
-        guard !pipelines.isEmpty else {
-            throw RunnelError(.notFound, "the \(context.catalog.name) catalog has no pipelines")
+        let selection = try Self.select(names, all: all, in: context.catalog)
+        guard !selection.isEmpty else {
+            throw RunnelError(.notFound, "the \(context.catalog.name) catalog has no pipelines, handlers or sagas")
+        }
+        // Pipeline options named for a handler or saga would be silently ignored: refuse them.
+        if !all, rebuild || skipGap, let other = selection.handlers.first.map({ "handler \($0.name)" }) ?? selection.sagas.first.map({ "saga \($0.name)" }) {
+            let flag = rebuild ? "--rebuild" : "--skip-gap"
+            throw ValidationError("\(flag) applies to pipelines only, and \(other) is not one: run it without \(flag)")
         }
         let store = try Store.open(home.resolved)
         // `--rebuild` drops the state below, before any runner opens, so the runners themselves never rebuild.
         let options = PipelineRunner.Options(batchSize: batchSize, rebuild: false, skipGaps: skipGap)
-        // One runner per pipeline: every lock is taken before any state is touched, so a run
-        // that would collide with another is refused whole, not after it has done half its work.
+        // Every lock is taken before any state is touched, so a run that would collide with
+        // another is refused whole, not after it has done half its work. Handler runners and
+        // saga coordinators take theirs as they are made, so they are all made here.
         var locks: [RunnerLock] = []
-        for pipeline in pipelines {
+        for pipeline in selection.pipelines {
             locks.append(try RunnerLock.acquire(.pipeline, named: pipeline.name, in: store.home))
         }
+        var handlerRunners = try selection.handlers.map { try HandlerRunner(handler: $0, store: store) }
+        var coordinators = try selection.sagas.map { try SagaCoordinator(saga: $0, store: store) }
         // Rebuilds happen before any pipeline runs, so none reads half-dropped state, and an
         // interrupted `--rebuild` leaves every pipeline marked as rebuilding: the next plain run
         // of each finishes the replay.
         if rebuild {
-            for (pipeline, lock) in zip(pipelines, locks) { try PipelineRunner.dropState(of: pipeline, in: store, holding: lock) }
+            for (pipeline, lock) in zip(selection.pipelines, locks) { try PipelineRunner.dropState(of: pipeline, in: store, holding: lock) }
         }
         guard follow else {
-            for (pipeline, lock) in zip(pipelines, locks) {
+            for (pipeline, lock) in zip(selection.pipelines, locks) {
                 try Self.runToEnd(pipeline, store: store, options: options, console: context.console, lock: lock)
             }
+            for runner in handlerRunners { context.console.print(Self.describe(runner.handler, try runner.runToEnd())) }
+            for coordinator in coordinators { context.console.print(Self.describe(coordinator.saga, try coordinator.runToEnd())) }
             return
         }
-        let logger = Logger(label: "runnel.pipeline")
-        let services = zip(pipelines, locks).map { PipelineService(pipeline: $0, store: store, options: options, holding: $1, logger: logger) }
+        // The followers make their own runners (and take their locks) on their threads: the
+        // runners made above were the check that no one else holds them; they let go here,
+        // just before the followers start.
+        handlerRunners.removeAll()
+        coordinators.removeAll()
+        let logger = Logger(label: "runnel.run")
+        var services: [any Service] = zip(selection.pipelines, locks).map {
+            PipelineService(pipeline: $0, store: store, options: options, holding: $1, logger: Logger(label: "runnel.pipeline"))
+        }
+        services += selection.handlers.map { HandlerService(handler: $0, store: store) as any Service }
+        services += selection.sagas.map { SagaService(saga: $0, store: store) as any Service }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+
+    /// `email: 120 records, 118 handled, 1 duplicate ignored, 1 to runnel_consumer_dead_letters.`
+    static func describe(_ handler: Handler, _ summary: HandlerRunner.Summary) -> String {
+        var line = "\(handler.name): \(counted(summary.records, "record")), \(summary.handled) handled"
+        if summary.duplicates > 0 { line += ", \(counted(summary.duplicates, "duplicate")) ignored" }
+        if summary.skipped > 0 { line += ", \(summary.skipped) skipped (types it does not take)" }
+        if summary.deadLetters > 0 { line += ", \(summary.deadLetters) to runnel_consumer_dead_letters" }
+        return line + "."
+    }
+
+    /// `trip: 3 started, 6 replies, 7 commands sent, 1 compensation sent, 2 completed, 1 compensated, 0 failed, 0 timeouts.`
+    static func describe(_ saga: Saga, _ summary: SagaCoordinator.Summary) -> String {
+        var line = "\(saga.name): \(summary.started) started, \(counted(summary.replies, "reply", "replies")), "
+            + "\(counted(summary.commandsSent, "command")) sent, \(counted(summary.compensationsSent, "compensation")) sent, "
+            + "\(summary.completed) completed, \(summary.compensated) compensated, \(summary.failed) failed, \(counted(summary.timeouts, "timeout"))"
+        if summary.retries > 0 { line += ", \(counted(summary.retries, "retry", "retries"))" }
+        if summary.duplicateStarts > 0 { line += ", \(counted(summary.duplicateStarts, "duplicate start")) ignored" }
+        if summary.ignoredReplies > 0 { line += ", \(summary.ignoredReplies) of the replies ignored (duplicate, late or unknown: see the timeline)" }
+        if summary.deadLetters > 0 { line += ", \(summary.deadLetters) to runnel_consumer_dead_letters" }
+        if summary.failed > 0 { line += "; failed instances need an operator: `\(CLIContext.current.programName) saga list --saga \(saga.name) --state failed`" }
+        return line + "."
+    }
+
+    /// `1 record`, `2 records`.
+    static func counted(_ count: Int, _ singular: String, _ plural: String? = nil) -> String {
+        "\(count) \(count == 1 ? singular : plural ?? singular + "s")"
     }
 
     /// Skipped records by type, most first: `InvitationAccept ×3, (tombstone) ×1`.
