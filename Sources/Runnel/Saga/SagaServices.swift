@@ -10,18 +10,31 @@ public struct HandlerService: Service {
     public let store: Store
     private let clock: any WallClock
     private let logger: Logger
+    /// A lock the caller took for the handler, or nil to take it on start.
+    private let lock: RunnerLock?
 
     /// Creates a follower for a handler.
     public init(handler: Handler, store: Store, clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "runnel.handler")) {
+        self.init(handler: handler, store: store, clock: clock, logger: logger, lock: nil)
+    }
+
+    /// A follower that runs under a lock the caller already holds for the handler.
+    package init(handler: Handler, store: Store, clock: any WallClock = SystemWallClock(), logger: Logger, holding lock: RunnerLock?) {
+        self.init(handler: handler, store: store, clock: clock, logger: logger, lock: lock)
+    }
+
+    private init(handler: Handler, store: Store, clock: any WallClock, logger: Logger, lock: RunnerLock?) {
         self.handler = handler
         self.store = store
         self.clock = clock
         self.logger = logger
+        self.lock = lock
     }
 
     public func run() async throws {
         try await ServiceThread.run(named: "runnel.handler") {
-            let runner = try HandlerRunner(handler: handler, store: store, clock: clock, logger: logger)
+            let runner = try lock.map { try HandlerRunner(handler: handler, store: store, clock: clock, logger: logger, holding: $0) }
+                ?? HandlerRunner(handler: handler, store: store, clock: clock, logger: logger)
             logger.info("handler following the log", metadata: ["handler": "\(handler.name)"])
             try await LogFollower.follow(store: store, folders: { runner.inputFolders }, nextDeadline: { nil }, clock: clock) {
                 try runner.runBatch().records > 0
@@ -38,20 +51,33 @@ public struct SagaService: Service {
     public let store: Store
     private let clock: any WallClock
     private let logger: Logger
+    /// A lock the caller took for the saga, or nil to take it on start.
+    private let lock: RunnerLock?
 
     /// Creates a follower for a saga's coordinator.
     /// - Parameter clock: The clock deadlines are read from. The follower sleeps in real
     ///   time until the next deadline (or a change to the log), then reads the clock.
     public init(saga: Saga, store: Store, clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "runnel.saga")) {
+        self.init(saga: saga, store: store, clock: clock, logger: logger, lock: nil)
+    }
+
+    /// A follower that runs under a lock the caller already holds for the saga.
+    package init(saga: Saga, store: Store, clock: any WallClock = SystemWallClock(), logger: Logger, holding lock: RunnerLock?) {
+        self.init(saga: saga, store: store, clock: clock, logger: logger, lock: lock)
+    }
+
+    private init(saga: Saga, store: Store, clock: any WallClock, logger: Logger, lock: RunnerLock?) {
         self.saga = saga
         self.store = store
         self.clock = clock
         self.logger = logger
+        self.lock = lock
     }
 
     public func run() async throws {
         try await ServiceThread.run(named: "runnel.saga") {
-            let coordinator = try SagaCoordinator(saga: saga, store: store, clock: clock, logger: logger)
+            let coordinator = try lock.map { try SagaCoordinator(saga: saga, store: store, clock: clock, logger: logger, holding: $0) }
+                ?? SagaCoordinator(saga: saga, store: store, clock: clock, logger: logger)
             logger.info("saga coordinator following the log", metadata: ["saga": "\(saga.name)"])
             try await LogFollower.follow(store: store, folders: { coordinator.inputFolders }, nextDeadline: { try coordinator.nextDeadline() }, clock: clock) {
                 !(try coordinator.runBatch().isEmpty)

@@ -43,13 +43,13 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Pipelines only: drop the pipelines' views and state first and replay the log from offset 0.") var rebuild = false
     @Flag(help: "Pipelines only: go on past a gap in the log (a lost segment) instead of stopping there, recording the skip in runnel_pipeline_skipped_gaps.")
     var skipGap = false
-    @Option(help: "Pipelines only: records per batch (one transaction each); larger batches write each changed window fewer times.")
-    var batchSize = PipelineRunner.Options().batchSize
+    @Option(help: "Records per batch, one transaction each (default: 100000 for a pipeline, where larger batches write each changed window fewer times; a handler's or saga's own, 1000 unless its declaration says).")
+    var batchSize: Int?
     @OptionGroup var home: HomeOptions
 
     func validate() throws {
         guard all != !names.isEmpty else { throw ValidationError("name the pipelines, handlers or sagas to run, or pass --all (not both)") }
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        guard (batchSize ?? 1) > 0 else { throw ValidationError("--batch-size must be positive") }
     }
 
     /// What `run` was asked to run, in the order it runs them: pipelines, handlers, sagas.
@@ -101,16 +101,25 @@ struct RunCommand: AsyncParsableCommand {
         }
         let store = try Store.open(home.resolved)
         // `--rebuild` drops the state below, before any runner opens, so the runners themselves never rebuild.
-        let options = PipelineRunner.Options(batchSize: batchSize, rebuild: false, skipGaps: skipGap)
+        let options = PipelineRunner.Options(batchSize: batchSize ?? PipelineRunner.Options().batchSize, rebuild: false, skipGaps: skipGap)
+        let handlers = selection.handlers.map { handler in
+            var sized = handler
+            sized.batchSize = batchSize ?? handler.batchSize
+            return sized
+        }
+        let sagas = selection.sagas.map { saga in
+            var sized = saga
+            sized.batchSize = batchSize ?? saga.batchSize
+            return sized
+        }
         // Every lock is taken before any state is touched, so a run that would collide with
-        // another is refused whole, not after it has done half its work. Handler runners and
-        // saga coordinators take theirs as they are made, so they are all made here.
+        // another is refused whole, not after it has done half its work.
         var locks: [RunnerLock] = []
         for pipeline in selection.pipelines {
             locks.append(try RunnerLock.acquire(.pipeline, named: pipeline.name, in: store.home))
         }
-        var handlerRunners = try selection.handlers.map { try HandlerRunner(handler: $0, store: store) }
-        var coordinators = try selection.sagas.map { try SagaCoordinator(saga: $0, store: store) }
+        let handlerLocks = try handlers.map { try RunnerLock.acquire(.handler, named: $0.name, in: store.home) }
+        let sagaLocks = try sagas.map { try RunnerLock.acquire(.saga, named: $0.name, in: store.home) }
         // Rebuilds happen before any pipeline runs, so none reads half-dropped state, and an
         // interrupted `--rebuild` leaves every pipeline marked as rebuilding: the next plain run
         // of each finishes the replay.
@@ -121,21 +130,22 @@ struct RunCommand: AsyncParsableCommand {
             for (pipeline, lock) in zip(selection.pipelines, locks) {
                 try Self.runToEnd(pipeline, store: store, options: options, console: context.console, lock: lock)
             }
-            for runner in handlerRunners { context.console.print(Self.describe(runner.handler, try runner.runToEnd())) }
-            for coordinator in coordinators { context.console.print(Self.describe(coordinator.saga, try coordinator.runToEnd())) }
+            for (handler, lock) in zip(handlers, handlerLocks) {
+                let runner = try HandlerRunner(handler: handler, store: store, clock: SystemWallClock(), logger: Logger(label: "runnel.handler"), holding: lock)
+                context.console.print(Self.describe(handler, try runner.runToEnd()))
+            }
+            for (saga, lock) in zip(sagas, sagaLocks) {
+                let coordinator = try SagaCoordinator(saga: saga, store: store, clock: SystemWallClock(), logger: Logger(label: "runnel.saga"), holding: lock)
+                context.console.print(Self.describe(saga, try coordinator.runToEnd()))
+            }
             return
         }
-        // The followers make their own runners (and take their locks) on their threads: the
-        // runners made above were the check that no one else holds them; they let go here,
-        // just before the followers start.
-        handlerRunners.removeAll()
-        coordinators.removeAll()
         let logger = Logger(label: "runnel.run")
         var services: [any Service] = zip(selection.pipelines, locks).map {
             PipelineService(pipeline: $0, store: store, options: options, holding: $1, logger: Logger(label: "runnel.pipeline"))
         }
-        services += selection.handlers.map { HandlerService(handler: $0, store: store) as any Service }
-        services += selection.sagas.map { SagaService(saga: $0, store: store) as any Service }
+        services += zip(handlers, handlerLocks).map { HandlerService(handler: $0, store: store, logger: Logger(label: "runnel.handler"), holding: $1) as any Service }
+        services += zip(sagas, sagaLocks).map { SagaService(saga: $0, store: store, logger: Logger(label: "runnel.saga"), holding: $1) as any Service }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }

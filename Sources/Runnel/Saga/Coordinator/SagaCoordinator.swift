@@ -85,13 +85,20 @@ public final class SagaCoordinator {
     ///   - logger: Where dead letters and failed sagas are logged.
     /// - Throws: ``RunnelError`` `.concurrentRunner` when another coordinator holds the saga;
     ///   `.saga` for an invalid saga.
-    public init(saga: Saga, store: Store, clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "runnel.saga")) throws {
+    public convenience init(saga: Saga, store: Store, clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "runnel.saga")) throws {
+        try saga.validate()
+        try self.init(saga: saga, store: store, clock: clock, logger: logger, holding: RunnerLock.acquire(.saga, named: saga.name, in: store.home))
+    }
+
+    /// A coordinator under a lock the caller already holds for the saga (`runnel run` takes
+    /// every lock before it runs anything).
+    package init(saga: Saga, store: Store, clock: any WallClock, logger: Logger, holding lock: RunnerLock) throws {
         try saga.validate()
         self.saga = saga
         self.store = store
         self.clock = clock
         self.logger = logger
-        lock = try RunnerLock.acquire(.saga, named: saga.name, in: store.home)
+        self.lock = lock
         let topics = saga.startTopic == saga.replyTopic ? [saga.startTopic] : [saga.startTopic, saga.replyTopic]
         consumer = try AppLogConsumer(name: Self.consumerName(saga.name), topics: topics, store: store, logger: logger)
     }

@@ -62,13 +62,20 @@ public final class HandlerRunner {
     ///   - logger: Where dead letters are logged.
     /// - Throws: ``RunnelError`` `.concurrentRunner` when another runner holds the handler;
     ///   `.saga` for an invalid handler.
-    public init(handler: Handler, store: Store, clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "runnel.handler")) throws {
+    public convenience init(handler: Handler, store: Store, clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "runnel.handler")) throws {
+        try handler.validate()
+        try self.init(handler: handler, store: store, clock: clock, logger: logger, holding: RunnerLock.acquire(.handler, named: handler.name, in: store.home))
+    }
+
+    /// A runner under a lock the caller already holds for the handler (`runnel run` takes
+    /// every lock before it runs anything).
+    package init(handler: Handler, store: Store, clock: any WallClock, logger: Logger, holding lock: RunnerLock) throws {
         try handler.validate()
         self.handler = handler
         self.store = store
         self.clock = clock
         self.logger = logger
-        lock = try RunnerLock.acquire(.handler, named: handler.name, in: store.home)
+        self.lock = lock
         consumer = try AppLogConsumer(name: Self.consumerName(handler.name), topics: handler.topics, store: store, logger: logger)
     }
 
