@@ -225,7 +225,16 @@ package struct KVStoreFolder: Sendable, Hashable {
     private func withLock<Result>(_ body: () throws -> Result) throws -> Result {
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         let lock = try DurableFile(url.appendingPathComponent("LOCK"), create: true)
-        guard try lock.tryLock() else {
+        // A child process forked (by any thread of this process) just as a builder here let go
+        // shares the lock file's descriptor until its exec closes it, and keeps the lock that
+        // long: that passes in milliseconds. A builder that really holds it is still refused,
+        // half a second later.
+        var locked = try lock.tryLock()
+        for _ in 0..<50 where !locked {
+            usleep(10_000)
+            locked = try lock.tryLock()
+        }
+        guard locked else {
             throw RunnelError(.kv, "KV store \(name) is being built or switched by another process (\(url.appendingPathComponent("LOCK").path) is locked)",
                               hint: "Wait for it to finish, then try again")
         }
