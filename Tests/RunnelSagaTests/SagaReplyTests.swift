@@ -116,3 +116,22 @@ extension Collection {
     /// The only element, or nil when there are none or several.
     var only: Element? { count == 1 ? first : nil }
 }
+
+/// A reply of a declared type whose payload does not decode cannot stop the saga: it is
+/// dead-lettered and the step keeps waiting for a good one.
+@Suite struct SagaUndecodableReplyTests {
+    @Test func aCompletingReplyThatDoesNotDecodeIsDeadLetteredAndTheSagaGoesOn() throws {
+        let driver = try SagaReplyTests.startedTrip(18)
+        let book = try driver.latest("BookFlight", trip: 18)
+        let before = try driver.position(18)
+        try driver.reply(to: book, with: ["tripId": "eighteen"], type: "FlightBooked")
+        try driver.run()
+        #expect(try driver.position(18) == before)
+        let letters = try driver.query("SELECT consumer, type, reason FROM runnel_consumer_dead_letters")
+        #expect(letters.map { $0["consumer"] } == ["saga:trip"])
+        #expect(letters.first?["reason"]?.string?.contains("FlightBooked") == true)
+        // A good reply after it still completes the step.
+        try driver.complete(.flight, trip: 18)
+        #expect(try driver.commands("BookHotel", trip: 18).count == 1)
+    }
+}

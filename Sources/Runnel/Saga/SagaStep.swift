@@ -35,7 +35,15 @@ public struct SagaStep<State: Codable & Sendable & SendableMetatype>: Sendable {
         if let update {
             step.erased.completions[type] = { @Sendable stateJSON, replyJSON in
                 var state = try SagaStateCoder.decode(State.self, from: stateJSON)
-                update(&state, try EventDecoder().decode(Reply.self, from: replyJSON))
+                let decoded: Reply
+                do {
+                    decoded = try EventDecoder().decode(Reply.self, from: replyJSON)
+                } catch {
+                    // Dead-lettered by the coordinator, as an undecodable start event is: thrown
+                    // as is, it would fail every batch that reads it.
+                    throw HandlerRoute.Undecodable(reason: "does not decode as \(String(describing: Reply.self)): \(DecodingProblem.describe(error))")
+                }
+                update(&state, decoded)
                 return try SagaStateCoder.encode(state)
             }
         } else {
