@@ -151,10 +151,12 @@ struct SagaMachine {
                 if let update = step.completions[type] {
                     do {
                         instance.data = try update(instance.data, value ?? Data("{}".utf8))
+                    } catch let undecodable as HandlerRoute.Undecodable {
+                        throw undecodable
                     } catch {
-                        try ignore(&instance, .unknown, commandID: commandID, type: type,
-                                   detail: "\(type) does not decode: \(DecodingProblem.describe(error)); ignored (\(position))")
-                        return
+                        // The stored state does not decode (its type changed shape): the reply is
+                        // dead-lettered with why, rather than failing every batch that reads it.
+                        throw HandlerRoute.Undecodable(reason: "the state of \(instance.id) does not decode to apply it: \(DecodingProblem.describe(error))")
                     }
                     try note(&instance, .reply, step: index, commandID: commandID, type: type, detail: "completed step \(step.name)")
                     instance.completedSteps = index + 1
@@ -187,6 +189,12 @@ struct SagaMachine {
                     return
                 }
                 if step.compensationFailures.contains(type) {
+                    if instance.state == .failed {
+                        // An answer to an attempt before the instance failed: it stays failed.
+                        try note(&instance, .compensationReply, step: index, commandID: commandID, type: type,
+                                 detail: "the compensation of step \(step.name) was refused again; the saga stays failed until an operator retries it")
+                        return
+                    }
                     try note(&instance, .compensationReply, step: index, commandID: commandID, type: type, detail: "the compensation of step \(step.name) was refused")
                     try retryOrFail(&instance, why: "refused (\(type))")
                     return
@@ -217,16 +225,10 @@ struct SagaMachine {
             try ignore(&instance, .duplicate, commandID: commandID, type: type, detail: "\(commandID) was already answered; ignored (\(position))")
             return
         }
+        // The answer to a compensation sent for a completion that came late. (A failed
+        // instance still awaits its last compensation, so a late answer to that one takes the
+        // awaited path.)
         if isCompensation, definition.compensationCompletions.contains(type) {
-            // A compensation that succeeded after the saga was marked failed: the undo
-            // happened, so compensation goes on from the step before.
-            if instance.state == .failed, instance.step == step {
-                try note(&instance, .compensationReply, step: step, commandID: commandID, type: type, detail: "undid step \(definition.name), after the saga was marked failed")
-                instance.state = .compensating
-                try compensate(&instance, from: step - 1)
-                return
-            }
-            // The answer to a compensation sent for a completion that came late.
             try note(&instance, .compensationReply, step: step, commandID: commandID, type: type, detail: "undid step \(definition.name), whose completion came late")
             return
         }
