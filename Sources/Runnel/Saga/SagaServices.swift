@@ -14,6 +14,11 @@ public struct HandlerService: Service {
     private let lock: RunnerLock?
 
     /// Creates a follower for a handler.
+    /// - Parameters:
+    ///   - handler: The handler.
+    ///   - store: The home's databases.
+    ///   - clock: The clock that gives replies their event time.
+    ///   - logger: Where the follower logs its start, its stop and dead letters.
     public init(handler: Handler, store: Store, clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "runnel.handler")) {
         self.init(handler: handler, store: store, clock: clock, logger: logger, lock: nil)
     }
@@ -55,8 +60,12 @@ public struct SagaService: Service {
     private let lock: RunnerLock?
 
     /// Creates a follower for a saga's coordinator.
-    /// - Parameter clock: The clock deadlines are read from. The follower sleeps in real
-    ///   time until the next deadline (or a change to the log), then reads the clock.
+    /// - Parameters:
+    ///   - saga: The saga.
+    ///   - store: The home's databases.
+    ///   - clock: The clock deadlines are read from. The follower sleeps in real time until the
+    ///     next deadline (or a change to the log), then reads the clock.
+    ///   - logger: Where the follower logs its start, its stop, dead letters and failed instances.
     public init(saga: Saga, store: Store, clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "runnel.saga")) {
         self.init(saga: saga, store: store, clock: clock, logger: logger, lock: nil)
     }
