@@ -313,7 +313,8 @@ public final class OutboxRelay: @unchecked Sendable {
             common.version(row.schemaVersion),
         ]
         if let text = row.headers {
-            let own = try JSONDecoder().decode([String: String].self, from: Data(text.utf8))
+            var text = text
+            let own = try text.withUTF8 { try EventDecoder().decode([String: String].self, from: UnsafeRawBufferPointer($0)) }
             for (name, value) in own.sorted(by: { $0.key < $1.key }) { headers.append(RecordHeader(name, value)) }
         }
         return LogRecord(timestamp: row.eventTime, key: row.key, value: row.payload, headers: headers)
