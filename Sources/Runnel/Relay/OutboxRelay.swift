@@ -313,9 +313,12 @@ public final class OutboxRelay: @unchecked Sendable {
             common.version(row.schemaVersion),
         ]
         if let text = row.headers {
-            var text = text
-            let own = try text.withUTF8 { try EventDecoder().decode([String: String].self, from: UnsafeRawBufferPointer($0)) }
-            for (name, value) in own.sorted(by: { $0.key < $1.key }) { headers.append(RecordHeader(name, value)) }
+            var own = JSONText.flatStrings(text)
+            if own == nil {
+                var text = text
+                own = try text.withUTF8 { try EventDecoder().decode([String: String].self, from: UnsafeRawBufferPointer($0)) }.map { ($0.key, $0.value) }
+            }
+            for (name, value) in (own ?? []).sorted(by: { $0.key < $1.key }) { headers.append(RecordHeader(name, value)) }
         }
         return LogRecord(timestamp: row.eventTime, key: row.key, value: row.payload, headers: headers)
     }
