@@ -76,7 +76,9 @@ enum SagaTables {
             ) WITHOUT ROWID
             """)
         try db.execute(sql: "CREATE INDEX runnel_sagas_deadline ON runnel_sagas (saga, deadline) WHERE deadline IS NOT NULL")
-        try db.execute(sql: "CREATE INDEX runnel_sagas_state ON runnel_sagas (saga, state, updated_at)")
+        // Instances by state (`runnel saga list --state`). Not by time too: every change of an
+        // instance moves its `updated_at`, and an index on it would be rewritten with each.
+        try db.execute(sql: "CREATE INDEX runnel_sagas_state ON runnel_sagas (saga, state)")
         // Each saga's timeline: commands and compensations sent, replies taken, ignored,
         // timeouts, retries and operator actions, in order.
         try db.execute(sql: """
