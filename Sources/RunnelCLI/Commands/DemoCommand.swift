@@ -179,7 +179,13 @@ struct DemoCommand: ParsableCommand {
             }
             console.print("  \(program) report exceptions --hour YYYY-MM-DDTHH\(flag)   (writes that hour's report; \(program) reports lists them)")
         }
-        console.print("  \(program) run --all --follow\(flag)     (keeps the views current as the relay appends; Ctrl-C stops it)")
+        if !CLIContext.current.catalog.sagas.isEmpty {
+            console.print("  \(program) sagas\(flag)")
+            if let compensated = try store.app.read({ try SagaRecords.list(in: $0, state: .compensated, limit: 1).first }) {
+                console.print("  \(program) saga show \(compensated.id)\(flag)   (a compensated saga's timeline)")
+            }
+        }
+        console.print("  \(program) run --all --follow\(flag)     (keeps the views and sagas current as the relay appends; Ctrl-C stops it)")
         if let first = stores.first {
             console.print("  \(program) kv list\(flag)")
             console.print("  \(program) kv versions \(first.name)\(flag)")
