@@ -106,11 +106,16 @@ import Testing
         #expect(try driver.commands("CancelFlight", trip: 23).count == 1)
         #expect(try driver.commands("CancelHotel", trip: 23).isEmpty)
 
-        // The hotel, given up by the abort, answers after all: late, and undone too.
+        // The hotel, given up by the abort, answers after all: late, and undone too, once the
+        // compensation in hand (the flight's) is answered.
         try driver.complete(.hotel, trip: 23)
-        #expect(try driver.commands("CancelHotel", trip: 23).count == 1)
+        #expect(try driver.commands("CancelHotel", trip: 23).isEmpty)
         try driver.undo(.flight, trip: 23)
+        #expect(try driver.commands("CancelHotel", trip: 23).count == 1)
+        #expect(try driver.instance("23")?.state == .compensating)
+        try driver.undo(.hotel, trip: 23)
         #expect(try driver.instance("23")?.state == .compensated)
+        #expect(try driver.commands("CancelFlight", trip: 23).count == 1 && driver.commands("CancelHotel", trip: 23).count == 1)
         #expect(try driver.kinds("23").contains("aborted"))
         #expect(try driver.commands("RentCar", trip: 23).isEmpty)
     }

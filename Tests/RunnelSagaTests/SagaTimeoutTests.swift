@@ -65,7 +65,11 @@ import Testing
         try driver.complete(silent, trip: 7)
         #expect(try driver.kinds("7").last == "duplicate")
         #expect(try driver.commands(silent.compensationType, trip: 7).count == 1)
+        // That compensation is awaited like any other: compensated once it is answered.
+        #expect(try driver.instance("7")?.state == .compensating)
+        try driver.undo(silent, trip: 7)
         #expect(try driver.instance("7")?.state == .compensated)
+        #expect(try driver.commands(silent.compensationType, trip: 7).count == 1)
     }
 
     @Test func aLateFailureIsRecordedAndNothingIsSent() throws {

@@ -145,8 +145,14 @@ public struct Catalog: Sendable {
             }
             runnable[handler.name] = "a handler"
         }
+        var replyTopics: [String: String] = [:]
         for saga in sagas {
             try saga.validate()
+            if let other = replyTopics[saga.replyTopic] {
+                throw RunnelError(.saga, "sagas \(other) and \(saga.name) of the \(name) catalog both take replies on \(saga.replyTopic)",
+                                  hint: "Give each saga its own reply topic (the default, <saga>-replies, is)")
+            }
+            replyTopics[saga.replyTopic] = saga.name
             if let other = runnable[saga.name] {
                 throw RunnelError(.saga, "the \(name) catalog has a saga named \(saga.name) and \(other) of that name", hint: "`runnel run NAME` needs each name once")
             }

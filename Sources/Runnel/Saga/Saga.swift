@@ -116,6 +116,10 @@ public struct Saga: Sendable {
                 throw RunnelError(.saga, "step \(step.name) of saga \(name) both completes and fails on \(both)", hint: "A reply type either completes a step or fails it")
             }
             if let compensation = step.compensation { try TopicName.validate(compensation.topic) }
+            if !step.compensationFailures.isEmpty, step.compensationCompletions.isEmpty {
+                throw RunnelError(.saga, "the compensation of step \(step.name) of saga \(name) can be refused but nothing completes it, so it would count as done once sent and its refusals would be ignored",
+                                  hint: "Add .compensated(by: TheReply.self)")
+            }
             if let both = step.compensationFailures.intersection(step.compensationCompletions).sorted().first {
                 throw RunnelError(.saga, "the compensation of step \(step.name) of saga \(name) both completes and fails on \(both)")
             }

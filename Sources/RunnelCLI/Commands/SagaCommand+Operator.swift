@@ -78,6 +78,9 @@ extension SagaCommand {
                           + "`\(program) run \(saga.name)\(flag)` after the handlers, or let a follower (`\(program) run --all --follow`) do it.")
         case .compensated:
             console.print("No completed step had a compensation to send: nothing is left to undo.")
+        case .failed:
+            console.print("Its compensation could not be sent: \(instance.reason ?? "see its timeline"). "
+                          + "`\(program) saga show \(id)\(flag)` has the timeline; once the cause is mended, `\(program) saga retry \(id)\(flag)` sends it again.")
         default:
             break
         }

@@ -64,6 +64,8 @@ enum SagaTables {
                 version INTEGER NOT NULL,
                 step INTEGER NOT NULL,
                 completed_steps INTEGER NOT NULL,
+                effective_steps INTEGER NOT NULL,
+                undone_steps INTEGER NOT NULL,
                 compensating INTEGER NOT NULL,
                 attempt INTEGER NOT NULL,
                 awaiting TEXT,

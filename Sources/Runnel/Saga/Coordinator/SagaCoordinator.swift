@@ -148,11 +148,11 @@ public final class SagaCoordinator {
                                 guard let sagaID = record.headers[SagaHeader.sagaID] ?? record.key, let commandID = record.headers[SagaHeader.commandID] else {
                                     throw HandlerRoute.Undecodable(reason: "a reply without the \(SagaHeader.sagaID) and \(SagaHeader.commandID) headers a handler's context.reply gives")
                                 }
-                                guard var found = try instance(sagaID) else {
+                                guard var found = try instance(sagaID), found.saga == saga.name else {
                                     machine.counts.replies += 1
                                     machine.counts.ignoredReplies += 1
                                     try machine.noteUnknown(sagaID: sagaID, commandID: commandID, type: record.type,
-                                                            detail: "no saga instance \(sagaID); ignored (\(record.position))")
+                                                            detail: "no saga instance \(sagaID) of \(saga.name); ignored (\(record.position))")
                                     continue
                                 }
                                 try machine.reply(&found, commandID: commandID, type: record.type, value: record.value, position: record.position)
@@ -163,8 +163,9 @@ public final class SagaCoordinator {
                         }
                     }
                     // Deadlines that have come, earliest first, for instances the batch has
-                    // not already changed to a later deadline.
-                    let due = try String.fetchAll(db, sql: """
+                    // not already changed to a later deadline; only once the records are read
+                    // to the log's end, so a backlog of replies is taken before anything times out.
+                    let due = records.count >= saga.batchSize ? [] : try String.fetchAll(db, sql: """
                         SELECT id FROM runnel_sagas WHERE saga = ? AND deadline IS NOT NULL AND deadline <= ? ORDER BY deadline LIMIT ?
                         """, arguments: [saga.name, now.millisecondsSince1970, saga.batchSize])
                     for id in due {

@@ -35,8 +35,13 @@ struct SagaInstance {
     var version: Int
     /// The step in hand: running, the one awaiting its reply; compensating, the one being undone.
     var step: Int
-    /// Forward steps completed.
+    /// Forward steps completed in order.
     var completedSteps: Int
+    /// A bit per step whose effect happened: completed in order, or completed late (after the
+    /// saga gave up on it). These are the steps compensation undoes.
+    var effectiveSteps: Int64
+    /// A bit per step undone (or passed over, having no compensation).
+    var undoneSteps: Int64
     var compensating: Bool
     var attempt: Int
     var awaiting: String?
@@ -53,32 +58,34 @@ struct SagaInstance {
         // the rest of the row.
         let statement = try db.cachedStatement(sql: """
             SELECT id, saga, state, data, version, step, completed_steps, compensating, attempt, awaiting, deadline,
-                   deadline_kind, reason, last_seq, started_at, updated_at
+                   deadline_kind, reason, last_seq, started_at, updated_at, effective_steps, undone_steps
             FROM runnel_sagas WHERE id = ?
             """)
         guard let row = try Row.fetchOne(statement, arguments: [id]) else { return nil }
         return SagaInstance(
             id: row[0], saga: row[1], state: SagaState(rawValue: row[2]) ?? .failed, data: Data((row[3] as String).utf8),
-            version: row[4], step: row[5], completedSteps: row[6], compensating: row[7], attempt: row[8], awaiting: row[9], deadline: row[10],
+            version: row[4], step: row[5], completedSteps: row[6], effectiveSteps: row[16], undoneSteps: row[17], compensating: row[7],
+            attempt: row[8], awaiting: row[9], deadline: row[10],
             deadlineKind: (row[11] as String?).flatMap(DeadlineKind.init(rawValue:)), reason: row[12],
             lastSeq: row[13], startedAt: row[14], updatedAt: row[15])
     }
 
     func save(in db: Database) throws {
         let arguments: StatementArguments = [
-            saga, state.rawValue, String(decoding: data, as: UTF8.self), version, step, completedSteps, compensating, attempt,
-            awaiting, deadline, deadlineKind?.rawValue, reason, lastSeq, startedAt, updatedAt, id,
+            saga, state.rawValue, String(decoding: data, as: UTF8.self), version, step, completedSteps, effectiveSteps, undoneSteps,
+            compensating, attempt, awaiting, deadline, deadlineKind?.rawValue, reason, lastSeq, startedAt, updatedAt, id,
         ]
         if isNew {
             try db.cachedStatement(sql: """
-                INSERT INTO runnel_sagas (saga, state, data, version, step, completed_steps, compensating, attempt, awaiting, deadline,
-                                          deadline_kind, reason, last_seq, started_at, updated_at, id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO runnel_sagas (saga, state, data, version, step, completed_steps, effective_steps, undone_steps, compensating,
+                                          attempt, awaiting, deadline, deadline_kind, reason, last_seq, started_at, updated_at, id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: arguments)
         } else {
             try db.cachedStatement(sql: """
-                UPDATE runnel_sagas SET saga = ?, state = ?, data = ?, version = ?, step = ?, completed_steps = ?, compensating = ?,
-                    attempt = ?, awaiting = ?, deadline = ?, deadline_kind = ?, reason = ?, last_seq = ?, started_at = ?, updated_at = ?
+                UPDATE runnel_sagas SET saga = ?, state = ?, data = ?, version = ?, step = ?, completed_steps = ?, effective_steps = ?,
+                    undone_steps = ?, compensating = ?, attempt = ?, awaiting = ?, deadline = ?, deadline_kind = ?, reason = ?, last_seq = ?,
+                    started_at = ?, updated_at = ?
                 WHERE id = ?
                 """).execute(arguments: arguments)
         }

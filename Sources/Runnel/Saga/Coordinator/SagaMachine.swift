@@ -56,6 +56,7 @@ struct SagaMachine {
         // timeline goes on after it.
         let logged = try Int.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM runnel_saga_log WHERE saga_id = ?"), arguments: [id]) ?? 0
         var instance = SagaInstance(id: id, saga: saga.name, state: .running, data: state, version: 0, step: 0, completedSteps: 0,
+                                    effectiveSteps: 0, undoneSteps: 0,
                                     compensating: false, attempt: 1, awaiting: nil, deadline: nil, deadlineKind: nil, reason: nil,
                                     lastSeq: logged, startedAt: now, updatedAt: now, isNew: true)
         try note(&instance, .started, step: nil, type: saga.startType, detail: "started by \(position)")
@@ -69,10 +70,20 @@ struct SagaMachine {
     /// Sends the command in hand (the step's, or its compensation's when compensating) for the
     /// instance's current attempt, and sets the deadline for its reply.
     private mutating func send(_ instance: inout SagaInstance) throws {
+        // An instance begun by an older definition of the saga may stand at a step, or need a
+        // compensation, the saga no longer has: that needs a person, not a crash.
+        guard instance.step < saga.steps.count else {
+            try fail(&instance, reason: "the saga has no step \(instance.step + 1) any more (its definition changed while this instance ran)")
+            return
+        }
         let step = saga.steps[instance.step]
         let compensating = instance.compensating
-        let command = compensating ? step.compensation! : step.command
+        guard let command = compensating ? step.compensation : step.command else {
+            try fail(&instance, reason: "step \(step.name) has no compensation any more (its definition changed while this instance ran)")
+            return
+        }
         let id = Self.commandID(instance.id, step: instance.step, compensation: compensating)
+        instance.awaiting = id
         let envelope = SagaCommandEnvelope(sagaID: instance.id, headers: [
             SagaHeader.sagaID: instance.id, SagaHeader.commandID: id, SagaHeader.replyTo: saga.replyTopic, SagaHeader.attempt: "\(instance.attempt)",
         ], time: Date(millisecondsSince1970: now), outbox: outbox)
@@ -98,34 +109,43 @@ struct SagaMachine {
         if compensating { counts.compensationsSent += 1 } else { counts.commandsSent += 1 }
         if compensating, step.compensationCompletions.isEmpty {
             // Nothing to await: the compensation is done once sent.
-            try compensate(&instance, from: instance.step - 1)
+            instance.undoneSteps |= 1 << Int64(instance.step)
+            try compensateNext(&instance)
             return
         }
-        instance.awaiting = id
         instance.deadline = now + (compensating ? step.compensationTimeout : step.timeout).wholeMilliseconds
         instance.deadlineKind = .reply
     }
 
-    /// Undoes the completed steps from `index` down: sends the next compensation there is, or
-    /// ends the instance `compensated` when none is left.
-    private mutating func compensate(_ instance: inout SagaInstance, from index: Int) throws {
-        var index = index
-        while index >= 0, saga.steps[index].compensation == nil {
-            try note(&instance, .noCompensation, step: index, detail: "step \(saga.steps[index].name) has no compensation")
+    /// Undoes the next step whose effect happened and is not undone yet, the latest first;
+    /// ends the instance `compensated` when none is left. A step without a compensation is
+    /// passed over and recorded.
+    private mutating func compensateNext(_ instance: inout SagaInstance) throws {
+        var index = saga.steps.count - 1
+        while index >= 0 {
+            let bit: Int64 = 1 << Int64(index)
+            if instance.effectiveSteps & bit != 0, instance.undoneSteps & bit == 0 {
+                guard saga.steps[index].compensation != nil else {
+                    try note(&instance, .noCompensation, step: index, detail: "step \(saga.steps[index].name) has no compensation")
+                    instance.undoneSteps |= bit
+                    index -= 1
+                    continue
+                }
+                instance.state = .compensating
+                instance.compensating = true
+                instance.step = index
+                instance.attempt = 1
+                try send(&instance)
+                return
+            }
             index -= 1
         }
-        guard index >= 0 else {
-            instance.state = .compensated
-            instance.awaiting = nil
-            instance.deadline = nil
-            instance.deadlineKind = nil
-            try note(&instance, .compensated, step: nil, detail: instance.reason)
-            counts.compensated += 1
-            return
-        }
-        instance.step = index
-        instance.attempt = 1
-        try send(&instance)
+        instance.state = .compensated
+        instance.awaiting = nil
+        instance.deadline = nil
+        instance.deadlineKind = nil
+        try note(&instance, .compensated, step: nil, detail: instance.reason)
+        counts.compensated += 1
     }
 
     /// Turns the instance around: its completed steps are undone, last first.
@@ -136,7 +156,7 @@ struct SagaMachine {
         instance.awaiting = nil
         instance.deadline = nil
         instance.deadlineKind = nil
-        try compensate(&instance, from: instance.completedSteps - 1)
+        try compensateNext(&instance)
     }
 
     // MARK: - Replies
@@ -160,6 +180,7 @@ struct SagaMachine {
                     }
                     try note(&instance, .reply, step: index, commandID: commandID, type: type, detail: "completed step \(step.name)")
                     instance.completedSteps = index + 1
+                    instance.effectiveSteps |= 1 << Int64(index)
                     if index + 1 == saga.steps.count {
                         instance.state = .completed
                         instance.awaiting = nil
@@ -182,10 +203,10 @@ struct SagaMachine {
             } else {
                 if step.compensationCompletions.contains(type) {
                     try note(&instance, .compensationReply, step: index, commandID: commandID, type: type, detail: "undid step \(step.name)")
+                    instance.undoneSteps |= 1 << Int64(index)
                     // A failed instance still awaits its last compensation: when it succeeds
                     // after all, the instance compensates again rather than staying `failed`.
-                    instance.state = .compensating
-                    try compensate(&instance, from: index - 1)
+                    try compensateNext(&instance)
                     return
                 }
                 if step.compensationFailures.contains(type) {
@@ -203,47 +224,64 @@ struct SagaMachine {
             try ignore(&instance, .unknown, commandID: commandID, type: type, detail: "\(type) neither completes nor fails \(commandID); ignored (\(position))")
             return
         }
-        try replyNotAwaited(&instance, commandID: commandID, type: type, position: position)
+        try replyNotAwaited(&instance, commandID: commandID, type: type, value: value, position: position)
     }
 
     /// A reply to a command the instance is not awaiting: a duplicate, a late answer, or
     /// something it never asked.
-    private mutating func replyNotAwaited(_ instance: inout SagaInstance, commandID: String, type: String, position: String) throws {
+    private mutating func replyNotAwaited(_ instance: inout SagaInstance, commandID: String, type: String, value: Data?, position: String) throws {
         let entries = try Row.fetchAll(db.cachedStatement(sql: "SELECT kind, step FROM runnel_saga_log WHERE saga_id = ? AND command_id = ?"),
                                        arguments: [instance.id, commandID])
         let kinds = Set(entries.map { $0["kind"] as String })
-        let step: Int? = entries.first?["step"]
-        guard let step, step < saga.steps.count, kinds.contains(SagaLogKind.command.rawValue) || kinds.contains(SagaLogKind.compensation.rawValue) else {
+        let sent = kinds.contains(SagaLogKind.command.rawValue) || kinds.contains(SagaLogKind.compensation.rawValue)
+        guard let step = entries.first?["step"] as Int?, step < saga.steps.count, sent else {
             try ignore(&instance, .unknown, commandID: commandID, type: type, detail: "the instance never sent \(commandID); ignored (\(position))")
             return
         }
-        let isCompensation = kinds.contains(SagaLogKind.compensation.rawValue)
-        let answered = kinds.contains(SagaLogKind.reply.rawValue) || kinds.contains(SagaLogKind.compensationReply.rawValue)
-            || kinds.contains(SagaLogKind.late.rawValue)
         let definition = saga.steps[step]
-        if answered {
-            try ignore(&instance, .duplicate, commandID: commandID, type: type, detail: "\(commandID) was already answered; ignored (\(position))")
+        let bit: Int64 = 1 << Int64(step)
+        if kinds.contains(SagaLogKind.compensation.rawValue) {
+            // A compensation's answer that is not awaited: either it was already taken, or the
+            // undo happened while the instance waited for another one.
+            guard definition.compensationCompletions.contains(type), instance.undoneSteps & bit == 0 else {
+                try ignore(&instance, kinds.contains(SagaLogKind.compensationReply.rawValue) ? .duplicate : .late, commandID: commandID, type: type,
+                           detail: "\(commandID) is not awaited; ignored (\(position))")
+                return
+            }
+            try note(&instance, .compensationReply, step: step, commandID: commandID, type: type, detail: "undid step \(definition.name), though the saga awaited another reply")
+            instance.undoneSteps |= bit
             return
         }
-        // The answer to a compensation sent for a completion that came late. (A failed
-        // instance still awaits its last compensation, so a late answer to that one takes the
-        // awaited path.)
-        if isCompensation, definition.compensationCompletions.contains(type) {
-            try note(&instance, .compensationReply, step: step, commandID: commandID, type: type, detail: "undid step \(definition.name), whose completion came late")
+        guard let update = definition.completions[type], instance.effectiveSteps & bit == 0 else {
+            // A failure, or a completion already taken: nothing changes.
+            let answered = kinds.contains(SagaLogKind.reply.rawValue) || kinds.contains(SagaLogKind.late.rawValue)
+            try ignore(&instance, answered ? .duplicate : .late, commandID: commandID, type: type,
+                       detail: answered ? "\(commandID) was already answered; ignored (\(position))" : "\(commandID) was given up before this reply came; ignored (\(position))")
             return
         }
-        try ignore(&instance, .late, commandID: commandID, type: type, detail: "\(commandID) was given up before this reply came; ignored (\(position))")
-        // A step completed after the saga gave up on it: its effect happened, so it is undone
-        // too (once: the late entry above marks the command answered).
-        if !isCompensation, definition.completions[type] != nil, step >= instance.completedSteps, let compensation = definition.compensation {
-            let id = Self.commandID(instance.id, step: step, compensation: true)
-            let envelope = SagaCommandEnvelope(sagaID: instance.id, headers: [
-                SagaHeader.sagaID: instance.id, SagaHeader.commandID: id, SagaHeader.replyTo: saga.replyTopic, SagaHeader.attempt: "1",
-            ], time: Date(millisecondsSince1970: now), outbox: outbox)
-            try compensation.append(instance.data, envelope, db)
-            try note(&instance, .compensation, step: step, commandID: id, type: compensation.type,
-                     detail: "undoing step \(definition.name), whose completion came after the saga gave up on it")
-            counts.compensationsSent += 1
+        // A step completed after the saga gave up on it: its effect happened, so it counts as
+        // completed for compensation, with what its reply says (a charge id, for the refund).
+        do {
+            instance.data = try update(instance.data, value ?? Data("{}".utf8))
+        } catch let undecodable as HandlerRoute.Undecodable {
+            throw undecodable
+        } catch {
+            throw HandlerRoute.Undecodable(reason: "the state of \(instance.id) does not decode to apply it: \(DecodingProblem.describe(error))")
+        }
+        instance.effectiveSteps |= bit
+        try ignore(&instance, .late, commandID: commandID, type: type,
+                   detail: "\(commandID) was given up before this completion came: step \(definition.name) is undone too (\(position))")
+        switch instance.state {
+        case .compensated:
+            // Compensation is over: it starts again for this step alone.
+            try compensateNext(&instance)
+        case .compensating, .failed:
+            // The compensation in hand (or the failed one, once an operator retries it) comes
+            // first; this step's follows it.
+            break
+        case .running, .completed:
+            // Not reachable: a command is only given up by compensation.
+            break
         }
     }
 
@@ -277,6 +315,10 @@ struct SagaMachine {
     /// while attempts remain; otherwise a step fails (compensation begins) or, for a
     /// compensation, the instance is `failed`.
     private mutating func retryOrFail(_ instance: inout SagaInstance, why: String) throws {
+        guard instance.step < saga.steps.count else {
+            try fail(&instance, reason: "the saga has no step \(instance.step + 1) any more (its definition changed while this instance ran)")
+            return
+        }
         let step = saga.steps[instance.step]
         let policy = instance.compensating ? step.compensationRetry : step.retry
         if instance.attempt < policy.attempts {
@@ -319,7 +361,8 @@ struct SagaMachine {
             throw RunnelError(.saga, "saga \(instance.id) is \(instance.state.rawValue), not failed, so there is nothing to retry",
                               hint: "Only a failed saga (a compensation refused or unanswered on its last attempt) can be retried")
         }
-        try note(&instance, .retried, step: instance.step, detail: "compensation of step \(saga.steps[instance.step].name) sent again by an operator")
+        let name = instance.step < saga.steps.count ? saga.steps[instance.step].name : "\(instance.step + 1)"
+        try note(&instance, .retried, step: instance.step, detail: "compensation of step \(name) sent again by an operator")
         instance.state = .compensating
         instance.attempt = 1
         try send(&instance)
