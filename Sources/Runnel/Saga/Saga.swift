@@ -101,6 +101,10 @@ public struct Saga: Sendable {
         try TopicName.validate(startTopic)
         try TopicName.validate(replyTopic)
         guard !steps.isEmpty else { throw RunnelError(.saga, "saga \(name) has no steps", hint: "Give it at least one SagaStep") }
+        // An instance keeps a bit per step in a 64-bit column (which steps took effect, which are undone).
+        guard steps.count <= 63 else {
+            throw RunnelError(.saga, "saga \(name) has \(steps.count) steps; a saga has at most 63", hint: "Split it into sagas that start one another")
+        }
         guard batchSize > 0 else { throw RunnelError(.saga, "saga \(name) has batch size \(batchSize); it must be at least 1") }
         var names = Set<String>()
         for step in steps {
