@@ -20,15 +20,12 @@ public struct HandlerService: Service {
     ///   - clock: The clock that gives replies their event time.
     ///   - logger: Where the follower logs its start, its stop and dead letters.
     public init(handler: Handler, store: Store, clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "runnel.handler")) {
-        self.init(handler: handler, store: store, clock: clock, logger: logger, lock: nil)
+        self.init(handler: handler, store: store, clock: clock, logger: logger, holding: nil)
     }
 
-    /// A follower that runs under a lock the caller already holds for the handler.
+    /// A follower that runs under a lock the caller already holds for the handler (nil: it
+    /// takes the lock on start).
     package init(handler: Handler, store: Store, clock: any WallClock = SystemWallClock(), logger: Logger, holding lock: RunnerLock?) {
-        self.init(handler: handler, store: store, clock: clock, logger: logger, lock: lock)
-    }
-
-    private init(handler: Handler, store: Store, clock: any WallClock, logger: Logger, lock: RunnerLock?) {
         self.handler = handler
         self.store = store
         self.clock = clock
@@ -67,15 +64,12 @@ public struct SagaService: Service {
     ///     next deadline (or a change to the log), then reads the clock.
     ///   - logger: Where the follower logs its start, its stop, dead letters and failed instances.
     public init(saga: Saga, store: Store, clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "runnel.saga")) {
-        self.init(saga: saga, store: store, clock: clock, logger: logger, lock: nil)
+        self.init(saga: saga, store: store, clock: clock, logger: logger, holding: nil)
     }
 
-    /// A follower that runs under a lock the caller already holds for the saga.
+    /// A follower that runs under a lock the caller already holds for the saga (nil: it takes
+    /// the lock on start).
     package init(saga: Saga, store: Store, clock: any WallClock = SystemWallClock(), logger: Logger, holding lock: RunnerLock?) {
-        self.init(saga: saga, store: store, clock: clock, logger: logger, lock: lock)
-    }
-
-    private init(saga: Saga, store: Store, clock: any WallClock, logger: Logger, lock: RunnerLock?) {
         self.saga = saga
         self.store = store
         self.clock = clock
