@@ -129,4 +129,24 @@ package final class AppLogConsumer {
     package func rolledBack() {
         pending = [:]
     }
+
+    /// Keeps a record the consumer could not take in `runnel_consumer_dead_letters`, with why,
+    /// inside the batch's transaction.
+    package func deadLetter(_ record: ConsumedRecord, reason: String, at now: Date, in db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO runnel_consumer_dead_letters (consumer, topic, partition, "offset", type, command_id, payload, reason, failed_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [name, record.topic, record.partition, record.offset, record.type, record.headers[SagaHeader.commandID],
+                                     record.value.map { String(decoding: $0, as: UTF8.self) }, reason, now.millisecondsSince1970])
+    }
+
+    /// Adds a batch's counts to the consumer's row of `runnel_consumers`, inside the batch's transaction.
+    package func count(records: Int, handled: Int, duplicates: Int = 0, skipped: Int = 0, deadLetters: Int, at now: Date, in db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO runnel_consumers (consumer, records, handled, duplicates, skipped, dead_letters, last_commit_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (consumer) DO UPDATE SET records = records + excluded.records, handled = handled + excluded.handled,
+                duplicates = duplicates + excluded.duplicates, skipped = skipped + excluded.skipped,
+                dead_letters = dead_letters + excluded.dead_letters, last_commit_at = excluded.last_commit_at
+            """).execute(arguments: [name, records, handled, duplicates, skipped, deadLetters, now.millisecondsSince1970])
+    }
 }

@@ -181,17 +181,12 @@ public final class SagaCoordinator {
                     var summary = machine.counts
                     summary.records = records.count
                     summary.deadLetters = failures.count
-                    let name = Self.consumerName(saga.name)
-                    for (record, reason) in failures { try HandlerRunner.deadLetter(record, consumer: name, reason: reason, at: now, in: db) }
+                    for (record, reason) in failures { try consumer.deadLetter(record, reason: reason, at: now, in: db) }
                     try consumer.save(in: db)
                     if !summary.isEmpty {
-                        var counted = HandlerRunner.Summary()
-                        counted.records = records.count
-                        counted.handled = records.count - failures.count
-                        counted.deadLetters = failures.count
-                        try HandlerRunner.count(counted, consumer: name, at: now, in: db)
+                        try consumer.count(records: records.count, handled: records.count - failures.count, deadLetters: failures.count, at: now, in: db)
+                        Self.pauseBeforeCommit.reach()
                     }
-                    if !summary.isEmpty { Self.pauseBeforeCommit.reach() }
                     return summary
                 }
             }

@@ -92,7 +92,6 @@ public final class HandlerRunner {
         let records = try consumer.read(limit: handler.batchSize)
         guard !records.isEmpty || consumer.hasPendingOffsets else { return Summary() }
         let now = clock.now()
-        let name = Self.consumerName(handler.name)
         var failures: [(ConsumedRecord, String)] = []
         let summary: Summary
         do {
@@ -142,9 +141,10 @@ public final class HandlerRunner {
                         if let failure { failures.append((record, failure)) }
                     }
                     summary.deadLetters = failures.count
-                    for (record, reason) in failures { try Self.deadLetter(record, consumer: name, reason: reason, at: now, in: db) }
+                    for (record, reason) in failures { try consumer.deadLetter(record, reason: reason, at: now, in: db) }
                     try consumer.save(in: db)
-                    try Self.count(summary, consumer: name, at: now, in: db)
+                    try consumer.count(records: summary.records, handled: summary.handled, duplicates: summary.duplicates,
+                                       skipped: summary.skipped, deadLetters: summary.deadLetters, at: now, in: db)
                     Self.pauseBeforeCommit.reach()
                     return summary
                 }
@@ -176,22 +176,5 @@ public final class HandlerRunner {
     /// as one record's failure.
     static func endsTransaction(_ error: DatabaseError) -> Bool {
         [.SQLITE_FULL, .SQLITE_IOERR, .SQLITE_BUSY, .SQLITE_NOMEM, .SQLITE_CORRUPT, .SQLITE_NOTADB, .SQLITE_INTERRUPT].contains(error.resultCode)
-    }
-
-    static func deadLetter(_ record: ConsumedRecord, consumer: String, reason: String, at now: Date, in db: Database) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO runnel_consumer_dead_letters (consumer, topic, partition, "offset", type, command_id, payload, reason, failed_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [consumer, record.topic, record.partition, record.offset, record.type, record.headers[SagaHeader.commandID],
-                                     record.value.map { String(decoding: $0, as: UTF8.self) }, reason, now.millisecondsSince1970])
-    }
-
-    static func count(_ summary: Summary, consumer: String, at now: Date, in db: Database) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO runnel_consumers (consumer, records, handled, duplicates, skipped, dead_letters, last_commit_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (consumer) DO UPDATE SET records = records + excluded.records, handled = handled + excluded.handled,
-                duplicates = duplicates + excluded.duplicates, skipped = skipped + excluded.skipped,
-                dead_letters = dead_letters + excluded.dead_letters, last_commit_at = excluded.last_commit_at
-            """).execute(arguments: [consumer, summary.records, summary.handled, summary.duplicates, summary.skipped, summary.deadLetters, now.millisecondsSince1970])
     }
 }
