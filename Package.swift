@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "Runnel", targets: ["Runnel"]),
         .library(name: "RunnelTesting", targets: ["RunnelTesting"]),
+        .library(name: "RunnelServer", targets: ["RunnelServer"]),
         .library(name: "RunnelCLI", targets: ["RunnelCLI"]),
         .executable(name: "runnel", targets: ["runnel"]),
         .executable(name: "runnel-bench", targets: ["runnel-bench"]),
@@ -21,6 +22,11 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         // Ticket notifications' webhook channel.
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // The dashboard and the metrics endpoint (`runnel serve`, `runnel up`).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        // The Prometheus backend of swift-metrics, bootstrapped by the CLI only.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         // `swift package generate-documentation --target Runnel` builds the DocC catalog.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -45,10 +51,25 @@ let package = Package(
             name: "RunnelTesting",
             dependencies: ["Runnel", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // The read-only dashboard, its JSON API and `/metrics`, served by Hummingbird.
+        .target(
+            name: "RunnelServer",
+            dependencies: [
+                "Runnel",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "RunnelCLI",
             dependencies: [
                 "Runnel",
+                "RunnelServer",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -106,6 +127,9 @@ let package = Package(
         .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]),
         // Depend on the `runnel` executable (and its fault-pause twin) so tests can start it as a child process.
         .testTarget(name: "RunnelRelayTests", dependencies: ["Runnel", "RunnelTesting", "runnel", "runnel-fault-child", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "RunnelServerTests", dependencies: ["RunnelServer", "RunnelCLI", "Pipelines", "Runnel", "RunnelTesting", "runnel",
+                                                    .product(name: "GRDB", package: "GRDB.swift"),
+                                                    .product(name: "HummingbirdTesting", package: "hummingbird")]),
         .testTarget(name: "RunnelCLITests", dependencies: ["RunnelCLI", "Pipelines", "Runnel", "RunnelTesting", "runnel", "runnel-fault-child", .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )
