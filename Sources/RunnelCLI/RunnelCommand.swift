@@ -29,7 +29,7 @@ public struct RunnelCommand: AsyncParsableCommand {
                 Start with `\(context.programName) demo`.
                 """,
             subcommands: [DemoCommand.self, InitCommand.self, MigrateCommand.self, SampleCommand.self, InspectCommand.self,
-                          RelayCommand.self, LogCommand.self, PipelinesCommand.self, RunCommand.self, SagasCommand.self, SagaCommand.self,
+                          StatusCommand.self, RelayCommand.self, LogCommand.self, PipelinesCommand.self, RunCommand.self, SagasCommand.self, SagaCommand.self,
                           KVCommand.self, ScheduleCommand.self,
                           TicketsCommand.self, ReportCommand.self, ReportsCommand.self]
                 + context.commands)

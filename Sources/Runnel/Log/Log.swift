@@ -41,7 +41,7 @@ public final class Log: @unchecked Sendable {
     private var lastFlush = Date()
     private let wasClean: Bool
 
-    static let lockName = ".lock"
+    package static let lockName = ".lock"
     static let cleanShutdownName = ".clean-shutdown"
 
     private init(folder: URL, writable: Bool, durability: Durability, lockFile: DurableFile?, wasClean: Bool) {

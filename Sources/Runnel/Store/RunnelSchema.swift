@@ -114,6 +114,7 @@ enum RunnelSchema {
             migrator.registerMigration("runnel-v11-schedules", migrate: registerScheduleTables)
             migrator.registerMigration("runnel-v12-notifications", migrate: registerNotificationTables)
             migrator.registerMigration("runnel-v13-sagas", migrate: SagaTables.create)
+            migrator.registerMigration("runnel-v14-verifications", migrate: Verifications.create)
         }
         return migrator
     }

@@ -59,7 +59,7 @@ package final class RunnerLock: Sendable {
     ///   when another runner holds it; `.io` when the file cannot be made.
     package static func acquire(_ role: Role, named name: String, in home: RunnelHome) throws -> RunnerLock {
         let folder = folder(in: home)
-        let url = folder.appendingPathComponent("\(role.noun)-\(name).lock")
+        let url = url(role, named: name, in: home)
         let file: DurableFile
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -113,5 +113,37 @@ package final class RunnerLock: Sendable {
             if attempt < attempts - 1 { usleep(5_000) }
         }
         return nil
+    }
+}
+
+// MARK: - Holders
+
+extension RunnerLock {
+    /// The process that holds a lock file now, or nil when none does — read without taking the
+    /// lock, so a status screen polling it can never make a starting runner's `acquire` fail.
+    ///
+    /// The file names the last holder's pid; on Linux `/proc/locks` then says whether that pid
+    /// still holds a `flock` on the file (its inode), which also tells a reused pid from the
+    /// holder. Elsewhere the pid is taken as the holder while such a process exists.
+    /// - Parameter url: A lock file (a runner's, or the log's `.lock`).
+    package static func holder(of url: URL) -> Int32? {
+        guard let pid = holderPID(url, attempts: 1) else { return nil }
+        if let table = try? String(contentsOfFile: "/proc/locks", encoding: .utf8) {
+            guard let inode = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.systemFileNumber] as? UInt64 else { return nil }
+            // `1: FLOCK  ADVISORY  WRITE 12345 fd:01:1234567 0 EOF`
+            for line in table.split(separator: "\n") {
+                let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+                guard fields.count >= 6, fields[1] == "FLOCK", fields[3] == "WRITE", Int32(fields[4]) == pid,
+                      fields[5].split(separator: ":").last.flatMap({ UInt64($0) }) == inode else { continue }
+                return pid
+            }
+            return nil
+        }
+        return kill(pid, 0) == 0 || errno == EPERM ? pid : nil
+    }
+
+    /// The lock file of one runner (whether or not anyone holds it).
+    package static func url(_ role: Role, named name: String, in home: RunnelHome) -> URL {
+        folder(in: home).appendingPathComponent("\(role.noun)-\(name).lock")
     }
 }

@@ -150,16 +150,20 @@ struct KVCommand: ParsableCommand {
             let folder = try KVStoreFolder(home: home.resolved, name: store)
             let kept = try KVCommand.keptVersions(of: folder, home: home)
             var damaged = 0
+            var first: String?
+            func found(_ problem: String) {
+                damaged += 1
+                first = first ?? problem
+                console.print(problem)
+            }
             var current: Int?
             do {
                 current = try folder.currentVersion()
             } catch {
-                damaged += 1
-                console.print("CURRENT: \(error)")
+                found("CURRENT: \(error)")
             }
             if let current, !kept.contains(current) {
-                damaged += 1
-                console.print("CURRENT names v\(current), which is not there. Point it at a kept version with `\(CLIContext.current.programName) kv rollback \(store) --to N`.")
+                found("CURRENT names v\(current), which is not there. Point it at a kept version with `\(CLIContext.current.programName) kv rollback \(store) --to N`.")
             }
             for number in kept {
                 let mark = number == current ? " (current)" : ""
@@ -167,9 +171,12 @@ struct KVCommand: ParsableCommand {
                     let snapshot = try folder.open(version: number, verification: .atOpen)
                     console.print("v\(number)\(mark): ok, \(snapshot.keyCount) keys, \(snapshot.manifest.fileSize) bytes, sha256 \(snapshot.manifest.sha256.prefix(16))…")
                 } catch {
-                    damaged += 1
-                    console.print("v\(number)\(mark): DAMAGED: \(error)")
+                    found("v\(number)\(mark): DAMAGED: \(error)")
                 }
+            }
+            // Kept for `runnel status --check`, which reports damage without reading every block again.
+            if home.resolved.isInitialized {
+                try Verifications.record(Verifications.kvTarget(store), damaged: damaged, firstDamage: first, in: try Store.open(home.resolved))
             }
             if damaged > 0 {
                 throw RunnelError(.corruptKV, "KV store \(store): \(damaged) problem\(damaged == 1 ? "" : "s") found",

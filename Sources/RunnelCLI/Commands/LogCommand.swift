@@ -135,21 +135,30 @@ struct LogVerify: ParsableCommand {
         let log = try LogCommand.reading(home)
         var damaged = 0
         var gaps = 0
+        var first: String?
+        func found(_ problem: String) {
+            first = first ?? problem
+            console.print(problem)
+        }
         let partitions = try log.partitions()
         for partition in partitions {
             for damage in partition.verify() {
                 damaged += 1
-                console.print("damaged: \(partition.topic)/\(partition.partition): \(damage)")
+                found("damaged: \(partition.topic)/\(partition.partition): \(damage)")
             }
             for gap in partition.gaps {
                 gaps += 1
-                console.print("gap: \(partition.topic)/\(partition.partition): \(gap)")
+                found("gap: \(partition.topic)/\(partition.partition): \(gap)")
             }
             if let lost = partition.missingLastSegment {
                 gaps += 1
-                console.print("gap: \(partition.topic)/\(partition.partition): the last segment \(lost.file.path), named by the partition's recovery-checkpoint, "
+                found("gap: \(partition.topic)/\(partition.partition): the last segment \(lost.file.path), named by the partition's recovery-checkpoint, "
                     + "is gone: the records from offset \(lost.baseOffset) on are lost")
             }
+        }
+        // Kept for `runnel status --check`, which reports damage without reading the log again.
+        if home.resolved.isInitialized {
+            try Verifications.record(Verifications.logTarget, damaged: damaged + gaps, firstDamage: first, in: try Store.open(home.resolved))
         }
         guard damaged == 0 else {
             throw RunnelError(.corruptLog, "\(damaged) damaged batch(es)\(gaps > 0 ? " and \(gaps) gap(s)" : "") in the log at \(log.folder.path)",

@@ -16,6 +16,8 @@ struct RowPrinter {
     var jsonColumns: Set<String> = []
     /// The widest a table cell gets before it is cut with "…".
     var maximumCellWidth = 48
+    /// Whether a table ends with `(N rows)`.
+    var countsRows = true
 
     /// Runs a read-only statement and prints every row it returns.
     /// - Returns: The number of rows printed.
@@ -77,7 +79,7 @@ struct RowPrinter {
         console.print(line(header))
         console.print(line(widths.map { String(repeating: "-", count: $0) }))
         rows.forEach { console.print(line($0)) }
-        console.print("(\(rows.count) row\(rows.count == 1 ? "" : "s"))")
+        if countsRows { console.print("(\(rows.count) row\(rows.count == 1 ? "" : "s"))") }
     }
 
     private func cell(_ text: String) -> String {
