@@ -93,7 +93,7 @@ let package = Package(
         // `runnel` with fault pauses for crash tests; built for the tests, not a product.
         .executableTarget(
             name: "runnel-fault-child",
-            dependencies: ["RunnelCLI", "Pipelines", "RunnelTesting"]
+            dependencies: ["RunnelCLI", "Pipelines", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .executableTarget(
             name: "runnel-bench",

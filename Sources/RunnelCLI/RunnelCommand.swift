@@ -29,7 +29,7 @@ public struct RunnelCommand: AsyncParsableCommand {
                 Start with `\(context.programName) demo`.
                 """,
             subcommands: [DemoCommand.self, InitCommand.self, MigrateCommand.self, SampleCommand.self, InspectCommand.self,
-                          StatusCommand.self, RelayCommand.self, LogCommand.self, PipelinesCommand.self, RunCommand.self, SagasCommand.self, SagaCommand.self,
+                          UpCommand.self, StatusCommand.self, RelayCommand.self, LogCommand.self, PipelinesCommand.self, RunCommand.self, SagasCommand.self, SagaCommand.self,
                           KVCommand.self, ScheduleCommand.self,
                           TicketsCommand.self, ReportCommand.self, ReportsCommand.self]
                 + context.commands)
@@ -39,18 +39,14 @@ public struct RunnelCommand: AsyncParsableCommand {
 
     /// Runs the command line for a process and exits with its status.
     ///
-    /// Bootstraps swift-log to standard error (level from `RUNNEL_LOG_LEVEL`, default `warning`):
-    /// the executable owns the logging backend, never the library.
+    /// Bootstraps swift-log to standard error (level from `RUNNEL_LOG_LEVEL`, default `warning`;
+    /// `RUNNEL_LOG_FORMAT=json` for one JSON object per line): the executable owns the logging
+    /// backend, never the library.
     /// - Parameters:
     ///   - catalog: The application's catalog.
     ///   - commands: The application's own subcommands, beside Runnel's.
     public static func main(catalog: Catalog, commands: [any ParsableCommand.Type] = []) async -> Never {
-        let level = ProcessInfo.processInfo.environment["RUNNEL_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        CLILogging.bootstrap()
         let program = CommandLine.arguments.first.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "runnel"
         let status = await run(Array(CommandLine.arguments.dropFirst()), catalog: catalog, console: .standard,
                                programName: program, commands: commands)

@@ -24,4 +24,6 @@ catalog.schedules.append(Schedule("probe-every-minute", cron: "* * * * *", misse
                        arguments: [run.entry, run.fireTime.millisecondsSince1970, run.attempt, Int(getpid()), Date().millisecondsSince1970])
     }
 }))
+// And a pipeline that fails every batch until the test creates its table (`PoisonProbe`).
+catalog.pipelines.append(PoisonProbe.pipeline)
 await RunnelCommand.main(catalog: catalog)

@@ -4,10 +4,10 @@ import RunnelTesting
 extension ChildProcess {
     /// Starts `runnel` with its standard error written to a file (a pipe nobody reads can fill
     /// and stall a chatty child), so a test can show what a child said when it fails.
-    static func launch(_ arguments: [String], standardErrorTo file: URL) throws -> Process {
+    static func launch(_ arguments: [String], executable: URL = runnel, standardErrorTo file: URL) throws -> Process {
         _ = FileManager.default.createFile(atPath: file.path, contents: nil)
         let process = Process()
-        process.executableURL = runnel
+        process.executableURL = executable
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: file)

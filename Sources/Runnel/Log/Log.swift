@@ -73,7 +73,24 @@ public final class Log: @unchecked Sendable {
         }
         let log = Log(folder: folder, writable: true, durability: durability, lockFile: lockFile, wasClean: clean)
         try log.loadTopics()
+        writers.withLock { $0[folder.standardizedFileURL.path] = WeakLog(log) }
         return log
+    }
+
+    /// The log this process has open for writing in `folder`, if it has one: what a job in the
+    /// same process as the relay (`runnel up`) maintains instead of opening a second writer,
+    /// which the lock would refuse.
+    package static func openWriter(of folder: URL) -> Log? {
+        writers.withLock { $0[folder.standardizedFileURL.path]?.log }
+    }
+
+    /// Writers open in this process, by folder; weak, so a log dropped without ``close()`` goes.
+    private static let writers = Locked<[String: WeakLog]>([:])
+
+    private final class WeakLog: @unchecked Sendable {
+        // @unchecked: set once at creation; `weak` reads are atomic.
+        weak var log: Log?
+        init(_ log: Log) { self.log = log }
     }
 
     /// Opens the log for reading only: no lock, no recovery; partitions follow the files.
@@ -190,6 +207,9 @@ public final class Log: @unchecked Sendable {
             for partition in topic.partitions { try partition.close() }
         }
         try DurableFile.replace(folder.appendingPathComponent(Self.cleanShutdownName), with: Data())
+        Self.writers.withLock { writers in
+            if writers[folder.standardizedFileURL.path]?.log === self { writers[folder.standardizedFileURL.path] = nil }
+        }
         try lockFile?.unlock()
     }
 }

@@ -59,6 +59,13 @@ public struct ScheduledJob: Sendable {
     /// in another process, the run fails naming that process, and the next fire time tries again.
     public static var logRetention: ScheduledJob {
         ScheduledJob(summary: "log retention") { run in
+            // In a process that relays (`runnel up`), the relay's log: retention deletes closed
+            // segments while appends go on.
+            if let log = Log.openWriter(of: run.store.home.logURL) {
+                let deleted = try log.partitions().reduce(0) { $0 + (try $1.applyRetention()).segmentsRemoved }
+                run.logger.info("scheduled retention", metadata: ["runnel.schedule.entry": "\(run.entry)", "runnel.log.segments.deleted": "\(deleted)"])
+                return
+            }
             let log = try Log.open(run.store.home.logURL)
             do {
                 // Retention is about the log as it is now, whichever fire time the run is for.
@@ -86,7 +93,16 @@ public struct ScheduledJob: Sendable {
     /// at the same minute (the sample's pipelines every 5 minutes and its report at 5 past
     /// share 5 past the hour) and finishes in a moment; a runner still there after that (a
     /// follower in another process) fails the run with its `.concurrentRunner` error.
+    ///
+    /// A pipeline this process follows (``PipelineService``, as in `runnel up`) is current
+    /// already: the run has nothing to do and succeeds.
     private static func runToEnd(_ pipeline: Pipeline, for run: ScheduledRun) async throws {
+        if InProcessFollowers.isFollowed(pipeline.name, in: run.store.home) {
+            run.logger.info("scheduled pipeline run: followed in this process, nothing to do", metadata: [
+                "runnel.schedule.entry": "\(run.entry)", "runnel.pipeline.name": "\(pipeline.name)",
+            ])
+            return
+        }
         var waited = 0
         while true {
             do {

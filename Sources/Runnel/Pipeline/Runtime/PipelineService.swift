@@ -64,6 +64,8 @@ public struct PipelineService: Service {
         let subscription = FileWatcher.shared?.subscribe(signal, to: [])
         defer { subscription.map { FileWatcher.shared?.cancel($0) } }
         let runner = try PipelineRunner(pipeline: pipeline, store: store, options: options, logger: logger, locking: lock.map { .held($0) } ?? .acquire)
+        InProcessFollowers.enter(pipeline.name, in: store.home)
+        defer { InProcessFollowers.leave(pipeline.name, in: store.home) }
         logger.info("pipeline following the log", metadata: ["pipeline": "\(pipeline.name)"])
         let clock = ContinuousClock()
         var lastPublish = clock.now
