@@ -26,7 +26,10 @@ struct ScheduleLedger: Sendable {
     ///   - now: The scheduler's time (for `schedule tick --at`, the instant ticked).
     ///   - realNow: The system's time, for leases: they are about live processes, whatever
     ///     instant is being ticked.
-    func claim(_ entries: [ScheduleEntry], at now: Date, realNow: Date, in db: Database) throws -> [ClaimedRun] {
+    ///   - notRun: Gets the fire times this claim recorded as not to be run (`skipped`,
+    ///     `coalesced`), by entry, for the scheduler's metrics.
+    func claim(_ entries: [ScheduleEntry], at now: Date, realNow: Date, in db: Database,
+               notRun: inout [(entry: String, outcome: ScheduleRunRecord.Outcome)]) throws -> [ClaimedRun] {
         try reapExpiredLeases(at: realNow, in: db)
         var claimed: [ClaimedRun] = []
         for entry in entries {
@@ -42,7 +45,8 @@ struct ScheduleLedger: Sendable {
             }
             let busy = try runningRow(of: schedule.name, in: db) != nil
             if let last = due.last {
-                try record(due, of: schedule, at: nowMs, recordedAt: realNow.millisecondsSince1970, busy: busy, in: db)
+                notRun += try record(due, of: schedule, at: nowMs, recordedAt: realNow.millisecondsSince1970, busy: busy, in: db)
+                    .map { (schedule.name, $0) }
                 try db.execute(sql: "UPDATE runnel_schedule_entries SET cursor = ?, updated_at = ? WHERE entry = ?",
                                arguments: [last, realNow.millisecondsSince1970, schedule.name])
             }
@@ -79,11 +83,14 @@ struct ScheduleLedger: Sendable {
 
     /// Writes a history row for each due fire time: to run (`queued`), or not, as the missed
     /// and overlap policies say.
-    private func record(_ due: [Int64], of schedule: Schedule, at now: Int64, recordedAt: Int64, busy: Bool, in db: Database) throws {
+    /// - Returns: The outcomes of the rows it wrote that are not to be run.
+    private func record(_ due: [Int64], of schedule: Schedule, at now: Int64, recordedAt: Int64, busy: Bool,
+                        in db: Database) throws -> [ScheduleRunRecord.Outcome] {
         let jitter = schedule.jitterMilliseconds
         let late = due.filter { now - ($0 + jitter) > grace.milliseconds }
         let onTime = due.filter { now - ($0 + jitter) <= grace.milliseconds }
         var outcomes: [(Int64, ScheduleRunRecord.Outcome, String?)] = []
+        var notRun: [ScheduleRunRecord.Outcome] = []
         let missedReason = "missed: no scheduler ran at its time"
         switch schedule.missed {
         case .skip:
@@ -111,7 +118,9 @@ struct ScheduleLedger: Sendable {
                 INSERT INTO runnel_schedule_runs (entry, fire_time, outcome, attempts, reason, finished_at)
                 VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT DO NOTHING
                 """, arguments: [schedule.name, fire, outcome.rawValue, reason, outcome == .queued ? nil : recordedAt])
+            if outcome != .queued, db.changesCount > 0 { notRun.append(outcome) }
         }
+        return notRun
     }
 
     /// Claims the entry's oldest queued fire time, or its oldest abandoned one that its

@@ -38,6 +38,8 @@ public final class Scheduler: Sendable {
     private let entries: [ScheduleEntry]
     private let ledger: ScheduleLedger
     private let logger: Logger
+    /// Made once per scheduler, for every entry.
+    private let metrics: ScheduleMetrics
 
     /// Creates a scheduler for the catalog's schedules.
     /// - Parameters:
@@ -57,6 +59,7 @@ public final class Scheduler: Sendable {
         self.logger = logger
         let host = ProcessInfo.processInfo.hostName
         let pid = Int(ProcessInfo.processInfo.processIdentifier)
+        metrics = ScheduleMetrics(entries: entries.map(\.schedule.name))
         ledger = ScheduleLedger(owner: "\(host):\(pid):\(UUID().uuidString)", host: host, pid: pid, lease: options.lease, grace: options.grace)
     }
 
@@ -93,17 +96,21 @@ public final class Scheduler: Sendable {
         let entries = entries
         let ledger = ledger
         let retention = options.historyRetention
-        return try RunnelError.naming(store.app.path, "claiming scheduled runs") {
+        let (claimed, notRun) = try RunnelError.naming(store.app.path, "claiming scheduled runs") {
             try store.app.write { db in
                 let realNow = Date()
-                let claimed = try ledger.claim(entries, at: now, realNow: realNow, in: db)
+                var notRun: [(entry: String, outcome: ScheduleRunRecord.Outcome)] = []
+                let claimed = try ledger.claim(entries, at: now, realNow: realNow, in: db, notRun: &notRun)
                 // Kept relative to the earlier of the two times: a backfill of old instants
                 // keeps what it records, and a tick of a later instant deletes nothing early.
                 let reference = min(now, realNow).millisecondsSince1970
                 try ledger.prune(before: Date(millisecondsSince1970: reference - retention.milliseconds), in: db)
-                return claimed
+                return (claimed, notRun)
             }
         }
+        // Counted once the claim committed.
+        for (entry, outcome) in notRun { metrics.recorded(entry, outcome) }
+        return claimed
     }
 
     /// Runs a claimed job on a thread of its own, renewing its lease meanwhile, and records
@@ -113,6 +120,7 @@ public final class Scheduler: Sendable {
     func execute(_ run: ClaimedRun) async -> ScheduleRunRecord? {
         let context = ScheduledRun(entry: run.schedule.name, fireTime: run.fireTime, attempt: run.attempt, store: store, catalog: catalog, logger: logger)
         FaultPoint("schedule-claimed-before-job").reach()
+        let started = ContinuousClock.now
         // The job and its lease renewal side by side; the renewal stops when the job ends.
         enum Ended: Sendable { case job(failure: String?), renewals }
         let failure: String? = await withTaskGroup(of: Ended.self) { group in
@@ -137,9 +145,11 @@ public final class Scheduler: Sendable {
             }
             return failure
         }
+        let took = ContinuousClock.now - started
         do {
             let ledger = ledger
             let owned = try await store.app.write { db in try ledger.finish(run, error: failure, at: Date(), in: db) }
+            if owned { metrics.finished(run.schedule.name, succeeded: failure == nil, took: took) }
             guard owned else {
                 logger.warning("a scheduled run outlived its lease and was taken over", metadata: [
                     "runnel.schedule.entry": "\(run.schedule.name)", "runnel.schedule.fire_time": "\(run.fireTime.iso8601())",

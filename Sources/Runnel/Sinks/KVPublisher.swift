@@ -25,11 +25,15 @@ package enum KVPublisher {
     ///   - store: The home's databases.
     ///   - onlyIfChanged: Skip the build when nothing was committed since the last publish
     ///     and a version is there.
+    ///   - metrics: Where the new version is counted; a runner that publishes again and again
+    ///     makes them once and passes them each time.
     /// - Returns: The new version's manifest, or nil when skipped.
     /// - Throws: ``RunnelError`` `.kv` when no pipeline writes the store, or another process
     ///   is building it.
     @discardableResult
-    package static func publish(_ name: String, from store: Store, onlyIfChanged: Bool = false) throws -> KVManifest? {
+    package static func publish(_ name: String, from store: Store, onlyIfChanged: Bool = false,
+                                metrics: KVStoreMetrics? = nil) throws -> KVManifest? {
+        let started = ContinuousClock.now
         let folder = try KVStoreFolder(home: store.home, name: name)
         let built: (manifest: KVManifest, changes: Int64)? = try store.derived.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT pipeline, keep, changes, published_changes FROM runnel_kv_stores WHERE name = ?", arguments: [name]) else {
@@ -57,6 +61,7 @@ package enum KVPublisher {
         try store.derived.write { db in
             try db.execute(sql: "UPDATE runnel_kv_stores SET published_changes = ? WHERE name = ?", arguments: [built.changes, name])
         }
+        (metrics ?? KVStoreMetrics(store: name)).published(built.manifest, took: ContinuousClock.now - started)
         return built.manifest
     }
 

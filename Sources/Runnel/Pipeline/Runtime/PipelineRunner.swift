@@ -144,6 +144,10 @@ public final class PipelineRunner {
     /// Whether the pipeline is replaying the log after a rebuild dropped its state (recorded in
     /// `runnel_pipelines.rebuild_started_at` until a run first reaches the log's end).
     package private(set) var isRebuilding = false
+    /// Made once per runner, fed once per commit.
+    private let metrics: PipelineMetrics
+    /// The metrics of each KV store the pipeline writes, made once with the runner.
+    private let kvMetrics: [String: KVStoreMetrics]
 
     /// Opens a pipeline's state: checks its version against the saved one, creates its read
     /// views, and loads its offsets and operator state.
@@ -164,6 +168,7 @@ public final class PipelineRunner {
         self.log = log
         self.options = options
         self.logger = logger
+        metrics = PipelineMetrics(pipeline: pipeline.name)
         switch locking {
         case .acquire: lock = try RunnerLock.acquire(.pipeline, named: pipeline.name, in: store.home)
         case .held(let held):
@@ -172,6 +177,7 @@ public final class PipelineRunner {
         case .unlocked: lock = nil
         }
         graph = try PipelineGraph(pipeline: pipeline, store: store)
+        kvMetrics = Dictionary(uniqueKeysWithValues: graph.kvStores.keys.map { ($0, KVStoreMetrics(store: $0)) })
         takenBySource = Array(repeating: 0, count: graph.bindings.count)
         var topics: [String] = []
         for binding in graph.bindings where !topics.contains(binding.topic) { topics.append(binding.topic) }
@@ -366,6 +372,7 @@ public final class PipelineRunner {
     /// - Returns: What the batch did; `records` is 0 when the pipeline is at the log's end.
     @discardableResult
     public func runBatch(committing: Bool = true) throws -> BatchSummary {
+        let started = ContinuousClock.now
         try refresh()
         var summary = BatchSummary()
         var budget = options.batchSize
@@ -420,7 +427,10 @@ public final class PipelineRunner {
         graph.dropped = 0
         // Caught up after a rebuild: the first time a follower has nothing left to read.
         let finishesRebuild = isRebuilding && zip(graph.inputs, partitions).allSatisfy { $0.0.nextOffset >= $0.1.endOffset }
-        if committing, summary.records > 0 || pendingCommit || finishesRebuild { try commit(summary, finishingRebuild: finishesRebuild) }
+        if committing, summary.records > 0 || pendingCommit || finishesRebuild {
+            try commit(summary, finishingRebuild: finishesRebuild)
+            metrics.batchTook(ContinuousClock.now - started)
+        }
         if let stoppedAt { throw stoppedAt }
         return summary
     }
@@ -472,7 +482,7 @@ public final class PipelineRunner {
     public func publishKVStores() throws -> [KVManifest] {
         var published: [KVManifest] = []
         for name in graph.kvStores.keys.sorted() {
-            if let manifest = try KVPublisher.publish(name, from: store, onlyIfChanged: true) {
+            if let manifest = try KVPublisher.publish(name, from: store, onlyIfChanged: true, metrics: kvMetrics[name]) {
                 logger.info("kv store published", metadata: [
                     "pipeline": "\(pipeline.name)", "kv.store": "\(name)", "kv.version": "\(manifest.version)", "kv.keys": "\(manifest.keyCount)",
                 ])
@@ -547,6 +557,9 @@ public final class PipelineRunner {
         try RunnelError.naming(store.derived.path, "committing a batch of pipeline \(name)") {
             try store.derived.write { db in try commit(summary, lag: (lagEvents, lagMs), finishingRebuild: finishingRebuild, db) }
         }
+        // Counted once committed: a batch that rolled back is read again and counted then.
+        metrics.committed(records: summary.records, deadLetters: graph.deadLetters.count, lateEvents: graph.lateEvents.count,
+                          lag: (lagEvents, lagMs), at: Date())
         generation += 1
         graph.deadLetters.removeAll(keepingCapacity: true)
         graph.lateEvents.removeAll(keepingCapacity: true)

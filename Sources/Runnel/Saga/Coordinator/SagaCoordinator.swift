@@ -69,6 +69,8 @@ public final class SagaCoordinator {
     let clock: any WallClock
     private let logger: Logger
     private let lock: RunnerLock
+    /// Made once per coordinator, fed once per commit.
+    private let metrics: SagaMetrics
 
     /// Crash tests aim kills at the moment a batch's instance changes, commands and offsets
     /// are written but not committed (`FaultPoint`).
@@ -99,6 +101,7 @@ public final class SagaCoordinator {
         self.clock = clock
         self.logger = logger
         self.lock = lock
+        metrics = SagaMetrics(saga: saga.name)
         let topics = saga.startTopic == saga.replyTopic ? [saga.startTopic] : [saga.startTopic, saga.replyTopic]
         consumer = try AppLogConsumer(name: Self.consumerName(saga.name), topics: topics, store: store, logger: logger)
     }
@@ -195,6 +198,7 @@ public final class SagaCoordinator {
             throw error
         }
         consumer.committed()
+        metrics.committed(summary, lag: consumer.knownBacklog)
         for (record, reason) in failures {
             logger.warning("saga coordinator dead-lettered a record", metadata: [
                 "saga": "\(saga.name)", "saga.position": "\(record.position)", "saga.type": "\(record.type)", "saga.reason": "\(reason)",

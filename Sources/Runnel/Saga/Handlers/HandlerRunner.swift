@@ -46,6 +46,8 @@ public final class HandlerRunner {
     private let clock: any WallClock
     private let logger: Logger
     private let lock: RunnerLock
+    /// Made once per runner, fed once per commit.
+    private let metrics: HandlerMetrics
 
     /// Crash tests aim kills at the moment a batch's business rows, replies and offsets are
     /// written but not committed (`FaultPoint`).
@@ -76,6 +78,7 @@ public final class HandlerRunner {
         self.clock = clock
         self.logger = logger
         self.lock = lock
+        metrics = HandlerMetrics(handler: handler.name)
         consumer = try AppLogConsumer(name: Self.consumerName(handler.name), topics: handler.topics, store: store, logger: logger)
     }
 
@@ -154,6 +157,7 @@ public final class HandlerRunner {
             throw error
         }
         consumer.committed()
+        metrics.committed(summary, lag: consumer.knownBacklog)
         for (record, reason) in failures {
             logger.warning("handler dead-lettered a record", metadata: [
                 "handler": "\(handler.name)", "handler.position": "\(record.position)", "handler.type": "\(record.type)", "handler.reason": "\(reason)",

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Metrics
 
 /// Writes a home's hourly exception reports and dashboard: `reports/exceptions/<hour>.md` and
 /// `.html`, and `reports/exceptions/index.html`, from the tickets tables in `derived.sqlite`.
@@ -20,6 +21,8 @@ public struct ExceptionReportWriter: Sendable {
     public let store: Store
     /// What the reports are about (the catalog's name).
     public let title: String
+    /// Hourly reports written (`docs/metrics.md`), made once per writer.
+    private let written = Counter(label: "runnel_reports_written_total")
 
     /// The files of one hour's report, and the dashboard written with them.
     public struct Files: Sendable, Hashable {
@@ -76,6 +79,7 @@ public struct ExceptionReportWriter: Sendable {
             try DurableFile.replace(files.markdown, with: Data(report.markdown().utf8))
             try DurableFile.replace(files.html, with: Data(report.html().utf8))
             try DurableFile.replace(files.index, with: Data(dashboard.html().utf8))
+            written.increment()
             return files
         }
     }
