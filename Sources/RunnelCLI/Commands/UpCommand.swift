@@ -82,6 +82,8 @@ struct UpCommand: AsyncParsableCommand {
 
     func run() async throws {
         CLILogging.use(format: logFormat, defaultLevel: .info)
+        // Before any runner exists: metrics made earlier would stay no-ops.
+        let metrics = PrometheusMetrics.bootstrap()
         let context = CLIContext.current
         let logger = Logger(label: "runnel.up")
         let store = try Store.open(home.resolved)
@@ -89,6 +91,7 @@ struct UpCommand: AsyncParsableCommand {
         daemon.backoff = SupervisedService.Backoff(initial: .milliseconds(Int64(restartDelay * 1000)), maximum: .milliseconds(Int64(maxRestartDelay * 1000)))
         daemon.partitions = partitions
         daemon.webhook = webhookURL.flatMap(URL.init(string:))
+        daemon.metrics = metrics
         let services = try daemon.services()
         context.console.note("runnel up: \(daemon.summary) — until SIGTERM (Ctrl-C).")
         var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

@@ -15,6 +15,8 @@ struct Daemon {
     var backoff = SupervisedService.Backoff()
     var partitions = 1
     var webhook: URL?
+    /// The registry `/metrics` serves; nil when the process has no metrics backend.
+    var metrics: PrometheusMetrics?
     private var pipelineLocks: [RunnerLock] = []
     private var handlerLocks: [RunnerLock] = []
     private var sagaLocks: [RunnerLock] = []
