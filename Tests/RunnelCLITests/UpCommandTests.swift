@@ -144,6 +144,27 @@ import Testing
         #expect(stoppedMidLoad > 0, "seed \(schedule.seed): every stop came after the load had finished")
     }
 
+    @Test func aHomeWhoseLogAnotherRelayWritesIsRefusedWhole() throws {
+        let temporary = try TemporaryHome(label: "up-refused")
+        let home = temporary.home.url.path
+        #expect(try Self.run(["migrate", "--home", home]).status == 0)
+        let relay = try ChildProcess.launch(["relay", "--follow", "--home", home], standardErrorTo: temporary.folder.appendingPathComponent("relay.log"))
+        defer { if relay.isRunning { kill(relay.processIdentifier, SIGKILL) } }
+        let lock = temporary.home.logURL.appendingPathComponent(".lock")
+        #expect(Self.wait(until: Date().addingTimeInterval(30)) { RunnerLock.holder(of: lock) == relay.processIdentifier })
+
+        let log = temporary.folder.appendingPathComponent("up.log")
+        let up = try ChildProcess.launch(["up", "--port", "0", "--home", home], standardErrorTo: log)
+        defer { if up.isRunning { kill(up.processIdentifier, SIGKILL) } }
+        #expect(Self.wait(until: Date().addingTimeInterval(30)) { !up.isRunning }, "runnel up did not refuse: \(ChildProcess.text(of: log))")
+        #expect(up.terminationStatus == 1)
+        #expect(ChildProcess.text(of: log).contains("is already written by another process (pid \(relay.processIdentifier)), a relay"), "\(ChildProcess.text(of: log))")
+        // Nothing was started: no runner's lock file names it.
+        let locks = (try? FileManager.default.contentsOfDirectory(atPath: temporary.home.url.appendingPathComponent("locks").path)) ?? []
+        #expect(locks.isEmpty, "\(locks)")
+        #expect(Self.stop(relay).cleanly)
+    }
+
     /// Every read view's rows, sorted, as text.
     private static func views(in home: RunnelHome) throws -> [String: [String]] {
         let derived = try Store.openReadOnly(home, .derived)

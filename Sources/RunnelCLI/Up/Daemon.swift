@@ -28,6 +28,11 @@ struct Daemon {
         self.parts = parts
         self.console = console
         self.logger = logger
+        // The log has one writer; a relay in another process would have this one retry forever.
+        if parts.contains(.relay), let holder = RunnerLock.holder(of: store.home.logURL.appendingPathComponent(Log.lockName)), holder != getpid() {
+            throw RunnelError(.logLocked, "the log at \(store.home.logURL.path) is already written by another process (pid \(holder)), a relay",
+                              hint: "Stop it (`kill \(holder)`) and run `runnel up` again, or leave the relay to it with `runnel up --only pipelines,handlers,sagas,scheduler,notify,dashboard`")
+        }
         if parts.contains(.pipelines) {
             pipelineLocks = try catalog.pipelines.map { try RunnerLock.acquire(.pipeline, named: $0.name, in: store.home) }
         }
