@@ -38,6 +38,26 @@ import Testing
         #expect(single.endOffset == 1)
     }
 
+    @Test func aReaderForgetsTheSegmentsAWritersRetentionDeleted() throws {
+        let log = try Log.open(folder)
+        let partition = try log.createTopic("sized", TopicConfiguration(retentionMs: nil, retentionBytes: 6_000, segmentBytes: 2_048)).partitions[0]
+        for batch in 0..<40 { try partition.append((0..<4).map { record(batch * 4 + $0, size: 40) }) }
+        try log.flush(force: true)
+        let reader = try #require(try Log.openForReading(folder).topic("sized")).partitions[0]
+        #expect(reader.startOffset == 0 && reader.endOffset == 160)
+        let bytesBefore = reader.sizeInBytes
+
+        let removed = try partition.applyRetention().segmentsRemoved
+        try #require(removed > 0)
+        try reader.refresh()
+        // The reader sees what is left: the deleted segments neither counted nor kept open.
+        #expect(reader.startOffset == partition.startOffset && reader.startOffset > 0)
+        #expect(reader.sizeInBytes == partition.sizeInBytes && reader.sizeInBytes < bytesBefore)
+        #expect(reader.segmentSummaries.count == partition.segmentSummaries.count)
+        #expect(reader.gaps.isEmpty)
+        #expect(try readAll(reader, from: reader.startOffset).map(\.offset) == Array(reader.startOffset..<160))
+    }
+
     @Test func retentionBySizeKeepsTheNewestSegmentsUnderTheLimit() throws {
         let log = try Log.open(folder)
         let partition = try log.createTopic("sized", TopicConfiguration(retentionMs: nil, retentionBytes: 6_000, segmentBytes: 2_048)).partitions[0]

@@ -287,11 +287,13 @@ package final class PartitionLog: @unchecked Sendable {
         return last
     }
 
-    /// Re-reads the folder of a read-only partition: new segments, grown files.
+    /// Re-reads the folder of a read-only partition: new segments, grown files, and segments
+    /// another process deleted.
     package func refresh() throws {
         guard !writable else { return }
         try lock.withLock {
             let names = try DurableFile.names(in: folder, missingIsEmpty: true)
+            list.forgetSegments(notIn: Set(names.compactMap(LogSegment.baseOffset(ofFile:))))
             let known = Set(list.segments.map(\.baseOffset))
             let previousLast = list.segments.last?.baseOffset
             let discovered = try names.compactMap(LogSegment.baseOffset(ofFile:)).filter { !known.contains($0) }.map {

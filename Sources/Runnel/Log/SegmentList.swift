@@ -54,6 +54,16 @@ struct SegmentList {
         noteGaps()
     }
 
+    /// Forgets the segments whose `.log` files are gone (another process's retention or
+    /// repair deleted them): a reader's refresh, which must neither count their records nor keep
+    /// their deleted files open.
+    /// - Parameter present: The base offsets of the `.log` files in the folder now.
+    mutating func forgetSegments(notIn present: Set<Int64>) {
+        let before = segments.count
+        segments.removeAll { !present.contains($0.baseOffset) }
+        if segments.count != before { noteGaps() }
+    }
+
     /// Puts a rewritten segment (compaction) in the place of the one it replaces.
     mutating func replace(at index: Int, with segment: LogSegment) {
         precondition(segments[index].baseOffset == segment.baseOffset, "a replacement must keep the segment's base offset")

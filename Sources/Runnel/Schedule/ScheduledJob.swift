@@ -97,14 +97,16 @@ public struct ScheduledJob: Sendable {
     /// A pipeline this process follows (``PipelineService``, as in `runnel up`) is current
     /// already: the run has nothing to do and succeeds.
     private static func runToEnd(_ pipeline: Pipeline, for run: ScheduledRun) async throws {
-        if InProcessFollowers.isFollowed(pipeline.name, in: run.store.home) {
-            run.logger.info("scheduled pipeline run: followed in this process, nothing to do", metadata: [
-                "runnel.schedule.entry": "\(run.entry)", "runnel.pipeline.name": "\(pipeline.name)",
-            ])
-            return
-        }
         var waited = 0
         while true {
+            // Looked at on every attempt: a follower starting with the process, or restarting
+            // after a failure, holds the lock a moment before it counts as following.
+            if InProcessFollowers.isFollowed(pipeline.name, in: run.store.home) {
+                run.logger.info("scheduled pipeline run: followed in this process, nothing to do", metadata: [
+                    "runnel.schedule.entry": "\(run.entry)", "runnel.pipeline.name": "\(pipeline.name)",
+                ])
+                return
+            }
             do {
                 let runner = try PipelineRunner(pipeline: pipeline, store: run.store, logger: run.logger)
                 let summary = try runner.runToEnd()

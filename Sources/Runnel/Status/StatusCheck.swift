@@ -7,8 +7,9 @@ package struct StatusCheck: Sendable, Equatable {
     package var maximumBacklogAge: Duration = .seconds(60)
     /// A pipeline, handler or coordinator with more records waiting than this is behind.
     package var maximumLagEvents: Int64 = 10_000
-    /// … or further behind in event time than this.
-    package var maximumLag: Duration = .seconds(300)
+    /// … or further behind in event time than this. Above the few minutes a pipeline that a
+    /// schedule runs every 5 minutes falls behind between its runs.
+    package var maximumLag: Duration = .seconds(900)
 
     package init() {}
 
@@ -61,10 +62,13 @@ package struct StatusCheck: Sendable, Equatable {
                                     message: "its last run \(schedule.lastOutcome!)\(schedule.lastReason.map { ": \($0)" } ?? ""): `runnel schedule history \(schedule.entry)`"))
         }
         for verification in status.verifications where verification.damaged > 0 {
-            let command = verification.target == Verifications.logTarget ? "runnel log verify" : "runnel kv verify \(verification.target.dropFirst(3))"
+            let isLog = verification.target == Verifications.logTarget
+            let command = isLog ? "runnel log verify" : "runnel kv verify \(verification.target.dropFirst(3))"
+            let mend = isLog ? "cut damaged batches with `runnel log repair --yes`, restore lost segments from a backup (or run pipelines with --skip-gap)"
+                : "roll back with `runnel kv rollback \(verification.target.dropFirst(3)) --to N` or publish a new version"
             problems.append(Problem(subject: verification.target,
                                     message: "the last verify found \(verification.damaged) damaged place\(verification.damaged == 1 ? "" : "s")"
-                                        + (verification.firstDamage.map { ", first: \($0)" } ?? "") + "; repair it, then run `\(command)` again"))
+                                        + (verification.firstDamage.map { ", first: \($0)" } ?? "") + "; \(mend), then run `\(command)` again"))
         }
         return problems
     }

@@ -56,7 +56,7 @@ extension StatusReader {
                     waiting = record.timestamp
                     return false
                 }
-                if let waiting, let newest = partition.segmentSummaries.last?.maxTimestamp {
+                if let waiting, let newest = partition.segmentSummaries.last(where: { $0.nextOffset > $0.baseOffset })?.maxTimestamp {
                     status.lagMs = max(status.lagMs, newest - waiting)
                 }
             }

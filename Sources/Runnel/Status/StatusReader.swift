@@ -34,10 +34,12 @@ package final class StatusReader: @unchecked Sendable {
     /// Reads the status as of `now`, with the problems `check` finds in it.
     /// - Throws: ``RunnelError`` when a database or the log cannot be read.
     package func read(now: Date = Date(), check: StatusCheck = StatusCheck()) throws -> HomeStatus {
+        // Offsets before the files: every record a committed offset counts is then in the files
+        // as they are read, so lag is never negative, nor a runner seen ahead of the log.
+        let consumers = try app.read { db in try ConsumerRows(db) }
         let log = try currentLog()
         let topics = try log.map(Self.topics) ?? []
         let nowMs = now.millisecondsSince1970
-        let consumers = try app.read { db in try ConsumerRows(db) }
         var status = HomeStatus(
             readAt: nowMs, home: home.url.path,
             relayPid: RunnerLock.holder(of: home.logURL.appendingPathComponent(Log.lockName)),

@@ -31,8 +31,8 @@ struct StatusCommand: ParsableCommand {
     var maxBacklogAge: Double = 60
     @Option(help: "--check: more records than this waiting for a pipeline, handler or coordinator is a problem.")
     var maxLagEvents: Int64 = 10_000
-    @Option(help: ArgumentHelp("--check: being further behind than this in event time is a problem (default 300).", valueName: "seconds"))
-    var maxLag: Double = 300
+    @Option(help: ArgumentHelp("--check: being further behind than this in event time is a problem (default 900).", valueName: "seconds"))
+    var maxLag: Double = 900
     @OptionGroup var home: HomeOptions
     @Option(help: "Output format: table or json.") var format: OutputFormat = .table
 

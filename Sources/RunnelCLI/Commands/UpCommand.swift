@@ -19,7 +19,8 @@ struct UpCommand: AsyncParsableCommand {
                 is logged and restarted after a backoff (--restart-delay, 1 s, doubling up to --max-restart-delay, 60 s), while the \
                 others go on; a failure that repeats (a batch a pipeline cannot process) is retried at that delay \
                 and shows in the logs, `\(program) status` and the dashboard, its committed work kept. SIGTERM or \
-                SIGINT stops every service within 5 s, each finishing the batch in hand, and exits 0. Every \
+                SIGINT stops every service between batches (a second or two), each committing the batch in hand, \
+                lets a scheduled job in hand finish and record its outcome, and exits 0. Every \
                 pipeline, handler and saga is locked before anything starts: a home another process already runs \
                 one of is refused whole (exit 1). --only runs a subset: relay, pipelines, handlers, sagas, \
                 scheduler, notify, dashboard (comma-separated). Logs go to standard error, one line per event, \
@@ -83,20 +84,30 @@ struct UpCommand: AsyncParsableCommand {
     func run() async throws {
         CLILogging.use(format: logFormat, defaultLevel: .info)
         // Before any runner exists: metrics made earlier would stay no-ops.
-        let metrics = PrometheusMetrics.bootstrap()
+        let metrics = PrometheusMetrics.bootstrapUnlessTaken()
         let context = CLIContext.current
         let logger = Logger(label: "runnel.up")
+        // Under --log-format json, what the command would print to standard error is logged
+        // instead, so every line of the stream is an object.
+        let console = CLILogging.settings.format == .json ? Console.logging(to: logger) : context.console
         let store = try Store.open(home.resolved)
-        var daemon = try Daemon(store: store, catalog: context.catalog, parts: try parts(), console: context.console, logger: logger)
+        var daemon = try Daemon(store: store, catalog: context.catalog, parts: try parts(), console: console, logger: logger)
         daemon.backoff = SupervisedService.Backoff(initial: .milliseconds(Int64(restartDelay * 1000)), maximum: .milliseconds(Int64(maxRestartDelay * 1000)))
         daemon.partitions = partitions
         daemon.webhook = webhookURL.flatMap(URL.init(string:))
         daemon.metrics = metrics
         let services = try daemon.services()
-        context.console.note("runnel up: \(daemon.summary) — until SIGTERM (Ctrl-C).")
-        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        configuration.maximumGracefulShutdownDuration = .seconds(5)
-        configuration.maximumCancellationDuration = .seconds(5)
+        guard !services.isEmpty else {
+            throw RunnelError(.invalidArgument, "nothing to run: the \(context.catalog.name) catalog has none of \(only ?? "the parts")",
+                              hint: "Name parts the catalog has (`\(context.programName) pipelines`, `\(context.programName) schedule list`), or leave out --only")
+        }
+        console.note("runnel up: \(daemon.summary) — until SIGTERM (Ctrl-C).")
+        // No time limit on the stop: each service ends between batches, and a scheduled job in
+        // hand is let finish and record its outcome. Escalating to cancellation would leave that
+        // run recorded as running (to be retried as abandoned) and swift-service-lifecycle ends
+        // a cancellation that runs long with a crash. A supervisor's own limit
+        // (systemd's TimeoutStopSec) is the hard stop.
+        let configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await ServiceGroup(configuration: configuration).run()
         logger.info("runnel up stopped")
     }

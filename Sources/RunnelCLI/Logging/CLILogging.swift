@@ -24,6 +24,7 @@ enum CLILogging {
     // NSLock rather than a Mutex: the settings are read once per logger made, and a pthread
     // lock is one ThreadSanitizer sees.
     private static let lock = NSLock()
+    private static let writeLock = NSLock()
     nonisolated(unsafe) private static var current = Settings(format: .text, level: .warning, levelFromEnvironment: false)
 
     static var settings: Settings { lock.withLock { current } }
@@ -48,7 +49,10 @@ enum CLILogging {
         let settings = settings
         switch settings.format {
         case .json:
-            var handler = JSONLogHandler(label: label) { line in FileHandle.standardError.write(Data(line.utf8)) }
+            var handler = JSONLogHandler(label: label) { line in
+                // One writer at a time: a long line written by two threads at once could interleave.
+                writeLock.withLock { FileHandle.standardError.write(Data(line.utf8)) }
+            }
             handler.logLevel = settings.level
             return handler
         case .text:
@@ -56,5 +60,17 @@ enum CLILogging {
             handler.logLevel = settings.level
             return handler
         }
+    }
+}
+
+extension Console {
+    /// A console whose lines become log events of `logger`: results at `info`, notes (progress,
+    /// warnings) at `notice`, for commands whose standard error is a stream of JSON log lines.
+    static func logging(to logger: Logger) -> Console {
+        Console(output: { logger.info("\(Self.trimmed($0))") }, error: { logger.notice("\(Self.trimmed($0))") })
+    }
+
+    private static func trimmed(_ line: String) -> String {
+        line.hasSuffix("\n") ? String(line.dropLast()) : line
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Metrics
 import Prometheus
 
@@ -46,12 +47,25 @@ package final class PrometheusMetrics: Sendable {
         shared
     }
 
+    /// The process's backend as ``bootstrap()`` makes it, unless the process already has
+    /// another: an application that embeds the command line and bootstrapped swift-metrics with
+    /// its own backend gets nil (and `runnel up` serves no `/metrics`) instead of a crash.
+    package static func bootstrapUnlessTaken() -> PrometheusMetrics? {
+        let taken = bootstrapLock.withLock { !bootstrapped && !(MetricsSystem.factory is NOOPMetricsHandler) }
+        return taken ? nil : shared
+    }
+
     /// Made, and bootstrapped, once: a static's initialiser runs exactly once, thread-safely.
     private static let shared: PrometheusMetrics = {
         let metrics = PrometheusMetrics()
         MetricsSystem.bootstrap(metrics.factory)
+        bootstrapLock.withLock { bootstrapped = true }
         return metrics
     }()
+
+    private static let bootstrapLock = NSLock()
+    // Guarded by `bootstrapLock`.
+    nonisolated(unsafe) private static var bootstrapped = false
 
     /// Runs `body` with the metrics it makes (every runner it creates) recorded here instead of
     /// in the process's backend: a task-local swift-metrics factory, so work running beside it

@@ -63,9 +63,11 @@ public struct PipelineService: Service {
         defer { LogAppendNotices.unsubscribe(notices) }
         let subscription = FileWatcher.shared?.subscribe(signal, to: [])
         defer { subscription.map { FileWatcher.shared?.cancel($0) } }
-        let runner = try PipelineRunner(pipeline: pipeline, store: store, options: options, logger: logger, locking: lock.map { .held($0) } ?? .acquire)
+        // Before the runner loads its state, so a scheduled job of this process that starts at
+        // the same moment already finds the pipeline followed.
         InProcessFollowers.enter(pipeline.name, in: store.home)
         defer { InProcessFollowers.leave(pipeline.name, in: store.home) }
+        let runner = try PipelineRunner(pipeline: pipeline, store: store, options: options, logger: logger, locking: lock.map { .held($0) } ?? .acquire)
         logger.info("pipeline following the log", metadata: ["pipeline": "\(pipeline.name)"])
         let clock = ContinuousClock()
         var lastPublish = clock.now

@@ -116,6 +116,10 @@ package struct PipelineStatus: Sendable, Equatable {
         for name in topics.sorted() {
             guard let topic = try log.topic(name) else { continue }
             for partition in topic.partitions {
+                // The offsets were read first: looking at the files now sees every record a
+                // committed offset counts, so a runner that committed since the log was opened
+                // is not taken for one ahead of the log.
+                try partition.refresh()
                 let saved = committed["\(name)/\(partition.partition)"]
                 let next = max(saved?.next ?? 0, partition.startOffset), end = partition.endOffset
                 events += max(0, end - next)
