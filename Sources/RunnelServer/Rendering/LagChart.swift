@@ -36,7 +36,7 @@ struct LagChart {
             "width": Self.width, "height": Self.height, "left": Self.left, "right": Self.right, "top": Self.top, "bottom": Self.bottom,
             "plot_width": Self.right - Self.left, "plot_height": Self.bottom - Self.top,
             "label_x": Self.left - 6, "peak_y": Self.top + 4, "zero_y": Self.bottom + 4, "axis_y": Self.bottom + 18,
-            "peak": peak, "points": points, "sample_count": samples.count,
+            "peak": peak, "has_peak": peak > 0, "points": points, "sample_count": samples.count,
             "start_label": PageContext.time(ms: start), "end_label": PageContext.time(ms: end),
         ]
         if let last = samples.last {
