@@ -7,7 +7,8 @@ enum ExceptionsPages {
     /// The ranges offered above the chart, in hours.
     static let ranges = [6, 24, 72, 168]
 
-    static func exceptions(_ payload: ExceptionsPayload, home: RunnelHome) -> [String: Any] {
+    /// - Parameter hasReports: Whether `reports/exceptions/index.html` exists, to link to it.
+    static func exceptions(_ payload: ExceptionsPayload, hasReports: Bool, home: RunnelHome) -> [String: Any] {
         var context = PageContext.base(title: "Exceptions", nav: "exceptions", api: "/api/exceptions?hours=\(payload.hours)", home: home)
         context["hours"] = payload.hours
         context["ranges"] = ranges.map { ["hours": $0, "current": $0 == payload.hours] as [String: Any] }
@@ -22,6 +23,7 @@ enum ExceptionsPages {
         context["tickets"] = payload.openTickets.map(row)
         context["has_tickets"] = !payload.openTickets.isEmpty
         context["ticket_count"] = payload.openTickets.count
+        if hasReports { context["reports"] = "/reports/exceptions/" }
         return context
     }
 

@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import Runnel
 
-/// The pages and their JSON twins under `/api/`. Each handler checks its parameters, reads off
+/// The pages and their JSON twins under `/api/`, the files of `<home>/reports/` and `/metrics`. Each handler checks its parameters, reads off
 /// the cooperative pool through ``DashboardDatabases``, then renders.
 struct DashboardRoutes: Sendable {
     let databases: DashboardDatabases
@@ -19,7 +19,13 @@ struct DashboardRoutes: Sendable {
         route("/pipelines", on: router) { _, _ in PipelinesPage.context(try await pipelines(), home: home) }
         api("/api/pipelines", on: router) { _, _ in try JSONBody.response(try await pipelines()) }
 
-        route("/exceptions", on: router) { request, _ in ExceptionsPages.exceptions(try await exceptions(request), home: home) }
+        route("/exceptions", on: router) { request, _ in
+            let payload = try await exceptions(request)
+            let hasReports = try await databases.blocking { [home] in
+                FileManager.default.fileExists(atPath: home.reportsURL.appendingPathComponent("exceptions/index.html").path)
+            }
+            return ExceptionsPages.exceptions(payload, hasReports: hasReports, home: home)
+        }
         api("/api/exceptions", on: router) { request, _ in try JSONBody.response(try await exceptions(request)) }
         route("/tickets", on: router) { request, _ in ExceptionsPages.tickets(try await tickets(request), home: home) }
         api("/api/tickets", on: router) { request, _ in try JSONBody.response(try await tickets(request)) }
@@ -40,6 +46,14 @@ struct DashboardRoutes: Sendable {
         api("/api/views", on: router) { _, _ in try JSONBody.response(try await views()) }
         route("/views/{name}", on: router) { request, context in StoragePages.view(try await view(request, context), home: home) }
         api("/api/views/{name}", on: router) { request, context in try JSONBody.response(try await view(request, context)) }
+
+        api("/reports/**", on: router) { request, _ in
+            let segments = try ReportFiles.segments(of: request.uri.path.dropFirst("/reports/".count))
+            let files = ReportFiles(root: home.reportsURL)
+            let file = try await databases.blocking { try files.read(segments) }
+            return Response(status: .ok, headers: [.contentType: file.contentType, .cacheControl: "no-store"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: file.data)))
+        }
 
         api("/metrics", on: router) { _, _ in
             guard let metrics else {
