@@ -76,6 +76,30 @@ import Testing
         }
     }
 
+    @Test func problemsAreListedAndTheirRowsHighlighted() async throws {
+        let home = try await DashboardHome(demo: false)
+        // A row the relay has not taken for ten minutes: `runnel status --check` reports it.
+        let tenMinutesAgo = Date().millisecondsSince1970 - 600_000
+        try await DatabaseQueue(path: home.home.databaseURL(.app).path).write { db in
+            try db.execute(sql: """
+                INSERT INTO runnel_outbox (topic, key, type, schema_version, payload, event_time, created_at)
+                VALUES ('trips', 'k', 'TripBooked', 1, '{}', ?, ?)
+                """, arguments: [tenMinutesAgo, tenMinutesAgo])
+        }
+        try await home.withClient { client in
+            try await client.execute(uri: "/", method: .get) { response in
+                #expect(response.text.contains("<ul class=\"problems\" data-count=\"1\">"))
+                #expect(response.text.contains("<strong>outbox app.sqlite</strong>: 1 row waiting, the oldest for"))
+                #expect(response.text.contains("<tr class=\"problem\"><td>app.sqlite</td>"))
+                #expect(!response.text.contains("<tr class=\"problem\"><td>derived.sqlite</td>"))
+            }
+            try await client.execute(uri: "/api/status", method: .get) { response in
+                let problems = try response.object()["problems"] as? [[String: Any]]
+                #expect(problems?.first?["subject"] as? String == "outbox app.sqlite")
+            }
+        }
+    }
+
     @Test func pipelinesAPIHasEveryPipelineAndItsSampledLag() async throws {
         let home = try await DashboardHome()
         let dashboard = try home.dashboard()
