@@ -39,6 +39,11 @@ enum PageContext {
         return ByteCountFormatter.string(fromByteCount: count, countStyle: .file)
     }
 
+    /// `text` made safe as one segment of a URL path.
+    static func segment(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/", "?", "#", "%"])) ?? text
+    }
+
     /// The link to page `page` of a list whose other query parameters are `query`.
     static func link(_ path: String, _ query: [(String, String?)]) -> String {
         var components = URLComponents()

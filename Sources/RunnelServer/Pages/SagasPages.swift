@@ -20,7 +20,8 @@ enum SagasPages {
         let filter = [payload.saga.map { "saga " + $0 }, payload.state.map { "state " + $0 }].compactMap { $0 }
         if !filter.isEmpty { context["filter"] = filter.joined(separator: ", ") }
         context["instances"] = payload.instances.map { instance -> [String: Any] in
-            ["id": instance.id, "saga": instance.saga, "state": instance.state.rawValue, "step": instance.step,
+            ["id": instance.id, "href": "/sagas/" + PageContext.segment(instance.id), "saga": instance.saga,
+             "state": instance.state.rawValue, "step": instance.step,
              "completed_steps": instance.completedSteps, "attempt": instance.attempt,
              "deadline": PageContext.time(instance.deadline), "reason": instance.reason ?? "",
              "started": PageContext.time(instance.startedAt), "updated": PageContext.time(instance.updatedAt),
@@ -38,9 +39,10 @@ enum SagasPages {
 
     static func instance(_ payload: SagaDetailPayload, home: RunnelHome) -> [String: Any] {
         let instance = payload.instance
-        var context = PageContext.base(title: "Saga instance " + instance.id, nav: "sagas", api: "/api/sagas/" + instance.id, home: home)
+        var context = PageContext.base(title: "Saga instance " + instance.id, nav: "sagas", api: "/api/sagas/" + PageContext.segment(instance.id), home: home)
         context["instance"] = [
-            "id": instance.id, "saga": instance.saga, "state": instance.state.rawValue, "step": instance.step,
+            "id": instance.id, "saga": instance.saga, "saga_href": PageContext.link("/sagas", [("saga", instance.saga)]),
+            "state": instance.state.rawValue, "step": instance.step,
             "completed_steps": instance.completedSteps, "attempt": instance.attempt, "awaiting": instance.awaiting ?? "",
             "deadline": PageContext.time(instance.deadline), "reason": instance.reason ?? "", "data": instance.data,
             "version": instance.version, "started": PageContext.time(instance.startedAt), "updated": PageContext.time(instance.updatedAt),

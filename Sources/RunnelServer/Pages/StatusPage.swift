@@ -32,7 +32,7 @@ enum StatusPage {
         context["runners"] = status.pipelines.map { runner("pipeline", $0) } + status.handlers.map { runner("handler", $0) }
             + status.sagas.map { runner("saga coordinator", $0.coordinator) }
         context["sagas"] = status.sagas.map { saga -> [String: Any] in
-            ["saga": saga.saga, "running": saga.running, "compensating": saga.compensating, "completed": saga.completed,
+            ["saga": saga.saga, "href": PageContext.link("/sagas", [("saga", saga.saga)]), "running": saga.running, "compensating": saga.compensating, "completed": saga.completed,
              "compensated": saga.compensated, "failed": saga.failed, "past_deadline": saga.pastDeadline,
              "problem": subjects.contains("saga \(saga.saga)")]
         }

@@ -18,14 +18,16 @@ enum StoragePages {
 
     static func views(_ payload: ViewsPayload, home: RunnelHome) -> [String: Any] {
         var context = PageContext.base(title: "Read views", nav: "views", api: "/api/views", home: home)
-        context["views"] = payload.views.map { ["name": $0.name, "pipeline": $0.pipeline, "rows": $0.rows] as [String: Any] }
+        context["views"] = payload.views.map {
+            ["name": $0.name, "href": "/views/" + PageContext.segment($0.name), "pipeline": $0.pipeline, "rows": $0.rows] as [String: Any]
+        }
         context["view_count"] = payload.views.count
         return context
     }
 
     static func view(_ payload: ViewPagePayload, home: RunnelHome) -> [String: Any] {
         let query: (Int) -> [(String, String?)] = { [("page", String($0)), ("limit", String(payload.limit))] }
-        let path = "/views/" + (payload.view.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? payload.view)
+        let path = "/views/" + PageContext.segment(payload.view)
         var context = PageContext.base(title: "Read view " + payload.view, nav: "views", api: PageContext.link("/api" + path, query(payload.page)), home: home)
         context["view"] = payload.view
         context["pipeline"] = payload.pipeline

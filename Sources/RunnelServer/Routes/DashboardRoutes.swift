@@ -95,6 +95,12 @@ struct DashboardRoutes: Sendable {
         }
     }
 
+    /// A path parameter, percent-decoded (a view, ticket or saga id may hold any character).
+    private static func parameter(_ name: String, _ context: some RequestContext) -> String {
+        let raw = context.parameters.get(name) ?? ""
+        return raw.removingPercentEncoding ?? raw
+    }
+
     // MARK: - Reading
 
     private func status() async throws -> HomeStatus {
@@ -116,7 +122,7 @@ struct DashboardRoutes: Sendable {
     }
 
     private func ticket(_ context: some RequestContext) async throws -> TicketDetailPayload {
-        let id = context.parameters.get("id") ?? ""
+        let id = Self.parameter("id", context)
         guard let ticket = try await databases.readDerived({ db in try TicketDetailPayload.read(id: id, in: db) }) else {
             throw DashboardError.notFound("there is no ticket \(id): /tickets?state=all lists every ticket")
         }
@@ -133,7 +139,7 @@ struct DashboardRoutes: Sendable {
     }
 
     private func saga(_ context: some RequestContext) async throws -> SagaDetailPayload {
-        let id = context.parameters.get("id") ?? ""
+        let id = Self.parameter("id", context)
         guard let saga = try await databases.readApp({ db in try SagaDetailPayload.read(id: id, in: db) }) else {
             throw DashboardError.notFound("there is no saga instance \(id): /sagas lists the instances")
         }
@@ -152,7 +158,7 @@ struct DashboardRoutes: Sendable {
         let query = QueryParameters(request)
         let limit = try query.integer("limit", in: 1...1000, default: 100)
         let page = try query.integer("page", in: 1...Int(Int32.max), default: 1)
-        let name = context.parameters.get("name") ?? ""
+        let name = Self.parameter("name", context)
         guard let view = try await databases.readDerived({ db in try ViewPagePayload.read(name: name, page: page, limit: limit, in: db) }) else {
             throw DashboardError.notFound("there is no read view \(name) in derived.sqlite: /views lists them")
         }
