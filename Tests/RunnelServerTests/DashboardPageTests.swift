@@ -158,6 +158,31 @@ import Testing
         }
     }
 
+    @Test func aSagaIdWithAnySignLeadsToItsPage() async throws {
+        let home = try await DashboardHome(demo: false)
+        let id = "odd id/with?signs&#%"
+        try await DatabaseQueue(path: home.home.databaseURL(.app).path).write { db in
+            try db.execute(sql: """
+                INSERT INTO runnel_sagas (id, saga, state, data, version, step, completed_steps, effective_steps, undone_steps,
+                                          compensating, attempt, last_seq, started_at, updated_at)
+                VALUES (?, 'trip', 'failed', '{}', 1, 0, 0, 0, 0, 0, 1, 0, 1, 2)
+                """, arguments: [id])
+        }
+        try await home.withClient { client in
+            let list = try await client.execute(uri: "/sagas", method: .get) { $0.text }
+            let href = try #require(list.range(of: "<a href=\"/sagas/").map { list[$0.upperBound...].prefix { $0 != "\"" } })
+            #expect(!href.contains("/") && !href.contains("?") && !href.contains("#"))
+            try await client.execute(uri: "/sagas/" + href, method: .get) { response in
+                #expect(response.status == .ok, "/sagas/\(href)")
+                #expect(response.text.contains("data-instance-id=\"odd id/with?signs&amp;#%\""))
+            }
+            try await client.execute(uri: "/api/sagas/" + href, method: .get) { response in
+                let instance = try response.object()["instance"] as? [String: Any]
+                #expect(instance?["id"] as? String == id)
+            }
+        }
+    }
+
     @Test func viewsAPIMatchesTheViews() async throws {
         let home = try await DashboardHome()
         let (owners, name, total, rows, columns) = try home.read(.derived) { db in

@@ -39,17 +39,17 @@ enum PageContext {
         return ByteCountFormatter.string(fromByteCount: count, countStyle: .file)
     }
 
+    /// Unreserved characters (RFC 3986) and `:`; everything else is percent-encoded in a segment.
+    private static let segmentCharacters = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:")
+
     /// `text` made safe as one segment of a URL path.
     static func segment(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/", "?", "#", "%"])) ?? text
+        text.addingPercentEncoding(withAllowedCharacters: segmentCharacters) ?? text
     }
 
-    /// The link to page `page` of a list whose other query parameters are `query`.
+    /// `path` with the query parameters that have a value, each name and value percent-encoded.
     static func link(_ path: String, _ query: [(String, String?)]) -> String {
-        var components = URLComponents()
-        components.path = path
-        let items = query.compactMap { name, value in value.map { URLQueryItem(name: name, value: $0) } }
-        components.queryItems = items.isEmpty ? nil : items
-        return components.string ?? path
+        let items = query.compactMap { name, value in value.map { segment(name) + "=" + segment($0) } }
+        return items.isEmpty ? path : path + "?" + items.joined(separator: "&")
     }
 }
