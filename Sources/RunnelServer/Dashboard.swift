@@ -58,6 +58,28 @@ package struct Dashboard: Sendable {
         return router
     }
 
+    /// The error to report when the server could not start listening: an address in use or not
+    /// available becomes a ``RunnelError`` that says which and what to do; other errors are
+    /// returned as they are.
+    package func listeningError(_ error: any Error) -> any Error {
+        guard let error = error as? IOError else { return error }
+        let address = "\(access.host):\(access.port)"
+        switch error.errnoCode {
+        case EADDRINUSE:
+            return RunnelError(.invalidArgument, "the dashboard cannot listen on \(address): another process listens there",
+                               hint: "Stop it, or give another --port (0 picks a free one)")
+        case EADDRNOTAVAIL:
+            return RunnelError(.invalidArgument, "the dashboard cannot listen on \(address): this machine has no such address",
+                               hint: "Give one of this machine's addresses with --host, or 127.0.0.1")
+        case EACCES:
+            return RunnelError(.invalidArgument, "the dashboard may not listen on \(address): ports below 1024 need privileges",
+                               hint: "Give a port from 1024 up with --port, and put a reverse proxy in front (docs/dashboard.md)")
+        default:
+            return RunnelError(.invalidArgument, "the dashboard cannot listen on \(address): \(error)",
+                               hint: "Check --host and --port")
+        }
+    }
+
     /// The lag sampler, a service that runs beside the server (part of ``makeApplication(onServerRunning:)``).
     var sampler: LagSampler {
         LagSampler(databases: databases, history: history, interval: sampleInterval, logger: logger)

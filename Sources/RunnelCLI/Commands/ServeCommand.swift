@@ -19,7 +19,8 @@ struct ServeCommand: AsyncParsableCommand {
                 the open tickets, /exceptions/tickets/ID one ticket with its sample stack trace; /tickets \
                 (?state=open|resolved|all); /sagas instances by state (?saga=, ?state=, ?limit=, ?page=), \
                 /sagas/ID an instance's timeline; /kv each KV store's version, keys, size, age and kept versions; \
-                /views the read views in derived.sqlite, /views/NAME a page of one (?page=, ?limit=). Each page's \
+                /views the read views in derived.sqlite, /views/NAME a page of one (?page=, ?limit=); /reports/… the \
+                files of reports/ (hourly exception reports). Each page's \
                 JSON is under /api (/api/status is `\(program) status --format json`). Read-only: GET and HEAD \
                 only, nothing is locked or written. Pages are self-contained (inline CSS and SVG, no script, no \
                 external file), so they work offline. Binds 127.0.0.1 by default; any other address needs a \
@@ -52,6 +53,10 @@ struct ServeCommand: AsyncParsableCommand {
             console.print("Dashboard: http://\(shownHost):\(port)/")
         }
         let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            throw dashboard.listeningError(error)
+        }
     }
 }

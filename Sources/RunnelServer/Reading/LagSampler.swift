@@ -24,6 +24,8 @@ struct LagSampler: Service {
         do {
             let status = try await databases.blocking { [databases] in try databases.status.read() }
             history.record(status.pipelines.map { ($0.name, $0.lagEvents) }, at: status.readAt)
+        } catch is CancellationError {
+            // Shutting down: the reading was not needed any more.
         } catch {
             logger.warning("the dashboard could not read the pipelines' lag", metadata: ["dashboard.error": "\(error)"])
         }
