@@ -31,6 +31,29 @@ import Testing
         }
     }
 
+    @Test func aPortInUseIsReportedAsSuch() async throws {
+        let home = try await DashboardHome(demo: false)
+        let first = try home.dashboard(access: DashboardAccess(host: "127.0.0.1", port: 0))
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let group = ServiceGroup(configuration: .init(services: [first.makeApplication { continuation.yield($0) }], logger: Logger(label: "dashboard-test")))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var iterator = ports.makeAsyncIterator()
+            let port = try #require(await iterator.next())
+            let second = try home.dashboard(access: DashboardAccess(host: "127.0.0.1", port: port))
+            let secondGroup = ServiceGroup(configuration: .init(services: [second.makeApplication()], logger: Logger(label: "dashboard-test")))
+            do {
+                try await secondGroup.run()
+                Issue.record("a second dashboard listened on port \(port)")
+            } catch {
+                let reported = "\(second.listeningError(error))"
+                #expect(reported.contains("cannot listen on 127.0.0.1:\(port): another process listens there"), "\(reported)")
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.next()
+        }
+    }
+
     @Test func theApplicationServesOnARealSocket() async throws {
         let home = try await DashboardHome(demo: false)
         let dashboard = try home.dashboard(access: DashboardAccess(host: "127.0.0.1", port: 0))
