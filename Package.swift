@@ -25,6 +25,8 @@ let package = Package(
         // The dashboard and the metrics endpoint (`runnel serve`, `runnel up`).
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        // NIOThreadPool, where the dashboard's database and file reads run.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         // The Prometheus backend of swift-metrics, bootstrapped by the CLI only.
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         // `swift package generate-documentation --target Runnel` builds the DocC catalog.
@@ -59,9 +61,13 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            // Compiled in, so a `runnel` copied elsewhere serves its pages without the checkout.
+            resources: [.embedInCode("Templates")]
         ),
         .target(
             name: "RunnelCLI",

@@ -31,7 +31,7 @@ public struct RunnelCommand: AsyncParsableCommand {
             subcommands: [DemoCommand.self, InitCommand.self, MigrateCommand.self, SampleCommand.self, InspectCommand.self,
                           UpCommand.self, StatusCommand.self, RelayCommand.self, LogCommand.self, PipelinesCommand.self, RunCommand.self, SagasCommand.self, SagaCommand.self,
                           KVCommand.self, ScheduleCommand.self,
-                          TicketsCommand.self, ReportCommand.self, ReportsCommand.self]
+                          TicketsCommand.self, ReportCommand.self, ReportsCommand.self, ServeCommand.self]
                 + context.commands)
     }
 

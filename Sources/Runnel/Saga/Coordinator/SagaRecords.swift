@@ -56,8 +56,9 @@ public struct SagaLogEntry: Sendable, Hashable, Codable {
 
 /// Reads saga instances and their timelines from `app.sqlite`.
 public enum SagaRecords {
-    /// Instances, newest first, optionally of one saga and in one state.
-    public static func list(in db: Database, saga: String? = nil, state: SagaState? = nil, limit: Int = 100) throws -> [SagaInstanceRecord] {
+    /// Instances, newest first, optionally of one saga and in one state, `limit` of them after
+    /// skipping `offset`.
+    public static func list(in db: Database, saga: String? = nil, state: SagaState? = nil, limit: Int = 100, offset: Int = 0) throws -> [SagaInstanceRecord] {
         var conditions: [String] = []
         var arguments: StatementArguments = []
         if let saga {
@@ -68,9 +69,10 @@ public enum SagaRecords {
             conditions.append("state = ?")
             _ = arguments.append(contentsOf: [state.rawValue])
         }
-        _ = arguments.append(contentsOf: [limit])
+        _ = arguments.append(contentsOf: [limit, offset])
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        return try Row.fetchAll(db, sql: "SELECT * FROM runnel_sagas \(filter) ORDER BY started_at DESC, id LIMIT ?", arguments: arguments).map(SagaInstanceRecord.init)
+        return try Row.fetchAll(db, sql: "SELECT * FROM runnel_sagas \(filter) ORDER BY started_at DESC, id LIMIT ? OFFSET ?", arguments: arguments)
+            .map(SagaInstanceRecord.init)
     }
 
     /// One instance.
@@ -91,6 +93,16 @@ public enum SagaRecords {
     public static func counts(of saga: String, in db: Database) throws -> [SagaState: Int] {
         var counts: [SagaState: Int] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM runnel_sagas WHERE saga = ? GROUP BY state", arguments: [saga]) {
+            if let state = SagaState(rawValue: row["state"]) { counts[state] = row["n"] }
+        }
+        return counts
+    }
+
+    /// How many instances are in each state, of every saga or of one.
+    public static func counts(in db: Database, saga: String? = nil) throws -> [SagaState: Int] {
+        var counts: [SagaState: Int] = [:]
+        let rows = try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM runnel_sagas WHERE ?1 IS NULL OR saga = ?1 GROUP BY state", arguments: [saga])
+        for row in rows {
             if let state = SagaState(rawValue: row["state"]) { counts[state] = row["n"] }
         }
         return counts

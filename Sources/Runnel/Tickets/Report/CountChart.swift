@@ -1,15 +1,17 @@
 import Foundation
 
-/// Exceptions per service per hour over 24 hours, as an inline SVG line chart: one polyline per
-/// service with one point per hour, labelled axes and a legend. Plain SVG attributes carry all of
-/// its presentation, so it needs no style sheet, script or other file.
-struct CountChart {
-    static let hours = 24
+/// Exceptions per service per hour over a number of hours (24 in the reports, 1 to 168 on the
+/// dashboard), as an inline SVG line chart: one polyline per service with one point per hour,
+/// labelled axes and a legend. Plain SVG attributes carry all of its presentation, so it needs no
+/// style sheet, script or other file.
+package struct CountChart {
+    /// How many hours the chart spans.
+    package let hours: Int
 
     /// One service's line.
     struct Series {
         var service: String
-        /// 24 counts, oldest first.
+        /// One count per hour of the chart, oldest first.
         var counts: [Int64]
         var total: Int64 { counts.reduce(0, &+) }
     }
@@ -19,17 +21,18 @@ struct CountChart {
     /// Sorted by service name (bytes); a service appears when it has an entry in the window.
     let series: [Series]
 
-    /// The chart of the 24 hours ending with the hour holding `lastHour`. Entries outside the
-    /// window are left out; entries for the same service and hour are added up.
-    init(counts: [ExceptionReport.ServiceHour], endingWith lastHour: Date) {
+    /// The chart of the `hours` hours ending with the hour holding `lastHour`. Entries outside
+    /// the window are left out; entries for the same service and hour are added up.
+    package init(counts: [ExceptionReport.ServiceHour], endingWith lastHour: Date, hours: Int = 24) {
+        self.hours = max(hours, 1)
         let last = ReportTime.hourStart(of: lastHour)
-        firstHour = last - Int64(Self.hours - 1) * ReportTime.secondsPerHour
+        firstHour = last - Int64(self.hours - 1) * ReportTime.secondsPerHour
         // Keyed by the name's bytes, not the `String`, for the reason in `ReportOrder.precedes`.
         var byService: [[UInt8]: [Int64]] = [:]
         for entry in counts {
             let slot = (ReportTime.hourStart(of: entry.hour) - firstHour) / ReportTime.secondsPerHour
-            guard (0..<Int64(Self.hours)).contains(slot) else { continue }
-            byService[Array(entry.service.utf8), default: Array(repeating: 0, count: Self.hours)][Int(slot)] &+= max(entry.count, 0)
+            guard (0..<Int64(self.hours)).contains(slot) else { continue }
+            byService[Array(entry.service.utf8), default: Array(repeating: 0, count: self.hours)][Int(slot)] &+= max(entry.count, 0)
         }
         series = byService
             .sorted { $0.key.lexicographicallyPrecedes($1.key) }
@@ -52,8 +55,8 @@ struct CountChart {
     var height: Double { Self.legendTop + Double(max(series.count, 1)) * Self.legendRow }
 
     /// Where hour `index` (0 = oldest) is drawn.
-    static func x(_ index: Int) -> Double {
-        plotLeft + (plotRight - plotLeft) * Double(index) / Double(hours - 1)
+    func x(_ index: Int) -> Double {
+        Self.plotLeft + (Self.plotRight - Self.plotLeft) * Double(index) / Double(max(hours - 1, 1))
     }
 
     /// Where `count` is drawn: the peak at the top of the plot area, zero at the bottom.
@@ -107,20 +110,27 @@ struct CountChart {
     /// `points` for a polyline: `x,y` pairs with one decimal.
     func points(_ counts: [Int64]) -> String {
         counts.enumerated()
-            .map { ReportNumber.oneDecimal(Self.x($0.offset)) + "," + ReportNumber.oneDecimal(y($0.element)) }
+            .map { ReportNumber.oneDecimal(x($0.offset)) + "," + ReportNumber.oneDecimal(y($0.element)) }
             .joined(separator: " ")
     }
 
     /// A sentence describing the window, for captions.
     var windowDescription: String {
-        let end = firstHour + Int64(Self.hours) * ReportTime.secondsPerHour
-        return "Exceptions per service per hour over the 24 hours from " + ReportTime.iso8601(seconds: firstHour)
+        let end = firstHour + Int64(hours) * ReportTime.secondsPerHour
+        return "Exceptions per service per hour over the \(hours) hours from " + ReportTime.iso8601(seconds: firstHour)
             + " to " + ReportTime.iso8601(seconds: end) + " (UTC)."
     }
 
     /// The caption under the chart.
-    var caption: String {
+    package var caption: String {
         windowDescription + " Each point is the hour starting at its time."
+    }
+
+    /// The chart as an `<svg>` element, to place in a page.
+    package func svg() -> String {
+        var writer = MarkupWriter()
+        render(into: &writer)
+        return writer.output
     }
 
     func render(into writer: inout MarkupWriter) {
@@ -131,7 +141,7 @@ struct CountChart {
             ("role", "img"), ("aria-labelledby", "chart-title chart-desc"),
             ("font-family", "sans-serif"), ("font-size", "12"), ("fill", "#222222"),
         ])
-        writer.element("title", [("id", "chart-title")], text: "Exceptions per service, last 24 hours")
+        writer.element("title", [("id", "chart-title")], text: "Exceptions per service, last \(hours) hours")
         writer.element("desc", [("id", "chart-desc")], text: windowDescription)
         writer.empty("rect", [
             ("class", "plot-area"), ("x", one(Self.plotLeft)), ("y", one(Self.plotTop)),
@@ -168,15 +178,16 @@ struct CountChart {
         writer.close()
     }
 
-    /// A label every three hours, ending with the last hour, with the date under the first
-    /// label and under each midnight.
+    /// A label every three hours (every step that keeps about eight labels on a longer chart),
+    /// ending with the last hour, with the date under the first label and under each midnight.
     private func renderXAxis(into writer: inout MarkupWriter) {
         let one = ReportNumber.oneDecimal
         writer.open("g", [("class", "x-axis"), ("text-anchor", "middle")])
         var datedOne = false
-        for index in stride(from: (Self.hours - 1) % 3, to: Self.hours, by: 3) {
+        let step = hours <= 24 ? 3 : Int((Double(hours) / 8).rounded(.up))
+        for index in stride(from: (hours - 1) % step, to: hours, by: step) {
             let hour = firstHour + Int64(index) * ReportTime.secondsPerHour
-            let x = one(Self.x(index))
+            let x = one(x(index))
             writer.empty("line", [
                 ("x1", x), ("y1", one(Self.plotBottom)), ("x2", x), ("y2", one(Self.plotBottom + 5)),
                 ("stroke", "#888888"), ("stroke-width", "1"),
@@ -196,7 +207,7 @@ struct CountChart {
         let one = ReportNumber.oneDecimal
         writer.open("g", [("class", "legend")])
         if series.isEmpty {
-            writer.element("text", [("x", one(Self.plotLeft)), ("y", one(Self.legendTop + 4))], text: "No exceptions in the last 24 hours.")
+            writer.element("text", [("x", one(Self.plotLeft)), ("y", one(Self.legendTop + 4))], text: "No exceptions in the last \(hours) hours.")
         }
         for (index, line) in series.enumerated() {
             let y = Self.legendTop + Double(index) * Self.legendRow
@@ -205,7 +216,7 @@ struct CountChart {
             ] + Self.style(index))
             let peak = line.counts.max() ?? 0
             writer.element("text", [("x", one(Self.plotLeft + 36)), ("y", one(y + 4))],
-                           text: line.service + ": " + String(line.total) + " in 24 hours, at most " + String(peak) + " in an hour")
+                           text: line.service + ": " + String(line.total) + " in \(hours) hours, at most " + String(peak) + " in an hour")
         }
         writer.close()
     }

@@ -1,6 +1,6 @@
 /// A ticket's exceptions per hour over the last 24 hours, small enough for a table cell: bars in
 /// an inline SVG for HTML, block characters for Markdown.
-struct Sparkline {
+package struct Sparkline {
     static let hours = 24
 
     /// Exactly 24 counts, oldest first.
@@ -8,7 +8,7 @@ struct Sparkline {
 
     /// Takes the last 24 counts; when there are fewer, the earlier hours count as zero (the
     /// array is taken to end with the report's hour). Negative counts are shown as zero.
-    init(_ counts: [Int64]) {
+    package init(_ counts: [Int64]) {
         let latest = counts.suffix(Self.hours).map { max($0, 0) }
         self.counts = Array(repeating: 0, count: Self.hours - latest.count) + latest
     }
@@ -33,6 +33,13 @@ struct Sparkline {
 
     /// A 96 × 20 SVG: one 3-pixel bar per hour on a baseline, the peak filling the height. Its
     /// `<title>` (a tooltip, and what screen readers say) and `data-counts` hold the numbers.
+    /// The sparkline as an `<svg>` element, to place in a page.
+    package func svg() -> String {
+        var writer = MarkupWriter()
+        render(into: &writer)
+        return writer.output
+    }
+
     func render(into writer: inout MarkupWriter) {
         let height = 20.0
         let peak = peak
