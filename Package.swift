@@ -74,6 +74,7 @@ let package = Package(
             dependencies: [
                 "Runnel",
                 "RunnelServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -113,6 +114,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                // The dashboard scenario serves /api/status in-process and polls it over loopback.
+                "RunnelServer",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "RunnelStoreTests", dependencies: ["Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]),
@@ -136,6 +141,7 @@ let package = Package(
         .testTarget(name: "RunnelServerTests", dependencies: ["RunnelServer", "RunnelCLI", "Pipelines", "Runnel", "RunnelTesting", "runnel",
                                                     .product(name: "GRDB", package: "GRDB.swift"),
                                                     .product(name: "HummingbirdTesting", package: "hummingbird")]),
-        .testTarget(name: "RunnelCLITests", dependencies: ["RunnelCLI", "Pipelines", "Runnel", "RunnelTesting", "runnel", "runnel-fault-child", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "RunnelCLITests", dependencies: ["RunnelCLI", "Pipelines", "Runnel", "RunnelTesting", "runnel", "runnel-fault-child", .product(name: "GRDB", package: "GRDB.swift"),
+                                                 .product(name: "AsyncHTTPClient", package: "async-http-client")]),
     ]
 )

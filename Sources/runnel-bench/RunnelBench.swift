@@ -26,6 +26,7 @@ struct RunnelBench: ParsableCommand {
         ScheduleNextScenario(),
         TicketsScenario(),
         SagaScenario(),
+        DashboardScenario(),
     ]
 
     static let configuration = CommandConfiguration(

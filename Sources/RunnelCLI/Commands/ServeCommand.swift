@@ -46,7 +46,16 @@ struct ServeCommand: AsyncParsableCommand {
                               hint: "Run `\(context.programName) demo` or `\(context.programName) init` first, or point --home / RUNNEL_HOME at an existing home")
         }
         let logger = Logger(label: "runnel.serve")
-        let dashboard = try Dashboard(home: home, catalog: context.catalog, access: access, metrics: nil, logger: logger)
+        // No runner runs here: /metrics serves the lag gauges, set from the home's status at each scrape.
+        var metricsText: (@Sendable () -> String)?
+        if let metrics = PrometheusMetrics.bootstrapUnlessTaken() {
+            let gauges = StatusGauges(reader: try StatusReader(home: home, catalog: context.catalog), logger: logger)
+            metricsText = {
+                gauges.update()
+                return metrics.expositionText
+            }
+        }
+        let dashboard = try Dashboard(home: home, catalog: context.catalog, access: access, metrics: metricsText, logger: logger)
         let console = context.console
         let shownHost = access.host.contains(":") && !access.host.hasPrefix("[") ? "[\(access.host)]" : access.host
         let app = dashboard.makeApplication { port in

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Runnel
+import RunnelServer
 import ServiceLifecycle
 
 /// `runnel up`: the relay, every pipeline, handler and saga coordinator in follow mode, the
@@ -90,12 +91,18 @@ struct UpCommand: AsyncParsableCommand {
         // Under --log-format json, what the command would print to standard error is logged
         // instead, so every line of the stream is an object.
         let console = CLILogging.settings.format == .json ? Console.logging(to: logger) : context.console
+        // Checked before anything is locked: a non-loopback address without a token is refused.
+        let environmentToken = ProcessInfo.processInfo.environment[DashboardAccess.tokenVariable].flatMap { $0.isEmpty ? nil : $0 }
+        let access = try parts().contains(.dashboard) ? try DashboardAccess(host: host, port: port, token: token ?? environmentToken) : nil
         let store = try Store.open(home.resolved)
         var daemon = try Daemon(store: store, catalog: context.catalog, parts: try parts(), console: console, logger: logger)
         daemon.backoff = SupervisedService.Backoff(initial: .milliseconds(Int64(restartDelay * 1000)), maximum: .milliseconds(Int64(maxRestartDelay * 1000)))
         daemon.partitions = partitions
         daemon.webhook = webhookURL.flatMap(URL.init(string:))
         daemon.metrics = metrics
+        daemon.access = access
+        let output = context.console
+        daemon.announce = { line in output.print(line) }
         let services = try daemon.services()
         guard !services.isEmpty else {
             throw RunnelError(.invalidArgument, "nothing to run: the \(context.catalog.name) catalog has none of \(only ?? "the parts")",

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Runnel
+import RunnelServer
 import ServiceLifecycle
 
 /// What `runnel up` runs: one supervised service per part, built after every runner's lock is
@@ -17,6 +18,10 @@ struct Daemon {
     var webhook: URL?
     /// The registry `/metrics` serves; nil when the process has no metrics backend.
     var metrics: PrometheusMetrics?
+    /// Where the dashboard listens, and its token.
+    var access: DashboardAccess?
+    /// Where the dashboard's address is printed once it listens (standard output).
+    var announce: @Sendable (String) -> Void = { _ in }
     private var pipelineLocks: [RunnerLock] = []
     private var handlerLocks: [RunnerLock] = []
     private var sagaLocks: [RunnerLock] = []
@@ -69,10 +74,30 @@ struct Daemon {
                                               logger: Logger(label: "runnel.tickets.notify"))
             services.append(("notifier", TicketNotifierService(notifier: notifier, logger: Logger(label: "runnel.tickets.notify"))))
         }
+        if parts.contains(.dashboard), let access {
+            let dashboard = try Dashboard(home: store.home, catalog: catalog, access: access, metrics: try metricsText(),
+                                          logger: Logger(label: "runnel.dashboard"))
+            let host = access.host.contains(":") && !access.host.hasPrefix("[") ? "[\(access.host)]" : access.host
+            let announce = announce
+            services.append(("dashboard", DashboardService(application: dashboard.makeApplication { port in announce("Dashboard: http://\(host):\(port)/") },
+                                                           dashboard: dashboard)))
+        }
         return services.map { name, service in
             // A supervised service never ends the group by failing; it returns only at shutdown.
             .init(service: SupervisedService(name, service, backoff: backoff, board: board, logger: logger),
                   successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup)
+        }
+    }
+
+    /// What `/metrics` serves: the registry, with the lag gauges set from the home's status
+    /// first (see ``StatusGauges``); nil without a metrics backend.
+    private func metricsText() throws -> (@Sendable () -> String)? {
+        guard let metrics else { return nil }
+        let gauges = StatusGauges(reader: StatusReader(home: store.home, catalog: catalog, app: store.app, derived: store.derived),
+                                  logger: Logger(label: "runnel.metrics"))
+        return {
+            gauges.update()
+            return metrics.expositionText
         }
     }
 
@@ -87,6 +112,7 @@ struct Daemon {
             parts.append("scheduler (\(RunCommand.counted(catalog.schedules.count, "entry", "entries")))")
         }
         if self.parts.contains(.notify), catalog.tickets != nil { parts.append("notifier") }
+        if self.parts.contains(.dashboard), access != nil { parts.append("dashboard") }
         return parts.isEmpty ? "nothing to run" : parts.joined(separator: ", ")
     }
 }

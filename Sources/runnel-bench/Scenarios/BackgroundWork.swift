@@ -48,6 +48,13 @@ final class BackgroundTask: @unchecked Sendable {
         }
     }
 
+    /// Waits for the task to return by itself.
+    /// - Throws: What the body threw.
+    func join() throws {
+        done.wait()
+        if let failure { throw failure }
+    }
+
     /// Cancels the task and waits for it to return.
     /// - Throws: What the body threw.
     func cancelAndJoin() throws {

@@ -250,7 +250,7 @@ struct NearlineLatencyScenario: Scenario {
     /// Runs the writer on this thread while the observer (and the followers) run beside it; then
     /// waits for the observer to see every event and stops the followers.
     /// - Returns: How long the writer took.
-    private static func session(_ probe: VisibilityProbe, observer: BackgroundThread, stoppers: [() throws -> Void],
+    static func session(_ probe: VisibilityProbe, observer: BackgroundThread, stoppers: [() throws -> Void],
                                 write: () throws -> Duration) throws -> Duration {
         let written = Result { try write() }
         if case .failure = written { probe.cancel() }

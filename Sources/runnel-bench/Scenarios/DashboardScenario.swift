@@ -1,0 +1,208 @@
+import AsyncHTTPClient
+import Foundation
+import GRDB
+import Logging
+import Runnel
+import RunnelServer
+import RunnelTesting
+import ServiceLifecycle
+
+/// `dashboard`: `/api/status` on loopback while the relay and a pipeline follow 10K events/s,
+/// and what the polling costs the pipeline: commit → read view latency with the dashboard
+/// polled, beside the same with the dashboard idle.
+///
+/// One home, as `nearline-latency`'s Runnel side: a writer commits 10 events per transaction,
+/// one transaction a millisecond, while ``RelayService`` and ``PipelineService`` follow, and the
+/// dashboard (``Dashboard``, port 0) runs in the same process. In the polled rounds,
+/// ``pollers`` clients loop on `GET /api/status` over keep-alive connections for the whole
+/// round, each request timed from send to the last byte of its body; in the idle rounds
+/// nobody asks. The order rotates every round.
+///
+/// The ratio compares the pipeline's p99 (idle over polled; goal 0.5: polling may at most
+/// double it); the absolute goals are `/api/status` p99 ≤ 20 ms and, polled, commit → view
+/// p99 ≤ 10 ms.
+struct DashboardScenario: Scenario {
+    let name = "dashboard"
+    let summary = "/api/status p99 and requests/s while relay and pipeline follow 10K events/s; commit → view p99 polled vs idle"
+    let unit = "p99 ms"
+    let goal = 0.5
+    var direction: Direction { .lowerIsBetter }
+
+    /// Concurrent clients polling `/api/status`.
+    static let pollers = 4
+
+    private struct Figures {
+        var latency = LatencyRecorder()
+        var events = 0
+        var writing: Duration = .zero
+        var rate: Double { writing > .zero ? Double(events) / writing.seconds : 0 }
+    }
+
+    func run(quick: Bool) throws -> SideBySideMeasurement {
+        let home = try TemporaryHome(label: "bench-dashboard")
+        return try withExtendedLifetime(home) { try measure(home, size: TimedRounds(quick: quick)) }
+    }
+
+    private func measure(_ temporary: TemporaryHome, size: TimedRounds) throws -> SideBySideMeasurement {
+        let store = try temporary.openStore()
+        let log = try Log.open(temporary.home.logURL)
+        try log.createTopic(NearlineEvent.topic)
+        let relay = try OutboxRelay(store: store, log: log)
+        let pipeline = NearlineLatencyScenario.pipeline
+        _ = try PipelineRunner(pipeline: pipeline, store: store)
+        var readOnly = Configuration()
+        readOnly.readonly = true
+        let observer = try DatabaseQueue(path: temporary.home.derivedDatabaseURL.path, configuration: readOnly)
+
+        let quiet = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+        let dashboard = try Dashboard(home: temporary.home, catalog: Catalog(name: "bench", pipelines: [pipeline]),
+                                      access: try DashboardAccess(host: "127.0.0.1", port: 0), metrics: nil, logger: quiet)
+        let port = PortBox()
+        let server = BackgroundTask {
+            let app = dashboard.makeApplication { port.set($0) }
+            try await ServiceGroup(services: [app], logger: quiet).run()
+        }
+        guard let bound = port.wait(seconds: 30) else { throw BenchmarkError("\(name): the dashboard did not start listening") }
+        let url = "http://127.0.0.1:\(bound)/api/status"
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+
+        var idle = Figures(), polled = Figures()
+        var status = LatencyRecorder()
+        var requests = 0, failures: [String] = [], pollingSpan: Duration = .zero
+        var nextSeq: Int64 = 1
+        for round in 0...size.rounds {
+            let counted = round > 0
+            let events = Int((counted ? size.roundSeconds : size.warmUpSeconds) * Double(NearlineLatencyScenario.rate))
+                / NearlineLatencyScenario.eventsPerTransaction * NearlineLatencyScenario.eventsPerTransaction
+            for turn in 0..<2 {
+                let polling = (round + turn) % 2 == 0
+                let probe = VisibilityProbe(firstSeq: nextSeq, count: events)
+                let deadline = LatencyProbe.now() + UInt64((Double(events) / Double(NearlineLatencyScenario.rate) + 30) * 1e9)
+                let watcher = BackgroundThread(name: "runnel-bench view observer") {
+                    try NearlineLatencyScenario.observe(observer, view: NearlineLatencyScenario.runnelView, probe: probe, deadline: deadline)
+                }
+                let relayTask = BackgroundTask { try await RelayService(relay: relay).run() }
+                let pipelineTask = BackgroundTask { try await PipelineService(pipeline: pipeline, store: store).run() }
+                usleep(100_000)
+                let stop = StopFlag()
+                let clients = polling ? (0..<Self.pollers).map { _ in Poller(client: client, url: url, stop: stop) } : []
+                let started = ContinuousClock.now
+                var commits = LatencyRecorder()
+                let span = try NearlineLatencyScenario.session(probe, observer: watcher, stoppers: [
+                    { stop.raise(); for poller in clients { try poller.join() } },
+                    pipelineTask.cancelAndJoin, relayTask.cancelAndJoin,
+                ]) {
+                    try NearlineLatencyScenario.write(probe, commits: &commits) { seqs in
+                        try store.app.write { db in
+                            for seq in seqs {
+                                let event = NearlineEvent(seq: seq)
+                                _ = try store.outbox.append(OutboxEvent(topic: NearlineEvent.topic, key: String(event.writer), type: NearlineEvent.type,
+                                                                        payload: event, eventTime: event.at), in: db)
+                            }
+                        }
+                    }
+                }
+                nextSeq += Int64(events)
+                guard counted else { continue }
+                if polling {
+                    pollingSpan += ContinuousClock.now - started
+                    for poller in clients {
+                        status.add(poller.latency)
+                        requests += poller.requests
+                        failures += poller.failures
+                    }
+                    polled.latency.add(try probe.latencies())
+                    polled.events += probe.count
+                    polled.writing += span
+                } else {
+                    idle.latency.add(try probe.latencies())
+                    idle.events += probe.count
+                    idle.writing += span
+                }
+            }
+        }
+        try client.syncShutdown()
+        try server.cancelAndJoin()
+        try log.close()
+        guard failures.isEmpty else {
+            throw BenchmarkError("\(name): \(failures.count) of \(requests) requests to /api/status failed, first: \(failures[0])")
+        }
+        let inLog = try log.topic(NearlineEvent.topic)?.partitions.reduce(Int64(0)) { $0 + $1.endOffset } ?? 0
+        guard inLog == nextSeq - 1, requests > 0 else {
+            throw BenchmarkError("\(name): \(nextSeq - 1) events written but \(inLog) in the log, \(requests) status requests")
+        }
+
+        let statusLatency = status.summary
+        let polledLatency = polled.latency.summary
+        let idleLatency = idle.latency.summary
+        let requestsPerSecond = Double(requests) / max(pollingSpan.seconds, 1e-9)
+        let statusGoal = statusLatency.p99 <= 20_000
+        let nearlineGoal = polledLatency.p99 <= 10_000
+        func ms(_ microseconds: Double) -> String { FigureFormat.display(microseconds / 1000) }
+        return SideBySideMeasurement(
+            runnel: polledLatency.p99 / 1000,
+            baseline: idleLatency.p99 / 1000,
+            runnelLatency: polledLatency,
+            baselineLatency: idleLatency,
+            detail: [
+                Figure("status_p50_ms", statusLatency.p50 / 1000), Figure("status_p99_ms", statusLatency.p99 / 1000),
+                Figure("status_max_ms", statusLatency.max / 1000), Figure("status_requests_per_s", requestsPerSecond),
+                Figure("status_requests", requests), Figure("status_errors", failures.count),
+                Figure("design_status_20ms_p99_met", statusGoal ? 1 : 0), Figure("nearline_polled_10ms_p99_met", nearlineGoal ? 1 : 0),
+                Figure("polled_events_per_s", polled.rate), Figure("idle_events_per_s", idle.rate),
+                Figure("pollers", Self.pollers), Figure("rounds", size.rounds), Figure("round_seconds", size.roundSeconds),
+            ],
+            note: "/api/status with \(Self.pollers) clients on loopback while following \(NearlineLatencyScenario.rate) events/s: "
+                + "p50/p99/max \(ms(statusLatency.p50))/\(ms(statusLatency.p99))/\(ms(statusLatency.max)) ms, "
+                + "\(FigureFormat.display(requestsPerSecond)) requests/s, 0 errors (goal p99 ≤ 20 ms: \(statusGoal ? "met" : "not met")); "
+                + "commit → view p99 polled \(ms(polledLatency.p99)) ms vs idle \(ms(idleLatency.p99)) ms "
+                + "(goal polled ≤ 10 ms: \(nearlineGoal ? "met" : "not met")); events/s achieved polled \(FigureFormat.display(polled.rate)), "
+                + "idle \(FigureFormat.display(idle.rate)); \(size.rounds) rounds × \(FigureFormat.display(size.roundSeconds)) s a side")
+    }
+}
+
+/// The port the dashboard reports once it listens.
+private final class PortBox: @unchecked Sendable {
+    // @unchecked: `port` is guarded by `condition`.
+    private let condition = NSCondition()
+    private var port: Int?
+
+    func set(_ value: Int) { condition.withLock { port = value; condition.broadcast() } }
+
+    func wait(seconds: Double) -> Int? {
+        condition.withLock {
+            let deadline = Date().addingTimeInterval(seconds)
+            while port == nil, condition.wait(until: deadline) {}
+            return port
+        }
+    }
+}
+
+/// One client looping on `GET url` until stopped, on a task of its own.
+private final class Poller: @unchecked Sendable {
+    // @unchecked: the fields are written by the task before it signals `done`, read after `join`.
+    private(set) var latency = LatencyRecorder()
+    private(set) var requests = 0
+    private(set) var failures: [String] = []
+    private var task: BackgroundTask?
+
+    init(client: HTTPClient, url: String, stop: StopFlag) {
+        task = BackgroundTask { [self] in
+            while !stop.isRaised {
+                let start = ContinuousClock.now
+                do {
+                    let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+                    let body = try await response.body.collect(upTo: 16 << 20)
+                    latency.record(ContinuousClock.now - start)
+                    if response.status != .ok { failures.append("HTTP \(response.status.code): \(String(buffer: body).prefix(200))") }
+                } catch {
+                    failures.append("\(error)")
+                }
+                requests += 1
+            }
+        }
+    }
+
+    /// Waits for the loop to see the stop flag and return (no cancellation: a request in flight completes).
+    func join() throws { try task?.join() }
+}
