@@ -4,25 +4,25 @@ import GRDB
 // MARK: - Pipelines, handlers and saga coordinators
 
 extension StatusReader {
-    func pipelines(log: Log?) throws -> [HomeStatus.RunnerStatus] {
+    func pipelines(log: Log?, locks: RunnerLock.HeldLocks?) throws -> [HomeStatus.RunnerStatus] {
         let pipelines = catalog.pipelines
         let statuses = try PipelineStatus.read(pipelines, from: derived, log: log)
         let extras = try derived.read { db in try PipelineRows(db) }
         return zip(pipelines, statuses).map { pipeline, status in
             HomeStatus.RunnerStatus(
                 name: pipeline.name, state: status.state.description,
-                runningPid: RunnerLock.holder(of: RunnerLock.url(.pipeline, named: pipeline.name, in: home)),
+                runningPid: RunnerLock.holder(of: RunnerLock.url(.pipeline, named: pipeline.name, in: home), in: locks),
                 records: status.eventsIn ?? 0, lagEvents: status.lagEvents ?? 0, lagMs: status.lagMilliseconds ?? 0,
                 watermark: extras.watermarks[pipeline.name], lastCommitAt: status.state == PipelineStatus.State.notRun ? nil : status.updatedAt,
                 deadLetters: extras.deadLetters[pipeline.name] ?? 0, lateEvents: extras.lateEvents[pipeline.name] ?? 0)
         }
     }
 
-    func sagas(consumers: ConsumerRows, log: Log?, now: Date) throws -> [HomeStatus.SagaStatus] {
+    func sagas(consumers: ConsumerRows, log: Log?, locks: RunnerLock.HeldLocks?, now: Date) throws -> [HomeStatus.SagaStatus] {
         let hasTables = try app.read { try $0.tableExists("runnel_sagas") }
         return try catalog.sagas.map { saga in
             let coordinator = try consumer(SagaCoordinator.consumerName(saga.name), named: saga.name, role: .saga,
-                                           topics: [saga.startTopic, saga.replyTopic], rows: consumers, log: log)
+                                           topics: [saga.startTopic, saga.replyTopic], rows: consumers, log: log, locks: locks)
             let (counts, overdue) = hasTables
                 ? try app.read { db in (try SagaRecords.counts(of: saga.name, in: db), try SagaRecords.overdue(of: saga.name, now: now, in: db)) }
                 : ([:], 0)
@@ -34,12 +34,13 @@ extension StatusReader {
     }
 
     /// A handler or coordinator: its counts and offsets from `app.sqlite`, its lag against the log.
-    func consumer(_ consumer: String, named name: String, role: RunnerLock.Role, topics: [String], rows: ConsumerRows, log: Log?) throws
+    func consumer(_ consumer: String, named name: String, role: RunnerLock.Role, topics: [String], rows: ConsumerRows, log: Log?,
+                  locks: RunnerLock.HeldLocks?) throws
         -> HomeStatus.RunnerStatus {
         let counts = rows.counts[consumer]
         var status = HomeStatus.RunnerStatus(
             name: name, state: counts == nil ? "not run" : "ok",
-            runningPid: RunnerLock.holder(of: RunnerLock.url(role, named: name, in: home)),
+            runningPid: RunnerLock.holder(of: RunnerLock.url(role, named: name, in: home), in: locks),
             records: counts?.records ?? 0, lagEvents: 0, lagMs: 0, watermark: nil, lastCommitAt: counts?.lastCommitAt,
             deadLetters: counts?.deadLetters ?? 0, lateEvents: 0)
         guard let log else { return status }

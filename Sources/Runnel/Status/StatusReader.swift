@@ -37,19 +37,21 @@ package final class StatusReader: @unchecked Sendable {
         // Offsets before the files: every record a committed offset counts is then in the files
         // as they are read, so lag is never negative, nor a runner seen ahead of the log.
         let consumers = try app.read { db in try ConsumerRows(db) }
+        let locks = RunnerLock.HeldLocks.read()
         let log = try currentLog()
         let topics = try log.map(Self.topics) ?? []
         let nowMs = now.millisecondsSince1970
         var status = HomeStatus(
             readAt: nowMs, home: home.url.path,
-            relayPid: RunnerLock.holder(of: home.logURL.appendingPathComponent(Log.lockName)),
+            relayPid: RunnerLock.holder(of: home.logURL.appendingPathComponent(Log.lockName), in: locks),
             databases: try DatabaseRole.allCases.map { role in try outbox(of: role, now: nowMs) },
             topics: topics,
-            pipelines: try pipelines(log: log),
+            pipelines: try pipelines(log: log, locks: locks),
             handlers: try catalog.handlers.map { handler in
-                try consumer(HandlerRunner.consumerName(handler.name), named: handler.name, role: .handler, topics: handler.topics, rows: consumers, log: log)
+                try consumer(HandlerRunner.consumerName(handler.name), named: handler.name, role: .handler, topics: handler.topics, rows: consumers,
+                             log: log, locks: locks)
             },
-            sagas: try sagas(consumers: consumers, log: log, now: now),
+            sagas: try sagas(consumers: consumers, log: log, locks: locks, now: now),
             kvStores: try kvStores(now: nowMs),
             schedules: try schedules(now: now),
             tickets: try tickets(now: nowMs),

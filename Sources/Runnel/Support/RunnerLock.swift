@@ -119,25 +119,78 @@ package final class RunnerLock: Sendable {
 // MARK: - Holders
 
 extension RunnerLock {
+    /// The `flock` write locks held on the machine now, read from `/proc/locks` once, for a
+    /// status read that asks about many lock files; nil where there is no such table.
+    package struct HeldLocks: Sendable {
+        /// Pid and inode of each exclusive `flock`.
+        fileprivate let held: Set<HeldLock>
+
+        fileprivate struct HeldLock: Hashable {
+            var pid: Int32
+            var inode: UInt64
+        }
+
+        /// Reads the table, or nil where the system has none (then ``RunnerLock/holder(of:in:)``
+        /// trusts a living pid).
+        package static func read() -> HeldLocks? {
+            guard let data = FileManager.default.contents(atPath: "/proc/locks") else { return nil }
+            // `1: FLOCK  ADVISORY  WRITE 12345 fd:01:1234567 0 EOF`, one lock a line; waiters
+            // (`1: -> FLOCK …`) have an extra field and are not held. Parsed by bytes: the table
+            // lists every lock of the machine, often hundreds.
+            var held = Set<HeldLock>()
+            data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
+                var fields: [Range<Int>] = []
+                fields.reserveCapacity(8)
+                var lineStart = 0
+                func field(_ range: Range<Int>, is text: StaticString) -> Bool {
+                    range.count == text.utf8CodeUnitCount && zip(bytes[range], UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)).allSatisfy { $0 == $1 }
+                }
+                func number(_ range: Range<Int>) -> UInt64? {
+                    var value: UInt64 = 0
+                    for byte in bytes[range] {
+                        guard byte >= 48, byte <= 57 else { return nil }
+                        value = value &* 10 &+ UInt64(byte - 48)
+                    }
+                    return range.isEmpty ? nil : value
+                }
+                for index in 0...bytes.count where index == bytes.count || bytes[index] == 10 {
+                    fields.removeAll(keepingCapacity: true)
+                    var start: Int?
+                    for position in lineStart..<index {
+                        if bytes[position] == 32 {
+                            if let begun = start { fields.append(begun..<position); start = nil }
+                        } else if start == nil {
+                            start = position
+                        }
+                    }
+                    if let begun = start { fields.append(begun..<index) }
+                    lineStart = index + 1
+                    guard fields.count >= 6, field(fields[1], is: "FLOCK"), field(fields[3], is: "WRITE"),
+                          let pid = number(fields[4]) else { continue }
+                    // The device and inode, `fd:01:1234567`: the inode follows the last colon.
+                    let device = fields[5]
+                    guard let colon = device.last(where: { bytes[$0] == 58 }), let inode = number((colon + 1)..<device.upperBound) else { continue }
+                    held.insert(HeldLock(pid: Int32(truncatingIfNeeded: pid), inode: inode))
+                }
+            }
+            return HeldLocks(held: held)
+        }
+    }
+
     /// The process that holds a lock file now, or nil when none does — read without taking the
     /// lock, so a status screen polling it can never make a starting runner's `acquire` fail.
     ///
     /// The file names the last holder's pid; on Linux `/proc/locks` then says whether that pid
     /// still holds a `flock` on the file (its inode), which also tells a reused pid from the
     /// holder. Elsewhere the pid is taken as the holder while such a process exists.
-    /// - Parameter url: A lock file (a runner's, or the log's `.lock`).
-    package static func holder(of url: URL) -> Int32? {
+    /// - Parameters:
+    ///   - url: A lock file (a runner's, or the log's `.lock`).
+    ///   - locks: The machine's locks, read once for many files; nil reads them now.
+    package static func holder(of url: URL, in locks: HeldLocks? = nil) -> Int32? {
         guard let pid = holderPID(url, attempts: 1) else { return nil }
-        if let table = try? String(contentsOfFile: "/proc/locks", encoding: .utf8) {
+        if let table = locks ?? HeldLocks.read() {
             guard let inode = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.systemFileNumber] as? UInt64 else { return nil }
-            // `1: FLOCK  ADVISORY  WRITE 12345 fd:01:1234567 0 EOF`
-            for line in table.split(separator: "\n") {
-                let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-                guard fields.count >= 6, fields[1] == "FLOCK", fields[3] == "WRITE", Int32(fields[4]) == pid,
-                      fields[5].split(separator: ":").last.flatMap({ UInt64($0) }) == inode else { continue }
-                return pid
-            }
-            return nil
+            return table.held.contains(HeldLocks.HeldLock(pid: pid, inode: inode)) ? pid : nil
         }
         return kill(pid, 0) == 0 || errno == EPERM ? pid : nil
     }
