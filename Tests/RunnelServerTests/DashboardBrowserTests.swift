@@ -12,6 +12,12 @@ import Testing
 /// be installed.
 @Suite struct DashboardBrowserTests {
     @Test func everyPageRendersInABrowser() async throws {
+        // On a thread of its own: waiting for the server's output and for each Chromium run
+        // blocks, and must not hold a thread of the cooperative pool other tests need.
+        try await ServiceThread.run(named: "dashboard-browser-test") { try await readEveryPage() }
+    }
+
+    private func readEveryPage() async throws {
         let environment = ProcessInfo.processInfo.environment
         if environment["RUNNEL_SKIP_BROWSER"] == "1" { return }
         guard let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
