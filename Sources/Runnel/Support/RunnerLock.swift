@@ -128,7 +128,7 @@ extension RunnerLock {
     /// - Parameter url: A lock file (a runner's, or the log's `.lock`).
     package static func holder(of url: URL) -> Int32? {
         guard let pid = holderPID(url, attempts: 1) else { return nil }
-        if let table = try? String(contentsOfFile: "/proc/locks", encoding: .utf8) {
+        if let table = procFileText("/proc/locks") {
             guard let inode = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.systemFileNumber] as? UInt64 else { return nil }
             // `1: FLOCK  ADVISORY  WRITE 12345 fd:01:1234567 0 EOF`
             for line in table.split(separator: "\n") {
@@ -140,6 +140,26 @@ extension RunnerLock {
             return nil
         }
         return kill(pid, 0) == 0 || errno == EPERM ? pid : nil
+    }
+
+    /// The whole text of a `/proc` file, or nil where there is none (not Linux).
+    ///
+    /// Read to the end by hand: a `/proc` file reports a size of 0, and Foundation's
+    /// `String(contentsOfFile:)` then keeps only its first read (about 4 KiB). Linux lists the
+    /// newest locks first, so on a machine taking many locks a runner's line falls past that.
+    static func procFileText(_ path: String) -> String? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count >= 0 else { return nil }
+            if count == 0 { return String(decoding: bytes, as: UTF8.self) }
+            bytes += buffer[0..<count]
+        }
     }
 
     /// The lock file of one runner (whether or not anyone holds it).
