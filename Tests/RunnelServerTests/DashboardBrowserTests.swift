@@ -12,6 +12,12 @@ import Testing
 /// be installed.
 @Suite struct DashboardBrowserTests {
     @Test func everyPageRendersInABrowser() async throws {
+        // On a thread of its own: waiting for the server's output and for each Chromium run
+        // blocks, and must not hold a thread of the cooperative pool other tests need.
+        try await ServiceThread.run(named: "dashboard-browser-test") { try await readEveryPage() }
+    }
+
+    private func readEveryPage() async throws {
         let environment = ProcessInfo.processInfo.environment
         if environment["RUNNEL_SKIP_BROWSER"] == "1" { return }
         guard let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
@@ -141,9 +147,20 @@ import Testing
             if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Dashboard: ") }) {
                 return String(line.dropFirst("Dashboard: ".count))
             }
-            let data = output.availableData
-            if data.isEmpty { return nil }
+            guard let data = readChunk(output.fileDescriptor) else { return nil }
             text += String(decoding: data, as: UTF8.self)
+        }
+    }
+
+    /// The next bytes from `descriptor`, or nil at end of file. Read with `read(2)`, retried when
+    /// a signal interrupts it: Foundation's `FileHandle` traps on `EINTR`, and other tests in this
+    /// process kill their children, whose SIGCHLD can land on this thread.
+    static func readChunk(_ descriptor: Int32) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            return count > 0 ? Array(buffer[0..<count]) : nil
         }
     }
 
@@ -175,7 +192,8 @@ struct Browser: Sendable {
     private func run(_ arguments: [String]) throws -> Data {
         let output = Pipe()
         let process = try ChildProcess.launch(arguments, executable: URL(fileURLWithPath: executable), standardOutput: output)
-        let data = output.fileHandleForReading.readDataToEndOfFile()
+        var data = Data()
+        while let chunk = DashboardBrowserTests.readChunk(output.fileHandleForReading.fileDescriptor) { data.append(contentsOf: chunk) }
         process.waitUntilExit()
         return data
     }

@@ -18,12 +18,18 @@ final class DashboardHome: Sendable {
     var home: RunnelHome { temporary.home }
 
     /// Runs `runnel demo` (or `init` when `demo` is false) into a new temporary home.
+    ///
+    /// On a thread of its own: `demo` blocks on SQLite for seconds, and holding one of the few
+    /// threads of the cooperative pool that long would stall every other test in the process.
     init(demo: Bool = true) async throws {
-        temporary = try TemporaryHome(label: "dashboard")
+        let temporary = try TemporaryHome(label: "dashboard")
+        self.temporary = temporary
         let errors = Mutex("")
         let console = Console(output: { _ in }, error: { text in errors.withLock { $0 += text } })
-        let status = await RunnelCommand.run([demo ? "demo" : "init", "--home", temporary.home.url.path],
-                                             catalog: SampleCatalog.catalog, console: console)
+        let status = try await ServiceThread.run(named: "dashboard-test-home") {
+            await RunnelCommand.run([demo ? "demo" : "init", "--home", temporary.home.url.path],
+                                    catalog: SampleCatalog.catalog, console: console)
+        }
         guard status == 0 else {
             throw RunnelError(.home, "`runnel \(demo ? "demo" : "init")` failed with \(status): \(errors.withLock { $0 })")
         }

@@ -7,7 +7,8 @@ import Testing
 /// spelled and wherever a link inside points.
 @Suite struct DashboardReportFilesTests {
     @Test func reportsAreServed() async throws {
-        let home = try await DashboardHome()
+        let home = try await DashboardHome(demo: false)
+        try Self.writeReport(in: home)
         try await home.withClient { client in
             for uri in ["/reports/exceptions/", "/reports/exceptions/index.html"] {
                 try await client.execute(uri: uri, method: .get) { response in
@@ -27,7 +28,8 @@ import Testing
     }
 
     @Test func noPathLeavesTheReportsFolder() async throws {
-        let home = try await DashboardHome()
+        let home = try await DashboardHome(demo: false)
+        try Self.writeReport(in: home)
         let secret = "secret-outside-the-reports-folder"
         let outside = home.temporary.folder.appendingPathComponent("outside", isDirectory: true)
         try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
@@ -58,5 +60,12 @@ import Testing
                 #expect(response.text.contains("is not allowed"))
             }
         }
+    }
+
+    /// `reports/exceptions/index.html`, as `runnel report` writes it (its content does not matter here).
+    static func writeReport(in home: DashboardHome) throws {
+        let folder = home.home.reportsURL.appendingPathComponent("exceptions", isDirectory: true)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try Data("<!DOCTYPE html><html><body><h1>Exceptions: test</h1></body></html>".utf8).write(to: folder.appendingPathComponent("index.html"))
     }
 }

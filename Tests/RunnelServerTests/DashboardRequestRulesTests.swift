@@ -35,7 +35,7 @@ import Testing
     }
 
     @Test func anUnknownTicketIsNotFound() async throws {
-        let home = try await DashboardHome()
+        let home = try await DashboardHome(demo: false)
         try await home.withClient { client in
             try await client.execute(uri: "/exceptions/tickets/0000nope", method: .get) { response in
                 #expect(response.status == .notFound)

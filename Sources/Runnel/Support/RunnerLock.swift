@@ -133,7 +133,7 @@ extension RunnerLock {
         /// Reads the table, or nil where the system has none (then ``RunnerLock/holder(of:in:)``
         /// trusts a living pid).
         package static func read() -> HeldLocks? {
-            guard let data = FileManager.default.contents(atPath: "/proc/locks") else { return nil }
+            guard let data = procFileBytes("/proc/locks") else { return nil }
             // `1: FLOCK  ADVISORY  WRITE 12345 fd:01:1234567 0 EOF`, one lock a line; waiters
             // (`1: -> FLOCK …`) have an extra field and are not held. Parsed by bytes: the table
             // lists every lock of the machine, often hundreds.
@@ -193,6 +193,26 @@ extension RunnerLock {
             return table.held.contains(HeldLocks.HeldLock(pid: pid, inode: inode)) ? pid : nil
         }
         return kill(pid, 0) == 0 || errno == EPERM ? pid : nil
+    }
+
+    /// The whole of a `/proc` file, or nil where there is none (not Linux).
+    ///
+    /// Read to the end by hand: a `/proc` file reports a size of 0, and Foundation's readers
+    /// then keep only their first read (about 4 KiB). Linux lists the newest locks first, so on
+    /// a machine taking many locks a runner's line falls past that.
+    static func procFileBytes(_ path: String) -> [UInt8]? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count >= 0 else { return nil }
+            if count == 0 { return bytes }
+            bytes += buffer[0..<count]
+        }
     }
 
     /// The lock file of one runner (whether or not anyone holds it).
