@@ -124,8 +124,9 @@ import Testing
             defer { if up.isRunning { kill(up.processIdentifier, SIGKILL) } }
             let load = try ChildProcess.launch(["sample", "load", "--file", data.path, "--home", home])
             usleep(UInt32.random(in: 100_000...900_000, using: &random))
-            let stopped = Self.stop(up)
+            // Looked at as the signal goes: the stop itself takes a moment, in which the load may end.
             if load.isRunning { stoppedMidLoad += 1 }
+            let stopped = Self.stop(up)
             #expect(stopped.cleanly, "seed \(schedule.seed) round \(round): \(ChildProcess.text(of: log))")
             #expect(stopped.took < .seconds(5), "seed \(schedule.seed) round \(round): stopping took \(stopped.took)")
             load.waitUntilExit()

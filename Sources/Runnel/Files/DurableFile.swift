@@ -167,7 +167,12 @@ final class DurableFile: Sendable {
         do {
             return try FileManager.default.contentsOfDirectory(atPath: url.path)
         } catch {
-            if missingIsEmpty, !FileManager.default.fileExists(atPath: url.path) { return [] }
+            if missingIsEmpty {
+                if !FileManager.default.fileExists(atPath: url.path) { return [] }
+                // Made between the listing and the look (a relay creating a topic's partition
+                // folders while a reader opens it): it can be listed now.
+                if let names = try? FileManager.default.contentsOfDirectory(atPath: url.path) { return names }
+            }
             throw RunnelError(.io, "cannot list the folder \(url.path): \(error.localizedDescription)")
         }
     }
