@@ -152,6 +152,23 @@ import Testing
         #expect(await trips("status", "--check").status == 0)
     }
 
+    @Test func concurrentSharedReadsAllGetTheStatus() async throws {
+        try book(1)
+        try #require(await trips("relay").status == 0)
+        let reader = try StatusReader(home: temporary.home, catalog: CLITrip.catalog)
+        let single = try reader.read()
+        let results = Locked<[Result<HomeStatus, any Error>]>([])
+        DispatchQueue.concurrentPerform(iterations: 16) { _ in
+            let result = Result { try reader.readShared() }
+            results.withLock { $0.append(result) }
+        }
+        let statuses = try results.withLock { $0 }.map { try $0.get() }
+        #expect(statuses.count == 16)
+        for status in statuses {
+            #expect(status.topics == single.topics && status.databases.map(\.outboxBacklog) == single.databases.map(\.outboxBacklog))
+        }
+    }
+
     @Test func theProcessHoldingARunnersLockIsNamed() async throws {
         var lock: RunnerLock? = try RunnerLock.acquire(.handler, named: "hotels", in: temporary.home)
         let running = try entry(try await status(), "handlers", "name", "hotels")

@@ -9,13 +9,15 @@ import GRDB
 /// segment lists are opened once and refreshed, so a read costs a few indexed queries and a
 /// look at each partition folder.
 package final class StatusReader: @unchecked Sendable {
-    // @unchecked: `log` is guarded by `logLock`; the rest is immutable or Sendable.
+    // @unchecked: `log` is guarded by `logLock`; `sharing` guards itself; the rest is immutable or Sendable.
     package let home: RunnelHome
     package let catalog: Catalog
     let app: any DatabaseReader
     let derived: any DatabaseReader
     private let logLock = NSLock()
     private var log: Log?
+    /// The read that concurrent ``readShared()`` calls share.
+    let sharing = SharedStatusRead()
 
     /// A reader over a home's databases, read-only.
     /// - Throws: ``RunnelError`` `.home` when the home has no databases yet.
@@ -169,4 +171,44 @@ package final class StatusReader: @unchecked Sendable {
                     """, arguments: [hour]) ?? 0)
         }
     }
+}
+
+// MARK: - Shared reads
+
+extension StatusReader {
+    /// Reads the status, or, when a read is already under way, waits for it and returns its
+    /// result: a burst of requests (several dashboards polling at once) costs one read, and none
+    /// waits behind a queue of reads of the same facts. The result is at most one read old.
+    /// - Throws: What the read threw, to every caller that shared it.
+    package func readShared() throws -> HomeStatus {
+        let generation: Int? = sharing.condition.withLock {
+            guard sharing.reading else {
+                sharing.reading = true
+                return nil
+            }
+            let waitingFor = sharing.generation
+            while sharing.generation == waitingFor { sharing.condition.wait() }
+            return sharing.generation
+        }
+        if generation != nil {
+            return try sharing.condition.withLock { try sharing.last!.get() }
+        }
+        let result = Result { try read() }
+        sharing.condition.withLock {
+            sharing.last = result
+            sharing.generation += 1
+            sharing.reading = false
+            sharing.condition.broadcast()
+        }
+        return try result.get()
+    }
+}
+
+/// The read in progress that callers of ``StatusReader/readShared()`` wait for.
+final class SharedStatusRead: @unchecked Sendable {
+    // @unchecked: every field is touched holding `condition`.
+    let condition = NSCondition()
+    var reading = false
+    var generation = 0
+    var last: Result<HomeStatus, any Error>?
 }

@@ -104,7 +104,7 @@ struct DashboardRoutes: Sendable {
     // MARK: - Reading
 
     private func status() async throws -> HomeStatus {
-        try await databases.blocking { [databases] in try databases.status.read() }
+        try await databases.blocking { [databases] in try databases.status.readShared() }
     }
 
     private func pipelines() async throws -> PipelinesPayload {
