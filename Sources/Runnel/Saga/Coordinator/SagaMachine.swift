@@ -169,15 +169,7 @@ struct SagaMachine {
             let step = saga.steps[index]
             if !instance.compensating {
                 if let update = step.completions[type] {
-                    do {
-                        instance.data = try update(instance.data, value ?? Data("{}".utf8))
-                    } catch let undecodable as HandlerRoute.Undecodable {
-                        throw undecodable
-                    } catch {
-                        // The stored state does not decode (its type changed shape): the reply is
-                        // dead-lettered with why, rather than failing every batch that reads it.
-                        throw HandlerRoute.Undecodable(reason: "the state of \(instance.id) does not decode to apply it: \(DecodingProblem.describe(error))")
-                    }
+                    try apply(update, value, to: &instance)
                     try note(&instance, .reply, step: index, commandID: commandID, type: type, detail: "completed step \(step.name)")
                     instance.completedSteps = index + 1
                     instance.effectiveSteps |= 1 << Int64(index)
@@ -261,13 +253,7 @@ struct SagaMachine {
         }
         // A step completed after the saga gave up on it: its effect happened, so it counts as
         // completed for compensation, with what its reply says (a charge id, for the refund).
-        do {
-            instance.data = try update(instance.data, value ?? Data("{}".utf8))
-        } catch let undecodable as HandlerRoute.Undecodable {
-            throw undecodable
-        } catch {
-            throw HandlerRoute.Undecodable(reason: "the state of \(instance.id) does not decode to apply it: \(DecodingProblem.describe(error))")
-        }
+        try apply(update, value, to: &instance)
         instance.effectiveSteps |= bit
         try ignore(&instance, .late, commandID: commandID, type: type,
                    detail: "\(commandID) was given up before this completion came: step \(definition.name) is undone too (\(position))")
@@ -282,6 +268,19 @@ struct SagaMachine {
         case .running, .completed:
             // Not reachable: a command is only given up by compensation.
             break
+        }
+    }
+
+    /// Applies a completing reply to the instance's state. A stored state that no longer
+    /// decodes (its type changed shape) dead-letters the reply with why, rather than failing
+    /// every batch that reads it.
+    private func apply(_ update: ErasedSagaStep.Update, _ value: Data?, to instance: inout SagaInstance) throws {
+        do {
+            instance.data = try update(instance.data, value ?? Data("{}".utf8))
+        } catch let undecodable as HandlerRoute.Undecodable {
+            throw undecodable
+        } catch {
+            throw HandlerRoute.Undecodable(reason: "the state of \(instance.id) does not decode to apply it: \(DecodingProblem.describe(error))")
         }
     }
 
