@@ -9,6 +9,9 @@ let package = Package(
         .library(name: "RunnelTesting", targets: ["RunnelTesting"]),
         .library(name: "RunnelServer", targets: ["RunnelServer"]),
         .library(name: "RunnelCLI", targets: ["RunnelCLI"]),
+        // Relaying into, mirroring into and reading from Apache Kafka, through librdkafka: a
+        // product of its own, so an application that never needs Kafka never links it.
+        .library(name: "RunnelKafka", targets: ["RunnelKafka"]),
         .executable(name: "runnel", targets: ["runnel"]),
         .executable(name: "runnel-bench", targets: ["runnel-bench"]),
     ],
@@ -49,6 +52,26 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
+        // librdkafka (and its mock cluster), found with pkg-config.
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"]), .brew(["librdkafka"])]
+        ),
+        .target(
+            name: "RunnelKafka",
+            dependencies: [
+                "Runnel",
+                "CRdKafka",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // A librdkafka mock cluster in a process of its own, for tests and benchmarks: prints its
+        // bootstrap servers, takes commands (topics, injected errors, brokers down and up) on
+        // standard input, and stays up until killed.
+        .executableTarget(name: "runnel-kafka-mock", dependencies: ["CRdKafka"]),
         .target(
             name: "RunnelTesting",
             dependencies: ["Runnel", .product(name: "GRDB", package: "GRDB.swift")]
@@ -95,12 +118,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "runnel",
-            dependencies: ["RunnelCLI", "Pipelines"]
+            dependencies: ["RunnelCLI", "RunnelKafka", "Pipelines"]
         ),
         // `runnel` with fault pauses for crash tests; built for the tests, not a product.
         .executableTarget(
             name: "runnel-fault-child",
-            dependencies: ["RunnelCLI", "Pipelines", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["RunnelCLI", "RunnelKafka", "Pipelines", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .executableTarget(
             name: "runnel-bench",
@@ -118,6 +141,9 @@ let package = Package(
                 "RunnelServer",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // The kafka-relay scenario relays into a mock cluster started in-process.
+                "RunnelKafka",
+                "CRdKafka",
             ]
         ),
         .testTarget(name: "RunnelStoreTests", dependencies: ["Runnel", "RunnelTesting", .product(name: "GRDB", package: "GRDB.swift")]),
@@ -141,6 +167,10 @@ let package = Package(
         .testTarget(name: "RunnelServerTests", dependencies: ["RunnelServer", "RunnelCLI", "Pipelines", "Runnel", "RunnelTesting", "runnel",
                                                     .product(name: "GRDB", package: "GRDB.swift"),
                                                     .product(name: "HummingbirdTesting", package: "hummingbird")]),
+        // Against librdkafka's mock cluster, run by `runnel-kafka-mock` in a process of its own, and
+        // read back with kcat too; `runnel` children are killed mid-relay and mid-mirror.
+        .testTarget(name: "RunnelKafkaTests", dependencies: ["RunnelKafka", "Runnel", "RunnelTesting", "Pipelines", "runnel", "runnel-fault-child",
+                                                   "runnel-kafka-mock", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "RunnelCLITests", dependencies: ["RunnelCLI", "Pipelines", "Runnel", "RunnelTesting", "runnel", "runnel-fault-child", .product(name: "GRDB", package: "GRDB.swift"),
                                                  .product(name: "AsyncHTTPClient", package: "async-http-client")]),
     ]

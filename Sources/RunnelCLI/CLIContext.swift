@@ -18,6 +18,9 @@ public struct CLIContext: Sendable {
     public var programName = "runnel"
     /// The application's own subcommands, listed after Runnel's.
     public var commands: [any ParsableCommand.Type] = []
+    /// Kafka, when the executable links it (RunnelKafka's `LibrdkafkaConnector`): what
+    /// `relay --to kafka`, `log mirror` and `run --from kafka` use.
+    public var kafka: (any KafkaConnector)?
 
     /// The context of the command line that is running: an application's own subcommands read
     /// the catalog and write through the console from here, so they run in-process in tests.

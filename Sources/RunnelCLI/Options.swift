@@ -51,3 +51,54 @@ struct MigrationsOptions: ParsableArguments {
         return builtIn
     }
 }
+
+/// `--bootstrap-servers` and `--kafka-property`, for the commands that reach Kafka.
+struct KafkaOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Kafka brokers to start from, HOST:PORT[,HOST:PORT…] (with --to kafka or --from kafka).", valueName: "servers"))
+    var bootstrapServers: String?
+    @Option(name: .customLong("kafka-property"),
+            help: ArgumentHelp("A librdkafka property for the Kafka clients (security.protocol=SSL, sasl.mechanisms=…); repeatable.", valueName: "key=value"))
+    var kafkaProperties: [String] = []
+    @Option(help: ArgumentHelp("How long a Kafka request, or a produced record's acknowledgement, may take.", valueName: "seconds"))
+    var kafkaTimeout: Int = 30
+
+    /// The settings, refusing what is missing or malformed.
+    func settings(for flag: String) throws -> KafkaSettings {
+        guard let bootstrapServers else {
+            throw ValidationError("\(flag) needs --bootstrap-servers HOST:PORT, the address of one or more brokers")
+        }
+        guard kafkaTimeout > 0 else { throw ValidationError("--kafka-timeout must be positive") }
+        var properties: [String: String] = [:]
+        for property in kafkaProperties {
+            guard let equals = property.firstIndex(of: "="), equals != property.startIndex else {
+                throw ValidationError("--kafka-property takes KEY=VALUE, not \(property)")
+            }
+            properties[String(property[..<equals])] = String(property[property.index(after: equals)...])
+        }
+        let settings = KafkaSettings(bootstrapServers: bootstrapServers, properties: properties,
+                                     requestTimeout: .seconds(kafkaTimeout), deliveryTimeout: .seconds(kafkaTimeout))
+        try settings.validate()
+        return settings
+    }
+
+    /// Refuses Kafka options given without `--to kafka` / `--from kafka`, which would be ignored.
+    func refuseUnused(_ flag: String) throws {
+        if bootstrapServers != nil || !kafkaProperties.isEmpty {
+            throw ValidationError("--bootstrap-servers and --kafka-property go with \(flag)")
+        }
+    }
+
+    /// The executable's Kafka client.
+    static func connector() throws -> any KafkaConnector {
+        guard let kafka = CLIContext.current.kafka else {
+            throw RunnelError(.invalidArgument, "this build of \(CLIContext.current.programName) has no Kafka client",
+                              hint: "Build it with RunnelKafka: depend on the RunnelKafka product and pass `kafka: LibrdkafkaConnector()` to RunnelCommand.main")
+        }
+        return kafka
+    }
+}
+
+/// Where `relay` writes and `run` reads: the home's log or a Kafka cluster.
+enum LogPlace: String, ExpressibleByArgument, CaseIterable {
+    case log, kafka
+}

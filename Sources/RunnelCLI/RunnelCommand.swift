@@ -13,6 +13,9 @@ import Runnel
 /// await RunnelCommand.main(catalog: MyApp.catalog, commands: [RefundCommand.self])
 /// ```
 ///
+/// An executable that also depends on RunnelKafka passes `kafka: LibrdkafkaConnector()`, and
+/// its `relay --to kafka`, `log mirror --to kafka` and `run --from kafka` work.
+///
 /// Usage, help and hints name the executable (`shopctl demo`). An application's command reads
 /// the catalog and console from ``CLIContext/current`` and can take `--home` with
 /// `@OptionGroup var home: HomeOptions`.
@@ -45,11 +48,12 @@ public struct RunnelCommand: AsyncParsableCommand {
     /// - Parameters:
     ///   - catalog: The application's catalog.
     ///   - commands: The application's own subcommands, beside Runnel's.
-    public static func main(catalog: Catalog, commands: [any ParsableCommand.Type] = []) async -> Never {
+    ///   - kafka: Kafka for the Kafka options, from RunnelKafka; nil refuses them with a hint.
+    public static func main(catalog: Catalog, commands: [any ParsableCommand.Type] = [], kafka: (any KafkaConnector)? = nil) async -> Never {
         CLILogging.bootstrap()
         let program = CommandLine.arguments.first.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "runnel"
         let status = await run(Array(CommandLine.arguments.dropFirst()), catalog: catalog, console: .standard,
-                               programName: program, commands: commands)
+                               programName: program, commands: commands, kafka: kafka)
         Foundation.exit(status)
     }
 
@@ -63,11 +67,13 @@ public struct RunnelCommand: AsyncParsableCommand {
     ///   - console: Where output goes.
     ///   - programName: The name usage, help and hints give the program (the executable's).
     ///   - commands: The application's own subcommands, beside Runnel's.
+    ///   - kafka: Kafka for the Kafka options, from RunnelKafka; nil refuses them with a hint.
     public static func run(_ arguments: [String], catalog: Catalog, console: Console, programName: String = "runnel",
-                           commands: [any ParsableCommand.Type] = []) async -> Int32 {
+                           commands: [any ParsableCommand.Type] = [], kafka: (any KafkaConnector)? = nil) async -> Int32 {
         var context = CLIContext(catalog: catalog, console: console)
         context.programName = programName
         context.commands = commands
+        context.kafka = kafka
         return await CLIContext.$current.withValue(context) {
             do {
                 var command = try parseAsRoot(arguments)

@@ -16,6 +16,7 @@ package enum FaultPauses {
     package static let variables: [String: String] = [
         "RUNNEL_FAULT_RELAY_PAUSE_US": "relay-after-append-before-delete",
         "RUNNEL_FAULT_RELAY_PARTITION_PAUSE_US": "relay-between-partition-appends",
+        "RUNNEL_FAULT_MIRROR_PAUSE_US": "mirror-after-delivery-before-store",
         "RUNNEL_FAULT_KV_PAUSE_BEFORE_CURRENT_US": "kv-after-rename-before-current",
         "RUNNEL_FAULT_SCHEDULE_JOB_PAUSE_US": "schedule-claimed-before-job",
         "RUNNEL_FAULT_NOTIFY_SENT_PAUSE_US": "notify-sent-before-commit",

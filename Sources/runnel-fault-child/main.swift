@@ -2,6 +2,7 @@ import Foundation
 import Pipelines
 import Runnel
 import RunnelCLI
+import RunnelKafka
 import RunnelTesting
 
 // `runnel` with the crash tests' fault pauses installed (see `FaultPauses`): a test-only
@@ -26,4 +27,4 @@ catalog.schedules.append(Schedule("probe-every-minute", cron: "* * * * *", misse
 }))
 // And a pipeline that fails every batch until the test creates its table (`PoisonProbe`).
 catalog.pipelines.append(PoisonProbe.pipeline)
-await RunnelCommand.main(catalog: catalog)
+await RunnelCommand.main(catalog: catalog, kafka: LibrdkafkaConnector())

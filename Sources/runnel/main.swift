@@ -1,5 +1,7 @@
 import Pipelines
 import RunnelCLI
+import RunnelKafka
 
-// The `runnel` executable: the command line with the sample network's catalog.
-await RunnelCommand.main(catalog: SampleCatalog.catalog)
+// The `runnel` executable: the command line with the sample network's catalog, and Kafka
+// (`relay --to kafka`, `log mirror`, `run --from kafka`) through librdkafka.
+await RunnelCommand.main(catalog: SampleCatalog.catalog, kafka: LibrdkafkaConnector())

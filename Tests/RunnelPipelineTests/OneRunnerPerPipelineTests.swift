@@ -18,7 +18,7 @@ private let countsAndAnnouncements = Pipeline("announced", version: 1, descripti
 
 private func runner(_ driver: PipelineTestDriver, batchSize: Int = 2, rebuild: Bool = false,
                     locking: PipelineRunner.Locking = .acquire) throws -> PipelineRunner {
-    try PipelineRunner(pipeline: countsAndAnnouncements, store: driver.store, log: driver.log,
+    try PipelineRunner(pipeline: countsAndAnnouncements, store: driver.store, source: .log(driver.log),
                        options: .init(batchSize: batchSize, rebuild: rebuild), logger: Logger(label: "test"), locking: locking)
 }
 

@@ -14,12 +14,39 @@ package struct LogRecordView {
     /// The encoded headers: a varint count, then the headers.
     private let headerBytes: UnsafeRawBufferPointer
 
-    init(offset: Int64, timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, headerBytes: UnsafeRawBufferPointer) {
+    /// A view over a record's parts; `headerBytes` are encoded as in a record batch (see
+    /// ``appendHeaders(_:to:)``).
+    package init(offset: Int64, timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, headerBytes: UnsafeRawBufferPointer) {
         self.offset = offset
         self.timestamp = timestamp
         self.key = key
         self.value = value
         self.headerBytes = headerBytes
+    }
+
+    /// Appends headers encoded as a record batch holds them (a zig-zag varint count, then each
+    /// key's and value's length and bytes, -1 for a null value): the bytes a view built from a
+    /// record that did not come from a batch (a Kafka client's message) walks.
+    package static func appendHeaders(_ headers: [(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?)], to bytes: inout [UInt8]) {
+        func varint(_ value: Int64) {
+            var v = UInt64(bitPattern: (value << 1) ^ (value >> 63))
+            while v >= 0x80 {
+                bytes.append(UInt8(v & 0x7F) | 0x80)
+                v >>= 7
+            }
+            bytes.append(UInt8(v))
+        }
+        varint(Int64(headers.count))
+        for header in headers {
+            varint(Int64(header.key.count))
+            bytes.append(contentsOf: header.key)
+            if let value = header.value {
+                varint(Int64(value.count))
+                bytes.append(contentsOf: value)
+            } else {
+                varint(-1)
+            }
+        }
     }
 
     /// Calls `body` with each header's key and value (nil for a null value), in place.

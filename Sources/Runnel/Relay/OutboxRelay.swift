@@ -5,6 +5,9 @@ import Metrics
 
 /// Moves committed outbox rows of both databases into the log, exactly once and in id order.
 ///
+/// The log is the home's file log, or with RunnelKafka a Kafka cluster (`KafkaRelay`): the
+/// same records, partitions and rules either way.
+///
 /// A cycle, per database: read up to ``Configuration/batchSize`` pending rows in id order; turn
 /// each into a record (key, JSON payload as value, event time as timestamp, headers
 /// `outbox-id`, `outbox-source`, `outbox-database`, `type`, `schema-version` and the event's
@@ -43,9 +46,16 @@ public final class OutboxRelay: @unchecked Sendable {
     }
 
     public let store: Store
-    public let log: Log
+    /// Where the records go.
+    package let destination: any RelayDestination
     public let configuration: Configuration
     private let logger: Logger
+    /// The home's one-relay lock, held for the relay's life.
+    private let lock: RunnerLock
+    /// Set when a cycle failed part-way: what the destination holds must be learned again
+    /// before the next cycle (a destination that failed to flush may hold some of the cycle's
+    /// records and not others).
+    private var needsRelearning = false
     /// Per source and partition: the largest outbox id already in the log, learned at start.
     private var alreadyInLog: [DatabaseRole: [PartitionKey: Int64]] = [:]
     /// Each database's identity, read at start: which of the log's records are its own.
@@ -72,61 +82,89 @@ public final class OutboxRelay: @unchecked Sendable {
     }
 
     /// Creates a relay and learns from the log's tail what a previous run already appended.
-    public init(store: Store, log: Log, configuration: Configuration = Configuration(),
-                logger: Logger = Logger(label: "runnel.relay")) throws {
-        precondition(log.isWritable, "the relay needs the log open for writing")
+    public convenience init(store: Store, log: Log, configuration: Configuration = Configuration(),
+                            logger: Logger = Logger(label: "runnel.relay")) throws {
+        try self.init(store: store, destination: LogDestination(log), configuration: configuration, logger: logger)
+    }
+
+    /// Creates a relay into any destination and learns from its tail what a previous run
+    /// already wrote. Takes the home's relay lock: one relay empties the outboxes at a time,
+    /// whatever its destination.
+    package init(store: Store, destination: any RelayDestination, configuration: Configuration = Configuration(),
+                 logger: Logger = Logger(label: "runnel.relay")) throws {
+        lock = try RunnerLock.acquire(.relay, named: "outbox", in: store.home)
         self.store = store
-        self.log = log
+        self.destination = destination
         self.configuration = configuration
         self.logger = logger
         for role in DatabaseRole.allCases {
-            let identity = try store.database(role).read(DatabaseIdentity.read)
-            identities[role] = identity
-            alreadyInLog[role] = try learnAppended(role, identity: identity)
+            identities[role] = try store.database(role).read(DatabaseIdentity.read)
         }
+        try learnAppended()
     }
 
     // MARK: - Start-up
 
-    private func learnAppended(_ role: DatabaseRole, identity: DatabaseIdentity) throws -> [PartitionKey: Int64] {
-        let database = store.database(role)
-        let (firstPending, handedOut) = try database.read { db in
-            (try Int64.fetchOne(db, sql: "SELECT min(id) FROM runnel_outbox"),
-             try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'runnel_outbox'") ?? 0)
+    /// Reads the tail of every partition of the destination: for each database, the newest
+    /// record of its own there (partitions receive a database's rows in id order, so that is
+    /// the largest of its ids the partition holds). Pending rows up to that id are skipped.
+    private func learnAppended() throws {
+        struct Outbox {
+            var role: DatabaseRole
+            var identity: DatabaseIdentity
+            var firstPending: Int64?
+            var handedOut: Int64
+            var path: String
         }
-        var found: [PartitionKey: Int64] = [:]
-        for name in log.topicNames {
-            guard let topic = try log.topic(name) else { continue }
-            for partition in topic.partitions {
-                var largest: Int64?
-                var highest: Int64 = 0
-                for record in try partition.lastBatch()
-                where Self.source(of: record) == role && identity.owns(recordIdentity: record.header(Header.database)) {
-                    guard let id = Self.outboxID(of: record) else { continue }
-                    highest = max(highest, id)
-                    if let firstPending, id >= firstPending { largest = max(largest ?? id, id) }
+        let outboxes = try DatabaseRole.allCases.map { role -> Outbox in
+            let database = store.database(role)
+            let (firstPending, handedOut) = try database.read { db in
+                (try Int64.fetchOne(db, sql: "SELECT min(id) FROM runnel_outbox"),
+                 try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'runnel_outbox'") ?? 0)
+            }
+            return Outbox(role: role, identity: identities[role]!, firstPending: firstPending, handedOut: handedOut, path: database.path)
+        }
+        var pending = Set<String>()
+        for role in DatabaseRole.allCases {
+            try pending.formUnion(store.database(role).read { try String.fetchAll($0, sql: "SELECT DISTINCT topic FROM runnel_outbox") })
+        }
+        var learned: [DatabaseRole: [PartitionKey: Int64]] = [:]
+        for name in try destination.topicNames(pending: pending) {
+            guard let topic = try destination.existingTopic(name) else { continue }
+            for partition in 0..<topic.partitions {
+                var newest: [DatabaseRole: Int64] = [:]
+                try destination.visitTail(of: name, partition: partition) { record in
+                    for outbox in outboxes where newest[outbox.role] == nil
+                    && Self.source(of: record) == outbox.role && outbox.identity.owns(recordIdentity: record.header(Header.database)) {
+                        guard let id = Self.outboxID(of: record) else { continue }
+                        newest[outbox.role] = id
+                    }
+                    return newest.count < outboxes.count
                 }
-                // The log can never hold an id this file has not handed out yet, unless the file
-                // went back in time: its new rows would reuse relayed ids and be skipped.
-                if highest > handedOut {
-                    throw Self.wentBack(database.path, identity: identity, inLog: highest, handedOut: handedOut, partition: partition)
-                }
-                if let largest {
-                    found[PartitionKey(topic: name, partition: partition.partition)] = largest
+                for outbox in outboxes {
+                    guard let id = newest[outbox.role] else { continue }
+                    // The log can never hold an id this file has not handed out yet, unless the
+                    // file went back in time: its new rows would reuse relayed ids and be skipped.
+                    if id > outbox.handedOut {
+                        throw Self.wentBack(outbox.path, identity: outbox.identity, inLog: id, handedOut: outbox.handedOut,
+                                            at: destination.location(of: name, partition: partition))
+                    }
+                    guard let firstPending = outbox.firstPending, id >= firstPending else { continue }
+                    learned[outbox.role, default: [:]][PartitionKey(topic: name, partition: partition)] = id
                     logger.notice("outbox rows found in the log after an interrupted run", metadata: [
-                        "relay.source": "\(role)", "relay.database": "\(identity.id)", "relay.topic": "\(name)",
-                        "relay.partition": "\(partition.partition)", "relay.up_to_id": "\(largest)",
+                        "relay.source": "\(outbox.role)", "relay.database": "\(outbox.identity.id)", "relay.topic": "\(name)",
+                        "relay.partition": "\(partition)", "relay.up_to_id": "\(id)",
                     ])
                 }
             }
         }
-        return found
+        alreadyInLog = learned
     }
 
     /// The refusal for a database whose outbox ids went back behind what the log holds.
-    private static func wentBack(_ path: String, identity: DatabaseIdentity, inLog id: Int64, handedOut: Int64, partition: PartitionLog) -> RunnelError {
+    private static func wentBack(_ path: String, identity: DatabaseIdentity, inLog id: Int64, handedOut: Int64, at location: String) -> RunnelError {
         RunnelError(.database,
-                    "\(partition.folder.path) holds outbox id \(id) of \(path) (identity \(identity.id)), but that file has handed out ids only up to \(handedOut): it was restored from a backup or rolled back, and relaying it now would take its new rows for ones already in the log and drop them",
+                    "\(location) holds outbox id \(id) of \(path) (identity \(identity.id)), but that file has handed out ids only up to \(handedOut): it was restored from a backup or rolled back, and relaying it now would take its new rows for ones already in the log and drop them",
                     hint: "Run `runnel relay --new-identity \(URL(fileURLWithPath: path).lastPathComponent)` to give the file a new identity: every pending row is then relayed (rows the log held from before the restore arrive again, rather than new ones being lost)")
     }
 
@@ -165,11 +203,22 @@ public final class OutboxRelay: @unchecked Sendable {
     }
 
     /// One cycle over each database.
+    ///
+    /// A cycle that fails part-way (the destination could not make its records durable) leaves
+    /// its rows in the outbox; the next cycle first learns again which of them the destination
+    /// holds, so retrying neither loses nor doubles a row.
     public func relayOnce() throws -> Summary {
+        if needsRelearning {
+            try learnAppended()
+            needsRelearning = false
+        }
         var summary = Summary()
+        var finished = false
+        defer { if !finished { needsRelearning = true } }
         for role in DatabaseRole.allCases {
             try relayCycle(role, into: &summary)
         }
+        finished = true
         return summary
     }
 
@@ -191,15 +240,15 @@ public final class OutboxRelay: @unchecked Sendable {
         var order: [PartitionKey] = []
         var deadLetters: [(PendingRow, String)] = []
         var skipped = 0
-        var topics: [String: LogTopic] = [:]
+        var topics: [String: RelayTopic] = [:]
         var commonHeaders = CommonHeaders(source: RecordHeader(Header.source, role.rawValue),
                                           database: RecordHeader(Header.database, identities[role]?.id ?? ""))
         for row in rows {
-            let topic: LogTopic
+            let topic: RelayTopic
             if let known = topics[row.topic] {
                 topic = known
             } else {
-                topic = try log.topic(row.topic, creatingWith: configuration.topicDefaults)
+                topic = try destination.topic(row.topic, creatingWith: configuration.topicDefaults)
                 topics[row.topic] = topic
             }
             let key = row.key
@@ -215,8 +264,8 @@ public final class OutboxRelay: @unchecked Sendable {
                 deadLetters.append((row, "headers are not a JSON object of strings: \(error)"))
                 continue
             }
-            guard record.sizeInBytes <= topic.configuration.maxRecordBytes else {
-                deadLetters.append((row, "record of \(record.sizeInBytes) bytes is over the limit of \(topic.configuration.maxRecordBytes) bytes of topic \(row.topic)"))
+            guard record.sizeInBytes <= topic.maxRecordBytes else {
+                deadLetters.append((row, "record of \(record.sizeInBytes) bytes is over the limit of \(topic.maxRecordBytes) bytes of topic \(row.topic)"))
                 continue
             }
             if groups[target] == nil { order.append(target) }
@@ -231,7 +280,7 @@ public final class OutboxRelay: @unchecked Sendable {
         var relayed = 0
         for (index, target) in order.enumerated() {
             if index > 0 { Self.pauseBetweenPartitions.reach() }
-            guard let topic = topics[target.topic], let records = groups[target] else { continue }
+            guard let records = groups[target] else { continue }
             // Batches of at most `maximumBatchBytes`, in id order: the last batch of a partition
             // still holds the largest id appended to it, which is all start-up recovery reads.
             var start = 0
@@ -242,12 +291,12 @@ public final class OutboxRelay: @unchecked Sendable {
                     bytes += records[end].sizeInBytes
                     end += 1
                 }
-                try topic.partitions[target.partition].append(Array(records[start..<end]))
+                try destination.append(records[start..<end], to: target.topic, partition: target.partition)
                 start = end
             }
             relayed += records.count
         }
-        try log.flush()
+        try destination.flush()
         Self.pauseAfterAppend.reach()
 
         try RunnelError.naming(database.path, "deleting relayed rows from the outbox of \(role.fileName) (ids up to \(lastID))") {

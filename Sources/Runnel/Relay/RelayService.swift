@@ -16,6 +16,11 @@ public struct RelayService: Service {
     public let relay: OutboxRelay
     /// How often the relay looks at the outbox when nothing woke it.
     public var idleCheckInterval: Duration
+    /// Whether a cycle that fails because the destination is unreachable (a Kafka cluster
+    /// down: `RunnelError.Code.kafka`) is retried after a backoff — 1 s doubling up to 30 s,
+    /// the backlog logged at each attempt — rather than ending the service. Its rows stay in
+    /// the outbox meanwhile.
+    public var retriesUnreachableDestination: Bool
     private let logger: Logger
 
     /// Creates a follower for a relay.
@@ -24,9 +29,11 @@ public struct RelayService: Service {
     ///   - idleCheckInterval: How often to look without a wake-up; nil picks 1 s where the
     ///     system has a file watcher and 10 ms where it does not.
     ///   - logger: Where the follower logs its progress and its stop.
-    public init(relay: OutboxRelay, idleCheckInterval: Duration? = nil, logger: Logger = Logger(label: "runnel.relay")) {
+    public init(relay: OutboxRelay, idleCheckInterval: Duration? = nil, retriesUnreachableDestination: Bool = false,
+                logger: Logger = Logger(label: "runnel.relay")) {
         self.relay = relay
         self.idleCheckInterval = idleCheckInterval ?? FileWatcher.idleCheckInterval
+        self.retriesUnreachableDestination = retriesUnreachableDestination
         self.logger = logger
     }
 
@@ -48,8 +55,25 @@ public struct RelayService: Service {
         var versions = try watchers.map { try $0.read { try Int.fetchOne($0, sql: "PRAGMA data_version") } }
         var lastReport = ContinuousClock.now
         var relayedSinceReport = 0
+        var retryDelay = Duration.seconds(1)
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            let summary = try relay.relayOnce()
+            let summary: OutboxRelay.Summary
+            do {
+                summary = try relay.relayOnce()
+                retryDelay = .seconds(1)
+            } catch let error as RunnelError where retriesUnreachableDestination && error.code == .kafka {
+                let backlog = try? relay.backlog()
+                logger.warning("relay cycle failed; its rows stay in the outbox and the relay retries", metadata: [
+                    "error": "\(error)", "relay.retry_in": "\(retryDelay)",
+                    "relay.backlog.rows": "\(backlog?.rows ?? -1)", "relay.backlog.oldest_ms": "\(backlog?.oldestAgeMs ?? 0)",
+                ])
+                let deadline = ContinuousClock.now + retryDelay
+                while ContinuousClock.now < deadline, !Task.isShuttingDownGracefully, !Task.isCancelled {
+                    await signal.wait(timeout: min(.milliseconds(200), deadline - ContinuousClock.now))
+                }
+                retryDelay = min(retryDelay * 2, .seconds(30))
+                continue
+            }
             relayedSinceReport += summary.relayed
             if ContinuousClock.now - lastReport > .seconds(10), relayedSinceReport > 0 {
                 let backlog = try relay.backlog()

@@ -116,6 +116,32 @@ enum RunnelSchema {
             migrator.registerMigration("runnel-v13-sagas", migrate: SagaTables.create)
             migrator.registerMigration("runnel-v14-verifications", migrate: Verifications.create)
         }
+        if role == .derived {
+            migrator.registerMigration("runnel-v15-pipeline-source") { db in
+                // Where a pipeline's offsets were read (`log`, `kafka:<cluster id>`), so state
+                // built from one source never goes on from another; NULL is the log.
+                try db.execute(sql: "ALTER TABLE runnel_pipelines ADD COLUMN source TEXT")
+            }
+        }
+        if role == .app {
+            migrator.registerMigration("runnel-v16-log-mirrors") { db in
+                // How far `runnel log mirror` has copied each partition of the log into a
+                // destination (`kafka:<cluster id>`), and where the destination's partition
+                // ended then: a restart goes on from there, neither skipping nor doubling.
+                try db.execute(sql: """
+                    CREATE TABLE runnel_log_mirrors (
+                        destination TEXT NOT NULL,
+                        topic TEXT NOT NULL,
+                        partition INTEGER NOT NULL,
+                        next_offset INTEGER NOT NULL,
+                        destination_end INTEGER NOT NULL,
+                        records INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL,
+                        PRIMARY KEY (destination, topic, partition)
+                    ) WITHOUT ROWID
+                    """)
+            }
+        }
         return migrator
     }
 

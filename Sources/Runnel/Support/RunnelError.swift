@@ -67,6 +67,12 @@ public struct RunnelError: Error, CustomStringConvertible, Sendable {
         /// An exception ticket is missing or cannot be changed as asked, or a report or
         /// notification could not be made.
         public static let tickets = Code(name: "tickets")
+        /// A Kafka cluster refused or failed a request, or could not be reached in time
+        /// (RunnelKafka); nothing was lost, and a retry may succeed.
+        public static let kafka = Code(name: "kafka")
+        /// A Kafka topic holds what Runnel cannot go on from: another partition count than the
+        /// log's, or records a mirror did not write. Retrying does not help; the message says what does.
+        public static let kafkaConflict = Code(name: "kafka-conflict")
     }
 
     /// What kind of failure this is.

@@ -29,6 +29,11 @@ package final class RunnerLock: Sendable {
         package static let pipeline = Role(noun: "pipeline", command: "runnel run")
         package static let handler = Role(noun: "handler", command: "runnel run")
         package static let saga = Role(noun: "saga", command: "runnel run")
+        /// The outbox's relay, into the log or a Kafka cluster: two at once would split the
+        /// rows between destinations, or double them into one.
+        package static let relay = Role(noun: "relay", command: "runnel relay")
+        /// A mirror of the log into a Kafka cluster.
+        package static let mirror = Role(noun: "mirror", command: "runnel log mirror")
     }
 
     /// The folder of the home that holds every runner's lock file.

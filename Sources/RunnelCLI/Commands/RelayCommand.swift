@@ -4,11 +4,11 @@ import Logging
 import Runnel
 import ServiceLifecycle
 
-/// `runnel relay [--follow]`.
+/// `runnel relay [--follow] [--to kafka --bootstrap-servers HOST:PORT]`.
 struct RelayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relay",
-        abstract: "Publish outbox rows (app and derived) into the log, exactly once.",
+        abstract: "Publish outbox rows (app and derived) into the log or a Kafka cluster, exactly once.",
         discussion: """
             Without --follow, drains both outboxes and exits. With --follow, keeps relaying new \
             commits within milliseconds until SIGTERM or SIGINT, then finishes the batch in hand \
@@ -17,10 +17,19 @@ struct RelayCommand: AsyncParsableCommand {
             outbox id and the identity of the database file (header outbox-database), so the \
             events of a rebuilt derived.sqlite are never taken for an earlier file's. A file \
             restored from a backup (its outbox hands out ids the log already holds) is refused; \
-            --new-identity FILE gives it a new identity, so every pending row is relayed.
+            --new-identity FILE gives it a new identity, so every pending row is relayed. \
+            With --to kafka, the same records go into a Kafka cluster instead, into the same \
+            partitions (topics are created with the log's partition count, or --partitions for a \
+            topic the log does not have; a topic with another count is refused). Rows leave the \
+            outbox only once the cluster acknowledged their records, and a new run first reads the \
+            tail of each partition and skips the rows already there. While the cluster is down the \
+            rows wait in the outbox; with --follow the relay retries, 1 s doubling to 30 s, logging \
+            the backlog.
             """)
 
     @Flag(help: "Keep running and relay new commits as they happen.") var follow = false
+    @Option(help: "Where to relay: the home's log, or kafka (with --bootstrap-servers).") var to: LogPlace = .log
+    @OptionGroup var kafka: KafkaOptions
     @Option(help: "Rows read per database per cycle.") var batchSize = 5_000
     @Option(help: "Partitions of topics created on first use.") var partitions = 1
     @Option(help: ArgumentHelp("fsync the log at most every N ms instead of after every batch (faster; a power cut can lose the last N ms of relayed rows).",
@@ -35,6 +44,12 @@ struct RelayCommand: AsyncParsableCommand {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
         guard (1...1024).contains(partitions) else { throw ValidationError("--partitions must be 1 to 1024") }
         if let fsyncIntervalMs, fsyncIntervalMs <= 0 { throw ValidationError("--fsync-interval-ms must be positive") }
+        switch to {
+        case .log: try kafka.refuseUnused("--to kafka")
+        case .kafka:
+            _ = try kafka.settings(for: "--to kafka")
+            if fsyncIntervalMs != nil { throw ValidationError("--fsync-interval-ms is for the log; Kafka's durability is its acknowledgement") }
+        }
         if let newIdentity, renewedRole(newIdentity) == nil {
             throw ValidationError("--new-identity takes app.sqlite or derived.sqlite, not \(newIdentity)")
         }
@@ -54,6 +69,10 @@ struct RelayCommand: AsyncParsableCommand {
             }
             console.print("\(role.fileName) has the new identity \(renewed.id): every pending row of it will be relayed.")
         }
+        if to == .kafka {
+            try await relayIntoKafka(store, console: console)
+            return
+        }
         guard follow else {
             try Self.drain(store, batchSize: batchSize, partitions: partitions, durability: durability, console: console)
             return
@@ -66,6 +85,26 @@ struct RelayCommand: AsyncParsableCommand {
             logger: logger))
         try await group.run()
         try log.close()
+    }
+
+    private func relayIntoKafka(_ store: Store, console: Console) async throws {
+        let settings = try kafka.settings(for: "--to kafka")
+        let logger = Logger(label: "runnel.relay")
+        let relay = try KafkaOptions.connector().relay(store: store, settings: settings, configuration: .init(
+            batchSize: batchSize, topicDefaults: TopicConfiguration(partitions: partitions)), logger: logger)
+        guard follow else {
+            let summary = try relay.drain()
+            console.print("Relayed \(summary.relayed) rows into Kafka at \(settings.bootstrapServers)"
+                + (summary.deadLettered > 0 ? "; \(summary.deadLettered) moved to runnel_outbox_dead_letters" : "")
+                + (summary.skippedAsAlreadyInLog > 0 ? "; \(summary.skippedAsAlreadyInLog) were already there from an interrupted run" : "")
+                + ".")
+            return
+        }
+        let group = ServiceGroup(configuration: .init(
+            services: [RelayService(relay: relay, retriesUnreachableDestination: true, logger: logger)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
     }
 
     /// Opens the log for writing (reporting any torn tail it cut) and a relay over it.

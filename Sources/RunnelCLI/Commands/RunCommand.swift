@@ -43,6 +43,12 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Pipelines only: drop the pipelines' views and state first and replay the log from offset 0.") var rebuild = false
     @Flag(help: "Pipelines only: go on past a gap in the log (a lost segment) instead of stopping there, recording the skip in runnel_pipeline_skipped_gaps.")
     var skipGap = false
+    @Option(help: "Pipelines only: read the home's log, or kafka (with --bootstrap-servers): the Kafka topics of the same names, offsets kept in derived.sqlite.")
+    var from: LogPlace = .log
+    @Option(help: ArgumentHelp("Pipelines only: read only these partitions of each topic (0-3, 0,2), so several machines split a topic, each with its own home.",
+                               valueName: "list"))
+    var partitions: String?
+    @OptionGroup var kafka: KafkaOptions
     @Option(help: "Records per batch, one transaction each (default: 100000 for a pipeline, where larger batches write each changed window fewer times; a handler's or saga's own, 1000 unless its declaration says).")
     var batchSize: Int?
     @OptionGroup var home: HomeOptions
@@ -50,6 +56,29 @@ struct RunCommand: AsyncParsableCommand {
     func validate() throws {
         guard all != !names.isEmpty else { throw ValidationError("name the pipelines, handlers or sagas to run, or pass --all (not both)") }
         guard (batchSize ?? 1) > 0 else { throw ValidationError("--batch-size must be positive") }
+        switch from {
+        case .log: try kafka.refuseUnused("--from kafka")
+        case .kafka: _ = try kafka.settings(for: "--from kafka")
+        }
+        if let partitions { _ = try PartitionSelection(parsing: partitions) }
+    }
+
+    /// Makes the source each pipeline reads, when it is not the home's whole log.
+    private func sourceMaker() throws -> (@Sendable () throws -> RecordSource)? {
+        let selection = try partitions.map { try PartitionSelection(parsing: $0) }
+        switch from {
+        case .kafka:
+            let settings = try kafka.settings(for: "--from kafka")
+            let connector = try KafkaOptions.connector()
+            return { try connector.source(settings: settings, partitions: selection) }
+        case .log:
+            guard let selection else { return nil }
+            let home = home.resolved
+            return {
+                try FileManager.default.createDirectory(at: home.logURL, withIntermediateDirectories: true)
+                return .log(try Log.openForReading(home.logURL), partitions: selection)
+            }
+        }
     }
 
     /// What `run` was asked to run, in the order it runs them: pipelines, handlers, sagas.
@@ -99,6 +128,12 @@ struct RunCommand: AsyncParsableCommand {
             let flag = rebuild ? "--rebuild" : "--skip-gap"
             throw ValidationError("\(flag) applies to pipelines only, and \(other) is not one: run it without \(flag)")
         }
+        // Handlers and sagas read the home's whole log: a source for them would be ignored.
+        if from == .kafka || partitions != nil, let other = selection.handlers.first.map({ "handler \($0.name)" }) ?? selection.sagas.first.map({ "saga \($0.name)" }) {
+            let flag = from == .kafka ? "--from kafka" : "--partitions"
+            throw ValidationError("\(flag) applies to pipelines only (handlers and sagas read the home's log), and \(other) is not one: run it separately, without \(flag)")
+        }
+        let makeSource = try sourceMaker()
         let store = try Store.open(home.resolved)
         // `--rebuild` drops the state below, before any runner opens, so the runners themselves never rebuild.
         let options = PipelineRunner.Options(batchSize: batchSize ?? PipelineRunner.Options().batchSize, rebuild: false, skipGaps: skipGap)
@@ -128,7 +163,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         guard follow else {
             for (pipeline, lock) in zip(selection.pipelines, locks) {
-                try Self.runToEnd(pipeline, store: store, options: options, console: context.console, lock: lock)
+                try Self.runToEnd(pipeline, store: store, options: options, console: context.console, lock: lock, source: makeSource?())
             }
             for (handler, lock) in zip(handlers, handlerLocks) {
                 let runner = try HandlerRunner(handler: handler, store: store, clock: SystemWallClock(), logger: Logger(label: "runnel.handler"), holding: lock)
@@ -142,7 +177,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "runnel.run")
         var services: [any Service] = zip(selection.pipelines, locks).map {
-            PipelineService(pipeline: $0, store: store, options: options, holding: $1, logger: Logger(label: "runnel.pipeline"))
+            PipelineService(pipeline: $0, store: store, options: options, holding: $1, logger: Logger(label: "runnel.pipeline"), source: makeSource)
         }
         services += zip(handlers, handlerLocks).map { HandlerService(handler: $0, store: store, logger: Logger(label: "runnel.handler"), holding: $1) as any Service }
         services += zip(sagas, sagaLocks).map { SagaService(saga: $0, store: store, logger: Logger(label: "runnel.saga"), holding: $1) as any Service }
@@ -185,9 +220,13 @@ struct RunCommand: AsyncParsableCommand {
 
     /// Runs one pipeline to the log's end and prints what it did; shared with `demo`.
     /// - Parameter lock: The pipeline's lock, when the caller took it; otherwise it is taken here.
-    static func runToEnd(_ pipeline: Pipeline, store: Store, options: PipelineRunner.Options, console: Console, lock: RunnerLock? = nil) throws {
-        let runner = try PipelineRunner(pipeline: pipeline, store: store, options: options, logger: Logger(label: "runnel.pipeline"),
-                                        locking: lock.map { .held($0) } ?? .acquire)
+    /// - Parameter source: Where to read, when not the home's whole log.
+    static func runToEnd(_ pipeline: Pipeline, store: Store, options: PipelineRunner.Options, console: Console, lock: RunnerLock? = nil,
+                         source: RecordSource? = nil) throws {
+        let locking: PipelineRunner.Locking = lock.map { .held($0) } ?? .acquire
+        let logger = Logger(label: "runnel.pipeline")
+        let runner = try source.map { try PipelineRunner(pipeline: pipeline, store: store, source: $0, options: options, logger: logger, locking: locking) }
+            ?? PipelineRunner(pipeline: pipeline, store: store, options: options, logger: logger, locking: locking)
         let progress = ProgressReporter(console: console, label: pipeline.name)
         let started = ContinuousClock.now
         let summary = try runner.runToEnd { done, total in progress.update(done: done, total: total) }

@@ -38,6 +38,11 @@ struct Daemon {
             throw RunnelError(.logLocked, "the log at \(store.home.logURL.path) is already written by another process (pid \(holder)), a relay",
                               hint: "Stop it (`kill \(holder)`) and run `runnel up` again, or leave the relay to it with `runnel up --only pipelines,handlers,sagas,scheduler,notify,dashboard`")
         }
+        // Nor may another process relay the outbox elsewhere (`relay --to kafka`).
+        if parts.contains(.relay), let holder = RunnerLock.holder(of: RunnerLock.url(.relay, named: "outbox", in: store.home)), holder != getpid() {
+            throw RunnelError(.concurrentRunner, "the outboxes of \(store.home.url.path) are already relayed by another process (pid \(holder))",
+                              hint: "Stop it (`kill \(holder)`) and run `runnel up` again, or leave the relay to it with `runnel up --only pipelines,handlers,sagas,scheduler,notify,dashboard`")
+        }
         if parts.contains(.pipelines) {
             pipelineLocks = try catalog.pipelines.map { try RunnerLock.acquire(.pipeline, named: $0.name, in: store.home) }
         }

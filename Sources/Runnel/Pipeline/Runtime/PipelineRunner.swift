@@ -115,12 +115,13 @@ public final class PipelineRunner {
 
     public let pipeline: Pipeline
     public let store: Store
-    public let log: Log
+    /// Where the pipeline reads: the home's log, or (RunnelKafka) a Kafka cluster.
+    public let source: RecordSource
     public let options: Options
     private let graph: PipelineGraph
     private let logger: Logger
-    /// The log partition of each input.
-    private var partitions: [PartitionLog] = []
+    /// The source partition of each input.
+    private var partitions: [any SourcePartition] = []
     /// The bindings fed by each input.
     private var bindingsOfInput: [[Int]] = []
     /// Records each source (by its position among the graph's bindings) took since the
@@ -157,15 +158,23 @@ public final class PipelineRunner {
     ///   the saved state was built by another version (the message says to rebuild); `.pipeline`
     ///   for a definition that does not hold together; `.database` when `derived.sqlite` fails.
     public convenience init(pipeline: Pipeline, store: Store, log: Log, options: Options = Options(), logger: Logger = Logger(label: "runnel.pipeline")) throws {
-        try self.init(pipeline: pipeline, store: store, log: log, options: options, logger: logger, locking: .acquire)
+        try self.init(pipeline: pipeline, store: store, source: .log(log), options: options, logger: logger, locking: .acquire)
+    }
+
+    /// Opens a pipeline over a source: some partitions of the log, or a Kafka cluster's topics.
+    /// Takes the pipeline's lock for the runner's life.
+    /// - Throws: As ``init(pipeline:store:log:options:logger:)``, and `.pipeline` when the
+    ///   pipeline's state was read from another source (its offsets would mean other records).
+    public convenience init(pipeline: Pipeline, store: Store, source: RecordSource, options: Options = Options(), logger: Logger = Logger(label: "runnel.pipeline")) throws {
+        try self.init(pipeline: pipeline, store: store, source: source, options: options, logger: logger, locking: .acquire)
     }
 
     /// Opens a pipeline, with its lock taken as `locking` says.
-    package init(pipeline: Pipeline, store: Store, log: Log, options: Options, logger: Logger, locking: Locking) throws {
+    package init(pipeline: Pipeline, store: Store, source: RecordSource, options: Options, logger: Logger, locking: Locking) throws {
         try pipeline.validate()
         self.pipeline = pipeline
         self.store = store
-        self.log = log
+        self.source = source
         self.options = options
         self.logger = logger
         metrics = PipelineMetrics(pipeline: pipeline.name)
@@ -196,7 +205,7 @@ public final class PipelineRunner {
     /// Opens a pipeline over the home's log, read-only, with its lock taken as `locking` says.
     package convenience init(pipeline: Pipeline, store: Store, options: Options, logger: Logger, locking: Locking) throws {
         try FileManager.default.createDirectory(at: store.home.logURL, withIntermediateDirectories: true)
-        try self.init(pipeline: pipeline, store: store, log: try Log.openForReading(store.home.logURL), options: options, logger: logger, locking: locking)
+        try self.init(pipeline: pipeline, store: store, source: .log(try Log.openForReading(store.home.logURL)), options: options, logger: logger, locking: locking)
     }
 
     // MARK: - State
@@ -262,11 +271,21 @@ public final class PipelineRunner {
 
     private func prepare(_ db: Database, views: [ReadViewTable]) throws {
         let name = pipeline.name
-        let saved = try Row.fetchOne(db, sql: "SELECT version, shape FROM runnel_pipelines WHERE name = ?", arguments: [name])
+        let saved = try Row.fetchOne(db, sql: "SELECT version, shape, source FROM runnel_pipelines WHERE name = ?", arguments: [name])
         if let saved, (saved["version"] as Int) != pipeline.version {
             throw RunnelError(.pipelineVersion,
                               "pipeline \(name) is now version \(pipeline.version), but its views and state in derived.sqlite were built by version \(saved["version"] as Int)",
                               hint: "Run `runnel run \(name) --rebuild` to drop them and replay the log from offset 0")
+        }
+        // Offsets read from one log mean other records in another (the file log and a Kafka
+        // cluster, two clusters): state built from one source never goes on from another.
+        let identity = source.reader.identity
+        let from = saved.map { ($0["source"] as String?) ?? "log" }
+        if let from, from != identity,
+           try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM runnel_pipeline_offsets WHERE pipeline = ?)", arguments: [name]) == true {
+            throw RunnelError(.pipeline,
+                              "pipeline \(name) read its views and state in derived.sqlite from \(from), and is now asked to go on from \(identity): its stored offsets would mean other records there",
+                              hint: "Run `runnel run \(name) --rebuild` with the new source to replay it from offset 0, or run it from \(from) as before")
         }
         let shape = graph.shape
         if let savedShape = saved?["shape"] as String?, let change = Self.change(from: savedShape.split(separator: "\n").map(String.init), to: shape) {
@@ -302,9 +321,9 @@ public final class PipelineRunner {
         // The topics are kept so `runnel pipelines` can tell the lag of a pipeline that has
         // not committed an offset yet.
         try db.execute(sql: """
-            INSERT INTO runnel_pipelines (name, version, description, topics, shape, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (name) DO UPDATE SET description = excluded.description, topics = excluded.topics, shape = excluded.shape
-            """, arguments: [name, pipeline.version, pipeline.description, boundTopics.joined(separator: ","), shape.joined(separator: "\n"), now, now])
+            INSERT INTO runnel_pipelines (name, version, description, topics, shape, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (name) DO UPDATE SET description = excluded.description, topics = excluded.topics, shape = excluded.shape, source = excluded.source
+            """, arguments: [name, pipeline.version, pipeline.description, boundTopics.joined(separator: ","), shape.joined(separator: "\n"), identity, now, now])
         let bookkeeping = try Row.fetchOne(db, sql: "SELECT generation, rebuild_started_at FROM runnel_pipelines WHERE name = ?", arguments: [name])
         generation = bookkeeping?["generation"] ?? 0
         isRebuilding = (bookkeeping?["rebuild_started_at"] as Int64?) != nil
@@ -330,9 +349,9 @@ public final class PipelineRunner {
     /// binds them; topics that appear later are added when they do.
     private func openInputs() throws {
         for topicName in boundTopics {
-            guard !graph.inputs.contains(where: { $0.topic == topicName }), let topic = try log.topic(topicName) else { continue }
+            guard !graph.inputs.contains(where: { $0.topic == topicName }), let found = try source.reader.partitions(of: topicName) else { continue }
             openedTopics += 1
-            for partition in topic.partitions {
+            for partition in found {
                 let saved = savedInputs["\(topicName)/\(partition.partition)"]
                 graph.inputs.append(.init(topic: topicName, partition: partition.partition, nextOffset: saved?.next ?? 0, maxEventTime: saved?.time))
                 partitions.append(partition)
@@ -353,7 +372,7 @@ public final class PipelineRunner {
     /// topics' (a topic's partitions appear) and its partitions' (segments grow and roll).
     /// The list grows as topics appear; followers watch it.
     package var inputFolders: [URL] {
-        [log.folder] + boundTopics.map { log.folder.appendingPathComponent($0) } + partitions.map(\.folder)
+        source.reader.watchedFolders(topics: boundTopics, partitions: partitions)
     }
 
     /// Whether the pipeline writes KV stores (whose versions its follower publishes).
@@ -396,7 +415,7 @@ public final class PipelineRunner {
             while budget > 0, next < end {
                 let before = next
                 do {
-                    next = try partition.forEachRecord(from: next) { record in
+                    next = try partition.read(from: next) { record in
                         try process(record, input: index, summary: &summary)
                         budget -= 1
                         return budget > 0
@@ -437,9 +456,9 @@ public final class PipelineRunner {
 
     /// The error for an input whose committed offset is past its partition's end: offsets this
     /// pipeline read are gone from the log, and new records would get them again.
-    private func aheadOfLog(_ next: Int64, _ partition: PartitionLog) -> RunnelError {
+    private func aheadOfLog(_ next: Int64, _ partition: any SourcePartition) -> RunnelError {
         RunnelError(.logGap,
-                    "pipeline \(pipeline.name) has read \(partition.topic)/\(partition.partition) up to offset \(next), but the log there now ends at offset \(partition.endOffset): records it read are gone from \(partition.folder.path) (a lost last segment, a deleted topic folder, or a tail cut after a crash), and new records would get their offsets again and be skipped",
+                    "pipeline \(pipeline.name) has read \(partition.topic)/\(partition.partition) up to offset \(next), but the log there now ends at offset \(partition.endOffset): records it read are gone from \(partition.location) (a lost last segment, a deleted topic folder, or a tail cut after a crash), and new records would get their offsets again and be skipped",
                     hint: "Rebuild the pipeline from the log as it is now: `runnel run \(pipeline.name) --rebuild`")
     }
 
@@ -636,7 +655,7 @@ public final class PipelineRunner {
         var events: Int64 = 0, milliseconds: Int64 = 0
         for (input, partition) in zip(graph.inputs, partitions) {
             events += max(0, partition.endOffset - input.nextOffset)
-            if input.nextOffset < partition.endOffset, let newest = partition.segmentSummaries.last?.maxTimestamp {
+            if input.nextOffset < partition.endOffset, let newest = partition.newestTimestamp {
                 milliseconds = max(milliseconds, newest - (input.maxEventTime ?? newest))
             }
         }

@@ -23,6 +23,9 @@ public struct PipelineService: Service {
     private let logger: Logger
     /// A lock the caller took for the pipeline (`runnel run`), or nil to take it on start.
     private let lock: RunnerLock?
+    /// Makes the source the runner reads (a Kafka cluster, some partitions of the log) at each
+    /// start; nil reads the home's whole log.
+    private let makeSource: (@Sendable () throws -> RecordSource)?
 
     /// Creates a follower for a pipeline.
     /// - Parameters:
@@ -38,11 +41,16 @@ public struct PipelineService: Service {
     }
 
     /// A follower that runs under a lock the caller already holds for the pipeline.
-    package init(pipeline: Pipeline, store: Store, options: PipelineRunner.Options, holding lock: RunnerLock, logger: Logger) {
-        self.init(pipeline: pipeline, store: store, options: options, idleCheckInterval: nil, lock: lock, logger: logger)
+    /// - Parameter source: Makes the source to read at each start (one per runner: a source is
+    ///   read from one thread); nil reads the home's whole log.
+    package init(pipeline: Pipeline, store: Store, options: PipelineRunner.Options, holding lock: RunnerLock, logger: Logger,
+                 source: (@Sendable () throws -> RecordSource)? = nil) {
+        self.init(pipeline: pipeline, store: store, options: options, idleCheckInterval: nil, lock: lock, logger: logger, source: source)
     }
 
-    private init(pipeline: Pipeline, store: Store, options: PipelineRunner.Options, idleCheckInterval: Duration?, lock: RunnerLock?, logger: Logger) {
+    private init(pipeline: Pipeline, store: Store, options: PipelineRunner.Options, idleCheckInterval: Duration?, lock: RunnerLock?, logger: Logger,
+                 source: (@Sendable () throws -> RecordSource)? = nil) {
+        self.makeSource = source
         self.pipeline = pipeline
         self.store = store
         self.options = options
@@ -67,8 +75,12 @@ public struct PipelineService: Service {
         // the same moment already finds the pipeline followed.
         InProcessFollowers.enter(pipeline.name, in: store.home)
         defer { InProcessFollowers.leave(pipeline.name, in: store.home) }
-        let runner = try PipelineRunner(pipeline: pipeline, store: store, options: options, logger: logger, locking: lock.map { .held($0) } ?? .acquire)
-        logger.info("pipeline following the log", metadata: ["pipeline": "\(pipeline.name)"])
+        let locking: PipelineRunner.Locking = lock.map { .held($0) } ?? .acquire
+        let runner = try makeSource.map { try PipelineRunner(pipeline: pipeline, store: store, source: $0(), options: options, logger: logger, locking: locking) }
+            ?? PipelineRunner(pipeline: pipeline, store: store, options: options, logger: logger, locking: locking)
+        logger.info("pipeline following the log", metadata: ["pipeline": "\(pipeline.name)", "pipeline.source": "\(runner.source)"])
+        // A source without folders to watch (a Kafka cluster) is looked at on a short timer.
+        let idleCheckInterval = runner.inputFolders.isEmpty ? min(idleCheckInterval, .milliseconds(100)) : idleCheckInterval
         let clock = ContinuousClock()
         var lastPublish = clock.now
         // Entries committed since the KV stores were last published (or a publish failed);

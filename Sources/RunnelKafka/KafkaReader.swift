@@ -1,0 +1,187 @@
+import CRdKafka
+import Foundation
+import Runnel
+
+/// Reads chosen partitions from chosen offsets with librdkafka's partition-assigned (simple)
+/// consumer: no consumer group, no offsets committed to Kafka. Whoever reads keeps its own
+/// offsets (a pipeline in `derived.sqlite`, with its views). Used from one thread at a time.
+final class KafkaReader {
+    let handle: KafkaHandle
+    private var topics: [String: OpaquePointer] = [:]
+    private var positions: [Key: Position] = [:]
+    private var batch = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: 1000)
+    /// Header bytes of the message in hand, reused from one message to the next.
+    private var headerScratch: [UInt8] = []
+
+    private struct Key: Hashable {
+        var topic: String
+        var partition: Int32
+    }
+
+    /// A partition being consumed: the offset the next message handed out will be at least,
+    /// and messages fetched but not handed out yet.
+    private struct Position {
+        var next: Int64
+        var pending: ArraySlice<UnsafeMutablePointer<rd_kafka_message_t>> = []
+    }
+
+    init(settings: KafkaSettings) throws {
+        handle = try KafkaHandle(RD_KAFKA_CONSUMER, settings: settings, own: [
+            "enable.partition.eof": "true",
+            "enable.auto.commit": "false",
+            "enable.auto.offset.store": "false",
+            // An offset retention removed is an error the reader reports, never a silent jump.
+            "auto.offset.reset": "error",
+            "allow.auto.create.topics": "false",
+            "fetch.wait.max.ms": "100",
+        ])
+    }
+
+    deinit {
+        for key in Array(positions.keys) { stop(key) }
+        for topic in topics.values { rd_kafka_topic_destroy(topic) }
+    }
+
+    var settings: KafkaSettings { handle.settings }
+
+    private func topicHandle(_ name: String) throws -> OpaquePointer {
+        if let known = topics[name] { return known }
+        guard let made = rd_kafka_topic_new(handle.pointer, name, nil) else {
+            throw KafkaFailure.error(rd_kafka_last_error(), doing: "opening topic \(name) to read", settings: settings)
+        }
+        topics[name] = made
+        return made
+    }
+
+    /// A topic's partition count, or nil when the cluster has no such topic.
+    func partitionCount(of topic: String) throws -> Int? { try handle.partitionCount(of: topic) }
+
+    /// The first offset a partition holds and the offset its next record will get, asked of
+    /// the partition's leader.
+    func watermarks(_ topic: String, _ partition: Int) throws -> (low: Int64, high: Int64) {
+        var low: Int64 = 0, high: Int64 = 0
+        let code = rd_kafka_query_watermark_offsets(handle.pointer, topic, Int32(partition), &low, &high, settings.requestTimeoutMs)
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaFailure.error(code, doing: "reading the offsets of \(topic)/\(partition)", settings: settings)
+        }
+        return (low, high)
+    }
+
+    private func stop(_ key: Key) {
+        guard let position = positions.removeValue(forKey: key) else { return }
+        for message in position.pending { rd_kafka_message_destroy(message) }
+        if let topic = topics[key.topic] { rd_kafka_consume_stop(topic, key.partition) }
+    }
+
+    /// Calls `body` with the messages of a partition from `offset` on, in order, until it
+    /// returns false or the offset `end` is reached.
+    /// - Returns: The offset to read next.
+    /// - Throws: ``RunnelError`` `.kafka` when the cluster reports an error for the partition,
+    ///   or delivers nothing for ``KafkaSettings/requestTimeout`` though records up to `end`
+    ///   exist.
+    func read(_ topic: String, _ partition: Int, from offset: Int64, to end: Int64,
+              _ body: (UnsafeMutablePointer<rd_kafka_message_t>) throws -> Bool) throws -> Int64 {
+        guard offset < end else { return offset }
+        let key = Key(topic: topic, partition: Int32(partition))
+        let topicHandle = try topicHandle(topic)
+        if positions[key]?.next != offset {
+            stop(key)
+            guard rd_kafka_consume_start(topicHandle, key.partition, offset) == 0 else {
+                throw KafkaFailure.error(rd_kafka_last_error(), doing: "starting to read \(topic)/\(partition) at offset \(offset)", settings: settings)
+            }
+            positions[key] = Position(next: offset)
+        }
+        var next = offset
+        var idleSince = ContinuousClock.now
+        do {
+            while next < end {
+                if positions[key]!.pending.isEmpty {
+                    let count = batch.withUnsafeMutableBufferPointer {
+                        rd_kafka_consume_batch(topicHandle, key.partition, 100, $0.baseAddress, $0.count)
+                    }
+                    guard count >= 0 else {
+                        throw KafkaFailure.error(rd_kafka_last_error(), doing: "reading \(topic)/\(partition)", settings: settings)
+                    }
+                    if count == 0 {
+                        if ContinuousClock.now - idleSince > settings.requestTimeout {
+                            throw RunnelError(.kafka, "Kafka at \(settings.bootstrapServers) delivered nothing of \(topic)/\(partition) from offset \(next) for \(settings.requestTimeout), though the partition holds records up to offset \(end - 1)",
+                                              hint: "Check that the partition's leader runs and answers; nothing was lost, run the command again once it does")
+                        }
+                        continue
+                    }
+                    positions[key]!.pending = ArraySlice(batch[0..<count].compactMap { $0 })
+                }
+                let message = positions[key]!.pending.removeFirst()
+                defer { rd_kafka_message_destroy(message) }
+                let code = message.pointee.err
+                if code == RD_KAFKA_RESP_ERR__PARTITION_EOF { continue }
+                guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                    let detail = rd_kafka_message_errstr(message).map { String(cString: $0) }
+                    throw KafkaFailure.error(code, doing: "reading \(topic)/\(partition) at offset \(next)", settings: settings, detail: detail)
+                }
+                idleSince = ContinuousClock.now
+                guard message.pointee.offset >= next else { continue }
+                next = message.pointee.offset + 1
+                positions[key]!.next = next
+                if try !body(message) { break }
+            }
+        } catch {
+            // Where the fetcher stands is unknown after a failure: the next read starts afresh.
+            stop(key)
+            throw error
+        }
+        return next
+    }
+
+    /// A message's owned copy, headers included.
+    static func record(of message: UnsafeMutablePointer<rd_kafka_message_t>) -> LogRecord {
+        var headers: [RecordHeader] = []
+        forEachHeader(of: message) { name, value in
+            headers.append(RecordHeader(String(decoding: name, as: UTF8.self), value.map { Array($0) }))
+        }
+        return LogRecord(offset: message.pointee.offset, timestamp: timestamp(of: message),
+                         key: bytes(message.pointee.key, message.pointee.key_len).map { Array($0) },
+                         value: bytes(message.pointee.payload, message.pointee.len).map { Array($0) },
+                         headers: headers)
+    }
+
+    /// Calls `body` with a view of the message, valid during the call.
+    func withView<T>(of message: UnsafeMutablePointer<rd_kafka_message_t>, _ body: (LogRecordView) throws -> T) rethrows -> T {
+        headerScratch.removeAll(keepingCapacity: true)
+        var headers: [(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?)] = []
+        Self.forEachHeader(of: message) { headers.append(($0, $1)) }
+        LogRecordView.appendHeaders(headers, to: &headerScratch)
+        return try headerScratch.withUnsafeBytes { headerBytes in
+            try body(LogRecordView(offset: message.pointee.offset, timestamp: Self.timestamp(of: message),
+                                   key: Self.bytes(message.pointee.key, message.pointee.key_len),
+                                   value: Self.bytes(message.pointee.payload, message.pointee.len),
+                                   headerBytes: headerBytes))
+        }
+    }
+
+    private static func bytes(_ pointer: UnsafeMutableRawPointer?, _ count: Int) -> UnsafeRawBufferPointer? {
+        guard let pointer else { return nil }
+        return UnsafeRawBufferPointer(start: pointer, count: count)
+    }
+
+    private static func timestamp(of message: UnsafeMutablePointer<rd_kafka_message_t>) -> Int64 {
+        var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let time = rd_kafka_message_timestamp(message, &type)
+        return type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : time
+    }
+
+    private static func forEachHeader(of message: UnsafeMutablePointer<rd_kafka_message_t>,
+                                      _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer?) -> Void) {
+        var list: OpaquePointer?
+        guard rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return }
+        var index = 0
+        while true {
+            var name: UnsafePointer<CChar>?
+            var value: UnsafeRawPointer?
+            var size = 0
+            guard rd_kafka_header_get_all(list, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR, let name else { return }
+            body(UnsafeRawBufferPointer(start: name, count: strlen(name)), value.map { UnsafeRawBufferPointer(start: $0, count: size) })
+            index += 1
+        }
+    }
+}

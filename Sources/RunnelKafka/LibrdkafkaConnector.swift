@@ -1,0 +1,73 @@
+import Foundation
+import Logging
+import Runnel
+import ServiceLifecycle
+
+/// Runnel's Kafka features through librdkafka, for the command line (`--to kafka`,
+/// `--from kafka`, `log mirror`):
+///
+/// ```swift
+/// await RunnelCommand.main(catalog: MyApp.catalog, kafka: LibrdkafkaConnector())
+/// ```
+public struct LibrdkafkaConnector: KafkaConnector {
+    public init() {}
+
+    public func relay(store: Store, settings: KafkaSettings, configuration: OutboxRelay.Configuration, logger: Logger) throws -> OutboxRelay {
+        try OutboxRelay(store: store, kafka: settings, configuration: configuration, logger: logger)
+    }
+
+    public func source(settings: KafkaSettings, partitions: PartitionSelection?) throws -> RecordSource {
+        try RecordSource.kafka(settings, partitions: partitions)
+    }
+
+    public func mirror(store: Store, settings: KafkaSettings, topics: [String]?, follow: Bool, logger: Logger) async throws -> LogMirrorSummary {
+        try await ServiceThread.run(named: "runnel.mirror") {
+            try await LogMirrorRun(store: store, settings: settings, topics: topics, logger: logger).run(follow: follow)
+        }
+    }
+}
+
+/// A mirror's run: to the log's end, or following it. Following, a failed cycle (the cluster
+/// down, a delivery not acknowledged) is logged and retried after a backoff, 1 s doubling up to
+/// 30 s; the positions are stored only for acknowledged records, so nothing is lost or doubled.
+struct LogMirrorRun {
+    let store: Store
+    let settings: KafkaSettings
+    let topics: [String]?
+    let logger: Logger
+    /// How often a caught-up mirror looks at the log.
+    var idleCheckInterval: Duration = .milliseconds(100)
+
+    func run(follow: Bool) async throws -> LogMirrorSummary {
+        var mirror = try LogMirror(store: store, settings: settings, topics: topics, logger: logger)
+        guard follow else { return try mirror.drain() }
+        var total = LogMirrorSummary()
+        var delay = Duration.seconds(1)
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                let cycle = try mirror.mirrorOnce()
+                total.add(cycle)
+                delay = .seconds(1)
+                if cycle.records > 0 { continue }
+                await pause(idleCheckInterval)
+            } catch let error as RunnelError where error.code == .kafka {
+                logger.warning("mirror cycle failed; retrying", metadata: ["error": "\(error)", "mirror.retry_in": "\(delay)"])
+                await pause(delay)
+                delay = min(delay * 2, .seconds(30))
+                // A mirror whose cluster was never reached at start is made again.
+                if let again = try? LogMirror(store: store, settings: settings, topics: topics, logger: logger) { mirror = again }
+            }
+        }
+        logger.info("mirror stopping after its last batch")
+        return total
+    }
+
+    /// Sleeps, waking early for a graceful shutdown.
+    private func pause(_ duration: Duration) async {
+        let clock = ContinuousClock()
+        let deadline = clock.now + duration
+        while clock.now < deadline, !Task.isShuttingDownGracefully, !Task.isCancelled {
+            try? await Task.sleep(for: min(.milliseconds(100), deadline - clock.now))
+        }
+    }
+}
