@@ -77,7 +77,11 @@ struct KafkaOptions: ParsableArguments {
         }
         let settings = KafkaSettings(bootstrapServers: bootstrapServers, properties: properties,
                                      requestTimeout: .seconds(kafkaTimeout), deliveryTimeout: .seconds(kafkaTimeout))
-        try settings.validate()
+        do {
+            try settings.validate()
+        } catch let error as RunnelError {
+            throw ValidationError(error.message + (error.hint.map { ". \($0)" } ?? ""))
+        }
         return settings
     }
 

@@ -1,6 +1,6 @@
 import Foundation
 @testable import Runnel
-import RunnelKafka
+@testable import RunnelKafka
 import RunnelTesting
 import Testing
 
@@ -64,6 +64,19 @@ final class MockCluster: @unchecked Sendable {
     /// Settings with short timeouts, so a test of a broker that is down does not wait long.
     func settings(timeout: Duration = .seconds(10)) -> KafkaSettings {
         KafkaSettings(bootstrapServers: bootstrapServers, requestTimeout: timeout, deliveryTimeout: timeout)
+    }
+
+    /// How many records the topics hold, from their partitions' offsets.
+    func recordCount(of topics: [String]) throws -> Int64 {
+        let reader = try KafkaReader(settings: settings())
+        var total: Int64 = 0
+        for topic in topics {
+            for partition in 0..<(try reader.partitionCount(of: topic) ?? 0) {
+                let (low, high) = try reader.watermarks(topic, partition)
+                total += high - low
+            }
+        }
+        return total
     }
 
     /// Every record of a topic, by partition, read with Runnel's own consumer.

@@ -9,7 +9,7 @@ struct LogCommand: AsyncParsableCommand {
         commandName: "log",
         abstract: "Look at and maintain the file-segment log (Kafka-compatible segments under log/).",
         subcommands: [LogTopics.self, LogCreate.self, LogDescribe.self, LogTail.self, LogVerify.self, LogRepair.self,
-                      LogRetention.self, LogCompact.self, LogMirrorCommand.self])
+                      LogRetention.self, LogCompact.self, LogMirrorCommand.self, LogExportCommand.self])
 
     /// Opens the log to read.
     static func reading(_ home: HomeOptions) throws -> Log {

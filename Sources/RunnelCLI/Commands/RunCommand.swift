@@ -60,7 +60,13 @@ struct RunCommand: AsyncParsableCommand {
         case .log: try kafka.refuseUnused("--from kafka")
         case .kafka: _ = try kafka.settings(for: "--from kafka")
         }
-        if let partitions { _ = try PartitionSelection(parsing: partitions) }
+        if let partitions {
+            do {
+                _ = try PartitionSelection(parsing: partitions)
+            } catch let error as RunnelError {
+                throw ValidationError(error.message + (error.hint.map { ". \($0)" } ?? ""))
+            }
+        }
     }
 
     /// Makes the source each pipeline reads, when it is not the home's whole log.

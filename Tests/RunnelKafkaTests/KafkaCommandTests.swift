@@ -1,0 +1,92 @@
+import Foundation
+@testable import Runnel
+import RunnelTesting
+import Testing
+
+/// The Kafka options of the `runnel` command line, run as a user runs them.
+@Suite struct KafkaCommandTests {
+    /// Runs `runnel` to its end: exit status, standard output, standard error.
+    static func runnel(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+        let output = Pipe(), error = Pipe()
+        let process = try ChildProcess.launch(arguments, standardOutput: output, standardError: error)
+        let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let err = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, out, err)
+    }
+
+    @Test func kafkaOptionsAreRefusedWhereTheyWouldBeIgnoredOrAreMissing() throws {
+        let noServers = try Self.runnel(["relay", "--to", "kafka"])
+        #expect(noServers.status == 64 && noServers.error.contains("--to kafka needs --bootstrap-servers HOST:PORT"), "\(noServers)")
+        let unused = try Self.runnel(["relay", "--bootstrap-servers", "localhost:9092"])
+        #expect(unused.status == 64 && unused.error.contains("go with --to kafka"), "\(unused)")
+        let noPort = try Self.runnel(["run", "member-sessions", "--from", "kafka", "--bootstrap-servers", "localhost"])
+        #expect(noPort.status == 64 && noPort.error.contains("has no port"), "\(noPort)")
+        let badPartitions = try Self.runnel(["run", "member-sessions", "--partitions", "3-1"])
+        #expect(badPartitions.status == 64 && badPartitions.error.contains("Write them as 0-3"), "\(badPartitions)")
+    }
+
+    @Test func relayIntoKafkaThenRunPipelinesOnHalfThePartitions() throws {
+        let cluster = try MockCluster()
+        let temporary = try TemporaryHome(label: "kafka-cli")
+        let home = temporary.home.url.path
+        #expect(try Self.runnel(["migrate", "--home", home]).status == 0)
+        #expect(try Self.runnel(["sample", "load", "--home", home]).status == 0)
+        // The mock makes any topic a client asks about with 4 partitions: relay with as many.
+        let relay = try Self.runnel(["relay", "--to", "kafka", "--bootstrap-servers", cluster.bootstrapServers, "--partitions", "4", "--home", home])
+        #expect(relay.status == 0 && relay.output.contains("Relayed 2583 rows into Kafka at \(cluster.bootstrapServers)"), "\(relay)")
+        let again = try Self.runnel(["relay", "--to", "kafka", "--bootstrap-servers", cluster.bootstrapServers, "--partitions", "4", "--home", home])
+        #expect(again.status == 0 && again.output.contains("Relayed 0 rows"), "\(again)")
+
+        let run = try Self.runnel(["run", "member-sessions", "--from", "kafka", "--partitions", "0-1", "--bootstrap-servers", cluster.bootstrapServers, "--home", home])
+        #expect(run.status == 0 && run.output.contains("member-sessions v1:"), "\(run)")
+        // Handlers read the home's log: a Kafka source for one is refused, not ignored.
+        let handler = try Self.runnel(["run", "email", "--from", "kafka", "--bootstrap-servers", cluster.bootstrapServers, "--home", home])
+        #expect(handler.status == 64 && handler.error.contains("applies to pipelines only"), "\(handler)")
+        // The pipeline's state came from Kafka: going on from the file log is refused.
+        let fromLog = try Self.runnel(["run", "member-sessions", "--home", home])
+        #expect(fromLog.status == 1 && fromLog.error.contains("read its views and state in derived.sqlite from kafka:"), "\(fromLog)")
+        // One relay per home, whatever its destination.
+        let follower = try ChildProcess.launch(["relay", "--to", "kafka", "--follow", "--bootstrap-servers", cluster.bootstrapServers, "--partitions", "4",
+                                                "--home", home])
+        defer { if follower.isRunning { kill(follower.processIdentifier, SIGKILL) } }
+        let lock = RunnerLock.url(.relay, named: "outbox", in: temporary.home)
+        let deadline = Date().addingTimeInterval(30)
+        while RunnerLock.holder(of: lock) != follower.processIdentifier, Date() < deadline { usleep(50_000) }
+        let second = try Self.runnel(["relay", "--home", home])
+        #expect(second.status == 1 && second.error.contains("relay outbox") && second.error.contains("pid \(follower.processIdentifier)"), "\(second)")
+        kill(follower.processIdentifier, SIGTERM)
+        follower.waitUntilExit()
+        #expect(follower.terminationStatus == 0)
+    }
+
+    @Test func exportWritesTheSegmentsInKafkasFolderLayout() throws {
+        let temporary = try TemporaryHome(label: "kafka-export")
+        let home = temporary.home.url.path
+        #expect(try Self.runnel(["migrate", "--home", home]).status == 0)
+        #expect(try Self.runnel(["sample", "load", "--home", home]).status == 0)
+        #expect(try Self.runnel(["relay", "--partitions", "2", "--home", home]).status == 0)
+        let target = temporary.folder.appendingPathComponent("as-kafka")
+        let export = try Self.runnel(["log", "export", "--kafka-layout", target.path, "--home", home])
+        #expect(export.status == 0 && export.output.contains("Exported "), "\(export)")
+        let log = try Log.openForReading(temporary.home.logURL)
+        var compared = 0
+        for name in log.topicNames {
+            for partition in 0..<2 {
+                let source = temporary.home.logURL.appendingPathComponent(name).appendingPathComponent(String(partition))
+                let copy = target.appendingPathComponent("\(name)-\(partition)")
+                let files = try FileManager.default.contentsOfDirectory(atPath: source.path).filter { $0.hasSuffix(".log") || $0.hasSuffix("index") }
+                #expect(files.contains("00000000000000000000.log"))
+                for file in files {
+                    #expect(FileManager.default.contentsEqual(atPath: source.appendingPathComponent(file).path, andPath: copy.appendingPathComponent(file).path),
+                            "\(name)-\(partition)/\(file) differs from the log's")
+                    compared += 1
+                }
+            }
+        }
+        #expect(compared >= log.topicNames.count * 2 * 3)
+        // Nothing is overwritten.
+        let again = try Self.runnel(["log", "export", "--kafka-layout", target.path, "--home", home])
+        #expect(again.status == 1 && again.error.contains("is not empty"), "\(again)")
+    }
+}
