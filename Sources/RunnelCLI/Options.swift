@@ -59,15 +59,16 @@ struct KafkaOptions: ParsableArguments {
     @Option(name: .customLong("kafka-property"),
             help: ArgumentHelp("A librdkafka property for the Kafka clients (security.protocol=SSL, sasl.mechanisms=…); repeatable.", valueName: "key=value"))
     var kafkaProperties: [String] = []
-    @Option(help: ArgumentHelp("How long a Kafka request, or a produced record's acknowledgement, may take.", valueName: "seconds"))
-    var kafkaTimeout: Int = 30
+    @Option(help: ArgumentHelp("How long a Kafka request, or a produced record's acknowledgement, may take (default 30).", valueName: "seconds"))
+    var kafkaTimeout: Int?
 
     /// The settings, refusing what is missing or malformed.
     func settings(for flag: String) throws -> KafkaSettings {
         guard let bootstrapServers else {
             throw ValidationError("\(flag) needs --bootstrap-servers HOST:PORT, the address of one or more brokers")
         }
-        guard kafkaTimeout > 0 else { throw ValidationError("--kafka-timeout must be positive") }
+        let timeout = kafkaTimeout ?? 30
+        guard timeout > 0 else { throw ValidationError("--kafka-timeout must be positive") }
         var properties: [String: String] = [:]
         for property in kafkaProperties {
             guard let equals = property.firstIndex(of: "="), equals != property.startIndex else {
@@ -76,7 +77,7 @@ struct KafkaOptions: ParsableArguments {
             properties[String(property[..<equals])] = String(property[property.index(after: equals)...])
         }
         let settings = KafkaSettings(bootstrapServers: bootstrapServers, properties: properties,
-                                     requestTimeout: .seconds(kafkaTimeout), deliveryTimeout: .seconds(kafkaTimeout))
+                                     requestTimeout: .seconds(timeout), deliveryTimeout: .seconds(timeout))
         do {
             try settings.validate()
         } catch let error as RunnelError {
@@ -87,8 +88,8 @@ struct KafkaOptions: ParsableArguments {
 
     /// Refuses Kafka options given without `--to kafka` / `--from kafka`, which would be ignored.
     func refuseUnused(_ flag: String) throws {
-        if bootstrapServers != nil || !kafkaProperties.isEmpty {
-            throw ValidationError("--bootstrap-servers and --kafka-property go with \(flag)")
+        if bootstrapServers != nil || !kafkaProperties.isEmpty || kafkaTimeout != nil {
+            throw ValidationError("--bootstrap-servers, --kafka-property and --kafka-timeout go with \(flag)")
         }
     }
 

@@ -15,6 +15,8 @@ final class KafkaDestination: RelayDestination {
     /// The home's log folder, whose topics' settings Kafka's topics must match.
     private let logFolder: URL
     private var producer: KafkaProducer?
+    /// When a failed delivery that may have been stored was last reported.
+    private var possiblyStoredFailureAt: ContinuousClock.Instant?
     /// Reads the cluster's partitions back: their tails at start-up, a mirror's deliveries.
     let reader: KafkaReader
     private var known: [String: RelayTopic] = [:]
@@ -114,7 +116,10 @@ final class KafkaDestination: RelayDestination {
                 records.append(KafkaReader.record(of: message))
                 return true
             }
-            for record in records.reversed() where try !visit(record) { return }
+            for record in records.reversed() where try !visit(record) {
+                reader.stop(topic, partition)
+                return
+            }
             scanned += end - start
             end = start
             window = min(window * 2, 65_536)
@@ -122,21 +127,54 @@ final class KafkaDestination: RelayDestination {
                 logger.notice("stopped looking back for the relay's newest records", metadata: [
                     "kafka.topic": "\(topic)", "kafka.partition": "\(partition)", "kafka.records_looked_at": "\(scanned)",
                 ])
-                return
+                break
             }
         }
+        // The fetcher would go on prefetching the partition for nothing.
+        reader.stop(topic, partition)
     }
 
     func location(of topic: String, partition: Int) -> String {
         "\(topic)/\(partition) in Kafka at \(settings.bootstrapServers)"
     }
 
+    var tailIsRemote: Bool { true }
+
+    /// A record whose delivery failed after its request reached a broker may still be appended
+    /// (and, with `acks=all`, become visible once replicated) for up to a request timeout: the
+    /// tail is read after that.
+    func prepareToReadTails() throws {
+        guard let failedAt = possiblyStoredFailureAt else { return }
+        let wait = failedAt + settings.requestTimeout - ContinuousClock.now
+        if wait > .zero {
+            logger.notice("waiting for records whose delivery failed but may have been stored, before reading the tail", metadata: [
+                "kafka.wait": "\(wait)",
+            ])
+            Thread.sleep(forTimeInterval: Double(wait.milliseconds) / 1000)
+        }
+        possiblyStoredFailureAt = nil
+    }
+
     func append(_ records: ArraySlice<LogRecord>, to topic: String, partition: Int) throws {
         let producer = try liveProducer()
-        for record in records {
-            try producer.produce(record, topic: topic, partition: partition)
+        do {
+            for record in records {
+                try producer.produce(record, topic: topic, partition: partition)
+            }
+        } catch {
+            // What was queued before the failure must not land after the next tail read: wait
+            // for all of it, then start afresh.
+            _ = try? producer.flush()
+            retire(producer)
+            throw error
         }
         producer.poll()
+    }
+
+    /// Drops a producer after a failure, keeping when it may have stored failed records.
+    private func retire(_ producer: KafkaProducer) {
+        if let at = producer.possiblyStoredFailureAt { possiblyStoredFailureAt = max(possiblyStoredFailureAt ?? at, at) }
+        self.producer = nil
     }
 
     func flush() throws {
@@ -146,7 +184,7 @@ final class KafkaDestination: RelayDestination {
         } catch {
             // A producer whose deliveries failed may have stored some and not others, and an
             // idempotent one may be fenced: the next cycle starts a new one after learning the tail.
-            self.producer = nil
+            retire(producer)
             throw error
         }
     }

@@ -27,15 +27,16 @@ final class KafkaHandle: @unchecked Sendable {
     let pointer: OpaquePointer
     let settings: KafkaSettings
 
-    /// Makes a client of `type` with the settings' properties, then `own` (which win).
+    /// Makes a client of `type` with `defaults`, then the settings' properties (which may change
+    /// them), then `own` (which nothing changes: what Runnel's guarantees rest on).
     /// - Parameter prepare: Sets callbacks and their opaque on the configuration before the
     ///   handle is made.
-    init(_ type: rd_kafka_type_t, settings: KafkaSettings, own: [String: String],
+    init(_ type: rd_kafka_type_t, settings: KafkaSettings, own: [String: String], defaults: [String: String] = [:],
          prepare: (OpaquePointer) -> Void = { _ in }) throws {
         try settings.validate()
         self.settings = settings
         guard let configuration = rd_kafka_conf_new() else { throw KafkaFailure.error("cannot allocate a librdkafka configuration") }
-        var properties = settings.properties
+        var properties = defaults.merging(settings.properties) { $1 }
         properties["bootstrap.servers"] = settings.bootstrapServers
         properties["client.id"] = properties["client.id"] ?? "runnel"
         for (key, value) in own { properties[key] = value }

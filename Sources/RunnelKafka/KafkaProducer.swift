@@ -3,8 +3,10 @@ import Foundation
 import Runnel
 
 /// An idempotent librdkafka producer: records of a partition land in the order they were
-/// produced, once each, whatever the retries (`enable.idempotence`, `acks=all`). Used from one
-/// thread at a time.
+/// produced, once each, whatever the retries (`enable.idempotence`, `acks=all`), and never
+/// with a gap (`enable.gapless.guarantee`: a batch that fails for good stops the producer
+/// rather than letting later batches of its partition land, so what a partition holds of a
+/// cycle is always a prefix of it). Used from one thread at a time.
 final class KafkaProducer {
     let handle: KafkaHandle
     private let deliveries: Deliveries
@@ -15,18 +17,28 @@ final class KafkaProducer {
         var delivered = 0
         var failed = 0
         var firstFailure: (code: rd_kafka_resp_err_t, status: rd_kafka_msg_status_t)?
+        /// Whether a failed record may still have been stored (its request reached a broker).
+        var possiblyStored = false
     }
+
+    /// When the last failed delivery that may have been stored was reported: a reader of the
+    /// partition's tail waits a request timeout past it (see ``KafkaDestination``).
+    private(set) var possiblyStoredFailureAt: ContinuousClock.Instant?
 
     init(settings: KafkaSettings) throws {
         let deliveries = Deliveries()
         self.deliveries = deliveries
         handle = try KafkaHandle(RD_KAFKA_PRODUCER, settings: settings, own: [
             "enable.idempotence": "true",
+            "enable.gapless.guarantee": "true",
             "acks": "all",
+            // Records up to Runnel's largest (1 GiB); the cluster's topic limit still applies.
+            "message.max.bytes": "1000000000",
             // Topics are made with their partition count on purpose (see KafkaDestination),
             // never by a metadata request with the cluster's default count.
             "allow.auto.create.topics": "false",
             "message.timeout.ms": String(settings.deliveryTimeout.milliseconds),
+        ], defaults: [
             "linger.ms": "5",
             "queue.buffering.max.messages": "1000000",
         ]) { configuration in
@@ -38,8 +50,10 @@ final class KafkaProducer {
                     deliveries.delivered += 1
                 } else {
                     deliveries.failed += 1
+                    let status = rd_kafka_message_status(message)
+                    if status != RD_KAFKA_MSG_STATUS_NOT_PERSISTED { deliveries.possiblyStored = true }
                     if deliveries.firstFailure == nil {
-                        deliveries.firstFailure = (message.pointee.err, rd_kafka_message_status(message))
+                        deliveries.firstFailure = (message.pointee.err, status)
                     }
                 }
             }
@@ -47,10 +61,11 @@ final class KafkaProducer {
     }
 
     deinit {
-        // Nothing waits for records still queued: their rows stay in the outbox (the relay) or
-        // their position is not stored (the mirror), and the next run learns from the tail.
-        rd_kafka_purge(handle.pointer, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
-        rd_kafka_poll(handle.pointer, 0)
+        // Records never sent are dropped (their rows stay in the outbox, or their position is
+        // not stored); records on their way are waited for, so none lands after the next
+        // reader of the tail looked.
+        rd_kafka_purge(handle.pointer, Int32(RD_KAFKA_PURGE_F_QUEUE))
+        _ = rd_kafka_flush(handle.pointer, Int32(clamping: handle.settings.deliveryTimeout.milliseconds))
         for topic in topics.values { rd_kafka_topic_destroy(topic) }
     }
 
@@ -135,20 +150,23 @@ final class KafkaProducer {
     /// Serves delivery reports without waiting.
     func poll() { rd_kafka_poll(handle.pointer, 0) }
 
-    /// Waits until every queued record is acknowledged or has failed.
+    /// Waits until every queued record is acknowledged or has failed — all of them, even after
+    /// a first failure, so that none is still on its way when the caller reads the tail.
     /// - Returns: How many were delivered since the last flush.
     /// - Throws: ``RunnelError`` `.kafka` when any failed: some of them may be in the cluster
     ///   and some not, and this producer should not be used again.
     @discardableResult
     func flush() throws -> Int {
+        // Every record ends, acknowledged or failed, within the delivery timeout.
         while rd_kafka_outq_len(handle.pointer) > 0 {
             _ = rd_kafka_flush(handle.pointer, 1000)
-            if rd_kafka_outq_len(handle.pointer) > 0, deliveries.failed > 0 { break }
         }
         let delivered = deliveries.delivered, failed = deliveries.failed, first = deliveries.firstFailure
+        if deliveries.possiblyStored { possiblyStoredFailureAt = ContinuousClock.now }
         deliveries.delivered = 0
         deliveries.failed = 0
         deliveries.firstFailure = nil
+        deliveries.possiblyStored = false
         if failed > 0, let first {
             let status = first.status == RD_KAFKA_MSG_STATUS_NOT_PERSISTED ? "not stored" : "perhaps stored"
             throw KafkaFailure.error(first.code, doing: "delivering \(failed) record(s) (\(delivered) were acknowledged; the first failure was \(status))",

@@ -33,7 +33,12 @@ final class KafkaReader {
             // An offset retention removed is an error the reader reports, never a silent jump.
             "auto.offset.reset": "error",
             "allow.auto.create.topics": "false",
+            // A fetch of one record up to Runnel's largest still fits a response.
+            "receive.message.max.bytes": "1100000000",
+        ], defaults: [
             "fetch.wait.max.ms": "100",
+            // Prefetch at most 8 MiB per partition being read (librdkafka's default is 64 MiB).
+            "queued.max.messages.kbytes": "8192",
         ])
     }
 
@@ -67,6 +72,11 @@ final class KafkaReader {
         return (low, high)
     }
 
+    /// Stops fetching a partition, dropping what was prefetched.
+    func stop(_ topic: String, _ partition: Int) {
+        stop(Key(topic: topic, partition: Int32(partition)))
+    }
+
     private func stop(_ key: Key) {
         guard let position = positions.removeValue(forKey: key) else { return }
         for message in position.pending { rd_kafka_message_destroy(message) }
@@ -96,25 +106,37 @@ final class KafkaReader {
         do {
             while next < end {
                 if positions[key]!.pending.isEmpty {
+                    // As many as are known to be there: the call returns once it has them,
+                    // rather than waiting out its timeout for a fuller batch.
+                    let wanted = Int(min(Int64(batch.count), end - next))
                     let count = batch.withUnsafeMutableBufferPointer {
-                        rd_kafka_consume_batch(topicHandle, key.partition, 100, $0.baseAddress, $0.count)
+                        rd_kafka_consume_batch(topicHandle, key.partition, 100, $0.baseAddress, wanted)
                     }
                     guard count >= 0 else {
                         throw KafkaFailure.error(rd_kafka_last_error(), doing: "reading \(topic)/\(partition)", settings: settings)
                     }
                     if count == 0 {
                         if ContinuousClock.now - idleSince > settings.requestTimeout {
-                            throw RunnelError(.kafka, "Kafka at \(settings.bootstrapServers) delivered nothing of \(topic)/\(partition) from offset \(next) for \(settings.requestTimeout), though the partition holds records up to offset \(end - 1)",
-                                              hint: "Check that the partition's leader runs and answers; nothing was lost, run the command again once it does")
+                            throw RunnelError(.kafka, "Kafka at \(settings.bootstrapServers) delivered nothing of \(topic)/\(partition) from offset \(next) for \(settings.requestTimeout), though the partition's offsets reach \(end - 1)",
+                                              hint: "Check that the partition's leader runs and answers (or whether another producer holds a transaction open on the partition); nothing was lost, run the command again once it does")
                         }
                         continue
                     }
                     positions[key]!.pending = ArraySlice(batch[0..<count].compactMap { $0 })
                 }
-                let message = positions[key]!.pending.removeFirst()
-                defer { rd_kafka_message_destroy(message) }
+                let message = positions[key]!.pending.first!
                 let code = message.pointee.err
-                if code == RD_KAFKA_RESP_ERR__PARTITION_EOF { continue }
+                // A record at or past `end` is left for the read that wants it.
+                if code == RD_KAFKA_RESP_ERR_NO_ERROR, message.pointee.offset >= end { break }
+                positions[key]!.pending.removeFirst()
+                defer { rd_kafka_message_destroy(message) }
+                if code == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                    // The partition ends here for now: offsets below that were records this
+                    // reader does not see (transaction markers, compacted away).
+                    next = max(next, message.pointee.offset)
+                    positions[key]!.next = next
+                    continue
+                }
                 guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
                     let detail = rd_kafka_message_errstr(message).map { String(cString: $0) }
                     throw KafkaFailure.error(code, doing: "reading \(topic)/\(partition) at offset \(next)", settings: settings, detail: detail)

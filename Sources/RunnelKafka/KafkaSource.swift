@@ -33,7 +33,7 @@ final class KafkaSourceReader: SourceReader {
             throw KafkaFailure.error(RD_KAFKA_RESP_ERR__TRANSPORT, doing: "telling its cluster id", settings: settings,
                                      detail: "no broker answered within \(settings.requestTimeout)")
         }
-        identity = "kafka:\(cluster)"
+        identity = "kafka:\(cluster)" + (selection.map { " partitions \($0)" } ?? "")
     }
 
     var description: String {

@@ -39,13 +39,16 @@ struct LogMirrorRun {
     var idleCheckInterval: Duration = .milliseconds(100)
 
     func run(follow: Bool) async throws -> LogMirrorSummary {
-        var mirror = try LogMirror(store: store, settings: settings, topics: topics, logger: logger)
-        guard follow else { return try mirror.drain() }
+        guard follow else { return try LogMirror(store: store, settings: settings, topics: topics, logger: logger).drain() }
+        var mirror: LogMirror?
         var total = LogMirrorSummary()
         var delay = Duration.seconds(1)
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
-                let cycle = try mirror.mirrorOnce()
+                // Made (again) here, so a cluster that does not answer at start is waited for.
+                let current = try mirror ?? LogMirror(store: store, settings: settings, topics: topics, logger: logger)
+                mirror = current
+                let cycle = try current.mirrorOnce()
                 total.add(cycle)
                 delay = .seconds(1)
                 if cycle.records > 0 { continue }
@@ -54,8 +57,6 @@ struct LogMirrorRun {
                 logger.warning("mirror cycle failed; retrying", metadata: ["error": "\(error)", "mirror.retry_in": "\(delay)"])
                 await pause(delay)
                 delay = min(delay * 2, .seconds(30))
-                // A mirror whose cluster was never reached at start is made again.
-                if let again = try? LogMirror(store: store, settings: settings, topics: topics, logger: logger) { mirror = again }
             }
         }
         logger.info("mirror stopping after its last batch")

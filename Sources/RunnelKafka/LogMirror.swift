@@ -98,6 +98,7 @@ final class LogMirror {
     /// Brings every stored position in line with the cluster: records delivered after the last
     /// store are matched against the log and skipped.
     private func reconcile(into summary: inout LogMirrorSummary) throws {
+        try destination.prepareToReadTails()
         try loadPositions()
         var changed: [Key] = []
         for key in positions.keys.sorted() {
@@ -131,6 +132,7 @@ final class LogMirror {
             delivered.append(KafkaReader.record(of: message))
             return true
         }
+        destination.reader.stop(key.topic, key.partition)
         guard let partition = try log.topic(key.topic)?.partitions[key.partition] else {
             throw RunnelError(.notFound, "the log at \(log.folder.path) no longer has topic \(key.topic), which the mirror was copying")
         }

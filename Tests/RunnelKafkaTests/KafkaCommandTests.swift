@@ -40,8 +40,8 @@ import Testing
 
         let run = try Self.runnel(["run", "member-sessions", "--from", "kafka", "--partitions", "0-1", "--bootstrap-servers", cluster.bootstrapServers, "--home", home])
         #expect(run.status == 0 && run.output.contains("member-sessions v1:"), "\(run)")
-        // Handlers read the home's log: a Kafka source for one is refused, not ignored.
-        let handler = try Self.runnel(["run", "email", "--from", "kafka", "--bootstrap-servers", cluster.bootstrapServers, "--home", home])
+        // Handlers read every partition: a split for one is refused, not ignored.
+        let handler = try Self.runnel(["run", "email", "--partitions", "0-1", "--from", "kafka", "--bootstrap-servers", cluster.bootstrapServers, "--home", home])
         #expect(handler.status == 64 && handler.error.contains("applies to pipelines only"), "\(handler)")
         // The pipeline's state came from Kafka: going on from the file log is refused.
         let fromLog = try Self.runnel(["run", "member-sessions", "--home", home])
@@ -88,5 +88,31 @@ import Testing
         // Nothing is overwritten.
         let again = try Self.runnel(["log", "export", "--kafka-layout", target.path, "--home", home])
         #expect(again.status == 1 && again.error.contains("is not empty"), "\(again)")
+    }
+
+    /// A cluster that does not answer when `relay --to kafka --follow` starts is waited for,
+    /// the rows staying in the outbox; once it answers, every row arrives once.
+    @Test func aFollowingRelayWaitsForAClusterThatIsDownWhenItStarts() throws {
+        let cluster = try MockCluster()
+        for topic in ["notes", "derived-notes"] { try cluster.createTopic(topic, partitions: 3) }
+        let temporary = try TemporaryHome(label: "kafka-relay-waits")
+        let store = try temporary.openStore()
+        try appendNotes(store, count: 120)
+        let committed = try pendingRows(store)
+        for broker in 1...3 { try cluster.command("down \(broker)") }
+        let relay = try CrashChild(["relay", "--to", "kafka", "--follow", "--kafka-timeout", "2", "--partitions", "3",
+                                    "--bootstrap-servers", cluster.bootstrapServers, "--home", temporary.home.url.path],
+                                   environment: ["RUNNEL_LOG_LEVEL": "warning"])
+        defer { if relay.process.isRunning { relay.kill() } }
+        #expect(relay.waitForLine("relay cannot start: the cluster does not answer", timeout: 30), "\(relay.standardError.suffix(600))")
+        #expect(relay.process.isRunning)
+        #expect(try pendingRows(store).count == 120)
+        for broker in 1...3 { try cluster.command("up \(broker)") }
+        let deadline = Date().addingTimeInterval(60)
+        while try !pendingRows(store).isEmpty, Date() < deadline { usleep(100_000) }
+        #expect(try pendingRows(store).isEmpty, "the relay did not go on once the cluster answered: \(relay.standardError.suffix(600))")
+        relay.kill(SIGTERM)
+        #expect(relay.process.terminationStatus == 0, "\(relay.standardError.suffix(400))")
+        try expectExactlyOnce(committed, in: cluster, partitions: 3)
     }
 }

@@ -111,4 +111,28 @@ import Testing
         _ = try PipelineRunner(pipeline: pipeline, store: store, source: .kafka(cluster.settings()), options: options).runToEnd()
         #expect(try Self.views(store)["member-profiles"] == before["member-profiles"])
     }
+
+    /// The sample's sagas with their handlers, every command and reply going through the
+    /// cluster: the same outcomes as on the file log (`runnel demo`'s).
+    @Test func sagasAndHandlersOverKafkaEndAsOnTheLog() throws {
+        let cluster = try MockCluster()
+        let catalog = SampleCatalog.catalog
+        let temporary = try TemporaryHome(label: "kafka-sagas")
+        let store = try temporary.openStore(migrations: catalog.migrations)
+        _ = try SampleLoader(dataset: try #require(catalog.sampleData)).loadDefault(into: store)
+        // The mock makes a topic any client asks about with 4 partitions: relay with as many.
+        let relay = try OutboxRelay(store: store, kafka: cluster.settings(), configuration: .init(topicDefaults: TopicConfiguration(partitions: 4)))
+        let drain = try SagaDrain(relay: relay, handlers: catalog.handlers, sagas: catalog.sagas) { try .kafka(cluster.settings()) }
+        let done = try drain.run()
+        #expect(done.rounds > 2)
+        let states = try store.app.read { db in
+            try Row.fetchAll(db, sql: "SELECT saga, state, count(*) AS n FROM runnel_sagas GROUP BY saga, state").map {
+                "\($0["saga"] as String) \($0["state"] as String) \($0["n"] as Int)"
+            }.sorted()
+        }
+        #expect(states == ["connection-invitation compensated 7", "connection-invitation completed 122",
+                           "premium-upgrade compensated 2", "premium-upgrade completed 22"], "\(states)")
+        // Nothing was read from the home's log: there is none.
+        #expect(!FileManager.default.fileExists(atPath: store.home.logURL.appendingPathComponent("connections").path))
+    }
 }

@@ -62,8 +62,11 @@ final class MockCluster: @unchecked Sendable {
     }
 
     /// Settings with short timeouts, so a test of a broker that is down does not wait long.
+    /// The mock answers an empty fetch only after the consumer's longest wait, even when
+    /// records arrive meanwhile (a broker answers as they arrive): a short wait keeps the
+    /// many small reads of the saga rounds fast.
     func settings(timeout: Duration = .seconds(10)) -> KafkaSettings {
-        KafkaSettings(bootstrapServers: bootstrapServers, requestTimeout: timeout, deliveryTimeout: timeout)
+        KafkaSettings(bootstrapServers: bootstrapServers, properties: ["fetch.wait.max.ms": "5"], requestTimeout: timeout, deliveryTimeout: timeout)
     }
 
     /// How many records the topics hold, from their partitions' offsets.

@@ -73,7 +73,8 @@ public struct PartitionSelection: Sendable, Hashable, CustomStringConvertible, E
 /// A source's reading side, which runners call.
 package protocol SourceReader: AnyObject, CustomStringConvertible {
     /// What `derived.sqlite` records as the source of a pipeline's offsets: `log`, or
-    /// `kafka:<cluster id>`.
+    /// `kafka:<cluster id>`, followed by ` partitions 0-3` for a selection (state built from
+    /// one share of the partitions is not another share's).
     var identity: String { get }
     /// The partitions of a topic to read, or nil when the topic has no records yet.
     func partitions(of topic: String) throws -> [any SourcePartition]?
@@ -113,7 +114,7 @@ final class LogSourceReader: SourceReader {
         self.selection = selection
     }
 
-    var identity: String { "log" }
+    var identity: String { "log" + (selection.map { " partitions \($0)" } ?? "") }
 
     var description: String {
         "the log in \(log.folder.path)" + (selection.map { ", partitions \($0)" } ?? "")

@@ -124,24 +124,40 @@ public final class OutboxRelay: @unchecked Sendable {
             }
             return Outbox(role: role, identity: identities[role]!, firstPending: firstPending, handedOut: handedOut, path: database.path)
         }
-        var pending = Set<String>()
+        try destination.prepareToReadTails()
+        // Per database, the distinct (topic, key) of its waiting rows: where a cycle can have
+        // put records (a row without a key can be in any partition of its topic).
+        var pendingKeys: [DatabaseRole: [(topic: String, key: [UInt8]?)]] = [:]
         for role in DatabaseRole.allCases {
-            try pending.formUnion(store.database(role).read { try String.fetchAll($0, sql: "SELECT DISTINCT topic FROM runnel_outbox") })
+            pendingKeys[role] = try store.database(role).read { db in
+                try Row.fetchAll(db, sql: "SELECT DISTINCT topic, CAST(key AS BLOB) AS key FROM runnel_outbox").map {
+                    ($0["topic"], ($0["key"] as Data?).map { Array($0) })
+                }
+            }
         }
+        let pending = Set(pendingKeys.values.flatMap { $0.map(\.topic) })
         var learned: [DatabaseRole: [PartitionKey: Int64]] = [:]
         for name in try destination.topicNames(pending: pending) {
             guard let topic = try destination.existingTopic(name) else { continue }
             for partition in 0..<topic.partitions {
+                // A remote tail is read only for the databases whose waiting rows go to this
+                // partition: a database that never writes it would have the whole partition read.
+                let wanted = destination.tailIsRemote
+                    ? outboxes.filter { outbox in
+                        pendingKeys[outbox.role]?.contains { $0.topic == name && ($0.key == nil || topic.partition(for: $0.key, sequence: 0) == partition) } ?? false
+                    }
+                    : outboxes
+                guard !wanted.isEmpty else { continue }
                 var newest: [DatabaseRole: Int64] = [:]
                 try destination.visitTail(of: name, partition: partition) { record in
-                    for outbox in outboxes where newest[outbox.role] == nil
+                    for outbox in wanted where newest[outbox.role] == nil
                     && Self.source(of: record) == outbox.role && outbox.identity.owns(recordIdentity: record.header(Header.database)) {
                         guard let id = Self.outboxID(of: record) else { continue }
                         newest[outbox.role] = id
                     }
-                    return newest.count < outboxes.count
+                    return newest.count < wanted.count
                 }
-                for outbox in outboxes {
+                for outbox in wanted {
                     guard let id = newest[outbox.role] else { continue }
                     // The log can never hold an id this file has not handed out yet, unless the
                     // file went back in time: its new rows would reuse relayed ids and be skipped.

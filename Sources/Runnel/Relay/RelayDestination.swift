@@ -21,6 +21,12 @@ package protocol RelayDestination: AnyObject {
     func visitTail(of topic: String, partition: Int, _ visit: (LogRecord) throws -> Bool) throws
     /// Where a partition lives, for messages.
     func location(of topic: String, partition: Int) -> String
+    /// Whether reading a partition's tail costs enough (a network round trip, records read
+    /// back) that the relay reads only the partitions its next cycle can have written.
+    var tailIsRemote: Bool { get }
+    /// Waits, before the tail is read, until records that may still land have landed (a
+    /// failed delivery that may have been stored).
+    func prepareToReadTails() throws
     /// Appends records, in order, to a partition; they are durable only after ``flush()``.
     func append(_ records: ArraySlice<LogRecord>, to topic: String, partition: Int) throws
     /// Makes every record appended so far durable (fsync; every delivery acknowledged), or
@@ -96,6 +102,10 @@ final class LogDestination: RelayDestination {
     func location(of topic: String, partition: Int) -> String {
         log.folder.appendingPathComponent(topic).appendingPathComponent(String(partition)).path
     }
+
+    var tailIsRemote: Bool { false }
+
+    func prepareToReadTails() throws {}
 
     func append(_ records: ArraySlice<LogRecord>, to topic: String, partition: Int) throws {
         guard let found = try opened[topic] ?? logTopic(topic) else { preconditionFailure("append to topic \(topic) before it was opened") }

@@ -36,12 +36,15 @@ public final class SagaDrain {
     ///   - handlers: The handlers to run.
     ///   - sagas: The sagas whose coordinators to run.
     ///   - clock: The clock handlers and coordinators read.
+    ///   - source: Makes the source each handler and coordinator reads (one each); nil reads
+    ///     the home's log. A relay into Kafka goes with a Kafka source.
     /// - Throws: ``RunnelError`` `.concurrentRunner` when another process runs one of them.
-    public init(relay: OutboxRelay, handlers: [Handler], sagas: [Saga], clock: any WallClock = SystemWallClock()) throws {
+    public init(relay: OutboxRelay, handlers: [Handler], sagas: [Saga], clock: any WallClock = SystemWallClock(),
+                source: (() throws -> RecordSource)? = nil) throws {
         self.relay = relay
         let store = relay.store
-        self.handlers = try handlers.map { try HandlerRunner(handler: $0, store: store, clock: clock) }
-        coordinators = try sagas.map { try SagaCoordinator(saga: $0, store: store, clock: clock) }
+        self.handlers = try handlers.map { try HandlerRunner(handler: $0, store: store, clock: clock, source: source?()) }
+        coordinators = try sagas.map { try SagaCoordinator(saga: $0, store: store, clock: clock, source: source?()) }
     }
 
     /// Runs rounds until one finds nothing to do.

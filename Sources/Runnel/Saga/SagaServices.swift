@@ -12,6 +12,8 @@ public struct HandlerService: Service {
     private let logger: Logger
     /// A lock the caller took for the handler, or nil to take it on start.
     private let lock: RunnerLock?
+    /// Makes the source to read at each start; nil reads the home's log.
+    private let makeSource: (@Sendable () throws -> RecordSource)?
 
     /// Creates a follower for a handler.
     /// - Parameters:
@@ -25,7 +27,9 @@ public struct HandlerService: Service {
 
     /// A follower that runs under a lock the caller already holds for the handler (nil: it
     /// takes the lock on start).
-    package init(handler: Handler, store: Store, clock: any WallClock = SystemWallClock(), logger: Logger, holding lock: RunnerLock?) {
+    package init(handler: Handler, store: Store, clock: any WallClock = SystemWallClock(), logger: Logger, holding lock: RunnerLock?,
+                 source: (@Sendable () throws -> RecordSource)? = nil) {
+        makeSource = source
         self.handler = handler
         self.store = store
         self.clock = clock
@@ -35,8 +39,9 @@ public struct HandlerService: Service {
 
     public func run() async throws {
         try await ServiceThread.run(named: "runnel.handler") {
-            let runner = try lock.map { try HandlerRunner(handler: handler, store: store, clock: clock, logger: logger, holding: $0) }
-                ?? HandlerRunner(handler: handler, store: store, clock: clock, logger: logger)
+            let source = try makeSource?()
+            let runner = try lock.map { try HandlerRunner(handler: handler, store: store, clock: clock, logger: logger, holding: $0, source: source) }
+                ?? HandlerRunner(handler: handler, store: store, clock: clock, logger: logger, source: source)
             logger.info("handler following the log", metadata: ["handler": "\(handler.name)"])
             try await LogFollower.follow(store: store, folders: { runner.inputFolders }, nextDeadline: { nil }, clock: clock) {
                 try runner.runBatch().records > 0
@@ -55,6 +60,8 @@ public struct SagaService: Service {
     private let logger: Logger
     /// A lock the caller took for the saga, or nil to take it on start.
     private let lock: RunnerLock?
+    /// Makes the source to read at each start; nil reads the home's log.
+    private let makeSource: (@Sendable () throws -> RecordSource)?
 
     /// Creates a follower for a saga's coordinator.
     /// - Parameters:
@@ -69,7 +76,9 @@ public struct SagaService: Service {
 
     /// A follower that runs under a lock the caller already holds for the saga (nil: it takes
     /// the lock on start).
-    package init(saga: Saga, store: Store, clock: any WallClock = SystemWallClock(), logger: Logger, holding lock: RunnerLock?) {
+    package init(saga: Saga, store: Store, clock: any WallClock = SystemWallClock(), logger: Logger, holding lock: RunnerLock?,
+                 source: (@Sendable () throws -> RecordSource)? = nil) {
+        makeSource = source
         self.saga = saga
         self.store = store
         self.clock = clock
@@ -79,8 +88,9 @@ public struct SagaService: Service {
 
     public func run() async throws {
         try await ServiceThread.run(named: "runnel.saga") {
-            let coordinator = try lock.map { try SagaCoordinator(saga: saga, store: store, clock: clock, logger: logger, holding: $0) }
-                ?? SagaCoordinator(saga: saga, store: store, clock: clock, logger: logger)
+            let source = try makeSource?()
+            let coordinator = try lock.map { try SagaCoordinator(saga: saga, store: store, clock: clock, logger: logger, holding: $0, source: source) }
+                ?? SagaCoordinator(saga: saga, store: store, clock: clock, logger: logger, source: source)
             logger.info("saga coordinator following the log", metadata: ["saga": "\(saga.name)"])
             try await LogFollower.follow(store: store, folders: { coordinator.inputFolders }, nextDeadline: { try coordinator.nextDeadline() }, clock: clock) {
                 !(try coordinator.runBatch().isEmpty)
@@ -110,7 +120,8 @@ enum LogFollower {
                 watched = current.count
                 continue
             }
-            var timeout = FileWatcher.idleCheckInterval
+            // Without folders to watch (a Kafka cluster), look on a short timer.
+            var timeout = current.isEmpty ? min(FileWatcher.idleCheckInterval, .milliseconds(100)) : FileWatcher.idleCheckInterval
             if let deadline = try nextDeadline() {
                 let wait = Duration.milliseconds(max(0, deadline.millisecondsSince1970 - clock.now().millisecondsSince1970))
                 timeout = min(timeout, wait)

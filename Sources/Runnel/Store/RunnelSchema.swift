@@ -124,7 +124,10 @@ enum RunnelSchema {
             }
         }
         if role == .app {
-            migrator.registerMigration("runnel-v16-log-mirrors") { db in
+            migrator.registerMigration("runnel-v16-kafka") { db in
+                // Where a handler's or coordinator's offsets were read (`log`, `kafka:<cluster
+                // id>`), as for pipelines; NULL is the log.
+                try db.execute(sql: "ALTER TABLE runnel_consumers ADD COLUMN source TEXT")
                 // How far `runnel log mirror` has copied each partition of the log into a
                 // destination (`kafka:<cluster id>`), and where the destination's partition
                 // ended then: a restart goes on from there, neither skipping nor doubling.

@@ -90,9 +90,10 @@ struct RelayCommand: AsyncParsableCommand {
     private func relayIntoKafka(_ store: Store, console: Console) async throws {
         let settings = try kafka.settings(for: "--to kafka")
         let logger = Logger(label: "runnel.relay")
-        let relay = try KafkaOptions.connector().relay(store: store, settings: settings, configuration: .init(
-            batchSize: batchSize, topicDefaults: TopicConfiguration(partitions: partitions)), logger: logger)
+        let connector = try KafkaOptions.connector()
+        let configuration = OutboxRelay.Configuration(batchSize: batchSize, topicDefaults: TopicConfiguration(partitions: partitions))
         guard follow else {
+            let relay = try connector.relay(store: store, settings: settings, configuration: configuration, logger: logger)
             let summary = try relay.drain()
             console.print("Relayed \(summary.relayed) rows into Kafka at \(settings.bootstrapServers)"
                 + (summary.deadLettered > 0 ? "; \(summary.deadLettered) moved to runnel_outbox_dead_letters" : "")
@@ -100,10 +101,9 @@ struct RelayCommand: AsyncParsableCommand {
                 + ".")
             return
         }
-        let group = ServiceGroup(configuration: .init(
-            services: [RelayService(relay: relay, retriesUnreachableDestination: true, logger: logger)],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
+        let follower = KafkaRelayFollower(make: { try connector.relay(store: store, settings: settings, configuration: configuration, logger: logger) },
+                                          store: store, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [follower], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 
@@ -133,5 +133,38 @@ struct RelayCommand: AsyncParsableCommand {
             + (summary.deadLettered > 0 ? "; \(summary.deadLettered) moved to runnel_outbox_dead_letters" : "")
             + (summary.skippedAsAlreadyInLog > 0 ? "; \(summary.skippedAsAlreadyInLog) were already in the log from an interrupted run" : "")
             + ".")
+    }
+}
+
+/// `relay --to kafka --follow`: a cluster that cannot be reached when the relay starts is
+/// waited for (1 s doubling to 30 s, the backlog logged), as one that goes away later is.
+private struct KafkaRelayFollower: Service {
+    let make: @Sendable () throws -> OutboxRelay
+    let store: Store
+    let logger: Logger
+
+    func run() async throws {
+        var delay = Duration.seconds(1)
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            let relay: OutboxRelay
+            do {
+                relay = try make()
+            } catch let error as RunnelError where error.code == .kafka {
+                let pending = try DatabaseRole.allCases.reduce(0) { sum, role in
+                    sum + (try store.database(role).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM runnel_outbox") } ?? 0)
+                }
+                logger.warning("relay cannot start: the cluster does not answer; its rows stay in the outbox and it retries", metadata: [
+                    "error": "\(error)", "relay.retry_in": "\(delay)", "relay.backlog.rows": "\(pending)",
+                ])
+                let deadline = ContinuousClock.now + delay
+                while ContinuousClock.now < deadline, !Task.isShuttingDownGracefully, !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+                delay = min(delay * 2, .seconds(30))
+                continue
+            }
+            try await RelayService(relay: relay, retriesUnreachableDestination: true, logger: logger).run()
+            return
+        }
     }
 }

@@ -43,7 +43,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Pipelines only: drop the pipelines' views and state first and replay the log from offset 0.") var rebuild = false
     @Flag(help: "Pipelines only: go on past a gap in the log (a lost segment) instead of stopping there, recording the skip in runnel_pipeline_skipped_gaps.")
     var skipGap = false
-    @Option(help: "Pipelines only: read the home's log, or kafka (with --bootstrap-servers): the Kafka topics of the same names, offsets kept in derived.sqlite.")
+    @Option(help: "Read the home's log, or kafka (with --bootstrap-servers): the Kafka topics of the same names, offsets kept in derived.sqlite (pipelines) or app.sqlite (handlers, sagas).")
     var from: LogPlace = .log
     @Option(help: ArgumentHelp("Pipelines only: read only these partitions of each topic (0-3, 0,2), so several machines split a topic, each with its own home.",
                                valueName: "list"))
@@ -134,12 +134,14 @@ struct RunCommand: AsyncParsableCommand {
             let flag = rebuild ? "--rebuild" : "--skip-gap"
             throw ValidationError("\(flag) applies to pipelines only, and \(other) is not one: run it without \(flag)")
         }
-        // Handlers and sagas read the home's whole log: a source for them would be ignored.
-        if from == .kafka || partitions != nil, let other = selection.handlers.first.map({ "handler \($0.name)" }) ?? selection.sagas.first.map({ "saga \($0.name)" }) {
-            let flag = from == .kafka ? "--from kafka" : "--partitions"
-            throw ValidationError("\(flag) applies to pipelines only (handlers and sagas read the home's log), and \(other) is not one: run it separately, without \(flag)")
+        // Handlers and coordinators read every partition: a saga's replies must reach the
+        // coordinator that started it, and a handler's effects land in this home's app.sqlite.
+        if partitions != nil, let other = selection.handlers.first.map({ "handler \($0.name)" }) ?? selection.sagas.first.map({ "saga \($0.name)" }) {
+            throw ValidationError("--partitions applies to pipelines only (handlers and saga coordinators read every partition), and \(other) is not one: run it separately, without --partitions")
         }
         let makeSource = try sourceMaker()
+        // Handlers and coordinators follow the same cluster as the pipelines, all partitions.
+        let makeWholeSource = partitions == nil ? makeSource : nil
         let store = try Store.open(home.resolved)
         // `--rebuild` drops the state below, before any runner opens, so the runners themselves never rebuild.
         let options = PipelineRunner.Options(batchSize: batchSize ?? PipelineRunner.Options().batchSize, rebuild: false, skipGaps: skipGap)
@@ -172,11 +174,13 @@ struct RunCommand: AsyncParsableCommand {
                 try Self.runToEnd(pipeline, store: store, options: options, console: context.console, lock: lock, source: makeSource?())
             }
             for (handler, lock) in zip(handlers, handlerLocks) {
-                let runner = try HandlerRunner(handler: handler, store: store, clock: SystemWallClock(), logger: Logger(label: "runnel.handler"), holding: lock)
+                let runner = try HandlerRunner(handler: handler, store: store, clock: SystemWallClock(), logger: Logger(label: "runnel.handler"), holding: lock,
+                                               source: makeWholeSource?())
                 context.console.print(Self.describe(handler, try runner.runToEnd()))
             }
             for (saga, lock) in zip(sagas, sagaLocks) {
-                let coordinator = try SagaCoordinator(saga: saga, store: store, clock: SystemWallClock(), logger: Logger(label: "runnel.saga"), holding: lock)
+                let coordinator = try SagaCoordinator(saga: saga, store: store, clock: SystemWallClock(), logger: Logger(label: "runnel.saga"), holding: lock,
+                                                      source: makeWholeSource?())
                 context.console.print(Self.describe(saga, try coordinator.runToEnd()))
             }
             return
@@ -185,8 +189,12 @@ struct RunCommand: AsyncParsableCommand {
         var services: [any Service] = zip(selection.pipelines, locks).map {
             PipelineService(pipeline: $0, store: store, options: options, holding: $1, logger: Logger(label: "runnel.pipeline"), source: makeSource)
         }
-        services += zip(handlers, handlerLocks).map { HandlerService(handler: $0, store: store, logger: Logger(label: "runnel.handler"), holding: $1) as any Service }
-        services += zip(sagas, sagaLocks).map { SagaService(saga: $0, store: store, logger: Logger(label: "runnel.saga"), holding: $1) as any Service }
+        services += zip(handlers, handlerLocks).map {
+            HandlerService(handler: $0, store: store, logger: Logger(label: "runnel.handler"), holding: $1, source: makeWholeSource) as any Service
+        }
+        services += zip(sagas, sagaLocks).map {
+            SagaService(saga: $0, store: store, logger: Logger(label: "runnel.saga"), holding: $1, source: makeWholeSource) as any Service
+        }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }

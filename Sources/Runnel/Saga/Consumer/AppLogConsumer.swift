@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import Logging
 
-/// Reads topics of the log for a consumer whose offsets live in `app.sqlite`
+/// Reads topics of the log (or of another source: a Kafka cluster) for a consumer whose offsets live in `app.sqlite`
 /// (`runnel_consumer_offsets`): a handler or a saga coordinator. The offsets of a batch are
 /// written by ``save(in:)`` inside the transaction that applies the batch, so a crash replays
 /// the batch and never applies it twice; ``committed()`` makes them the consumer's own once
@@ -13,8 +13,9 @@ package final class AppLogConsumer {
     package let topics: [String]
     let store: Store
     let logger: Logger
-    private var log: Log?
-    private var opened: [(topic: String, partition: PartitionLog)] = []
+    /// Where the records come from: the home's log (opened when it exists) unless a source was given.
+    private var source: RecordSource?
+    private var opened: [(topic: String, partition: any SourcePartition)] = []
     /// Offsets committed, by `topic/partition`.
     private var offsets: [String: Int64] = [:]
     /// Offsets read past in the batch in hand, not yet committed.
@@ -22,38 +23,56 @@ package final class AppLogConsumer {
     /// Where the next batch starts, so partitions take turns.
     private var nextInput = 0
 
-    package init(name: String, topics: [String], store: Store, logger: Logger) throws {
+    /// - Parameter source: Where to read; nil reads the home's log.
+    /// - Throws: ``RunnelError`` `.saga` when the consumer's offsets were read from another
+    ///   source (offsets of one log mean other records in another).
+    package init(name: String, topics: [String], store: Store, logger: Logger, source: RecordSource? = nil) throws {
         self.name = name
         self.topics = topics
         self.store = store
         self.logger = logger
-        offsets = try RunnelError.naming(store.app.path, "reading runnel_consumer_offsets") {
+        self.source = source
+        let identity = source?.reader.identity ?? "log"
+        let (saved, from) = try RunnelError.naming(store.app.path, "reading runnel_consumer_offsets") {
             try store.app.read { db in
                 var saved: [String: Int64] = [:]
                 for row in try Row.fetchAll(db, sql: "SELECT topic, partition, next_offset FROM runnel_consumer_offsets WHERE consumer = ?", arguments: [name]) {
                     saved["\(row["topic"] as String)/\(row["partition"] as Int)"] = row["next_offset"]
                 }
-                return saved
+                let from = try String.fetchOne(db, sql: "SELECT source FROM runnel_consumers WHERE consumer = ?", arguments: [name])
+                return (saved, from ?? "log")
             }
         }
+        if !saved.isEmpty, from != identity {
+            throw RunnelError(.saga, "\(name) read its offsets in runnel_consumer_offsets from \(from), and is now asked to go on from \(identity): they would mean other records there",
+                              hint: "Run it from \(from) as before; or, to read \(identity) from its start, delete the rows of consumer '\(name)' from runnel_consumer_offsets in \(store.app.path) (commands and replies already applied are recognised by their ids)")
+        }
+        offsets = saved
     }
 
-    /// The folders whose changes can bring records: the log's, its topics' and partitions'.
+    /// What `runnel_consumers.source` records: `log`, or `kafka:<cluster id>`.
+    private var sourceIdentity: String { source?.reader.identity ?? "log" }
+
+    /// The folders whose changes can bring records: the log's, its topics' and partitions'
+    /// (none for a Kafka cluster, which is looked at on a timer).
     package var inputFolders: [URL] {
-        let root = store.home.logURL
-        return [root] + topics.map { root.appendingPathComponent($0) } + opened.map(\.partition.folder)
+        guard let source else {
+            let root = store.home.logURL
+            return [root] + topics.map { root.appendingPathComponent($0) }
+        }
+        return source.reader.watchedFolders(topics: topics, partitions: opened.map(\.partition))
     }
 
     /// Opens the log and the topics that exist, and picks up segments appended since the last look.
     package func refresh() throws {
-        if log == nil {
+        if source == nil {
             guard FileManager.default.fileExists(atPath: store.home.logURL.path) else { return }
-            log = try Log.openForReading(store.home.logURL)
+            source = .log(try Log.openForReading(store.home.logURL))
         }
-        guard let log else { return }
+        guard let source else { return }
         for topic in topics where !opened.contains(where: { $0.topic == topic }) {
-            guard let found = try log.topic(topic) else { continue }
-            opened += found.partitions.map { (topic, $0) }
+            guard let found = try source.reader.partitions(of: topic) else { continue }
+            opened += found.map { (topic, $0) }
         }
         for input in opened { try input.partition.refresh() }
     }
@@ -96,7 +115,7 @@ package final class AppLogConsumer {
                 pending[key] = next
             }
             while records.count < limit, next < end {
-                let after = try partition.forEachRecord(from: next) { view in
+                let after = try partition.read(from: next) { view in
                     records.append(ConsumedRecord(view, topic: topic, partition: partition.partition))
                     return records.count < limit
                 }
@@ -121,6 +140,12 @@ package final class AppLogConsumer {
         for (key, next) in pending {
             let slash = key.lastIndex(of: "/")!
             try statement.execute(arguments: [name, String(key[..<slash]), Int(key[key.index(after: slash)...])!, next])
+        }
+        // Which source the offsets count in, with them.
+        if !pending.isEmpty {
+            try db.cachedStatement(sql: """
+                INSERT INTO runnel_consumers (consumer, source) VALUES (?, ?) ON CONFLICT (consumer) DO UPDATE SET source = excluded.source
+                """).execute(arguments: [name, sourceIdentity])
         }
     }
 

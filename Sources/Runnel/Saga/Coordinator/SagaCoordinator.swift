@@ -85,16 +85,19 @@ public final class SagaCoordinator {
     ///   - store: The home's databases.
     ///   - clock: The clock deadlines are read from.
     ///   - logger: Where dead letters and failed sagas are logged.
+    ///   - source: Where to read: nil for the home's log, or a Kafka cluster (RunnelKafka's `RecordSource.kafka`).
     /// - Throws: ``RunnelError`` `.concurrentRunner` when another coordinator holds the saga;
     ///   `.saga` for an invalid saga.
-    public convenience init(saga: Saga, store: Store, clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "runnel.saga")) throws {
+    public convenience init(saga: Saga, store: Store, clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "runnel.saga"),
+                            source: RecordSource? = nil) throws {
         try saga.validate()
-        try self.init(saga: saga, store: store, clock: clock, logger: logger, holding: RunnerLock.acquire(.saga, named: saga.name, in: store.home))
+        try self.init(saga: saga, store: store, clock: clock, logger: logger, holding: RunnerLock.acquire(.saga, named: saga.name, in: store.home),
+                      source: source)
     }
 
     /// A coordinator under a lock the caller already holds for the saga (`runnel run` takes
     /// every lock before it runs anything).
-    package init(saga: Saga, store: Store, clock: any WallClock, logger: Logger, holding lock: RunnerLock) throws {
+    package init(saga: Saga, store: Store, clock: any WallClock, logger: Logger, holding lock: RunnerLock, source: RecordSource? = nil) throws {
         try saga.validate()
         self.saga = saga
         self.store = store
@@ -103,7 +106,7 @@ public final class SagaCoordinator {
         self.lock = lock
         metrics = SagaMetrics(saga: saga.name)
         let topics = saga.startTopic == saga.replyTopic ? [saga.startTopic] : [saga.startTopic, saga.replyTopic]
-        consumer = try AppLogConsumer(name: Self.consumerName(saga.name), topics: topics, store: store, logger: logger)
+        consumer = try AppLogConsumer(name: Self.consumerName(saga.name), topics: topics, store: store, logger: logger, source: source)
     }
 
     /// Records left between the coordinator's offsets and the log's end.

@@ -62,16 +62,19 @@ public final class HandlerRunner {
     ///   - store: The home's databases.
     ///   - clock: The clock that gives replies their event time.
     ///   - logger: Where dead letters are logged.
+    ///   - source: Where to read: nil for the home's log, or a Kafka cluster (RunnelKafka's `RecordSource.kafka`).
     /// - Throws: ``RunnelError`` `.concurrentRunner` when another runner holds the handler;
     ///   `.saga` for an invalid handler.
-    public convenience init(handler: Handler, store: Store, clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "runnel.handler")) throws {
+    public convenience init(handler: Handler, store: Store, clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "runnel.handler"),
+                            source: RecordSource? = nil) throws {
         try handler.validate()
-        try self.init(handler: handler, store: store, clock: clock, logger: logger, holding: RunnerLock.acquire(.handler, named: handler.name, in: store.home))
+        try self.init(handler: handler, store: store, clock: clock, logger: logger, holding: RunnerLock.acquire(.handler, named: handler.name, in: store.home),
+                      source: source)
     }
 
     /// A runner under a lock the caller already holds for the handler (`runnel run` takes
     /// every lock before it runs anything).
-    package init(handler: Handler, store: Store, clock: any WallClock, logger: Logger, holding lock: RunnerLock) throws {
+    package init(handler: Handler, store: Store, clock: any WallClock, logger: Logger, holding lock: RunnerLock, source: RecordSource? = nil) throws {
         try handler.validate()
         self.handler = handler
         self.store = store
@@ -79,7 +82,7 @@ public final class HandlerRunner {
         self.logger = logger
         self.lock = lock
         metrics = HandlerMetrics(handler: handler.name)
-        consumer = try AppLogConsumer(name: Self.consumerName(handler.name), topics: handler.topics, store: store, logger: logger)
+        consumer = try AppLogConsumer(name: Self.consumerName(handler.name), topics: handler.topics, store: store, logger: logger, source: source)
     }
 
     /// Records left between the handler's offsets and the log's end.
