@@ -27,6 +27,7 @@ struct RunnelBench: ParsableCommand {
         TicketsScenario(),
         SagaScenario(),
         DashboardScenario(),
+        KafkaRelayScenario(),
     ]
 
     static let configuration = CommandConfiguration(
