@@ -59,9 +59,14 @@ import Testing
         let client = HTTPClient.shared
         let base = "http://127.0.0.1:\(daemon.port)"
 
-        // Wait until everything is relayed and every pipeline is at the log's end.
-        let deadline = Date().addingTimeInterval(90)
+        // Wait until everything is relayed, every pipeline is at the log's end, and the metrics
+        // have caught up with the commits (a runner counts a batch just after its commit, so a
+        // scrape right after a status read can miss the last one on a loaded machine).
+        let deadline = Date().addingTimeInterval(120)
         var status: [String: Any] = [:]
+        var samples = try PrometheusText("")
+        var records: Int64 = -1
+        var settled = false
         while Date() < deadline {
             let answer = try await Self.get(client, base + "/api/status")
             #expect(answer.status == 200)
@@ -69,17 +74,25 @@ import Testing
             let backlog = (status["databases"] as? [[String: Any]])?.reduce(0) { $0 + ($1["outbox_backlog"] as? Int ?? 1) } ?? 1
             let lag = (status["pipelines"] as? [[String: Any]])?.reduce(0) { $0 + ($1["lag_events"] as? Int ?? 1) } ?? 1
             let started = (status["pipelines"] as? [[String: Any]])?.allSatisfy { ($0["records"] as? Int ?? 0) > 0 } ?? false
-            if backlog == 0, lag == 0, started { break }
+            if backlog == 0, lag == 0, started {
+                let scrape = try await Self.get(client, base + "/metrics")
+                #expect(scrape.status == 200)
+                samples = try PrometheusText(scrape.body)
+                let logged = try Log.openForReading(temporary.home.logURL)
+                records = try logged.topicNames.reduce(Int64(0)) { total, name in
+                    total + (try logged.topic(name)?.partitions.reduce(Int64(0)) { $0 + $1.endOffset } ?? 0)
+                }
+                let pipelines = status["pipelines"] as? [[String: Any]] ?? []
+                if samples.value("runnel_relay_rows_total") == Double(records), pipelines.allSatisfy({ pipeline in
+                    samples.value("runnel_pipeline_records_total", ["pipeline": pipeline["name"] as? String ?? ""]) == Double(pipeline["records"] as? Int ?? -1)
+                }) {
+                    settled = true
+                    break
+                }
+            }
             try await Task.sleep(for: .milliseconds(200))
         }
-
-        let scrape = try await Self.get(client, base + "/metrics")
-        #expect(scrape.status == 200)
-        let samples = try PrometheusText(scrape.body)
-        let logged = try Log.openForReading(temporary.home.logURL)
-        let records = try logged.topicNames.reduce(Int64(0)) { total, name in
-            total + (try logged.topic(name)?.partitions.reduce(Int64(0)) { $0 + $1.endOffset } ?? 0)
-        }
+        #expect(settled, "the daemon did not reach the log's end with its metrics caught up within 120 s")
         #expect(samples.value("runnel_relay_rows_total") == Double(records))
         for pipeline in try #require(status["pipelines"] as? [[String: Any]]) {
             let name = try #require(pipeline["name"] as? String)
