@@ -28,6 +28,8 @@ public struct RelayService: Service {
     ///   - relay: The relay to run.
     ///   - idleCheckInterval: How often to look without a wake-up; nil picks 1 s where the
     ///     system has a file watcher and 10 ms where it does not.
+    ///   - retriesUnreachableDestination: Whether a cycle that fails because the destination
+    ///     cannot be reached is retried after a backoff instead of ending the service.
     ///   - logger: Where the follower logs its progress and its stop.
     public init(relay: OutboxRelay, idleCheckInterval: Duration? = nil, retriesUnreachableDestination: Bool = false,
                 logger: Logger = Logger(label: "runnel.relay")) {
