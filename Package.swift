@@ -169,7 +169,7 @@ let package = Package(
                                                     .product(name: "HummingbirdTesting", package: "hummingbird")]),
         // Against librdkafka's mock cluster, run by `runnel-kafka-mock` in a process of its own, and
         // read back with kcat too; `runnel` children are killed mid-relay and mid-mirror.
-        .testTarget(name: "RunnelKafkaTests", dependencies: ["RunnelKafka", "Runnel", "RunnelTesting", "Pipelines", "runnel", "runnel-fault-child",
+        .testTarget(name: "RunnelKafkaTests", dependencies: ["RunnelKafka", "Runnel", "RunnelCLI", "RunnelTesting", "Pipelines", "runnel", "runnel-fault-child",
                                                    "runnel-kafka-mock", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "RunnelCLITests", dependencies: ["RunnelCLI", "Pipelines", "Runnel", "RunnelTesting", "runnel", "runnel-fault-child", .product(name: "GRDB", package: "GRDB.swift"),
                                                  .product(name: "AsyncHTTPClient", package: "async-http-client")]),

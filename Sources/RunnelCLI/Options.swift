@@ -62,14 +62,16 @@ struct KafkaOptions: ParsableArguments {
     @Option(help: ArgumentHelp("How long a Kafka request, or a produced record's acknowledgement, may take (default 30).", valueName: "seconds"))
     var kafkaTimeout: Int?
 
-    /// The settings, refusing what is missing or malformed.
+    /// The settings: the options, or the catalog's (``Catalog/kafka``) for what they leave
+    /// out; refusing what is missing or malformed.
     func settings(for flag: String) throws -> KafkaSettings {
-        guard let bootstrapServers else {
-            throw ValidationError("\(flag) needs --bootstrap-servers HOST:PORT, the address of one or more brokers")
+        let configured = CLIContext.current.catalog.kafka
+        guard let bootstrapServers = bootstrapServers ?? configured?.bootstrapServers else {
+            throw ValidationError("\(flag) needs --bootstrap-servers HOST:PORT, the address of one or more brokers (or the catalog's kafka settings)")
         }
-        let timeout = kafkaTimeout ?? 30
-        guard timeout > 0 else { throw ValidationError("--kafka-timeout must be positive") }
-        var properties: [String: String] = [:]
+        let timeout = kafkaTimeout.map { Duration.seconds($0) } ?? configured?.requestTimeout ?? .seconds(30)
+        guard timeout > .zero else { throw ValidationError("--kafka-timeout must be positive") }
+        var properties = configured?.properties ?? [:]
         for property in kafkaProperties {
             guard let equals = property.firstIndex(of: "="), equals != property.startIndex else {
                 throw ValidationError("--kafka-property takes KEY=VALUE, not \(property)")
@@ -77,7 +79,8 @@ struct KafkaOptions: ParsableArguments {
             properties[String(property[..<equals])] = String(property[property.index(after: equals)...])
         }
         let settings = KafkaSettings(bootstrapServers: bootstrapServers, properties: properties,
-                                     requestTimeout: .seconds(timeout), deliveryTimeout: .seconds(timeout))
+                                     requestTimeout: timeout,
+                                     deliveryTimeout: kafkaTimeout.map { Duration.seconds($0) } ?? configured?.deliveryTimeout ?? .seconds(30))
         do {
             try settings.validate()
         } catch let error as RunnelError {

@@ -1,5 +1,7 @@
 import Foundation
 @testable import Runnel
+import RunnelCLI
+import RunnelKafka
 import RunnelTesting
 import Testing
 
@@ -115,4 +117,36 @@ import Testing
         #expect(relay.process.terminationStatus == 0, "\(relay.standardError.suffix(400))")
         try expectExactlyOnce(committed, in: cluster, partitions: 3)
     }
+
+    /// An application's catalog names its cluster: its command line needs no --bootstrap-servers.
+    @Test func theCatalogsKafkaSettingsServeWhenNoServersAreGiven() async throws {
+        let cluster = try MockCluster()
+        for topic in ["notes", "derived-notes"] { try cluster.createTopic(topic, partitions: 3) }
+        let temporary = try TemporaryHome(label: "kafka-catalog")
+        let store = try temporary.openStore()
+        try appendNotes(store, count: 40)
+        var catalog = Catalog(name: "notes")
+        catalog.kafka = cluster.settings()
+        let output = OutputCapture()
+        let status = await RunnelCommand.run(["relay", "--to", "kafka", "--partitions", "3", "--home", temporary.home.url.path],
+                                             catalog: catalog, console: output.console, kafka: LibrdkafkaConnector())
+        #expect(status == 0 && output.text.contains("Relayed 40 rows into Kafka at \(cluster.bootstrapServers)"), "\(output.text)")
+        // Without Kafka in the build, the option is refused with what to do.
+        let without = OutputCapture()
+        let refused = await RunnelCommand.run(["relay", "--to", "kafka", "--home", temporary.home.url.path], catalog: catalog, console: without.console)
+        #expect(refused == 1 && without.text.contains("has no Kafka client") && without.text.contains("LibrdkafkaConnector"), "\(without.text)")
+    }
+}
+
+/// Collects what a command prints, both streams.
+final class OutputCapture: @unchecked Sendable {
+    // @unchecked: `lines` is only touched holding `lock`.
+    private let lock = NSLock()
+    private var lines = ""
+
+    var console: Console {
+        Console(output: { [self] text in lock.withLock { lines += text } }, error: { [self] text in lock.withLock { lines += text } })
+    }
+
+    var text: String { lock.withLock { lines } }
 }

@@ -31,6 +31,11 @@ public struct Catalog: Sendable {
     /// The sagas: `runnel run NAME` runs a saga's coordinator, `runnel saga …` shows and
     /// steers its instances.
     public var sagas: [Saga]
+    /// The application's Kafka cluster, if it has moved onto one (`docs/scale-out.md`): what
+    /// `relay --to kafka`, `log mirror` and `run --from kafka` use when no
+    /// `--bootstrap-servers` is given. Set it after creating the catalog:
+    /// `catalog.kafka = KafkaSettings(bootstrapServers: "broker1:9092")`.
+    public var kafka: KafkaSettings?
 
     /// Creates a catalog.
     /// - Parameters:
