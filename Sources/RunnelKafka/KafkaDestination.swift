@@ -68,7 +68,7 @@ final class KafkaDestination: RelayDestination {
         let origin = local == nil ? "the relay's default for new topics (--partitions)" : "the home's log (\(logFolder.appendingPathComponent(name).path))"
         if let found = try existingTopic(name) {
             guard found.partitions == wanted.partitions else {
-                throw RunnelError(.kafkaConflict,
+                throw RunnelError(.kafkaRefused,
                                   "topic \(name) has \(found.partitions) partitions in Kafka at \(settings.bootstrapServers), but \(wanted.partitions) in \(origin): its keys would land in other partitions than Runnel gives them, and pipelines split by partition would disagree",
                                   hint: local == nil
                                     ? "Relay with --partitions \(found.partitions), or create the topic in Kafka with \(wanted.partitions) partitions"
@@ -97,7 +97,8 @@ final class KafkaDestination: RelayDestination {
             "segment.bytes": String(configuration.segmentBytes),
             "segment.ms": String(configuration.segmentMs),
             "delete.retention.ms": String(configuration.deleteRetentionMs),
-            "max.message.bytes": String(max(configuration.maxRecordBytes, 1_048_588)),
+            // Kafka's limit is on the whole batch: room for its header and the records' framing.
+            "max.message.bytes": String(max(configuration.maxRecordBytes + 65_536, 1_048_588)),
             "retention.ms": String(configuration.retentionMs ?? -1),
         ]
         if let bytes = configuration.retentionBytes { kafka["retention.bytes"] = String(bytes) }
@@ -169,6 +170,12 @@ final class KafkaDestination: RelayDestination {
             throw error
         }
         producer.poll()
+    }
+
+    func abandonUnflushed() {
+        guard let producer else { return }
+        _ = try? producer.flush()
+        retire(producer)
     }
 
     /// Drops a producer after a failure, keeping when it may have stored failed records.

@@ -114,11 +114,13 @@ enum KafkaFailure {
         case RD_KAFKA_RESP_ERR__TRANSPORT, RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, RD_KAFKA_RESP_ERR__TIMED_OUT,
              RD_KAFKA_RESP_ERR__MSG_TIMED_OUT, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR__RESOLVE:
             return RunnelError(.kafka, message, hint: "Check that the brokers run and that --bootstrap-servers names them; nothing was lost, run the command again once they answer")
+        // Refusals no retry mends: a follower stops on them, naming what to change.
         case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED,
              RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED, RD_KAFKA_RESP_ERR__AUTHENTICATION:
-            return RunnelError(.kafka, message, hint: "Give Runnel's principal the rights it needs (describe, create, write and read on its topics, idempotent write on the cluster), or pass the right credentials with --kafka-property")
-        case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
-            return RunnelError(.kafka, message, hint: "Raise the topic's max.message.bytes on the cluster to at least the topic's maximum record size in Runnel")
+            return RunnelError(.kafkaRefused, message, hint: "Give Runnel's principal the rights it needs (describe, create, write and read on its topics, idempotent write on the cluster), or pass the right credentials with --kafka-property; nothing was lost")
+        case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE, RD_KAFKA_RESP_ERR_INVALID_RECORD,
+             RD_KAFKA_RESP_ERR_INVALID_TIMESTAMP:
+            return RunnelError(.kafkaRefused, message, hint: "Raise the topic's max.message.bytes on the cluster above the topic's maximum record size in Runnel (plus 64 KiB for the batch's framing), or lower that size so the relay moves larger rows to runnel_outbox_dead_letters; nothing was lost, the rows wait in the outbox")
         case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
             return RunnelError(.kafka, message, hint: "Create the topic, or check its name")
         case RD_KAFKA_RESP_ERR__FATAL:

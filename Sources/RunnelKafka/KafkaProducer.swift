@@ -32,8 +32,12 @@ final class KafkaProducer {
             "enable.idempotence": "true",
             "enable.gapless.guarantee": "true",
             "acks": "all",
-            // Records up to Runnel's largest (1 GiB); the cluster's topic limit still applies.
+            // Records up to librdkafka's largest (10⁹ bytes, just under Runnel's 1 GiB limit);
+            // the cluster's topic limit still applies.
             "message.max.bytes": "1000000000",
+            // How long the brokers may take to acknowledge (with acks=all, to replicate): what
+            // a reader of the tail waits past a failure that may have been stored.
+            "request.timeout.ms": String(min(max(settings.requestTimeout.milliseconds, 1), 900_000)),
             // Topics are made with their partition count on purpose (see KafkaDestination),
             // never by a metadata request with the cluster's default count.
             "allow.auto.create.topics": "false",

@@ -36,7 +36,6 @@ final class KafkaReader {
             // A fetch of one record up to Runnel's largest still fits a response.
             "receive.message.max.bytes": "1100000000",
         ], defaults: [
-            "fetch.wait.max.ms": "100",
             // Prefetch at most 8 MiB per partition being read (librdkafka's default is 64 MiB).
             "queued.max.messages.kbytes": "8192",
         ])
@@ -60,6 +59,25 @@ final class KafkaReader {
 
     /// A topic's partition count, or nil when the cluster has no such topic.
     func partitionCount(of topic: String) throws -> Int? { try handle.partitionCount(of: topic) }
+
+    /// Whether ``latestWatermarks(_:_:)`` may answer from the last fetch (a follower, for which
+    /// an end one fetch old is as good) instead of asking the leader.
+    var usesFetchedEnds = false
+
+    /// The first offset a partition holds and the offset its next record will get: for a
+    /// follower (``usesFetchedEnds``) reading the partition, as its last fetch saw them — no
+    /// request, the fetcher asks the leader every `fetch.wait.max.ms` anyway — else asked of
+    /// the partition's leader.
+    func latestWatermarks(_ topic: String, _ partition: Int) throws -> (low: Int64, high: Int64) {
+        if usesFetchedEnds, positions[Key(topic: topic, partition: Int32(partition))] != nil {
+            var low: Int64 = -1, high: Int64 = -1
+            if rd_kafka_get_watermark_offsets(handle.pointer, topic, Int32(partition), &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
+               low >= 0, high >= 0 {
+                return (low, high)
+            }
+        }
+        return try watermarks(topic, partition)
+    }
 
     /// The first offset a partition holds and the offset its next record will get, asked of
     /// the partition's leader.
@@ -103,6 +121,9 @@ final class KafkaReader {
         }
         var next = offset
         var idleSince = ContinuousClock.now
+        /// Set when the partition said it ends below `end`: a reader of committed records
+        /// stops there while another producer holds a transaction open.
+        var endedBelow = false
         do {
             while next < end {
                 if positions[key]!.pending.isEmpty {
@@ -116,6 +137,9 @@ final class KafkaReader {
                         throw KafkaFailure.error(rd_kafka_last_error(), doing: "reading \(topic)/\(partition)", settings: settings)
                     }
                     if count == 0 {
+                        // The partition said it ends here, and nothing came for a while: that is
+                        // its readable end for now, not a broker that does not answer.
+                        if endedBelow, ContinuousClock.now - idleSince > .seconds(2) { break }
                         if ContinuousClock.now - idleSince > settings.requestTimeout {
                             throw RunnelError(.kafka, "Kafka at \(settings.bootstrapServers) delivered nothing of \(topic)/\(partition) from offset \(next) for \(settings.requestTimeout), though the partition's offsets reach \(end - 1)",
                                               hint: "Check that the partition's leader runs and answers (or whether another producer holds a transaction open on the partition); nothing was lost, run the command again once it does")
@@ -135,6 +159,7 @@ final class KafkaReader {
                     // reader does not see (transaction markers, compacted away).
                     next = max(next, message.pointee.offset)
                     positions[key]!.next = next
+                    endedBelow = next < end
                     continue
                 }
                 guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
@@ -142,6 +167,7 @@ final class KafkaReader {
                     throw KafkaFailure.error(code, doing: "reading \(topic)/\(partition) at offset \(next)", settings: settings, detail: detail)
                 }
                 idleSince = ContinuousClock.now
+                endedBelow = false
                 guard message.pointee.offset >= next else { continue }
                 next = message.pointee.offset + 1
                 positions[key]!.next = next

@@ -52,6 +52,10 @@ final class KafkaSourceReader: SourceReader {
 
     /// None: a Kafka source is looked at on a timer.
     func watchedFolders(topics: [String], partitions: [any SourcePartition]) -> [URL] { [] }
+
+    /// A follower looks every 100 ms: from then on, partitions being read take their ends from
+    /// their fetcher's last answer instead of asking their leaders each time.
+    func beginFollowing() { reader.usesFetchedEnds = true }
 }
 
 /// One partition of a Kafka topic, its bounds as of the last ``refresh()``.
@@ -74,7 +78,7 @@ final class KafkaSourcePartition: SourcePartition {
     var location: String { "\(topic)/\(partition) in Kafka at \(reader.settings.bootstrapServers)" }
 
     func refresh() throws {
-        (startOffset, endOffset) = try reader.watermarks(topic, partition)
+        (startOffset, endOffset) = try reader.latestWatermarks(topic, partition)
     }
 
     func read(from offset: Int64, _ body: (LogRecordView) throws -> Bool) throws -> Int64 {

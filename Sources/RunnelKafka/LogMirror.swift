@@ -105,7 +105,7 @@ final class LogMirror {
             guard var position = positions[key] else { continue }
             let end = try destination.reader.watermarks(key.topic, key.partition).high
             if end < position.destinationEnd {
-                throw RunnelError(.kafkaConflict,
+                throw RunnelError(.kafkaRefused,
                                   "\(destination.location(of: key.topic, partition: key.partition)) ends at offset \(end), but the mirror delivered records up to offset \(position.destinationEnd - 1) there: the topic was deleted and made again, or the cluster lost records",
                                   hint: "Mirror into a new topic, or delete its rows from runnel_log_mirrors in app.sqlite to mirror the log into it from the start again")
             }
@@ -144,7 +144,7 @@ final class LogMirror {
                 let local = view.record
                 let remote = delivered[matched]
                 guard local.key == remote.key, local.value == remote.value, local.headers == remote.headers, local.timestamp == remote.timestamp else {
-                    throw RunnelError(.kafkaConflict,
+                    throw RunnelError(.kafkaRefused,
                                       "\(destination.location(of: key.topic, partition: key.partition)) holds at offset \(remote.offset) a record that is not the log's record at offset \(local.offset): something other than this home's mirror writes into the topic",
                                       hint: "Mirror into a topic that nothing else produces to")
                 }
@@ -152,7 +152,7 @@ final class LogMirror {
                 return matched < delivered.count
             }
             if matched == before {
-                throw RunnelError(.kafkaConflict,
+                throw RunnelError(.kafkaRefused,
                                   "\(destination.location(of: key.topic, partition: key.partition)) holds \(delivered.count - matched) more record(s) after offset \(position.destinationEnd + Int64(matched) - 1) than the log has mirrored: something other than this home's mirror writes into the topic",
                                   hint: "Mirror into a topic that nothing else produces to")
             }
@@ -181,7 +181,13 @@ final class LogMirror {
             needsReconciling = false
         }
         var finished = false
-        defer { if !finished { needsReconciling = true } }
+        defer {
+            if !finished {
+                // Nothing of the failed cycle may still be on its way when positions are reconciled.
+                destination.abandonUnflushed()
+                needsReconciling = true
+            }
+        }
         var copied: [Key: (next: Int64, records: Int)] = [:]
         for name in try mirroredTopics() {
             guard let topic = try log.topic(name) else { continue }
@@ -242,7 +248,7 @@ final class LogMirror {
     private func start(_ key: Key, at partition: PartitionLog) throws {
         let (low, high) = try destination.reader.watermarks(key.topic, key.partition)
         guard high == low else {
-            throw RunnelError(.kafkaConflict,
+            throw RunnelError(.kafkaRefused,
                               "\(destination.location(of: key.topic, partition: key.partition)) already holds records (offsets \(low) to \(high - 1)) that this home's mirror did not write",
                               hint: "Mirror into an empty topic: delete it, or choose the topics with --topics")
         }

@@ -28,6 +28,18 @@ import Testing
         #expect(badPartitions.status == 64 && badPartitions.error.contains("Write them as 0-3"), "\(badPartitions)")
     }
 
+    /// A share of partitions has one spelling, since it is part of a pipeline's recorded source.
+    @Test func partitionSelectionsAreSpelledOneWay() throws {
+        #expect(try PartitionSelection(parsing: "1,0").description == "0-1")
+        #expect(try PartitionSelection(parsing: "4-5,0,2-3").description == "0,2-5")
+        #expect(try PartitionSelection(parsing: "0-3,1-2").description == "0-3")
+        #expect(throws: RunnelError.self) { try PartitionSelection(parsing: "0,,1") }
+        #expect(throws: RunnelError.self) { try PartitionSelection(parsing: "-1") }
+        let selection = try PartitionSelection(parsing: "2-9")
+        #expect(try selection.select(from: 4, of: "t", in: "here") == [2, 3])
+        #expect(throws: RunnelError.self) { try PartitionSelection(parsing: "4-5").select(from: 4, of: "t", in: "here") }
+    }
+
     @Test func relayIntoKafkaThenRunPipelinesOnHalfThePartitions() throws {
         let cluster = try MockCluster()
         let temporary = try TemporaryHome(label: "kafka-cli")
@@ -35,21 +47,21 @@ import Testing
         #expect(try Self.runnel(["migrate", "--home", home]).status == 0)
         #expect(try Self.runnel(["sample", "load", "--home", home]).status == 0)
         // The mock makes any topic a client asks about with 4 partitions: relay with as many.
-        let relay = try Self.runnel(["relay", "--to", "kafka", "--bootstrap-servers", cluster.bootstrapServers, "--partitions", "4", "--home", home])
+        let relay = try Self.runnel(["relay", "--to", "kafka", "--bootstrap-servers", cluster.bootstrapServers, "--kafka-property", MockCluster.quickFetch, "--partitions", "4", "--home", home])
         #expect(relay.status == 0 && relay.output.contains("Relayed 2583 rows into Kafka at \(cluster.bootstrapServers)"), "\(relay)")
-        let again = try Self.runnel(["relay", "--to", "kafka", "--bootstrap-servers", cluster.bootstrapServers, "--partitions", "4", "--home", home])
+        let again = try Self.runnel(["relay", "--to", "kafka", "--bootstrap-servers", cluster.bootstrapServers, "--kafka-property", MockCluster.quickFetch, "--partitions", "4", "--home", home])
         #expect(again.status == 0 && again.output.contains("Relayed 0 rows"), "\(again)")
 
-        let run = try Self.runnel(["run", "member-sessions", "--from", "kafka", "--partitions", "0-1", "--bootstrap-servers", cluster.bootstrapServers, "--home", home])
+        let run = try Self.runnel(["run", "member-sessions", "--from", "kafka", "--partitions", "0-1", "--bootstrap-servers", cluster.bootstrapServers, "--kafka-property", MockCluster.quickFetch, "--home", home])
         #expect(run.status == 0 && run.output.contains("member-sessions v1:"), "\(run)")
         // Handlers read every partition: a split for one is refused, not ignored.
-        let handler = try Self.runnel(["run", "email", "--partitions", "0-1", "--from", "kafka", "--bootstrap-servers", cluster.bootstrapServers, "--home", home])
+        let handler = try Self.runnel(["run", "email", "--partitions", "0-1", "--from", "kafka", "--bootstrap-servers", cluster.bootstrapServers, "--kafka-property", MockCluster.quickFetch, "--home", home])
         #expect(handler.status == 64 && handler.error.contains("applies to pipelines only"), "\(handler)")
         // The pipeline's state came from Kafka: going on from the file log is refused.
         let fromLog = try Self.runnel(["run", "member-sessions", "--home", home])
         #expect(fromLog.status == 1 && fromLog.error.contains("read its views and state in derived.sqlite from kafka:"), "\(fromLog)")
         // One relay per home, whatever its destination.
-        let follower = try ChildProcess.launch(["relay", "--to", "kafka", "--follow", "--bootstrap-servers", cluster.bootstrapServers, "--partitions", "4",
+        let follower = try ChildProcess.launch(["relay", "--to", "kafka", "--follow", "--bootstrap-servers", cluster.bootstrapServers, "--kafka-property", MockCluster.quickFetch, "--partitions", "4",
                                                 "--home", home])
         defer { if follower.isRunning { kill(follower.processIdentifier, SIGKILL) } }
         let lock = RunnerLock.url(.relay, named: "outbox", in: temporary.home)
@@ -103,7 +115,7 @@ import Testing
         let committed = try pendingRows(store)
         for broker in 1...3 { try cluster.command("down \(broker)") }
         let relay = try CrashChild(["relay", "--to", "kafka", "--follow", "--kafka-timeout", "2", "--partitions", "3",
-                                    "--bootstrap-servers", cluster.bootstrapServers, "--home", temporary.home.url.path],
+                                    "--bootstrap-servers", cluster.bootstrapServers, "--kafka-property", MockCluster.quickFetch, "--home", temporary.home.url.path],
                                    environment: ["RUNNEL_LOG_LEVEL": "warning"])
         defer { if relay.process.isRunning { relay.kill() } }
         #expect(relay.waitForLine("relay cannot start: the cluster does not answer", timeout: 30), "\(relay.standardError.suffix(600))")

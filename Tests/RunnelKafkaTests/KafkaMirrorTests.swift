@@ -62,7 +62,7 @@ import Testing
             let aimed = round % 3 != 2
             var environment = ["RUNNEL_LOG_LEVEL": "notice"]
             if aimed { environment[Self.pause.variable] = "5000000" }
-            let mirror = try CrashChild(["log", "mirror", "--to", "kafka", "--bootstrap-servers", cluster.bootstrapServers, "--follow", "--home", home],
+            let mirror = try CrashChild(["log", "mirror", "--to", "kafka", "--bootstrap-servers", cluster.bootstrapServers, "--kafka-property", MockCluster.quickFetch, "--follow", "--home", home],
                                         environment: environment)
             if aimed {
                 #expect(mirror.waitForLine(FaultPauses.pausingLine(Self.pause.moment)),
@@ -80,7 +80,7 @@ import Testing
             print("kafka mirror crash seed \(seed) round \(round): killed at \(phase); \(mirror.count(Self.resumeLine)) resume(s) past delivered records")
         }
         let output = Pipe()
-        let drain = try CrashChild(["log", "mirror", "--to", "kafka", "--bootstrap-servers", cluster.bootstrapServers, "--home", home],
+        let drain = try CrashChild(["log", "mirror", "--to", "kafka", "--bootstrap-servers", cluster.bootstrapServers, "--kafka-property", MockCluster.quickFetch, "--home", home],
                                    environment: ["RUNNEL_LOG_LEVEL": "notice"], standardOutput: output)
         let summary = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         drain.waitUntilExit()
@@ -117,7 +117,7 @@ import Testing
         try Self.relayIntoLog(store)
         let mirror = try LogMirror(store: store, settings: cluster.settings(), topics: nil, logger: .init(label: "test"))
         let failure = #expect(throws: RunnelError.self) { try mirror.drain() }
-        #expect(failure?.code == .kafkaConflict, "\(String(describing: failure))")
+        #expect(failure?.code == .kafkaRefused, "\(String(describing: failure))")
         #expect(failure?.message.contains("that this home's mirror did not write") == true, "\(String(describing: failure))")
     }
 }

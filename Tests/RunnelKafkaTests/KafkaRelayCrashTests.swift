@@ -91,7 +91,7 @@ import Testing
             var environment = ["RUNNEL_LOG_LEVEL": "notice"]
             if let aim { environment[aim.variable] = String(pause) }
             let before = try cluster.recordCount(of: topics)
-            let relay = try CrashChild(["relay", "--to", "kafka", "--bootstrap-servers", cluster.bootstrapServers, "--follow",
+            let relay = try CrashChild(["relay", "--to", "kafka", "--bootstrap-servers", cluster.bootstrapServers, "--kafka-property", MockCluster.quickFetch, "--follow",
                                         "--partitions", "3", "--batch-size", "\(50 + random.below(300))", "--home", home],
                                        environment: environment)
             if let aim {
@@ -123,7 +123,7 @@ import Testing
         while !writing.isFinished { usleep(1_000) }
 
         let output = Pipe()
-        let drain = try CrashChild(["relay", "--to", "kafka", "--bootstrap-servers", cluster.bootstrapServers, "--partitions", "3", "--home", home],
+        let drain = try CrashChild(["relay", "--to", "kafka", "--bootstrap-servers", cluster.bootstrapServers, "--kafka-property", MockCluster.quickFetch, "--partitions", "3", "--home", home],
                                    environment: ["RUNNEL_LOG_LEVEL": "notice"], standardOutput: output)
         let summary = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         drain.waitUntilExit()

@@ -208,7 +208,7 @@ func expectExactlyOnce(_ committed: [CommittedRow], in cluster: MockCluster, par
         let store = try temporary.openStore()
         try appendNotes(store, count: 10)
         let failure = #expect(throws: RunnelError.self) { try Self.relay(store, cluster, partitions: 3).drain() }
-        #expect(failure?.code == .kafkaConflict)
+        #expect(failure?.code == .kafkaRefused)
         #expect(failure?.message.contains("topic notes has 2 partitions in Kafka") == true, "\(String(describing: failure))")
         #expect(failure?.hint?.contains("--partitions 2") == true, "\(String(describing: failure))")
         #expect(try pendingRows(store).count == 10)

@@ -61,6 +61,11 @@ final class MockCluster: @unchecked Sendable {
         try command("topic \(name) \(partitions)")
     }
 
+    /// For `runnel` children: the mock answers an empty fetch only after the consumer's
+    /// longest wait (500 ms by default), even when records arrive meanwhile, where a broker
+    /// answers as they arrive.
+    static let quickFetch = "fetch.wait.max.ms=5"
+
     /// Settings with short timeouts, so a test of a broker that is down does not wait long.
     /// The mock answers an empty fetch only after the consumer's longest wait, even when
     /// records arrive meanwhile (a broker answers as they arrive): a short wait keeps the

@@ -45,7 +45,17 @@ public struct PartitionSelection: Sendable, Hashable, CustomStringConvertible, E
             }
             ranges.append(low...high)
         }
-        self.ranges = ranges
+        // One spelling per set of partitions (`1,0` and `0-1` are the same share), since the
+        // selection is part of a pipeline's recorded source.
+        var merged: [ClosedRange<Int>] = []
+        for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
+            if let last = merged.last, range.lowerBound <= last.upperBound + 1 {
+                merged[merged.count - 1] = last.lowerBound...max(last.upperBound, range.upperBound)
+            } else {
+                merged.append(range)
+            }
+        }
+        self.ranges = merged
     }
 
     public init(stringLiteral value: String) {
@@ -81,6 +91,10 @@ package protocol SourceReader: AnyObject, CustomStringConvertible {
     /// Folders whose changes can bring records (the log's, its topics', its partitions'); a
     /// source with none is looked at on a timer.
     func watchedFolders(topics: [String], partitions: [any SourcePartition]) -> [URL]
+    /// Tells the source that a follower reads it from now on, looking again and again: a
+    /// remote source may answer from what it last saw rather than ask each time. A batch run
+    /// never calls it, so it reads to the end the source has when it starts.
+    func beginFollowing()
 }
 
 /// One partition as runners read it.
@@ -129,6 +143,8 @@ final class LogSourceReader: SourceReader {
     func watchedFolders(topics: [String], partitions: [any SourcePartition]) -> [URL] {
         [log.folder] + topics.map { log.folder.appendingPathComponent($0) } + partitions.compactMap { ($0 as? PartitionLog)?.folder }
     }
+
+    func beginFollowing() {}
 }
 
 extension PartitionLog: SourcePartition {

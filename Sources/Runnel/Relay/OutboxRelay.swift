@@ -57,7 +57,7 @@ public final class OutboxRelay: @unchecked Sendable {
     /// records and not others).
     private var needsRelearning = false
     /// Per source and partition: the largest outbox id already in the log, learned at start.
-    private var alreadyInLog: [DatabaseRole: [PartitionKey: Int64]] = [:]
+    private var alreadyInLog: [DatabaseRole: [PartitionKey: Appended]] = [:]
     /// Each database's identity, read at start: which of the log's records are its own.
     private var identities: [DatabaseRole: DatabaseIdentity] = [:]
     private let relayedCounter = Counter(label: "runnel_relay_rows_total")
@@ -108,6 +108,11 @@ public final class OutboxRelay: @unchecked Sendable {
     /// Reads the tail of every partition of the destination: for each database, the newest
     /// record of its own there (partitions receive a database's rows in id order, so that is
     /// the largest of its ids the partition holds). Pending rows up to that id are skipped.
+    ///
+    /// A remote destination (Kafka) is read further: back to a record of the database older
+    /// than its first waiting row, keeping the exact ids found, so a row is skipped only if
+    /// its own record is there — a gap (a batch that timed out while a later one of the same
+    /// partition landed) costs a resend, never a row.
     private func learnAppended() throws {
         struct Outbox {
             var role: DatabaseRole
@@ -125,37 +130,47 @@ public final class OutboxRelay: @unchecked Sendable {
             return Outbox(role: role, identity: identities[role]!, firstPending: firstPending, handedOut: handedOut, path: database.path)
         }
         try destination.prepareToReadTails()
-        // Per database, the distinct (topic, key) of its waiting rows: where a cycle can have
+        let remote = destination.tailIsRemote
+        // Per database and topic, the distinct keys of its waiting rows: where a cycle can have
         // put records (a row without a key can be in any partition of its topic).
-        var pendingKeys: [DatabaseRole: [(topic: String, key: [UInt8]?)]] = [:]
+        var pendingKeys: [DatabaseRole: [String: Set<[UInt8]?>]] = [:]
         for role in DatabaseRole.allCases {
-            pendingKeys[role] = try store.database(role).read { db in
-                try Row.fetchAll(db, sql: "SELECT DISTINCT topic, CAST(key AS BLOB) AS key FROM runnel_outbox").map {
-                    ($0["topic"], ($0["key"] as Data?).map { Array($0) })
-                }
+            for row in try store.database(role).read({ try Row.fetchAll($0, sql: "SELECT DISTINCT topic, CAST(key AS BLOB) AS key FROM runnel_outbox") }) {
+                pendingKeys[role, default: [:]][row["topic"] as String, default: []].insert((row["key"] as Data?).map { Array($0) })
             }
         }
-        let pending = Set(pendingKeys.values.flatMap { $0.map(\.topic) })
-        var learned: [DatabaseRole: [PartitionKey: Int64]] = [:]
+        let pending = Set(pendingKeys.values.flatMap(\.keys))
+        var learned: [DatabaseRole: [PartitionKey: Appended]] = [:]
         for name in try destination.topicNames(pending: pending) {
             guard let topic = try destination.existingTopic(name) else { continue }
+            // The partitions each database's waiting rows go to, once per topic.
+            var reached: [DatabaseRole: Set<Int>] = [:]
+            for (role, topics) in pendingKeys {
+                guard let keys = topics[name] else { continue }
+                reached[role] = keys.contains(nil) ? Set(0..<topic.partitions) : Set(keys.map { topic.partition(for: $0, sequence: 0) })
+            }
             for partition in 0..<topic.partitions {
                 // A remote tail is read only for the databases whose waiting rows go to this
                 // partition: a database that never writes it would have the whole partition read.
-                let wanted = destination.tailIsRemote
-                    ? outboxes.filter { outbox in
-                        pendingKeys[outbox.role]?.contains { $0.topic == name && ($0.key == nil || topic.partition(for: $0.key, sequence: 0) == partition) } ?? false
-                    }
-                    : outboxes
+                let wanted = remote ? outboxes.filter { reached[$0.role]?.contains(partition) ?? false } : outboxes
                 guard !wanted.isEmpty else { continue }
                 var newest: [DatabaseRole: Int64] = [:]
+                var found: [DatabaseRole: Set<Int64>] = [:]
+                var done = Set<DatabaseRole>()
                 try destination.visitTail(of: name, partition: partition) { record in
-                    for outbox in wanted where newest[outbox.role] == nil
+                    for outbox in wanted where !done.contains(outbox.role)
                     && Self.source(of: record) == outbox.role && outbox.identity.owns(recordIdentity: record.header(Header.database)) {
                         guard let id = Self.outboxID(of: record) else { continue }
-                        newest[outbox.role] = id
+                        if newest[outbox.role] == nil { newest[outbox.role] = id }
+                        // The file log's last batch tells all by its newest id; a remote tail
+                        // is read back to an id before the first waiting row.
+                        if !remote || id < outbox.firstPending ?? .max {
+                            done.insert(outbox.role)
+                        } else {
+                            found[outbox.role, default: []].insert(id)
+                        }
                     }
-                    return newest.count < wanted.count
+                    return done.count < wanted.count
                 }
                 for outbox in wanted {
                     guard let id = newest[outbox.role] else { continue }
@@ -166,7 +181,8 @@ public final class OutboxRelay: @unchecked Sendable {
                                             at: destination.location(of: name, partition: partition))
                     }
                     guard let firstPending = outbox.firstPending, id >= firstPending else { continue }
-                    learned[outbox.role, default: [:]][PartitionKey(topic: name, partition: partition)] = id
+                    learned[outbox.role, default: [:]][PartitionKey(topic: name, partition: partition)] =
+                        remote ? .ids(found[outbox.role] ?? []) : .upTo(id)
                     logger.notice("outbox rows found in the log after an interrupted run", metadata: [
                         "relay.source": "\(outbox.role)", "relay.database": "\(outbox.identity.id)", "relay.topic": "\(name)",
                         "relay.partition": "\(partition)", "relay.up_to_id": "\(id)",
@@ -175,6 +191,22 @@ public final class OutboxRelay: @unchecked Sendable {
             }
         }
         alreadyInLog = learned
+    }
+
+    /// What a partition already holds of a database's waiting rows.
+    private enum Appended {
+        /// Every id up to this one (the file log: a cycle's appends to a partition land whole or
+        /// as a prefix, so the newest id tells all).
+        case upTo(Int64)
+        /// Exactly these ids (a remote destination, read back past the first waiting row).
+        case ids(Set<Int64>)
+
+        func contains(_ id: Int64) -> Bool {
+            switch self {
+            case .upTo(let last): id <= last
+            case .ids(let ids): ids.contains(id)
+            }
+        }
     }
 
     /// The refusal for a database whose outbox ids went back behind what the log holds.
@@ -230,7 +262,13 @@ public final class OutboxRelay: @unchecked Sendable {
         }
         var summary = Summary()
         var finished = false
-        defer { if !finished { needsRelearning = true } }
+        defer {
+            if !finished {
+                // Nothing of the failed cycle may still be on its way when the tail is read again.
+                destination.abandonUnflushed()
+                needsRelearning = true
+            }
+        }
         for role in DatabaseRole.allCases {
             try relayCycle(role, into: &summary)
         }
@@ -269,7 +307,7 @@ public final class OutboxRelay: @unchecked Sendable {
             }
             let key = row.key
             let target = PartitionKey(topic: row.topic, partition: topic.partition(for: key, sequence: Int(row.id)))
-            if let inLog = alreadyInLog[role]?[target], row.id <= inLog {
+            if let inLog = alreadyInLog[role]?[target], inLog.contains(row.id) {
                 skipped += 1
                 continue
             }

@@ -27,6 +27,9 @@ package protocol RelayDestination: AnyObject {
     /// Waits, before the tail is read, until records that may still land have landed (a
     /// failed delivery that may have been stored).
     func prepareToReadTails() throws
+    /// After a failed cycle: waits until nothing appended since the last ``flush()`` is still
+    /// on its way, and starts afresh (a Kafka producer is replaced).
+    func abandonUnflushed()
     /// Appends records, in order, to a partition; they are durable only after ``flush()``.
     func append(_ records: ArraySlice<LogRecord>, to topic: String, partition: Int) throws
     /// Makes every record appended so far durable (fsync; every delivery acknowledged), or
@@ -106,6 +109,10 @@ final class LogDestination: RelayDestination {
     var tailIsRemote: Bool { false }
 
     func prepareToReadTails() throws {}
+
+    /// Appends are written at once; an unflushed one is found (or cut as a torn tail) by the
+    /// next tail read.
+    func abandonUnflushed() {}
 
     func append(_ records: ArraySlice<LogRecord>, to topic: String, partition: Int) throws {
         guard let found = try opened[topic] ?? logTopic(topic) else { preconditionFailure("append to topic \(topic) before it was opened") }

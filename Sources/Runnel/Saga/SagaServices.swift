@@ -40,6 +40,7 @@ public struct HandlerService: Service {
     public func run() async throws {
         try await ServiceThread.run(named: "runnel.handler") {
             let source = try makeSource?()
+            source?.reader.beginFollowing()
             let runner = try lock.map { try HandlerRunner(handler: handler, store: store, clock: clock, logger: logger, holding: $0, source: source) }
                 ?? HandlerRunner(handler: handler, store: store, clock: clock, logger: logger, source: source)
             logger.info("handler following the log", metadata: ["handler": "\(handler.name)"])
@@ -89,6 +90,7 @@ public struct SagaService: Service {
     public func run() async throws {
         try await ServiceThread.run(named: "runnel.saga") {
             let source = try makeSource?()
+            source?.reader.beginFollowing()
             let coordinator = try lock.map { try SagaCoordinator(saga: saga, store: store, clock: clock, logger: logger, holding: $0, source: source) }
                 ?? SagaCoordinator(saga: saga, store: store, clock: clock, logger: logger, source: source)
             logger.info("saga coordinator following the log", metadata: ["saga": "\(saga.name)"])

@@ -124,10 +124,7 @@ enum RunnelSchema {
             }
         }
         if role == .app {
-            migrator.registerMigration("runnel-v16-kafka") { db in
-                // Where a handler's or coordinator's offsets were read (`log`, `kafka:<cluster
-                // id>`), as for pipelines; NULL is the log.
-                try db.execute(sql: "ALTER TABLE runnel_consumers ADD COLUMN source TEXT")
+            migrator.registerMigration("runnel-v16-log-mirrors") { db in
                 // How far `runnel log mirror` has copied each partition of the log into a
                 // destination (`kafka:<cluster id>`), and where the destination's partition
                 // ended then: a restart goes on from there, neither skipping nor doubling.
@@ -143,6 +140,11 @@ enum RunnelSchema {
                         PRIMARY KEY (destination, topic, partition)
                     ) WITHOUT ROWID
                     """)
+            }
+            migrator.registerMigration("runnel-v17-consumer-source") { db in
+                // Where a handler's or coordinator's offsets were read (`log`, `kafka:<cluster
+                // id>`), as for pipelines; NULL is the log.
+                try db.execute(sql: "ALTER TABLE runnel_consumers ADD COLUMN source TEXT")
             }
         }
         return migrator

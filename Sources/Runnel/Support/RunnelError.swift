@@ -70,9 +70,10 @@ public struct RunnelError: Error, CustomStringConvertible, Sendable {
         /// A Kafka cluster refused or failed a request, or could not be reached in time
         /// (RunnelKafka); nothing was lost, and a retry may succeed.
         public static let kafka = Code(name: "kafka")
-        /// A Kafka topic holds what Runnel cannot go on from: another partition count than the
-        /// log's, or records a mirror did not write. Retrying does not help; the message says what does.
-        public static let kafkaConflict = Code(name: "kafka-conflict")
+        /// The Kafka cluster refuses what Runnel needs, and retrying will not help: a topic with
+        /// another partition count than the log's, records a mirror did not write, a record over
+        /// the topic's size limit, missing rights. The message says what does.
+        public static let kafkaRefused = Code(name: "kafka-refused")
     }
 
     /// What kind of failure this is.

@@ -144,6 +144,11 @@ private struct KafkaRelayFollower: Service {
     let logger: Logger
 
     func run() async throws {
+        // Making a relay reads the cluster's metadata and tails, blocking: off the shared pool.
+        try await ServiceThread.run(named: "runnel.relay.start") { try await start() }
+    }
+
+    private func start() async throws {
         var delay = Duration.seconds(1)
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let relay: OutboxRelay

@@ -78,6 +78,7 @@ public struct PipelineService: Service {
         let locking: PipelineRunner.Locking = lock.map { .held($0) } ?? .acquire
         let runner = try makeSource.map { try PipelineRunner(pipeline: pipeline, store: store, source: $0(), options: options, logger: logger, locking: locking) }
             ?? PipelineRunner(pipeline: pipeline, store: store, options: options, logger: logger, locking: locking)
+        runner.source.reader.beginFollowing()
         logger.info("pipeline following the log", metadata: ["pipeline": "\(pipeline.name)", "pipeline.source": "\(runner.source)"])
         // A source without folders to watch (a Kafka cluster) is looked at on a short timer.
         let idleCheckInterval = runner.inputFolders.isEmpty ? min(idleCheckInterval, .milliseconds(100)) : idleCheckInterval
