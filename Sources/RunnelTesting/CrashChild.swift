@@ -95,4 +95,38 @@ package final class CrashChild: @unchecked Sendable {
     package func count(_ text: String) -> Int {
         standardError.components(separatedBy: text).count - 1
     }
+
+    /// Runs `runnel-fault-child` with `arguments` to its end: the child (exited, its standard
+    /// error read) and what it printed on standard output.
+    package static func runToEnd(_ arguments: [String], environment: [String: String] = [:]) throws -> (child: CrashChild, output: String) {
+        let output = Pipe()
+        let child = try CrashChild(arguments, environment: environment, standardOutput: output)
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        child.waitUntilExit()
+        return (child, printed.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// Kills the child with SIGKILL inside a fault pause (once it announces `moment`, after a
+    /// random part of the first quarter of the pause's `pauseMicroseconds`) or, without a
+    /// moment, after a random delay in `delayMicroseconds`.
+    /// - Returns: Whether the child reached the pause (always true without one).
+    @discardableResult
+    package func kill(at moment: String?, pauseMicroseconds: Int, orAfter delayMicroseconds: Range<Int>, random: inout SeededGenerator) -> Bool {
+        var reached = true
+        if let moment {
+            reached = waitForLine(FaultPauses.pausingLine(moment))
+            usleep(UInt32(random.below(max(1, pauseMicroseconds / 4))))
+        } else {
+            usleep(UInt32(delayMicroseconds.lowerBound + random.below(max(1, delayMicroseconds.count))))
+        }
+        kill()
+        return reached
+    }
+}
+
+extension Dictionary where Key == String, Value == Int {
+    /// `moment-a ×4, moment-b ×2`: where a crash test's kills landed, for its summary line.
+    package var killTally: String {
+        sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+    }
 }

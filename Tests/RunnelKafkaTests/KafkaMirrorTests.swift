@@ -64,14 +64,8 @@ import Testing
             if aimed { environment[Self.pause.variable] = "5000000" }
             let mirror = try CrashChild(["log", "mirror", "--to", "kafka", "--bootstrap-servers", cluster.bootstrapServers, "--kafka-property", MockCluster.quickFetch, "--follow", "--home", home],
                                         environment: environment)
-            if aimed {
-                #expect(mirror.waitForLine(FaultPauses.pausingLine(Self.pause.moment)),
-                        "seed \(seed) round \(round): the mirror never paused after a delivery: \(mirror.standardError.suffix(400))")
-                usleep(UInt32(random.below(50_000)))
-            } else {
-                usleep(UInt32(100_000 + random.below(600_000)))
-            }
-            mirror.kill()
+            #expect(mirror.kill(at: aimed ? Self.pause.moment : nil, pauseMicroseconds: 200_000, orAfter: 100_000..<700_000, random: &random),
+                    "seed \(seed) round \(round): the mirror never paused after a delivery: \(mirror.standardError.suffix(400))")
             #expect(mirror.diedOfSIGKILL, "seed \(seed) round \(round): the mirror ended with \(mirror.termination): \(mirror.standardError.suffix(400))")
             if aimed { #expect(mirror.interruptedPause == Self.pause.moment, "seed \(seed) round \(round): the kill missed the pause") }
             let phase = mirror.interruptedPause ?? "a moment outside the pause"
@@ -79,15 +73,11 @@ import Testing
             resumes += mirror.count(Self.resumeLine)
             print("kafka mirror crash seed \(seed) round \(round): killed at \(phase); \(mirror.count(Self.resumeLine)) resume(s) past delivered records")
         }
-        let output = Pipe()
-        let drain = try CrashChild(["log", "mirror", "--to", "kafka", "--bootstrap-servers", cluster.bootstrapServers, "--kafka-property", MockCluster.quickFetch, "--home", home],
-                                   environment: ["RUNNEL_LOG_LEVEL": "notice"], standardOutput: output)
-        let summary = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        drain.waitUntilExit()
+        let (drain, summary) = try CrashChild.runToEnd(["log", "mirror", "--to", "kafka", "--bootstrap-servers", cluster.bootstrapServers,
+                                                        "--kafka-property", MockCluster.quickFetch, "--home", home], environment: ["RUNNEL_LOG_LEVEL": "notice"])
         #expect(drain.process.terminationStatus == 0, "seed \(seed): \(drain.standardError.suffix(400))")
         resumes += drain.count(Self.resumeLine)
-        print("kafka mirror crash seed \(seed): kills at \(interrupted.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")); "
-              + "\(resumes) resumes past delivered records; final run: \(summary.trimmingCharacters(in: .whitespacesAndNewlines))")
+        print("kafka mirror crash seed \(seed): kills at \(interrupted.killTally); \(resumes) resumes past delivered records; final run: \(summary)")
         // The kills between a delivery and its stored position must have been met by a resume
         // that found the records in the cluster, or the rounds proved nothing about doubles.
         #expect(resumes > 0, "seed \(seed): no mirror resumed past records an interrupted one delivered")

@@ -94,14 +94,8 @@ import Testing
             let relay = try CrashChild(["relay", "--to", "kafka", "--bootstrap-servers", cluster.bootstrapServers, "--kafka-property", MockCluster.quickFetch, "--follow",
                                         "--partitions", "3", "--batch-size", "\(50 + random.below(300))", "--home", home],
                                        environment: environment)
-            if let aim {
-                let reached = relay.waitForLine(FaultPauses.pausingLine(aim.moment))
-                #expect(reached, "seed \(seed) round \(round): the relay never paused at \(aim.moment): \(relay.standardError.suffix(400))")
-                usleep(UInt32(random.below(pause / 4)))
-            } else {
-                usleep(UInt32(300_000 + random.below(600_000)))
-            }
-            relay.kill()
+            let reached = relay.kill(at: aim?.moment, pauseMicroseconds: pause, orAfter: 300_000..<900_000, random: &random)
+            #expect(reached, "seed \(seed) round \(round): the relay never paused at \(aim?.moment ?? ""): \(relay.standardError.suffix(400))")
             #expect(relay.diedOfSIGKILL, "seed \(seed) round \(round): the relay ended with \(relay.termination), not SIGKILL: \(relay.standardError.suffix(400))")
             let phase = relay.interruptedPause ?? "a moment outside the pauses"
             // Records the killed child produced may still be landing: look once they have.
@@ -122,15 +116,12 @@ import Testing
         writer.stop()
         while !writing.isFinished { usleep(1_000) }
 
-        let output = Pipe()
-        let drain = try CrashChild(["relay", "--to", "kafka", "--bootstrap-servers", cluster.bootstrapServers, "--kafka-property", MockCluster.quickFetch, "--partitions", "3", "--home", home],
-                                   environment: ["RUNNEL_LOG_LEVEL": "notice"], standardOutput: output)
-        let summary = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        drain.waitUntilExit()
+        let (drain, summary) = try CrashChild.runToEnd(["relay", "--to", "kafka", "--bootstrap-servers", cluster.bootstrapServers, "--kafka-property", MockCluster.quickFetch,
+                                                        "--partitions", "3", "--home", home], environment: ["RUNNEL_LOG_LEVEL": "notice"])
         #expect(drain.process.terminationStatus == 0, "seed \(seed): \(drain.standardError.suffix(400))")
         skips += drain.count(Self.skipLine)
-        print("kafka relay crash seed \(seed): \(rounds) rounds, kills at \(interrupted.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")); "
-              + "restarts skipped rows already in the cluster \(skips) times; final drain: \(summary.trimmingCharacters(in: .whitespacesAndNewlines))")
+        print("kafka relay crash seed \(seed): \(rounds) rounds, kills at \(interrupted.killTally); "
+              + "restarts skipped rows already in the cluster \(skips) times; final drain: \(summary)")
         let aimed = (0..<rounds).filter { $0 % 3 != 2 }.count
         #expect((interrupted[Self.deletePause.moment] ?? 0) + (interrupted[Self.partitionPause.moment] ?? 0) == aimed, "seed \(seed): too few kills landed mid-cycle")
         #expect(skips > 0, "seed \(seed): no restarted relay skipped rows already in the cluster; the rounds proved nothing about duplicates")

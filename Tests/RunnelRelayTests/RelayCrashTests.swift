@@ -94,15 +94,9 @@ import Testing
             let logBefore = try Self.recordsInLog(temporary.home)
             let relay = try CrashChild(["relay", "--follow", "--partitions", "3", "--batch-size", "\(50 + random.below(400))", "--home", home],
                                        environment: environment)
-            if let aim {
-                // Aimed: kill inside the pause, the cycle half done.
-                let reached = relay.waitForLine(FaultPauses.pausingLine(aim.moment))
-                #expect(reached, "seed \(seed) round \(round): the relay never paused at \(aim.moment): \(relay.standardError.suffix(400))")
-                usleep(UInt32(random.below(pause / 4)))
-            } else {
-                usleep(UInt32(40_000 + random.below(250_000)))
-            }
-            relay.kill()
+            // Aimed: kill inside the pause, the cycle half done.
+            let reached = relay.kill(at: aim?.moment, pauseMicroseconds: pause, orAfter: 40_000..<290_000, random: &random)
+            #expect(reached, "seed \(seed) round \(round): the relay never paused at \(aim?.moment ?? ""): \(relay.standardError.suffix(400))")
             #expect(relay.diedOfSIGKILL, "seed \(seed) round \(round): the relay ended with \(relay.termination), not SIGKILL: \(relay.standardError.suffix(400))")
             let phase = relay.interruptedPause ?? "a moment outside the pauses (a cycle or the wait for commits)"
             let logAfter = try Self.recordsInLog(temporary.home)
@@ -123,14 +117,11 @@ import Testing
         writer.stop()
         while !writing.isFinished { usleep(1_000) }
 
-        let output = Pipe()
-        let drain = try CrashChild(["relay", "--home", home], environment: ["RUNNEL_LOG_LEVEL": "notice"], standardOutput: output)
-        let summary = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        drain.waitUntilExit()
+        let (drain, summary) = try CrashChild.runToEnd(["relay", "--home", home], environment: ["RUNNEL_LOG_LEVEL": "notice"])
         #expect(drain.process.terminationStatus == 0, "seed \(seed): \(drain.standardError.suffix(400))")
         skips += drain.count(Self.skipLine)
-        print("relay crash seed \(seed): \(rounds) rounds, kills at \(interrupted.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")); "
-              + "restarts skipped rows already in the log \(skips) times; final drain: \(summary.trimmingCharacters(in: .whitespacesAndNewlines))")
+        print("relay crash seed \(seed): \(rounds) rounds, kills at \(interrupted.killTally); "
+              + "restarts skipped rows already in the log \(skips) times; final drain: \(summary)")
         let aimedRounds = (0..<rounds).filter { $0 % 3 != 2 }.count
         #expect((interrupted[Self.deletePause.moment] ?? 0) + (interrupted[Self.partitionPause.moment] ?? 0) == aimedRounds,
                 "seed \(seed): too few kills landed mid-cycle")
