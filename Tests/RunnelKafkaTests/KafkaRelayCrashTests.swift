@@ -16,44 +16,6 @@ import Testing
 /// every third round kills at a random moment. A restarted relay must be seen skipping rows
 /// already in the cluster. `RUNNEL_CRASH_SEED=N` replays a run; `RUNNEL_CRASH_ROUNDS=N` runs more.
 @Suite struct KafkaRelayCrashTests {
-    final class Writer: @unchecked Sendable {
-        // @unchecked: `rows` and `running` are only touched under `lock`.
-        private let lock = NSLock()
-        private var rows: [CommittedRow] = []
-        private var running = true
-        let store: Store
-
-        init(store: Store) { self.store = store }
-
-        var committed: [CommittedRow] { lock.withLock { rows } }
-
-        func stop() { lock.withLock { running = false } }
-
-        func run() {
-            var sequence = 0
-            while lock.withLock({ running }) {
-                let role: DatabaseRole = sequence % 5 == 4 ? .derived : .app
-                do {
-                    // The row as committed, read back in its own transaction.
-                    let row = try store.database(role).write { db -> CommittedRow in
-                        let id = try store.outbox.append(OutboxEvent(topic: role == .app ? "notes" : "derived-notes",
-                                                                     key: sequence % 7 == 6 ? nil : "k\(sequence % 11)", type: "Noted",
-                                                                     payload: Note(sequence: sequence, text: "crash"), eventTime: Date()), in: db)
-                        let stored = try #require(try Row.fetchOne(db, sql: "SELECT topic, key, type, payload, event_time FROM runnel_outbox WHERE id = ?", arguments: [id]))
-                        return CommittedRow(role: role, id: id, topic: stored["topic"], key: stored["key"], type: stored["type"],
-                                            payload: stored["payload"], eventTime: stored["event_time"])
-                    }
-                    sequence += 1
-                    lock.withLock { rows.append(row) }
-                } catch {
-                    Issue.record("writer failed: \(error)")
-                    return
-                }
-                usleep(300)
-            }
-        }
-    }
-
     static let partitionPause = (variable: "RUNNEL_FAULT_RELAY_PARTITION_PAUSE_US", moment: "relay-between-partition-appends")
     static let deletePause = (variable: "RUNNEL_FAULT_RELAY_PAUSE_US", moment: "relay-after-append-before-delete")
     static let skipLine = "skipped outbox rows already in the log from an interrupted run"
@@ -76,13 +38,9 @@ import Testing
         let home = temporary.home.url.path
         let topics = ["notes", "derived-notes"]
 
-        let writer = Writer(store: store)
-        let writing = Thread { writer.run() }
-        writing.start()
-        defer {
-            writer.stop()
-            while !writing.isFinished { usleep(1_000) }
-        }
+        let writer = OutboxWriter(store: store, keylessEvery: 7, pauseMicroseconds: 300)
+        writer.start()
+        defer { writer.stop() }
         var interrupted: [String: Int] = [:]
         var skips = 0
         for round in 0..<rounds {
@@ -114,7 +72,7 @@ import Testing
                   + "\(skipped) skip\(skipped == 1 ? "" : "s") of rows already there")
         }
         writer.stop()
-        while !writing.isFinished { usleep(1_000) }
+        #expect(writer.error == nil, "the writer failed: \(String(describing: writer.error))")
 
         let (drain, summary) = try CrashChild.runToEnd(["relay", "--to", "kafka", "--bootstrap-servers", cluster.bootstrapServers, "--kafka-property", MockCluster.quickFetch,
                                                         "--partitions", "3", "--home", home], environment: ["RUNNEL_LOG_LEVEL": "notice"])
@@ -126,6 +84,6 @@ import Testing
         #expect((interrupted[Self.deletePause.moment] ?? 0) + (interrupted[Self.partitionPause.moment] ?? 0) == aimed, "seed \(seed): too few kills landed mid-cycle")
         #expect(skips > 0, "seed \(seed): no restarted relay skipped rows already in the cluster; the rounds proved nothing about duplicates")
         #expect(try Self.pending(store) == 0)
-        try expectExactlyOnce(writer.committed, in: cluster, partitions: 3, seed: seed)
+        try expectExactlyOnce(writer.committed.map(CommittedRow.init), in: cluster, partitions: 3, seed: seed)
     }
 }

@@ -24,6 +24,12 @@ struct CommittedRow: Hashable {
     var name: String { "\(role.rawValue)/\(id)" }
 }
 
+extension CommittedRow {
+    init(_ row: OutboxWriter.Row) {
+        self.init(role: row.role, id: row.id, topic: row.topic, key: row.key, type: row.type, payload: row.payload, eventTime: row.eventTime)
+    }
+}
+
 /// Appends `count` rows to an outbox, one transaction each, keys cycling over 11 (every
 /// seventh row without a key).
 func appendNotes(_ store: Store, _ role: DatabaseRole = .app, count: Int, from first: Int = 0) throws {

@@ -15,39 +15,6 @@ import Testing
 /// prints what the kill interrupted; a restarted relay must be seen skipping rows already in
 /// the log. `RUNNEL_CRASH_SEED=N` replays a run; `RUNNEL_CRASH_ROUNDS=N` runs more rounds (default 20).
 @Suite struct RelayCrashTests {
-    final class Writer: @unchecked Sendable {
-        // @unchecked: `committed` and `running` are only touched under `lock`.
-        private let lock = NSLock()
-        private var committed = 0
-        private var running = true
-        let store: Store
-
-        init(store: Store) { self.store = store }
-
-        var count: Int { lock.withLock { committed } }
-
-        func stop() { lock.withLock { running = false } }
-
-        func run() {
-            var sequence = 0
-            while lock.withLock({ running }) {
-                let role: DatabaseRole = sequence % 5 == 4 ? .derived : .app
-                do {
-                    _ = try store.database(role).write { db in
-                        try store.outbox.append(OutboxEvent(topic: role == .app ? "notes" : "derived-notes", key: "k\(sequence % 11)", type: "Noted",
-                                                            payload: Note(sequence: sequence, text: "crash"), eventTime: Date()), in: db)
-                    }
-                    sequence += 1
-                    lock.withLock { committed = sequence }
-                } catch {
-                    Issue.record("writer failed: \(error)")
-                    return
-                }
-                usleep(200)
-            }
-        }
-    }
-
     static let partitionPause = (variable: "RUNNEL_FAULT_RELAY_PARTITION_PAUSE_US", moment: "relay-between-partition-appends")
     static let deletePause = (variable: "RUNNEL_FAULT_RELAY_PAUSE_US", moment: "relay-after-append-before-delete")
     static let skipLine = "skipped outbox rows already in the log from an interrupted run"
@@ -81,9 +48,8 @@ import Testing
         let store = try temporary.openStore()
         let home = temporary.home.url.path
 
-        let writer = Writer(store: store)
-        let writing = Thread { writer.run() }
-        writing.start()
+        let writer = OutboxWriter(store: store)
+        writer.start()
         var interrupted: [String: Int] = [:]
         var skips = 0
         for round in 0..<rounds {
@@ -115,7 +81,7 @@ import Testing
                   + "\(skipped) skip\(skipped == 1 ? "" : "s") of rows already in the log")
         }
         writer.stop()
-        while !writing.isFinished { usleep(1_000) }
+        #expect(writer.error == nil, "the writer failed: \(String(describing: writer.error))")
 
         let (drain, summary) = try CrashChild.runToEnd(["relay", "--home", home], environment: ["RUNNEL_LOG_LEVEL": "notice"])
         #expect(drain.process.terminationStatus == 0, "seed \(seed): \(drain.standardError.suffix(400))")
