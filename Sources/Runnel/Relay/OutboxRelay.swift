@@ -5,8 +5,10 @@ import Metrics
 
 /// Moves committed outbox rows of both databases into the log, exactly once and in id order.
 ///
-/// The log is the home's file log, or with RunnelKafka a Kafka cluster (`KafkaRelay`): the
-/// same records, partitions and rules either way.
+/// The log is the home's file log, or with RunnelKafka a Kafka cluster
+/// (`OutboxRelay(store:kafka:)`): the same records, partitions and rules either way; a Kafka
+/// partition's tail is read back past the first waiting row, and exactly the rows found there
+/// are skipped.
 ///
 /// A cycle, per database: read up to ``Configuration/batchSize`` pending rows in id order; turn
 /// each into a record (key, JSON payload as value, event time as timestamp, headers
