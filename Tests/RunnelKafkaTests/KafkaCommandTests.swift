@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 @testable import Runnel
 import RunnelCLI
 import RunnelKafka
@@ -128,6 +129,35 @@ import Testing
         relay.kill(SIGTERM)
         #expect(relay.process.terminationStatus == 0, "\(relay.standardError.suffix(400))")
         try expectExactlyOnce(committed, in: cluster, partitions: 3)
+    }
+
+    /// A pipeline following a cluster that is down when it starts waits for it, then reads.
+    @Test func aFollowingPipelineWaitsForAClusterThatIsDownWhenItStarts() throws {
+        let cluster = try MockCluster()
+        let temporary = try TemporaryHome(label: "kafka-run-waits")
+        let home = temporary.home.url.path
+        #expect(try Self.runnel(["migrate", "--home", home]).status == 0)
+        #expect(try Self.runnel(["sample", "load", "--home", home]).status == 0)
+        #expect(try Self.runnel(["relay", "--to", "kafka", "--bootstrap-servers", cluster.bootstrapServers, "--partitions", "4", "--home", home]).status == 0)
+        for broker in 1...3 { try cluster.command("down \(broker)") }
+        let run = try CrashChild(["run", "member-sessions", "--follow", "--from", "kafka", "--kafka-timeout", "2", "--bootstrap-servers", cluster.bootstrapServers,
+                                  "--kafka-property", MockCluster.quickFetch, "--home", home], environment: ["RUNNEL_LOG_LEVEL": "warning"])
+        defer { if run.process.isRunning { run.kill() } }
+        #expect(run.waitForLine("cannot reach the source yet", timeout: 30), "\(run.standardError.suffix(600))")
+        #expect(run.process.isRunning)
+        for broker in 1...3 { try cluster.command("up \(broker)") }
+        var configuration = GRDB.Configuration()
+        configuration.readonly = true
+        let derived = try DatabaseQueue(path: temporary.home.databaseURL(.derived).path, configuration: configuration)
+        let deadline = Date().addingTimeInterval(60)
+        var sessions = 0
+        while sessions == 0, Date() < deadline {
+            usleep(200_000)
+            sessions = (try? derived.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM member_sessions") ?? 0 }) ?? 0
+        }
+        #expect(sessions > 0, "the pipeline read nothing once the cluster answered: \(run.standardError.suffix(600))")
+        run.kill(SIGTERM)
+        #expect(run.process.terminationStatus == 0, "\(run.standardError.suffix(400))")
     }
 
     /// An application's catalog names its cluster: its command line needs no --bootstrap-servers.

@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import ServiceLifecycle
 
 /// Where a pipeline reads its records: the home's file log (the default), or with RunnelKafka
 /// the topics of a Kafka cluster (`RecordSource.kafka(…)`), optionally only some partitions,
@@ -26,6 +28,31 @@ public struct RecordSource: @unchecked Sendable, CustomStringConvertible {
     }
 
     public var description: String { reader.description }
+}
+
+extension RecordSource {
+    /// Makes a follower's source, waiting for a source that cannot be reached yet (a Kafka
+    /// cluster that is down when the follower starts: `RunnelError.Code.kafka`) — logged, and
+    /// tried again after 1 s doubling to 30 s — until it can, or a graceful shutdown begins
+    /// (then nil).
+    package static func awaiting(_ make: () throws -> RecordSource, logger: Logger, for runner: String) async throws -> RecordSource? {
+        var delay = Duration.seconds(1)
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                return try make()
+            } catch let error as RunnelError where error.code == .kafka {
+                logger.warning("cannot reach the source yet; waiting for it", metadata: [
+                    "runner": "\(runner)", "error": "\(error)", "retry_in": "\(delay)",
+                ])
+                let deadline = ContinuousClock.now + delay
+                while ContinuousClock.now < deadline, !Task.isShuttingDownGracefully, !Task.isCancelled {
+                    try? await Task.sleep(for: min(.milliseconds(100), deadline - ContinuousClock.now))
+                }
+                delay = min(delay * 2, .seconds(30))
+            }
+        }
+        return nil
+    }
 }
 
 /// Which partitions of each topic a source reads: `0-3`, `0,2`, `4-7,9`.

@@ -39,7 +39,11 @@ public struct HandlerService: Service {
 
     public func run() async throws {
         try await ServiceThread.run(named: "runnel.handler") {
-            let source = try makeSource?()
+            var source: RecordSource?
+            if let makeSource {
+                source = try await RecordSource.awaiting(makeSource, logger: logger, for: "handler \(handler.name)")
+                guard source != nil else { return }
+            }
             source?.reader.beginFollowing()
             let runner = try lock.map { try HandlerRunner(handler: handler, store: store, clock: clock, logger: logger, holding: $0, source: source) }
                 ?? HandlerRunner(handler: handler, store: store, clock: clock, logger: logger, source: source)
@@ -89,7 +93,11 @@ public struct SagaService: Service {
 
     public func run() async throws {
         try await ServiceThread.run(named: "runnel.saga") {
-            let source = try makeSource?()
+            var source: RecordSource?
+            if let makeSource {
+                source = try await RecordSource.awaiting(makeSource, logger: logger, for: "saga \(saga.name)")
+                guard source != nil else { return }
+            }
             source?.reader.beginFollowing()
             let coordinator = try lock.map { try SagaCoordinator(saga: saga, store: store, clock: clock, logger: logger, holding: $0, source: source) }
                 ?? SagaCoordinator(saga: saga, store: store, clock: clock, logger: logger, source: source)

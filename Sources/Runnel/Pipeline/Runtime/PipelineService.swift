@@ -76,7 +76,13 @@ public struct PipelineService: Service {
         InProcessFollowers.enter(pipeline.name, in: store.home)
         defer { InProcessFollowers.leave(pipeline.name, in: store.home) }
         let locking: PipelineRunner.Locking = lock.map { .held($0) } ?? .acquire
-        let runner = try makeSource.map { try PipelineRunner(pipeline: pipeline, store: store, source: $0(), options: options, logger: logger, locking: locking) }
+        var source: RecordSource?
+        if let makeSource {
+            // A cluster that is down when the follower starts is waited for.
+            source = try await RecordSource.awaiting(makeSource, logger: logger, for: "pipeline \(pipeline.name)")
+            guard source != nil else { return }
+        }
+        let runner = try source.map { try PipelineRunner(pipeline: pipeline, store: store, source: $0, options: options, logger: logger, locking: locking) }
             ?? PipelineRunner(pipeline: pipeline, store: store, options: options, logger: logger, locking: locking)
         runner.source.reader.beginFollowing()
         logger.info("pipeline following the log", metadata: ["pipeline": "\(pipeline.name)", "pipeline.source": "\(runner.source)"])
