@@ -11,6 +11,8 @@ final class KafkaProducer {
     let handle: KafkaHandle
     private let deliveries: Deliveries
     private var topics: [String: OpaquePointer] = [:]
+    /// `rd_kafka_produceva`'s arguments, refilled for each record rather than allocated.
+    private var arguments = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 7)
 
     /// What the delivery reports said since the last ``flush()``.
     final class Deliveries {
@@ -99,32 +101,31 @@ final class KafkaProducer {
             let detail: String
             let error = Self.withBytes(record.key) { key in
                 Self.withBytes(record.value) { value in
-                    var values = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 7)
-                    values[0].vtype = RD_KAFKA_VTYPE_RKT
-                    values[0].u.rkt = topicHandle
-                    values[1].vtype = RD_KAFKA_VTYPE_PARTITION
-                    values[1].u.i32 = Int32(partition)
-                    values[2].vtype = RD_KAFKA_VTYPE_MSGFLAGS
-                    values[2].u.i = RD_KAFKA_MSG_F_COPY
-                    values[3].vtype = RD_KAFKA_VTYPE_TIMESTAMP
-                    values[3].u.i64 = record.timestamp
-                    values[4].vtype = RD_KAFKA_VTYPE_HEADERS
-                    values[4].u.headers = list
+                    arguments[0].vtype = RD_KAFKA_VTYPE_RKT
+                    arguments[0].u.rkt = topicHandle
+                    arguments[1].vtype = RD_KAFKA_VTYPE_PARTITION
+                    arguments[1].u.i32 = Int32(partition)
+                    arguments[2].vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                    arguments[2].u.i = RD_KAFKA_MSG_F_COPY
+                    arguments[3].vtype = RD_KAFKA_VTYPE_TIMESTAMP
+                    arguments[3].u.i64 = record.timestamp
+                    arguments[4].vtype = RD_KAFKA_VTYPE_HEADERS
+                    arguments[4].u.headers = list
                     var count = 5
                     // A null value is a tombstone, a null key no key: both are left out.
                     if let value {
-                        values[count].vtype = RD_KAFKA_VTYPE_VALUE
-                        values[count].u.mem.ptr = UnsafeMutableRawPointer(mutating: value)
-                        values[count].u.mem.size = record.value?.count ?? 0
+                        arguments[count].vtype = RD_KAFKA_VTYPE_VALUE
+                        arguments[count].u.mem.ptr = UnsafeMutableRawPointer(mutating: value)
+                        arguments[count].u.mem.size = record.value?.count ?? 0
                         count += 1
                     }
                     if let key {
-                        values[count].vtype = RD_KAFKA_VTYPE_KEY
-                        values[count].u.mem.ptr = UnsafeMutableRawPointer(mutating: key)
-                        values[count].u.mem.size = record.key?.count ?? 0
+                        arguments[count].vtype = RD_KAFKA_VTYPE_KEY
+                        arguments[count].u.mem.ptr = UnsafeMutableRawPointer(mutating: key)
+                        arguments[count].u.mem.size = record.key?.count ?? 0
                         count += 1
                     }
-                    return rd_kafka_produceva(handle.pointer, values, count)
+                    return rd_kafka_produceva(handle.pointer, arguments, count)
                 }
             }
             guard let error else { return }

@@ -195,10 +195,12 @@ final class KafkaReader {
 
     /// Calls `body` with a view of the message, valid during the call.
     func withView<T>(of message: UnsafeMutablePointer<rd_kafka_message_t>, _ body: (LogRecordView) throws -> T) rethrows -> T {
+        // Encoded straight into the reused buffer: no allocation per record once it has grown.
         headerScratch.removeAll(keepingCapacity: true)
-        var headers: [(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?)] = []
-        Self.forEachHeader(of: message) { headers.append(($0, $1)) }
-        LogRecordView.appendHeaders(headers, to: &headerScratch)
+        var list: OpaquePointer?
+        let count = rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR ? list.map { rd_kafka_header_cnt($0) } ?? 0 : 0
+        LogRecordView.appendHeaderCount(count, to: &headerScratch)
+        Self.forEachHeader(of: message) { LogRecordView.appendHeader(key: $0, value: $1, to: &headerScratch) }
         return try headerScratch.withUnsafeBytes { headerBytes in
             try body(LogRecordView(offset: message.pointee.offset, timestamp: Self.timestamp(of: message),
                                    key: Self.bytes(message.pointee.key, message.pointee.key_len),

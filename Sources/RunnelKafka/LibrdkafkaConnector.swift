@@ -42,7 +42,7 @@ struct LogMirrorRun {
         guard follow else { return try LogMirror(store: store, settings: settings, topics: topics, logger: logger).drain() }
         var mirror: LogMirror?
         var total = LogMirrorSummary()
-        var delay = Duration.seconds(1)
+        var retry = RetryDelay()
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 // Made (again) here, so a cluster that does not answer at start is waited for.
@@ -50,25 +50,15 @@ struct LogMirrorRun {
                 mirror = current
                 let cycle = try current.mirrorOnce()
                 total.add(cycle)
-                delay = .seconds(1)
+                retry.reset()
                 if cycle.records > 0 { continue }
-                await pause(idleCheckInterval)
+                await RetryDelay.sleep(for: idleCheckInterval)
             } catch let error as RunnelError where error.code == .kafka {
-                logger.warning("mirror cycle failed; retrying", metadata: ["error": "\(error)", "mirror.retry_in": "\(delay)"])
-                await pause(delay)
-                delay = min(delay * 2, .seconds(30))
+                logger.warning("mirror cycle failed; retrying", metadata: ["error": "\(error)", "mirror.retry_in": "\(retry.current)"])
+                await retry.wait()
             }
         }
         logger.info("mirror stopping after its last batch")
         return total
-    }
-
-    /// Sleeps, waking early for a graceful shutdown.
-    private func pause(_ duration: Duration) async {
-        let clock = ContinuousClock()
-        let deadline = clock.now + duration
-        while clock.now < deadline, !Task.isShuttingDownGracefully, !Task.isCancelled {
-            try? await Task.sleep(for: min(.milliseconds(100), deadline - clock.now))
-        }
     }
 }

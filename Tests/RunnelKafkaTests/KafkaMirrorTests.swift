@@ -21,17 +21,7 @@ import Testing
 
     /// Every record of a topic in the file log, by partition.
     static func logRecords(_ home: RunnelHome, topic: String) throws -> [Int: [LogRecord]] {
-        let log = try Log.openForReading(home.logURL)
-        var found: [Int: [LogRecord]] = [:]
-        for partition in try log.topic(topic)?.partitions ?? [] {
-            var records: [LogRecord] = []
-            _ = try partition.forEachRecord(from: partition.startOffset) { view in
-                records.append(view.record)
-                return true
-            }
-            found[partition.partition] = records
-        }
-        return found
+        try MockCluster.records(in: .log(Log.openForReading(home.logURL)), of: topic)
     }
 
     /// The records without their offsets, which the cluster gives anew.

@@ -99,17 +99,23 @@ func expectExactlyOnce(_ committed: [CommittedRow], in cluster: MockCluster, par
 /// with its headers, through broker errors, an unreachable cluster and acknowledgements that
 /// come too late; read back by Runnel's consumer and by kcat.
 @Suite struct KafkaRelayTests {
+    /// A mock cluster with the notes topics (3 partitions each), and a home to relay from;
+    /// the home lives as long as the returned value.
+    static func notesHome(_ label: String) throws -> (MockCluster, TemporaryHome, Store) {
+        let cluster = try MockCluster()
+        for topic in ["notes", "derived-notes"] { try cluster.createTopic(topic, partitions: 3) }
+        let temporary = try TemporaryHome(label: label)
+        return (cluster, temporary, try temporary.openStore())
+    }
+
     static func relay(_ store: Store, _ cluster: MockCluster, timeout: Duration = .seconds(10), partitions: Int = 3) throws -> OutboxRelay {
         try OutboxRelay(store: store, kafka: cluster.settings(timeout: timeout),
                         configuration: .init(batchSize: 97, topicDefaults: TopicConfiguration(partitions: partitions)))
     }
 
     @Test func everyRowArrivesOnceInKeyOrderWithItsHeadersAndKcatReadsTheSame() throws {
-        let cluster = try MockCluster()
-        try cluster.createTopic("notes", partitions: 3)
-        try cluster.createTopic("derived-notes", partitions: 3)
-        let temporary = try TemporaryHome(label: "kafka-relay")
-        let store = try temporary.openStore()
+        let (cluster, temporary, store) = try Self.notesHome("kafka-relay")
+        defer { withExtendedLifetime(temporary) {} }
         try appendNotes(store, count: 400)
         try appendNotes(store, .derived, count: 60)
         let committed = try pendingRows(store)
@@ -133,11 +139,8 @@ func expectExactlyOnce(_ committed: [CommittedRow], in cluster: MockCluster, par
     }
 
     @Test func injectedBrokerErrorsAreRetriedWithoutLossOrDuplicates() throws {
-        let cluster = try MockCluster()
-        try cluster.createTopic("notes", partitions: 3)
-        try cluster.createTopic("derived-notes", partitions: 3)
-        let temporary = try TemporaryHome(label: "kafka-relay-errors")
-        let store = try temporary.openStore()
+        let (cluster, temporary, store) = try Self.notesHome("kafka-relay-errors")
+        defer { withExtendedLifetime(temporary) {} }
         try appendNotes(store, count: 300)
         // NOT_LEADER_OR_FOLLOWER (6) and REQUEST_TIMED_OUT (7) on produce, LEADER_NOT_AVAILABLE
         // (5) on metadata: retriable, as a cluster electing leaders answers.
@@ -151,11 +154,8 @@ func expectExactlyOnce(_ committed: [CommittedRow], in cluster: MockCluster, par
     }
 
     @Test func aClusterThatIsDownKeepsTheRowsInTheOutboxUntilItIsBack() throws {
-        let cluster = try MockCluster()
-        try cluster.createTopic("notes", partitions: 3)
-        try cluster.createTopic("derived-notes", partitions: 3)
-        let temporary = try TemporaryHome(label: "kafka-relay-down")
-        let store = try temporary.openStore()
+        let (cluster, temporary, store) = try Self.notesHome("kafka-relay-down")
+        defer { withExtendedLifetime(temporary) {} }
         try appendNotes(store, count: 100)
         var committed = try pendingRows(store)
         let relay = try Self.relay(store, cluster, timeout: .seconds(2))
@@ -183,11 +183,8 @@ func expectExactlyOnce(_ committed: [CommittedRow], in cluster: MockCluster, par
     /// relay counts them as failed and keeps the rows. A retry must find them there and skip
     /// them, not send them again.
     @Test func recordsStoredButAcknowledgedTooLateAreNotSentTwice() throws {
-        let cluster = try MockCluster()
-        try cluster.createTopic("notes", partitions: 3)
-        try cluster.createTopic("derived-notes", partitions: 3)
-        let temporary = try TemporaryHome(label: "kafka-relay-late")
-        let store = try temporary.openStore()
+        let (cluster, temporary, store) = try Self.notesHome("kafka-relay-late")
+        defer { withExtendedLifetime(temporary) {} }
         try appendNotes(store, count: 20)
         var committed = try pendingRows(store)
         let relay = try Self.relay(store, cluster, timeout: .seconds(1))

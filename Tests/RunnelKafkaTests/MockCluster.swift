@@ -89,7 +89,11 @@ final class MockCluster: @unchecked Sendable {
 
     /// Every record of a topic, by partition, read with Runnel's own consumer.
     func records(of topic: String) throws -> [Int: [LogRecord]] {
-        let source = try RecordSource.kafka(settings())
+        try Self.records(in: RecordSource.kafka(settings()), of: topic)
+    }
+
+    /// Every record of a topic in a source (the cluster, a home's log), by partition.
+    static func records(in source: RecordSource, of topic: String) throws -> [Int: [LogRecord]] {
         var found: [Int: [LogRecord]] = [:]
         for partition in try source.reader.partitions(of: topic) ?? [] {
             var records: [LogRecord] = []

@@ -24,29 +24,33 @@ package struct LogRecordView {
         self.headerBytes = headerBytes
     }
 
-    /// Appends headers encoded as a record batch holds them (a zig-zag varint count, then each
-    /// key's and value's length and bytes, -1 for a null value): the bytes a view built from a
+    /// Appends a header count as a record batch holds it (a zig-zag varint); the headers
+    /// follow with ``appendHeader(key:value:to:)``. These are the bytes a view built from a
     /// record that did not come from a batch (a Kafka client's message) walks.
-    package static func appendHeaders(_ headers: [(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?)], to bytes: inout [UInt8]) {
-        func varint(_ value: Int64) {
-            var v = UInt64(bitPattern: (value << 1) ^ (value >> 63))
-            while v >= 0x80 {
-                bytes.append(UInt8(v & 0x7F) | 0x80)
-                v >>= 7
-            }
-            bytes.append(UInt8(v))
+    package static func appendHeaderCount(_ count: Int, to bytes: inout [UInt8]) {
+        appendVarint(Int64(count), to: &bytes)
+    }
+
+    /// Appends one header as a record batch holds it: the key's length and bytes, then the
+    /// value's (-1 for a null value).
+    package static func appendHeader(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?, to bytes: inout [UInt8]) {
+        appendVarint(Int64(key.count), to: &bytes)
+        bytes.append(contentsOf: key)
+        if let value {
+            appendVarint(Int64(value.count), to: &bytes)
+            bytes.append(contentsOf: value)
+        } else {
+            appendVarint(-1, to: &bytes)
         }
-        varint(Int64(headers.count))
-        for header in headers {
-            varint(Int64(header.key.count))
-            bytes.append(contentsOf: header.key)
-            if let value = header.value {
-                varint(Int64(value.count))
-                bytes.append(contentsOf: value)
-            } else {
-                varint(-1)
-            }
+    }
+
+    private static func appendVarint(_ value: Int64, to bytes: inout [UInt8]) {
+        var v = UInt64(bitPattern: (value << 1) ^ (value >> 63))
+        while v >= 0x80 {
+            bytes.append(UInt8(v & 0x7F) | 0x80)
+            v >>= 7
         }
+        bytes.append(UInt8(v))
     }
 
     /// Calls `body` with each header's key and value (nil for a null value), in place.

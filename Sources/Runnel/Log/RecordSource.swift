@@ -31,26 +31,40 @@ public struct RecordSource: @unchecked Sendable, CustomStringConvertible {
 }
 
 extension RecordSource {
-    /// Makes a follower's source, waiting for a source that cannot be reached yet (a Kafka
-    /// cluster that is down when the follower starts: `RunnelError.Code.kafka`) — logged, and
-    /// tried again after 1 s doubling to 30 s — until it can, or a graceful shutdown begins
-    /// (then nil).
-    package static func awaiting(_ make: () throws -> RecordSource, logger: Logger, for runner: String) async throws -> RecordSource? {
-        var delay = Duration.seconds(1)
+    /// A follower's source, made when it starts.
+    package enum ForFollower {
+        /// The home's log (no source was asked for).
+        case homeLog
+        /// The source, told it is followed (``SourceReader/beginFollowing()``).
+        case source(RecordSource)
+        /// A graceful shutdown began while the source could not be reached yet.
+        case stopped
+    }
+
+    /// Makes a follower's source, waiting for one that cannot be reached yet (a Kafka cluster
+    /// that is down when the follower starts: `RunnelError.Code.kafka`) — logged, and tried
+    /// again after a ``RetryDelay`` — until it can, or a graceful shutdown begins.
+    package static func forFollower(_ make: (() throws -> RecordSource)?, logger: Logger, runner: String) async throws -> ForFollower {
+        guard let make else { return .homeLog }
+        var retry = RetryDelay()
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
-                return try make()
+                let source = try make()
+                source.reader.beginFollowing()
+                return .source(source)
             } catch let error as RunnelError where error.code == .kafka {
                 logger.warning("cannot reach the source yet; waiting for it", metadata: [
-                    "runner": "\(runner)", "error": "\(error)", "retry_in": "\(delay)",
+                    "runner": "\(runner)", "error": "\(error)", "retry_in": "\(retry.current)",
                 ])
-                let deadline = ContinuousClock.now + delay
-                while ContinuousClock.now < deadline, !Task.isShuttingDownGracefully, !Task.isCancelled {
-                    try? await Task.sleep(for: min(.milliseconds(100), deadline - ContinuousClock.now))
-                }
-                delay = min(delay * 2, .seconds(30))
+                await retry.wait()
             }
         }
+        return .stopped
+    }
+
+    /// The source of a ``ForFollower``; nil for the home's log.
+    package static func followed(_ made: ForFollower) -> RecordSource? {
+        if case .source(let source) = made { return source }
         return nil
     }
 }

@@ -432,6 +432,15 @@ public final class OutboxRelay: @unchecked Sendable {
 
     /// Rows waiting in both outboxes and the age of the oldest, for status commands and metrics.
     public func backlog(now: Date = Date()) throws -> (rows: Int, oldestAgeMs: Int64?) {
+        let (rows, age) = try Self.backlog(of: store, now: now)
+        backlogGauge.record(rows)
+        oldestGauge.record(Double(age ?? 0) / 1000)
+        return (rows, age)
+    }
+
+    /// Rows waiting in a home's outboxes and the age of the oldest, without a relay (one that
+    /// cannot start yet still says what waits).
+    package static func backlog(of store: Store, now: Date = Date()) throws -> (rows: Int, oldestAgeMs: Int64?) {
         var rows = 0
         var oldest: Int64?
         for role in DatabaseRole.allCases {
@@ -442,9 +451,6 @@ public final class OutboxRelay: @unchecked Sendable {
             rows += count
             if let created { oldest = min(oldest ?? created, created) }
         }
-        let age = oldest.map { now.millisecondsSince1970 - $0 }
-        backlogGauge.record(rows)
-        oldestGauge.record(Double(age ?? 0) / 1000)
-        return (rows, age)
+        return (rows, oldest.map { now.millisecondsSince1970 - $0 })
     }
 }

@@ -57,23 +57,19 @@ public struct RelayService: Service {
         var versions = try watchers.map { try $0.read { try Int.fetchOne($0, sql: "PRAGMA data_version") } }
         var lastReport = ContinuousClock.now
         var relayedSinceReport = 0
-        var retryDelay = Duration.seconds(1)
+        var retry = RetryDelay()
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let summary: OutboxRelay.Summary
             do {
                 summary = try relay.relayOnce()
-                retryDelay = .seconds(1)
+                retry.reset()
             } catch let error as RunnelError where retriesUnreachableDestination && error.code == .kafka {
                 let backlog = try? relay.backlog()
                 logger.warning("relay cycle failed; its rows stay in the outbox and the relay retries", metadata: [
-                    "error": "\(error)", "relay.retry_in": "\(retryDelay)",
+                    "error": "\(error)", "relay.retry_in": "\(retry.current)",
                     "relay.backlog.rows": "\(backlog?.rows ?? -1)", "relay.backlog.oldest_ms": "\(backlog?.oldestAgeMs ?? 0)",
                 ])
-                let deadline = ContinuousClock.now + retryDelay
-                while ContinuousClock.now < deadline, !Task.isShuttingDownGracefully, !Task.isCancelled {
-                    await signal.wait(timeout: min(.milliseconds(200), deadline - ContinuousClock.now))
-                }
-                retryDelay = min(retryDelay * 2, .seconds(30))
+                await retry.wait()
                 continue
             }
             relayedSinceReport += summary.relayed

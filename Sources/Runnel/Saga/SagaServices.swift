@@ -39,12 +39,9 @@ public struct HandlerService: Service {
 
     public func run() async throws {
         try await ServiceThread.run(named: "runnel.handler") {
-            var source: RecordSource?
-            if let makeSource {
-                source = try await RecordSource.awaiting(makeSource, logger: logger, for: "handler \(handler.name)")
-                guard source != nil else { return }
-            }
-            source?.reader.beginFollowing()
+            let made = try await RecordSource.forFollower(makeSource, logger: logger, runner: "handler \(handler.name)")
+            if case .stopped = made { return }
+            let source = RecordSource.followed(made)
             let runner = try lock.map { try HandlerRunner(handler: handler, store: store, clock: clock, logger: logger, holding: $0, source: source) }
                 ?? HandlerRunner(handler: handler, store: store, clock: clock, logger: logger, source: source)
             logger.info("handler following the log", metadata: ["handler": "\(handler.name)"])
@@ -93,12 +90,9 @@ public struct SagaService: Service {
 
     public func run() async throws {
         try await ServiceThread.run(named: "runnel.saga") {
-            var source: RecordSource?
-            if let makeSource {
-                source = try await RecordSource.awaiting(makeSource, logger: logger, for: "saga \(saga.name)")
-                guard source != nil else { return }
-            }
-            source?.reader.beginFollowing()
+            let made = try await RecordSource.forFollower(makeSource, logger: logger, runner: "saga \(saga.name)")
+            if case .stopped = made { return }
+            let source = RecordSource.followed(made)
             let coordinator = try lock.map { try SagaCoordinator(saga: saga, store: store, clock: clock, logger: logger, holding: $0, source: source) }
                 ?? SagaCoordinator(saga: saga, store: store, clock: clock, logger: logger, source: source)
             logger.info("saga coordinator following the log", metadata: ["saga": "\(saga.name)"])

@@ -149,23 +149,17 @@ private struct KafkaRelayFollower: Service {
     }
 
     private func start() async throws {
-        var delay = Duration.seconds(1)
+        var retry = RetryDelay()
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let relay: OutboxRelay
             do {
                 relay = try make()
             } catch let error as RunnelError where error.code == .kafka {
-                let pending = try DatabaseRole.allCases.reduce(0) { sum, role in
-                    sum + (try store.database(role).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM runnel_outbox") } ?? 0)
-                }
+                let pending = try OutboxRelay.backlog(of: store).rows
                 logger.warning("relay cannot start: the cluster does not answer; its rows stay in the outbox and it retries", metadata: [
-                    "error": "\(error)", "relay.retry_in": "\(delay)", "relay.backlog.rows": "\(pending)",
+                    "error": "\(error)", "relay.retry_in": "\(retry.current)", "relay.backlog.rows": "\(pending)",
                 ])
-                let deadline = ContinuousClock.now + delay
-                while ContinuousClock.now < deadline, !Task.isShuttingDownGracefully, !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(100))
-                }
-                delay = min(delay * 2, .seconds(30))
+                await retry.wait()
                 continue
             }
             try await RelayService(relay: relay, retriesUnreachableDestination: true, logger: logger).run()

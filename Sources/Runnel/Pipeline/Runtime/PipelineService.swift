@@ -76,15 +76,11 @@ public struct PipelineService: Service {
         InProcessFollowers.enter(pipeline.name, in: store.home)
         defer { InProcessFollowers.leave(pipeline.name, in: store.home) }
         let locking: PipelineRunner.Locking = lock.map { .held($0) } ?? .acquire
-        var source: RecordSource?
-        if let makeSource {
-            // A cluster that is down when the follower starts is waited for.
-            source = try await RecordSource.awaiting(makeSource, logger: logger, for: "pipeline \(pipeline.name)")
-            guard source != nil else { return }
-        }
-        let runner = try source.map { try PipelineRunner(pipeline: pipeline, store: store, source: $0, options: options, logger: logger, locking: locking) }
+        // A cluster that is down when the follower starts is waited for.
+        let made = try await RecordSource.forFollower(makeSource, logger: logger, runner: "pipeline \(pipeline.name)")
+        if case .stopped = made { return }
+        let runner = try RecordSource.followed(made).map { try PipelineRunner(pipeline: pipeline, store: store, source: $0, options: options, logger: logger, locking: locking) }
             ?? PipelineRunner(pipeline: pipeline, store: store, options: options, logger: logger, locking: locking)
-        runner.source.reader.beginFollowing()
         logger.info("pipeline following the log", metadata: ["pipeline": "\(pipeline.name)", "pipeline.source": "\(runner.source)"])
         // A source without folders to watch (a Kafka cluster) is looked at on a short timer.
         let idleCheckInterval = runner.inputFolders.isEmpty ? min(idleCheckInterval, .milliseconds(100)) : idleCheckInterval
