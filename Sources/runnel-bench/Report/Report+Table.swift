@@ -33,6 +33,12 @@ extension Report {
             }
             parts.append("p50/p99 µs: runnel \(pair(runnel)), baseline \(pair(baseline))")
         }
+        if !result.measurement.goals.isEmpty {
+            parts.append("goals: " + result.measurement.goals.map { "\($0.name) \($0.met ? "met" : "NOT met")" }.joined(separator: ", "))
+        }
+        if !result.met {
+            parts.append("missed: " + result.missed.joined(separator: ", "))
+        }
         if let note = result.measurement.note {
             parts.append(note)
         }

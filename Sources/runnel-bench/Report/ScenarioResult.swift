@@ -13,7 +13,12 @@ struct ScenarioResult: Sendable {
     let ratio: Double
 
     /// Sets a measurement against its scenario's goal.
-    init(_ scenario: some Scenario, _ measurement: SideBySideMeasurement) {
+    /// - Throws: When either figure is zero, negative or not finite: a ratio of infinity or zero
+    ///   says the measurement failed, not that the goal was met.
+    init(_ scenario: some Scenario, _ measurement: SideBySideMeasurement) throws {
+        for (side, figure) in [("runnel", measurement.runnel), ("baseline", measurement.baseline)] where !(figure.isFinite && figure > 0) {
+            throw BenchmarkError("\(scenario.name): the \(side) figure is \(figure) \(scenario.unit); a side that measured nothing gives no ratio")
+        }
         self.scenario = scenario.name
         unit = scenario.unit
         goal = scenario.goal
@@ -21,15 +26,20 @@ struct ScenarioResult: Sendable {
         let (better, worse) = scenario.direction == .higherIsBetter
             ? (measurement.runnel, measurement.baseline)
             : (measurement.baseline, measurement.runnel)
-        ratio = worse > 0 ? better / worse : .infinity
+        ratio = better / worse
     }
 
     /// Runnel's figure.
     var runnel: Double { measurement.runnel }
     /// The baseline's figure.
     var baseline: Double { measurement.baseline }
-    /// Whether the ratio reaches the goal.
-    var met: Bool { ratio >= goal }
+    /// Whether the ratio reaches the goal and every other goal of the scenario is met.
+    var met: Bool { ratio >= goal && measurement.goals.allSatisfy(\.met) }
+
+    /// The goals this run missed, ratio first.
+    var missed: [String] {
+        (ratio >= goal ? [] : ["ratio"]) + measurement.goals.filter { !$0.met }.map(\.name)
+    }
 
     /// The latency percentiles, then the scenario's own figures: the `detail` object.
     var detail: [Figure] {
@@ -39,6 +49,6 @@ struct ScenarioResult: Sendable {
             figures += [Figure("\(side)_p50_us", latency.p50), Figure("\(side)_p99_us", latency.p99),
                         Figure("\(side)_max_us", latency.max)]
         }
-        return figures + measurement.detail
+        return figures + measurement.goals.map { Figure($0.key + "_met", $0.met ? 1 : 0) } + measurement.detail
     }
 }

@@ -5,10 +5,21 @@ import RunnelTesting
 
 /// `window-aggregate`: a pipeline counting events and summing dwell time per member and
 /// 5-minute tumbling window, run in batch mode over JSON events in the log, against SQLite doing
-/// the same with `GROUP BY` and `json_extract` over the same JSON.
+/// the same with `GROUP BY` and `json_extract` over the same JSON, tuned as a user who cares
+/// would tune it.
 ///
-/// The project's goal asks for at least 500K events/s on one core (an absolute figure, in the detail)
-/// and at least SQLite's rate: the ratio's goal is 1.
+/// The project's goals: at least 500K events/s on one core, and at least 1.3 times SQLite's rate.
+///
+/// The SQLite side (``openBaseline(at:)``) has a 512 MiB page cache, `temp_store = MEMORY` and
+/// a 4 GiB `mmap_size`, so its `GROUP BY` sorter never spills to temporary files and the table is
+/// read through the memory map; it runs single-threaded (SQLite's default `threads = 0`), as the
+/// pipeline does.
+///
+/// Beside it, not in the ratio, a second baseline shows what SQLite does when the JSON is
+/// turned into columns first: a table with STORED generated columns (member, window start, dwell
+/// time) and a covering index on them, whose ingest (copying the JSON in, extracting the
+/// columns, building the index) is timed apart from its `GROUP BY` (which then walks the index
+/// in order and sorts nothing). It runs in the untimed gap between rounds, once per counted round.
 ///
 /// Before the rounds (not timed), N `ActivityRecorded` events of the sample network (10,000
 /// members, times advancing 3 ms an event, so 5M events span about four hours) are appended to a
@@ -21,16 +32,19 @@ import RunnelTesting
 /// ``BenchActivity`` — which declares only the three fields the pipeline uses, as a real
 /// pipeline would, out of the payload's eight — keys them by member, updates the windows, and
 /// commits the view rows, window state and offsets in one `derived.sqlite` transaction. The
-/// baseline runs one `CREATE TABLE result AS SELECT … GROUP BY` (``baselineSQL``). Between rounds
-/// the pipeline's state and view and the baseline's table are dropped (not timed). After every
-/// round both answers are compared row for row; a difference fails the scenario.
+/// baseline runs one `CREATE TABLE result AS SELECT … GROUP BY` (``baselineSQL``). A warm-up
+/// round runs first and is not counted. Between rounds the pipeline's state and view and the
+/// baseline's tables are dropped (not timed). After every round all answers are compared row
+/// for row; a difference fails the scenario.
 ///
 /// The records per pipeline batch default to the runner's default (100,000); `RUNNEL_BENCH_PIPELINE_BATCH` sets another.
 struct WindowAggregateScenario: Scenario {
     let name = "window-aggregate"
     let summary = "windowed count+sum per member over JSON events in the log (pipeline in batch mode, one core) vs SQLite GROUP BY with json_extract over the same JSON"
     let unit = "events/s"
-    let goal = 1.0
+    let goal = 1.3
+    /// The absolute goal, on one core.
+    static let eventsPerSecondGoal = 500_000.0
 
     static let topic = "member-activity"
     static let eventType = "ActivityRecorded"
@@ -47,7 +61,7 @@ struct WindowAggregateScenario: Scenario {
 
     /// The size of a quick or a full run.
     static func size(quick: Bool) -> Size {
-        quick ? Size(events: 500_000, rounds: 2) : Size(events: 5_000_000, rounds: 2)
+        quick ? Size(events: 300_000, rounds: 2) : Size(events: 2_000_000, rounds: 4)
     }
 
     /// Records per pipeline batch (and `derived.sqlite` transaction).
@@ -103,15 +117,23 @@ struct WindowAggregateScenario: Scenario {
         var baselineMemory = MemoryFigures()
         var pipelineBatches = 0
         var viewRows = 0
-        let sides = try Interleaving(rounds: size.rounds, warmUpRounds: 0).run(
+        var typed = TypedBaseline.Tally()
+        let interleaving = Interleaving(rounds: size.rounds, warmUpRounds: 1)
+        /// After a round: both answers checked, then the typed-table baseline run and checked
+        /// against the same view.
+        func afterRound(_ round: Int) throws {
+            viewRows = try Self.checkSameAnswer(derived: home.home.derivedDatabaseURL, baseline: baselineURL, events: input.events)
+            let run = try TypedBaseline.run(in: baseline)
+            _ = try Self.checkSameAnswer(derived: home.home.derivedDatabaseURL, baseline: baselineURL, table: TypedBaseline.resultTable, events: input.events)
+            if round >= interleaving.warmUpRounds { typed.add(run) }
+        }
+        let sides = try interleaving.run(
             input: { round in
-                if round > 0 {
-                    viewRows = try Self.checkSameAnswer(derived: home.home.derivedDatabaseURL, baseline: baselineURL, events: input.events)
-                }
+                if round > 0 { try afterRound(round - 1) }
                 // A fresh start for both sides: no view, no state, no result table, no WAL left
                 // behind by the previous round.
                 try PipelineRunner.dropState(of: Self.pipeline, in: store)
-                try baseline.write { try $0.execute(sql: "DROP TABLE IF EXISTS result") }
+                try baseline.write { try $0.execute(sql: "DROP TABLE IF EXISTS result; " + TypedBaseline.dropSQL) }
                 try store.derived.writeWithoutTransaction { _ = try $0.checkpoint(.truncate) }
                 try baseline.writeWithoutTransaction { _ = try $0.checkpoint(.truncate) }
                 return round
@@ -134,22 +156,27 @@ struct WindowAggregateScenario: Scenario {
                 try tally.time { try baseline.write { try $0.execute(sql: Self.baselineSQL) } }
                 baselineMemory.add(memory)
             })
-        viewRows = try Self.checkSameAnswer(derived: home.home.derivedDatabaseURL, baseline: baselineURL, events: input.events)
+        try afterRound(interleaving.warmUpRounds + size.rounds - 1)
 
         let counted = Double(size.events * size.rounds)
         let runnelRate = counted / sides.runnel.elapsed.seconds
         let baselineRate = counted / sides.baseline.elapsed.seconds
-        let meetsGoal = runnelRate >= 500_000
+        let meetsGoal = runnelRate >= Self.eventsPerSecondGoal
+        let typedQueryRate = Double(input.events * typed.runs) / typed.query.seconds
+        let typedTotalRate = Double(input.events * typed.runs) / (typed.query + typed.ingest).seconds
         let roundRatios = sides.roundRatios
         let mebibyte = Double(1 << 20)
         let payloadAverage = Double(input.payloadBytes) / Double(input.events)
         return SideBySideMeasurement(
             runnel: runnelRate,
             baseline: baselineRate,
+            goals: [Goal("≥ 500K events/s", met: meetsGoal)],
             detail: [
                 Figure("runnel_events_per_s", runnelRate),
                 Figure("baseline_events_per_s", baselineRate),
-                Figure("design_500k_events_per_s_met", meetsGoal ? 1 : 0),
+                Figure("typed_query_events_per_s", typedQueryRate),
+                Figure("typed_ingest_and_query_events_per_s", typedTotalRate),
+                Figure("ratio_to_typed_query", runnelRate / typedQueryRate),
                 Figure("events_per_side", input.events),
                 Figure("rounds", size.rounds),
                 Figure("members", ActivityGenerator.members),
@@ -171,8 +198,9 @@ struct WindowAggregateScenario: Scenario {
             note: "\(size.rounds) rounds × \(input.events) events a side, \(FigureFormat.display(payloadAverage)) B JSON, "
                 + "\(ActivityGenerator.members) members, \(viewRows) member windows (same answer on both sides: checked); "
                 + "pipeline batches of \(batchSize) records (\(pipelineBatches) a run); "
-                + "runnel \(FigureFormat.display(runnelRate)) events/s (goal ≥ 500K events/s: \(meetsGoal ? "met" : "not met")), "
-                + "SQLite \(FigureFormat.display(baselineRate)) events/s; peak RSS runnel \(FigureFormat.display(Double(runnelMemory.peakBytes) / mebibyte)) MiB "
+                + "runnel \(FigureFormat.display(runnelRate)) events/s, tuned SQLite json_extract \(FigureFormat.display(baselineRate)) events/s; "
+                + "typed table with a covering index: GROUP BY alone \(FigureFormat.display(typedQueryRate)) events/s "
+                + "(runnel ×\(FigureFormat.displayRatio(runnelRate / typedQueryRate))), with its ingest \(FigureFormat.display(typedTotalRate)) events/s; peak RSS runnel \(FigureFormat.display(Double(runnelMemory.peakBytes) / mebibyte)) MiB "
                 + "(+\(FigureFormat.display(Double(runnelMemory.growthBytes) / mebibyte)) over its start), "
                 + "SQLite \(FigureFormat.display(Double(baselineMemory.peakBytes) / mebibyte)) MiB "
                 + "(+\(FigureFormat.display(Double(baselineMemory.growthBytes) / mebibyte))); "
