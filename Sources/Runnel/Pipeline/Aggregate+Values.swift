@@ -10,13 +10,15 @@ public struct Min<Event>: AggregateFunction {
 
     public init<Value: ColumnValue & Comparable>(_ column: String, _ field: KeyPath<Event, Value> & Sendable) {
         self.column = ColumnDefinition(column, Value?.self)
-        make = { ExtremeAccumulator<Event, Value>(keepsLarger: false) { $0[keyPath: field] } }
+        let field = FieldReader(field)
+        make = { ExtremeAccumulator<Event, Value>(keepsLarger: false) { field($0) } }
     }
 
     /// The smallest non-nil value of an optional field.
     public init<Value: ColumnValue & Comparable>(_ column: String, _ field: KeyPath<Event, Value?> & Sendable) {
         self.column = ColumnDefinition(column, Value?.self)
-        make = { ExtremeAccumulator<Event, Value>(keepsLarger: false) { $0[keyPath: field] } }
+        let field = FieldReader(field)
+        make = { ExtremeAccumulator<Event, Value>(keepsLarger: false) { field($0) } }
     }
 
     public func makeAccumulator() -> Accumulator<Event> { make() }
@@ -29,13 +31,15 @@ public struct Max<Event>: AggregateFunction {
 
     public init<Value: ColumnValue & Comparable>(_ column: String, _ field: KeyPath<Event, Value> & Sendable) {
         self.column = ColumnDefinition(column, Value?.self)
-        make = { ExtremeAccumulator<Event, Value>(keepsLarger: true) { $0[keyPath: field] } }
+        let field = FieldReader(field)
+        make = { ExtremeAccumulator<Event, Value>(keepsLarger: true) { field($0) } }
     }
 
     /// The largest non-nil value of an optional field.
     public init<Value: ColumnValue & Comparable>(_ column: String, _ field: KeyPath<Event, Value?> & Sendable) {
         self.column = ColumnDefinition(column, Value?.self)
-        make = { ExtremeAccumulator<Event, Value>(keepsLarger: true) { $0[keyPath: field] } }
+        let field = FieldReader(field)
+        make = { ExtremeAccumulator<Event, Value>(keepsLarger: true) { field($0) } }
     }
 
     public func makeAccumulator() -> Accumulator<Event> { make() }
@@ -76,12 +80,14 @@ public struct Latest<Event>: AggregateFunction {
 
     public init<Value: ColumnValue>(_ column: String, _ field: KeyPath<Event, Value> & Sendable) {
         self.column = ColumnDefinition(column, Value?.self)
-        make = { LatestAccumulator<Event> { $0[keyPath: field].columnValue } }
+        let field = FieldReader(field)
+        make = { LatestAccumulator<Event> { field($0).columnValue } }
     }
 
     public init<Value: ColumnValue>(_ column: String, _ field: KeyPath<Event, Value?> & Sendable) {
         self.column = ColumnDefinition(column, Value?.self)
-        make = { LatestAccumulator<Event> { $0[keyPath: field]?.columnValue } }
+        let field = FieldReader(field)
+        make = { LatestAccumulator<Event> { field($0)?.columnValue } }
     }
 
     public func makeAccumulator() -> Accumulator<Event> { make() }
@@ -132,7 +138,8 @@ public struct DistinctCount<Event>: AggregateFunction {
 
     public init<Value: ColumnValue & Hashable>(_ column: String, _ field: KeyPath<Event, Value> & Sendable) {
         self.column = ColumnDefinition(column, Int64.self)
-        make = { DistinctAccumulator<Event> { $0[keyPath: field].columnValue } }
+        let field = FieldReader(field)
+        make = { DistinctAccumulator<Event> { field($0).columnValue } }
     }
 
     public func makeAccumulator() -> Accumulator<Event> { make() }

@@ -20,6 +20,10 @@ extension AggregateFunction {
 /// The running state of one aggregate in one window for one key. Subclasses keep their values
 /// in stored properties, so adding an event allocates nothing.
 public class Accumulator<Event> {
+    /// The next accumulator of the same window, for the per-event loop (see ``WindowSlot``).
+    /// Unowned: the window's array keeps every accumulator alive.
+    unowned(unsafe) var next: Accumulator<Event>?
+
     init() {}
     /// Takes one event.
     func add(_ event: Event, _ meta: EventMeta) {}
@@ -122,19 +126,22 @@ public struct Sum<Event>: AggregateFunction {
     /// Sums an integer field (wrapping is not checked: 64 bits hold any realistic sum).
     public init(_ column: String, _ field: KeyPath<Event, Int64> & Sendable) {
         self.column = ColumnDefinition(column, Int64.self)
-        make = { IntegerSumAccumulator { $0[keyPath: field] } }
+        let field = FieldReader(field)
+        make = { IntegerSumAccumulator { field($0) } }
     }
 
     /// Sums an `Int` field.
     public init(_ column: String, _ field: KeyPath<Event, Int> & Sendable) {
         self.column = ColumnDefinition(column, Int64.self)
-        make = { IntegerSumAccumulator { Int64($0[keyPath: field]) } }
+        let field = FieldReader(field)
+        make = { IntegerSumAccumulator { Int64(field($0)) } }
     }
 
     /// Sums a `Double` field.
     public init(_ column: String, _ field: KeyPath<Event, Double> & Sendable) {
         self.column = ColumnDefinition(column, Double.self)
-        make = { DoubleSumAccumulator { $0[keyPath: field] } }
+        let field = FieldReader(field)
+        make = { DoubleSumAccumulator { field($0) } }
     }
 
     public func makeAccumulator() -> Accumulator<Event> { make() }
@@ -171,12 +178,14 @@ public struct Average<Event>: AggregateFunction {
 
     public init(_ column: String, _ field: KeyPath<Event, Int64> & Sendable) {
         self.column = ColumnDefinition(column, Double?.self)
-        self.field = { Double($0[keyPath: field]) }
+        let field = FieldReader(field)
+        self.field = { Double(field($0)) }
     }
 
     public init(_ column: String, _ field: KeyPath<Event, Double> & Sendable) {
         self.column = ColumnDefinition(column, Double?.self)
-        self.field = { $0[keyPath: field] }
+        let field = FieldReader(field)
+        self.field = { field($0) }
     }
 
     public func makeAccumulator() -> Accumulator<Event> { AverageAccumulator(field) }

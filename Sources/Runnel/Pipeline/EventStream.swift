@@ -47,13 +47,15 @@ extension EventStream where Event: Decodable & SendableMetatype {
     ///     given; pass another name where the writer used one, or nil to take every record.
     ///   - time: The event's event-time field: windows, lateness and the watermark use it.
     public init(_ topic: String, as eventType: Event.Type, type: String? = String(describing: Event.self), time: KeyPath<Event, Date> & Sendable) {
-        self.init(topic, as: eventType, type: type, eventTime: { $0[keyPath: time].checkedMillisecondsSince1970 })
+        let time = FieldReader(time)
+        self.init(topic, as: eventType, type: type, eventTime: { time($0).checkedMillisecondsSince1970 })
     }
 
     /// Reads a topic whose events carry their time as milliseconds since 1970.
     public init(_ topic: String, as eventType: Event.Type, type: String? = String(describing: Event.self), time: KeyPath<Event, Int64> & Sendable) {
+        let time = FieldReader(time)
         self.init(topic, as: eventType, type: type, eventTime: { event in
-            let time = event[keyPath: time]
+            let time = time(event)
             return time.magnitude < Date.eventTimeLimit.magnitude ? time : nil
         })
     }
@@ -63,7 +65,8 @@ extension EventStream where Event: Decodable & SendableMetatype {
     /// never moves the partition's stream time, so they cannot make later exceptions late or
     /// close an hour early.
     init(commandsFrom topic: String, as eventType: Event.Type, type: String, time: KeyPath<Event, Date> & Sendable) {
-        self.init(topic, as: eventType, type: type, eventTime: { $0[keyPath: time].checkedMillisecondsSince1970 }, movesStreamTime: false)
+        let time = FieldReader(time)
+        self.init(topic, as: eventType, type: type, eventTime: { time($0).checkedMillisecondsSince1970 }, movesStreamTime: false)
     }
 
     /// - Parameters:

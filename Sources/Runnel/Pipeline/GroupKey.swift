@@ -36,12 +36,14 @@ enum GroupKey: Hashable, Sendable {
 
 extension GroupKey {
     /// A hash that is the same in every process (Swift's `Hasher` is seeded per process), for
-    /// spreading saved window state over rows.
+    /// spreading saved window state over rows. It reads the values in place: a window looks it
+    /// up for every slot a batch changes first, so making ``values``' array here would cost an
+    /// allocation each time.
     var stableHash: UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         func mix(_ byte: UInt8) { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         func mix(_ number: UInt64) { for shift in stride(from: 0, to: 64, by: 8) { mix(UInt8(truncatingIfNeeded: number >> UInt64(shift))) } }
-        for value in values {
+        func mix(_ value: DatabaseValue) {
             switch value.storage {
             case .null: mix(UInt8(0))
             case .int64(let number): mix(UInt8(1)); mix(UInt64(bitPattern: number))
@@ -49,6 +51,10 @@ extension GroupKey {
             case .string(let text): mix(UInt8(3)); for byte in text.utf8 { mix(byte) }
             case .blob(let data): mix(UInt8(4)); for byte in data { mix(byte) }
             }
+        }
+        switch self {
+        case .single(let value): mix(value)
+        case .many(let values): for value in values { mix(value) }
         }
         return hash
     }

@@ -9,7 +9,8 @@ public struct KeyedStream<Event>: Sendable {
 extension EventStream {
     /// Groups events by one field; `column` names it in the rows downstream.
     public func keyBy<Key: ColumnValue>(_ column: String, _ key: KeyPath<Event, Key> & Sendable) -> KeyedStream<Event> {
-        keyed([ColumnDefinition(column, Key.self)]) { .single($0[keyPath: key].columnValue) }
+        let key = FieldReader(key)
+        return keyed([ColumnDefinition(column, Key.self)]) { .single(key($0).columnValue) }
     }
 
     /// Groups events by two fields.
@@ -17,8 +18,9 @@ extension EventStream {
         _ column1: String, _ key1: KeyPath<Event, Key1> & Sendable,
         _ column2: String, _ key2: KeyPath<Event, Key2> & Sendable
     ) -> KeyedStream<Event> {
-        keyed([ColumnDefinition(column1, Key1.self), ColumnDefinition(column2, Key2.self)]) {
-            .many([$0[keyPath: key1].columnValue, $0[keyPath: key2].columnValue])
+        let (key1, key2) = (FieldReader(key1), FieldReader(key2))
+        return keyed([ColumnDefinition(column1, Key1.self), ColumnDefinition(column2, Key2.self)]) {
+            .many([key1($0).columnValue, key2($0).columnValue])
         }
     }
 

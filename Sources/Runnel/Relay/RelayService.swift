@@ -12,10 +12,21 @@ import ServiceLifecycle
 /// watcher (inotify on Linux) turns into a wake-up; SQLite's `PRAGMA data_version`, read on a
 /// private connection, then tells a real commit from noise. It also looks every
 /// ``idleCheckInterval`` — the only way to notice commits where there is no file watcher.
+///
+/// **Group commit.** Every cycle fsyncs the log and commits a delete to the database the rows
+/// came from, which competes with the application's own commits for SQLite's write lock and
+/// the disk. Writers committing one event at a time would otherwise get a relay cycle of one or
+/// two rows for each of their commits, halving their rate. So after a cycle that carried only a
+/// few rows, the relay waits about as long as that cycle took (``GroupCommit``, at most
+/// ``GroupCommit/maximumWait``) before the next one, and the rows committed meanwhile share one
+/// cycle. Under load cycles are full and nothing waits; an idle relay wakes at once on the
+/// next commit.
 public struct RelayService: Service {
     public let relay: OutboxRelay
     /// How often the relay looks at the outbox when nothing woke it.
     public var idleCheckInterval: Duration
+    /// How long the relay may wait after a small cycle for more rows to share the next one.
+    public var groupCommit: GroupCommit
     /// Whether a cycle that fails because the destination is unreachable (a Kafka cluster
     /// down: `RunnelError.Code.kafka`) is retried after a backoff — 1 s doubling up to 30 s,
     /// the backlog logged at each attempt — rather than ending the service. Its rows stay in
@@ -30,11 +41,14 @@ public struct RelayService: Service {
     ///     system has a file watcher and 10 ms where it does not.
     ///   - retriesUnreachableDestination: Whether a cycle that fails because the destination
     ///     cannot be reached is retried after a backoff instead of ending the service.
+    ///   - groupCommit: How long to wait after a small cycle for more rows; ``GroupCommit/off``
+    ///     starts every cycle at once.
     ///   - logger: Where the follower logs its progress and its stop.
     public init(relay: OutboxRelay, idleCheckInterval: Duration? = nil, retriesUnreachableDestination: Bool = false,
-                logger: Logger = Logger(label: "runnel.relay")) {
+                groupCommit: GroupCommit = GroupCommit(), logger: Logger = Logger(label: "runnel.relay")) {
         self.relay = relay
         self.idleCheckInterval = idleCheckInterval ?? FileWatcher.idleCheckInterval
+        self.groupCommit = groupCommit
         self.retriesUnreachableDestination = retriesUnreachableDestination
         self.logger = logger
     }
@@ -60,6 +74,7 @@ public struct RelayService: Service {
         var retry = RetryDelay()
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let summary: OutboxRelay.Summary
+            let cycleStarted = ContinuousClock.now
             do {
                 summary = try relay.relayOnce()
                 retry.reset()
@@ -83,7 +98,13 @@ public struct RelayService: Service {
                 lastReport = ContinuousClock.now
                 relayedSinceReport = 0
             }
-            if summary.relayed + summary.deadLettered + summary.skippedAsAlreadyInLog > 0 { continue }
+            let moved = summary.relayed + summary.deadLettered + summary.skippedAsAlreadyInLog
+            if moved > 0 {
+                if let wait = groupCommit.wait(afterCycleOf: moved, took: ContinuousClock.now - cycleStarted) {
+                    try? await Task.sleep(for: wait)
+                }
+                continue
+            }
             // Nothing pending: wait until either database sees a commit.
             while !Task.isShuttingDownGracefully, !Task.isCancelled {
                 let now = try watchers.map { try $0.read { try Int.fetchOne($0, sql: "PRAGMA data_version") } }
@@ -95,5 +116,52 @@ public struct RelayService: Service {
             }
         }
         logger.info("relay stopping after its last batch")
+    }
+}
+
+extension RelayService {
+    /// When a following relay waits for more rows before its next cycle, so that writers
+    /// committing one event at a time share the relay's fsyncs instead of each paying for a
+    /// cycle of their own.
+    ///
+    /// After a cycle that moved fewer than ``smallCycleRows`` rows, the relay waits as long as
+    /// that cycle took, bounded by ``minimumWait`` and ``maximumWait``: the relay then spends at
+    /// most about half its time in cycles while the load is light, and a row waits at most one
+    /// wait and two cycles to reach the log. A cycle of ``smallCycleRows`` or more is followed by
+    /// the next one at once.
+    public struct GroupCommit: Sendable, Equatable {
+        /// A cycle that moved fewer rows than this is followed by a wait.
+        public var smallCycleRows: Int
+        /// The shortest wait after a small cycle.
+        public var minimumWait: Duration
+        /// The longest wait after a small cycle: what group commit may add to a row's way to
+        /// the log.
+        public var maximumWait: Duration
+
+        /// Creates a policy; the defaults suit a local disk (a cycle's two fsyncs take a
+        /// fraction of a millisecond to a few milliseconds).
+        /// - Parameters:
+        ///   - smallCycleRows: A cycle that moved fewer rows than this is followed by a wait.
+        ///   - minimumWait: The shortest wait after a small cycle.
+        ///   - maximumWait: The longest wait after a small cycle.
+        public init(smallCycleRows: Int = 64, minimumWait: Duration = .microseconds(100), maximumWait: Duration = .milliseconds(2)) {
+            self.smallCycleRows = smallCycleRows
+            self.minimumWait = minimumWait
+            self.maximumWait = max(minimumWait, maximumWait)
+        }
+
+        /// No waiting: every cycle starts as soon as the previous one ends.
+        public static let off = GroupCommit(smallCycleRows: 0, minimumWait: .zero, maximumWait: .zero)
+
+        /// How long to wait after a cycle that moved `rows` rows and took `took`, or nil to
+        /// start the next cycle at once.
+        /// - Parameters:
+        ///   - rows: The rows the cycle moved (relayed, dead-lettered or found in the log).
+        ///   - took: How long the cycle took.
+        /// - Returns: The wait, or nil.
+        public func wait(afterCycleOf rows: Int, took: Duration) -> Duration? {
+            guard smallCycleRows > rows, maximumWait > .zero else { return nil }
+            return min(max(took, minimumWait), maximumWait)
+        }
     }
 }

@@ -118,17 +118,21 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
 
     private func update(key: GroupKey, start: Int64, end: Int64, _ event: Event, _ meta: EventMeta) {
         let slot: WindowSlot<Event>
+        var newShard: Shard?
         if let existing = self.slot(key, start: start) {
             slot = existing
         } else {
             slot = makeSlot(key: key, start: start, end: end)
             setSlot(slot, key, start: start)
-            if !isUnbounded { shard(for: slot).slots.append(slot) }
+            if !isUnbounded {
+                newShard = shard(for: slot)
+                newShard?.slots.append(slot)
+            }
         }
         if !slot.changed {
             changed.append(slot)
             if !isUnbounded {
-                let shard = shard(for: slot)
+                let shard = newShard ?? shard(for: slot)
                 if !shard.changed {
                     shard.changed = true
                     changedShards.append(shard)

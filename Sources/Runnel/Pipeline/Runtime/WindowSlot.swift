@@ -8,6 +8,10 @@ final class WindowSlot<Event> {
     /// Exclusive end for tumbling and hopping windows; the last event's time for a session.
     var end: Int64
     let accumulators: [Accumulator<Event>]
+    /// The first of ``accumulators``, each linking the next, so the per-event loop calls them
+    /// without touching the array: code generic over the event type looks up the array's type
+    /// metadata at run time on every access, which cost more than the aggregates' own work.
+    private unowned(unsafe) let firstAccumulator: Accumulator<Event>?
     /// Changed since the last flush.
     var changed = false
     /// The start its state row was saved under, if saved.
@@ -20,10 +24,21 @@ final class WindowSlot<Event> {
         self.start = start
         self.end = end
         self.accumulators = accumulators
+        var previous: Accumulator<Event>?
+        for accumulator in accumulators {
+            previous?.next = accumulator
+            previous = accumulator
+        }
+        firstAccumulator = accumulators.first
     }
 
     func add(_ event: Event, _ meta: EventMeta) {
-        for accumulator in accumulators { accumulator.add(event, meta) }
+        // Unowned references, so walking the chain retains nothing.
+        unowned(unsafe) var accumulator = firstAccumulator
+        while accumulator != nil {
+            accumulator.unsafelyUnwrapped.add(event, meta)
+            accumulator = accumulator.unsafelyUnwrapped.next
+        }
         changed = true
     }
 }

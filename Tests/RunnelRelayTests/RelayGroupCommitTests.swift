@@ -1,0 +1,49 @@
+import Foundation
+import GRDB
+@testable import Runnel
+import RunnelTesting
+import Testing
+
+@Suite struct RelayGroupCommitTests {
+    @Test func aSmallCycleWaitsAsLongAsItTookWithinTheBounds() {
+        let policy = RelayService.GroupCommit(smallCycleRows: 64, minimumWait: .microseconds(100), maximumWait: .milliseconds(2))
+        #expect(policy.wait(afterCycleOf: 1, took: .microseconds(700)) == .microseconds(700))
+        #expect(policy.wait(afterCycleOf: 63, took: .microseconds(20)) == .microseconds(100))
+        #expect(policy.wait(afterCycleOf: 5, took: .milliseconds(9)) == .milliseconds(2))
+    }
+
+    @Test func aFullCycleOrAPolicyTurnedOffStartsTheNextAtOnce() {
+        let policy = RelayService.GroupCommit()
+        #expect(policy.wait(afterCycleOf: 64, took: .milliseconds(1)) == nil)
+        #expect(policy.wait(afterCycleOf: 5_000, took: .milliseconds(1)) == nil)
+        #expect(RelayService.GroupCommit.off.wait(afterCycleOf: 1, took: .milliseconds(1)) == nil)
+        #expect(RelayService.GroupCommit(smallCycleRows: 10, minimumWait: .milliseconds(3), maximumWait: .milliseconds(1)).maximumWait == .milliseconds(3))
+    }
+
+    /// A following relay with group commit, fed by a writer committing one event at a time:
+    /// every row reaches the log once, in commit order per key, and the outbox empties.
+    @Test func aFollowingRelayThatWaitsBetweenSmallCyclesLosesAndDoublesNothing() async throws {
+        let temporary = try TemporaryHome(label: "relay-group-commit")
+        let store = try temporary.openStore()
+        let log = try Log.open(temporary.home.logURL)
+        let relay = try OutboxRelay(store: store, log: log, configuration: .init(topicDefaults: TopicConfiguration(partitions: 2)))
+        let service = RelayService(relay: relay, groupCommit: .init(smallCycleRows: 1_000, minimumWait: .milliseconds(1), maximumWait: .milliseconds(5)))
+        let following = Task { try await service.run() }
+        for start in stride(from: 0, to: 300, by: 10) {
+            try commit(10, to: store, keys: 3, start: start)
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try relay.backlog().rows > 0, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        following.cancel()
+        _ = await following.result
+        let notes = try records(in: log, topic: "notes")
+        #expect(try notes.map(sequence).sorted() == Array(0..<300))
+        for key in 0..<3 {
+            #expect(try notes.filter { $0.key == Array("k\(key)".utf8) }.map(sequence) == Array(stride(from: key, to: 300, by: 3)))
+        }
+        #expect(try relay.backlog().rows == 0)
+    }
+}
