@@ -38,6 +38,8 @@ let package = Package(
     targets: [
         // CRC-32C with the CPU instruction (SSE4.2 / ARMv8 CRC), which Swift cannot reach.
         .target(name: "CRunnelChecksum"),
+        // The bytes glibc's allocator has in use, for runnel-bench's memory scenario.
+        .target(name: "CRunnelBenchHeap"),
         .target(
             name: "Runnel",
             dependencies: [
@@ -129,6 +131,7 @@ let package = Package(
             name: "runnel-bench",
             dependencies: [
                 "Runnel",
+                "CRunnelBenchHeap",
                 "Pipelines",
                 "RunnelTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -19,6 +19,7 @@ struct RunnelBench: ParsableCommand {
         RelayScenario(),
         RelayLatencyScenario(),
         WindowAggregateScenario(),
+        MemoryFlatScenario(),
         NearlineLatencyScenario(),
         KVBuildScenario(),
         KVLookupScenario(),

@@ -78,8 +78,9 @@ extension WindowAggregateScenario {
 
     /// Appends `count` events to the partition, as the relay would (one batch per relay cycle of
     /// its default size, key = member, value = JSON, timestamp = event time, the relay's four
-    /// headers), and inserts the same JSON into the baseline's `events` table. Not timed.
-    static func fill(count: Int, into partition: PartitionLog, baseline: DatabaseQueue, batchSize: Int) throws -> Input {
+    /// headers), and inserts the same JSON into the baseline's `events` table when there is one.
+    /// Not timed.
+    static func fill(count: Int, into partition: PartitionLog, baseline: DatabaseQueue?, batchSize: Int) throws -> Input {
         var generator = ActivityGenerator()
         var payloadBytes = 0
         let source = RecordHeader(OutboxRelay.Header.source, DatabaseRole.app.rawValue)
@@ -106,7 +107,7 @@ extension WindowAggregateScenario {
             }
             if !records.isEmpty { try partition.append(records) }
             try partition.flush()
-            try baseline.write { db in
+            try baseline?.write { db in
                 let insert = try db.cachedStatement(sql: "INSERT INTO events (payload) VALUES (?)")
                 for payload in payloads { try insert.execute(arguments: [payload]) }
             }
