@@ -20,16 +20,18 @@ import RunnelTesting
 /// arrays (the member id's digits, allocated in lookup order), so making keys is not timed;
 /// every path gets the same sequence.
 ///
-/// The SQLite baseline is chosen by measuring (``readSetups(walURL:publishedURL:walBytes:publishedBytes:)``):
-/// every set-up runs a warm-up pass and two timed passes of the whole sequence, reading the
-/// value in place (``KVBenchSQLite/Lookup/withValue(forKey:_:)``), and the one with the fastest
-/// pass is the baseline. The set-ups: on the bulk-loaded file, one read transaction around a
-/// pass, a page cache that holds the whole table, `mmap_size` twice the file, a connection
-/// without a mutex (`SQLITE_OPEN_NOMUTEX`), alone, with `locking_mode = EXCLUSIVE`, or opened
-/// `immutable=1` (also without the memory map, and both of those on the 4 KiB-page file too);
-/// on the WAL database, as the previous baseline had it (autocommit, so every lookup takes and
-/// releases the file's locks, with that cache, with the default 2 MiB cache, and in one read
-/// transaction).
+/// The SQLite baseline is chosen by measuring
+/// (``readSetups(walURL:publishedURL:smallPagesURL:walBytes:publishedBytes:smallPagesBytes:)``):
+/// every set-up runs a warm-up pass, then two timed passes of the whole sequence, the set-ups
+/// taking turns, reading the value in place (``KVBenchSQLite/Lookup/withValue(forKey:_:)``);
+/// the one with the fastest pass is the baseline, the others are closed before the rounds. The
+/// set-ups: on the bulk-loaded file, one read transaction around a pass, a page cache that
+/// holds the whole table, `mmap_size` twice the file, a connection without a mutex
+/// (`SQLITE_OPEN_NOMUTEX`), alone, with `locking_mode = EXCLUSIVE`, or opened `immutable=1`
+/// (also without the memory map, and both of those on the 4 KiB-page file too); on the WAL
+/// database, opened as GRDB opens it, the previous baseline (autocommit, so every lookup takes
+/// and releases the file's locks, with that cache) and its variants (the default 2 MiB cache;
+/// one read transaction).
 ///
 /// Each counted round then runs three passes of the whole sequence, with no clock inside the
 /// loop (``runRounds(rounds:warmUpRounds:lookups:_:)``): the zero-copy lookup on one held
@@ -45,8 +47,8 @@ import RunnelTesting
 /// for byte with what was written on every path, and absent keys must be absent.
 ///
 /// Extra figures, one pass each after the rounds: the baseline copying its values out as `get`
-/// does; the previous baseline exactly (autocommit, table-sized cache, copy, on the WAL
-/// database); ``KVSnapshot/get(_:)`` on the held snapshot (the copy without the lock and the
+/// does; the previous baseline as it ran (autocommit, table-sized cache, the value copied
+/// out, on the WAL database, after a warm-up pass); ``KVSnapshot/get(_:)`` on the held snapshot (the copy without the lock and the
 /// reference count); and absent keys (8-digit ids among the existing ones) on both sides.
 struct KVLookupScenario: Scenario {
     let name = "kv-lookup"
@@ -125,32 +127,13 @@ struct KVLookupScenario: Scenario {
         let snapshot = store.snapshot()
         let order = pairs.shuffledIndices(seed: Self.orderSeed)
         let sequence = LookupSequence(order: order, keys: order.map { pairs.key($0) }, expected: LookupCheck.expected(for: order, in: pairs),
-                                absent: pairs.absentKeys(size.extraLookups, seed: Self.absentSeed))
+                                      absent: pairs.absentKeys(size.extraLookups, seed: Self.absentSeed))
         let keys = sequence.keys, expected = sequence.expected
 
         // The baseline: the fastest set-up, each measured the same way.
         let setups = Self.readSetups(walURL: walURL, publishedURL: publishedURL, smallPagesURL: smallPagesURL, walBytes: walBytes,
                                      publishedBytes: publishedBytes, smallPagesBytes: try KVBenchSQLite.fileSize(smallPagesURL))
-        var setupRates: [SetupRate] = []
-        var best: KVBenchSQLite.Reader?
-        for setup in setups.all {
-            let reader = try KVBenchSQLite.Reader(setup)
-            try checkSample(sequence, pairs: pairs, store: store, snapshot: snapshot, reader: reader)
-            let rate = try reader.withLookup { lookup in
-                var fastest = 0.0
-                for pass in 0..<3 {
-                    let start = ContinuousClock.now
-                    let found = try Self.lookUpInPlace(keys, lookup)
-                    let elapsed = ContinuousClock.now - start
-                    try expect(found, expected, "SQLite SELECT (\(setup.name))")
-                    if pass > 0 { fastest = max(fastest, Double(keys.count) / elapsed.seconds) }
-                }
-                return fastest
-            }
-            setupRates.append(SetupRate(setup: setup, rate: rate))
-            if rate >= setupRates.map(\.rate).max() ?? 0 { best = reader }
-        }
-        guard let sqlite = best else { throw BenchmarkError("\(name): no SQLite set-up to measure") }
+        let (setupRates, sqlite) = try measureSetups(setups.all, sequence, pairs: pairs, store: store, snapshot: snapshot)
 
         // Throughput: whole passes, no clock inside the loop.
         var cacheMisses = 0
@@ -331,6 +314,36 @@ struct KVLookupScenario: Scenario {
             Setup(name: "WAL database, autocommit, default 2 MiB cache", key: "wal_default_cache", url: walURL),
         ]
         return setups
+    }
+
+    /// Measures every SQLite set-up and returns their rates and the fastest one's reader, the
+    /// others closed. Each is checked on a sample and warmed, then timed in turns, two passes
+    /// each, so that a burst of noise from the rest of the machine does not fall on one set-up's
+    /// passes only; its fastest pass counts.
+    private func measureSetups(_ setups: [KVBenchSQLite.ReadSetup], _ sequence: LookupSequence, pairs: KVBenchPairs, store: KVStore,
+                               snapshot: KVSnapshot) throws -> (rates: [SetupRate], best: KVBenchSQLite.Reader) {
+        let keys = sequence.keys, expected = sequence.expected
+        let readers = try setups.map { setup in
+            let reader = try KVBenchSQLite.Reader(setup)
+            try checkSample(sequence, pairs: pairs, store: store, snapshot: snapshot, reader: reader)
+            try reader.withLookup { try expect(try Self.lookUpInPlace(keys, $0), expected, "SQLite SELECT (\(setup.name), warm-up)") }
+            return reader
+        }
+        var fastest = Array(repeating: 0.0, count: readers.count)
+        for _ in 0..<2 {
+            for (index, reader) in readers.enumerated() {
+                let start = ContinuousClock.now
+                let found = try reader.withLookup { try Self.lookUpInPlace(keys, $0) }
+                let elapsed = ContinuousClock.now - start
+                try expect(found, expected, "SQLite SELECT (\(reader.setup.name))")
+                fastest[index] = max(fastest[index], Double(keys.count) / elapsed.seconds)
+            }
+        }
+        let setupRates = zip(setups, fastest).map { SetupRate(setup: $0, rate: $1) }
+        guard let best = fastest.indices.max(by: { fastest[$0] < fastest[$1] }) else {
+            throw BenchmarkError("\(name): no SQLite set-up to measure")
+        }
+        return (setupRates, readers[best])
     }
 
     // MARK: - Passes
