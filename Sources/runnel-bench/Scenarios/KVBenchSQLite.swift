@@ -3,13 +3,24 @@ import GRDBSQLite
 #else
 import SQLite3
 #endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Foundation
 import GRDB
 
 /// The SQLite side of the `kv-*` scenarios: the pairs in a `WITHOUT ROWID` table keyed by the
-/// key, written and read through SQLite's C API on a GRDB connection, as the library's
-/// `FastStatement` does. Going through GRDB's `StatementArguments` and `Row`s would add Swift
-/// work per row that is not SQLite's, and the point is to compare with what SQLite itself can do.
+/// key, written and read through SQLite's C API, as the library's `FastStatement` does. Going
+/// through GRDB's `StatementArguments` and `Row`s would add Swift work per row that is not
+/// SQLite's, and the point is to compare with what SQLite itself can do.
+///
+/// Two ways of writing the table: ``bulkLoad(_:to:)``, what a user who rebuilds the whole
+/// dataset and publishes it at once would do (no journal, one fsync, a rename), and
+/// ``insert(_:into:)`` on a GRDB connection committing as Runnel's own databases do (WAL,
+/// `synchronous = FULL`). Lookups run on a ``Reader``: a bare connection opened in one of the
+/// ``ReadSetup``s, since GRDB cannot open a URI filename (`immutable=1`).
 ///
 /// Keys and values are bound as blobs without copies (`SQLITE_STATIC`); a lookup copies the
 /// value blob into a `[UInt8]`, as ``KVStore/get(_:)`` does.
@@ -30,6 +41,14 @@ enum KVBenchSQLite {
         return try DatabaseQueue(path: url.path, configuration: configuration)
     }
 
+    /// Opens a database to read only, through GRDB: to check what a bulk load left, without
+    /// changing the file (no journal mode set, nothing written).
+    static func openReadOnly(_ url: URL) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.readonly = true
+        return try DatabaseQueue(path: url.path, configuration: configuration)
+    }
+
     /// Inserts every pair, in key order, with one prepared statement in one transaction; the
     /// commit fsyncs the WAL (and the automatic checkpoint that follows it, the database file).
     /// - Returns: How long the commit took (the rest went into the inserts).
@@ -39,15 +58,8 @@ enum KVBenchSQLite {
             try db.execute(sql: "BEGIN IMMEDIATE")
             do {
                 let statement = try db.makeStatement(sql: insertSQL)
-                let handle = statement.sqliteStatement
                 try withExtendedLifetime(statement) {
-                    try pairs.forEachPair { key, value in
-                        sqlite3_bind_blob(handle, 1, key.baseAddress, Int32(key.count), nil)
-                        sqlite3_bind_blob(handle, 2, value.baseAddress, Int32(value.count), nil)
-                        let code = sqlite3_step(handle)
-                        sqlite3_reset(handle)
-                        guard code == SQLITE_DONE else { throw failure(code, "inserting a pair", db) }
-                    }
+                    try insertAll(pairs, with: statement.sqliteStatement, connection: db.sqliteConnection)
                 }
             } catch {
                 try? db.execute(sql: "ROLLBACK")
@@ -87,7 +99,7 @@ enum KVBenchSQLite {
     }
 
     /// The prepared `SELECT value FROM kv WHERE key = ?`: a point lookup per call, each in its
-    /// own implicit read transaction, as autocommit runs it.
+    /// own implicit read transaction (autocommit) unless the caller began one around them.
     struct Lookup {
         let handle: OpaquePointer
         let connection: OpaquePointer?
@@ -122,6 +134,28 @@ enum KVBenchSQLite {
                 throw BenchmarkError("kv: SQLite error \(code) looking a key up: \(String(cString: sqlite3_errstr(code)))")
             }
         }
+
+        /// Calls `body` with the value of `key` where SQLite holds it (its page cache or its
+        /// memory map), or with nil when the table does not have it: the lookup without the
+        /// copy, SQLite's side of ``KVSnapshot/withValue(forKey:_:)``. The bytes are valid only
+        /// inside `body`. Not inlined, as ``value(forKey:)`` is not.
+        @inline(never)
+        func withValue<Result>(forKey key: [UInt8], _ body: (UnsafeRawBufferPointer?) throws -> Result) throws -> Result {
+            defer { sqlite3_reset(handle) }
+            let code = key.withUnsafeBytes { key in
+                sqlite3_bind_blob(handle, 1, key.baseAddress, Int32(key.count), nil)
+                return sqlite3_step(handle)
+            }
+            switch code {
+            case SQLITE_ROW:
+                let blob = sqlite3_column_blob(handle, 0)
+                return try body(UnsafeRawBufferPointer(start: blob, count: Int(sqlite3_column_bytes(handle, 0))))
+            case SQLITE_DONE:
+                return try body(nil)
+            default:
+                throw BenchmarkError("kv: SQLite error \(code) looking a key up: \(String(cString: sqlite3_errstr(code)))")
+            }
+        }
     }
 
     /// The size of a database file (not its WAL), in bytes.
@@ -129,7 +163,19 @@ enum KVBenchSQLite {
         try PlainFile.size(of: url)
     }
 
-    private static func failure(_ code: Int32, _ doing: String, _ db: Database) -> BenchmarkError {
-        BenchmarkError("kv: SQLite error \(code) \(doing): \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
+    /// Steps `statement` (the prepared ``insertSQL``) once for every pair, in key order, binding
+    /// both blobs without a copy: the insert loop both ways of writing share.
+    static func insertAll(_ pairs: KVBenchPairs, with statement: OpaquePointer?, connection: OpaquePointer?) throws {
+        try pairs.forEachPair { key, value in
+            sqlite3_bind_blob(statement, 1, key.baseAddress, Int32(key.count), nil)
+            sqlite3_bind_blob(statement, 2, value.baseAddress, Int32(value.count), nil)
+            let code = sqlite3_step(statement)
+            sqlite3_reset(statement)
+            guard code == SQLITE_DONE else { throw failure(code, "inserting a pair", connection) }
+        }
+    }
+
+    static func failure(_ code: Int32, _ doing: String, _ connection: OpaquePointer?) -> BenchmarkError {
+        BenchmarkError("kv: SQLite error \(code) \(doing): \(String(cString: sqlite3_errmsg(connection)))")
     }
 }
