@@ -213,7 +213,7 @@ struct RelayLatencyScenario: Scenario {
     }
 
     /// The batches in every segment of the relay's topic, by walking their headers.
-    private static func countBatches(in log: Log) throws -> Int {
+    static func countBatches(in log: Log) throws -> Int {
         var batches = 0
         for partition in try log.topic(BenchEvent.topic)?.partitions ?? [] {
             for url in try PlainFile.segmentFiles(in: partition.folder) {
@@ -231,7 +231,7 @@ struct RelayLatencyScenario: Scenario {
     }
 
     /// The id `AUTOINCREMENT` gives the next row of a table.
-    private static func nextID(of table: String, in store: Store) throws -> Int64 {
+    static func nextID(of table: String, in store: Store) throws -> Int64 {
         try store.app.read { db in
             (try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = ?", arguments: [table]) ?? 0) + 1
         }
