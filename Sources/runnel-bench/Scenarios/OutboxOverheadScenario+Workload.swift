@@ -116,9 +116,13 @@ extension OutboxOverheadScenario {
 /// A Runnel home and a baseline home, seeded alike, with their stores open: the two sides of one
 /// comparison. The homes are removed when the pair is released.
 struct HomePair {
+    /// Runnel's side's home: business tables and the outbox.
     let runnelHome: TemporaryHome
+    /// The baseline's home: the same business tables, no append.
     let baselineHome: TemporaryHome
+    /// The store open on ``runnelHome``.
     let runnel: Store
+    /// The store open on ``baselineHome``.
     let baseline: Store
 
     /// Creates both homes, applies the business migrations and seeds the same members in each.
@@ -136,7 +140,9 @@ extension OutboxOverheadScenario {
     /// One interleaved comparison: both sides' tallies, and the transactions each side ran
     /// (warm-up included), for ``checkSameWork(runnel:baseline:transactions:relayed:)``.
     struct Comparison {
+        /// Both sides' counted rounds.
         var interleaved: Interleaving.Sides
+        /// Transactions each side ran, warm-up included.
         var transactions: Int
     }
 

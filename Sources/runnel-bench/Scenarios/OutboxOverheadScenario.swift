@@ -54,6 +54,7 @@ struct OutboxOverheadScenario: Scenario {
               : Size(members: 10_000, rounds: 40, transactionsPerRound: 1_000, relayRounds: 20, breakdownTransactions: 2_000)
     }
 
+    /// Runs the headline comparison, then its three variants, each in homes of its own.
     func run(quick: Bool) throws -> SideBySideMeasurement {
         let size = Self.size(quick: quick)
         guard let migrations = SampleCatalog.catalog.migrations else {

@@ -25,6 +25,10 @@ final class WriterSessionProbe: @unchecked Sendable {
     private var finalCount: Int?
     private var cancelled = false
 
+    /// Makes room for a session's commits.
+    /// - Parameters:
+    ///   - firstID: The outbox id the session's first commit will get.
+    ///   - capacity: The most commits the session may make.
     init(firstID: Int64, capacity: Int) {
         self.firstID = firstID
         self.capacity = capacity

@@ -80,6 +80,7 @@ struct RelayWritersScenario: Scenario {
 
     /// One round: the same for both sides.
     struct Plan: Sendable {
+        /// The round's number, warm-up first (0).
         var round: Int
         /// Whether the round is counted (not the warm-up).
         var counted: Bool
@@ -95,7 +96,9 @@ struct RelayWritersScenario: Scenario {
 
     /// What one side measured in one mode over the counted rounds.
     struct ModeFigures {
+        /// Commits made.
         var commits = 0
+        /// Time spent writing them (each session from its start to its last commit's end).
         var writing: Duration = .zero
         /// Each commit's duration (the `write` call).
         var commitLatency = LatencyRecorder()
@@ -111,6 +114,7 @@ struct RelayWritersScenario: Scenario {
         /// Commits per log batch.
         var recordsPerBatch: Double { Double(commits) / Double(max(batches, 1)) }
 
+        /// Adds one counted session: its commits, how long they took and each one's duration.
         mutating func add(commits count: Int, span: Duration, latency: LatencyRecorder) {
             commits += count
             writing += span
@@ -119,6 +123,7 @@ struct RelayWritersScenario: Scenario {
         }
     }
 
+    /// Runs both sides in two homes of their own, removed when the run ends.
     func run(quick: Bool) throws -> SideBySideMeasurement {
         let runnelHome = try TemporaryHome(label: "bench-writers-runnel")
         let baselineHome = try TemporaryHome(label: "bench-writers-baseline")
@@ -127,6 +132,10 @@ struct RelayWritersScenario: Scenario {
         }
     }
 
+    /// Runs every round's sessions on both sides and checks that every commit of Runnel's side
+    /// reached the log exactly once and left no row behind.
+    /// - Throws: ``BenchmarkError`` when a commit is missing from the log, is there twice, or its
+    ///   row is left in the outbox.
     private func measure(runnelHome: TemporaryHome, baselineHome: TemporaryHome, size: Size) throws -> SideBySideMeasurement {
         let runnelStore = try runnelHome.openStore()
         let baselineStore = try baselineHome.openStore()
