@@ -18,6 +18,7 @@ struct RunnelBench: ParsableCommand {
         LogReadScenario(),
         RelayScenario(),
         RelayLatencyScenario(),
+        RelayWritersScenario(),
         WindowAggregateScenario(),
         MemoryFlatScenario(),
         NearlineLatencyScenario(),

@@ -15,10 +15,12 @@ import RunnelTesting
 /// A writer commits one event per transaction with ``Outbox/append(_:in:)``, paced at 5K a
 /// second, and reads the clock right after each commit returns. ``RelayService`` runs in a task
 /// of the same process (woken by the WAL write of each commit). A reader thread, as a
-/// consumer in another process would, opens the log read-only (afresh for every poll: see
-/// ``followLog(_:from:probe:deadline:)``), calls ``PartitionLog/read(from:maxBytes:)``, and
-/// reads the clock when records arrive; an event's latency is that time less its commit time,
-/// matched by the record's `outbox-id` header. When a poll finds nothing, the reader sleeps 1 ms. The baseline's writer commits the same JSON to a
+/// consumer in another process would, opens the log read-only once per round, then before
+/// every poll refreshes the partition (``PartitionLog/refresh()`` picks up what the relay
+/// appended since: see ``followLog(_:from:probe:deadline:)``), calls
+/// ``PartitionLog/read(from:maxBytes:)``, and reads the clock when records arrive; an event's
+/// latency is that time less its commit time, matched by the record's `outbox-id` header. When
+/// a poll finds nothing, the reader sleeps 1 ms. The baseline's writer commits the same JSON to a
 /// plain table in another home, one row per transaction at the same pace, and its reader polls
 /// `SELECT … WHERE id > ?` on a connection of its own, sleeping 1 ms after an empty poll. Each
 /// event's JSON also carries the time it was sent.
@@ -211,7 +213,7 @@ struct RelayLatencyScenario: Scenario {
     }
 
     /// The batches in every segment of the relay's topic, by walking their headers.
-    private static func countBatches(in log: Log) throws -> Int {
+    static func countBatches(in log: Log) throws -> Int {
         var batches = 0
         for partition in try log.topic(BenchEvent.topic)?.partitions ?? [] {
             for url in try PlainFile.segmentFiles(in: partition.folder) {
@@ -229,7 +231,7 @@ struct RelayLatencyScenario: Scenario {
     }
 
     /// The id `AUTOINCREMENT` gives the next row of a table.
-    private static func nextID(of table: String, in store: Store) throws -> Int64 {
+    static func nextID(of table: String, in store: Store) throws -> Int64 {
         try store.app.read { db in
             (try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = ?", arguments: [table]) ?? 0) + 1
         }
