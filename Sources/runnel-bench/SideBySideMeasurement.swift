@@ -45,11 +45,11 @@ struct Goal: Sendable {
         self.met = met
     }
 
-    /// A `snake_case` form of the name for JSON: `≥ 500K events/s` → `goal_500k_events_per_s`.
+    /// A `snake_case` ASCII form of the name for JSON: `≥ 500K events/s` → `goal_500k_events_per_s`.
     var key: String {
         let words = name.lowercased()
-            .replacing("≥", with: " ").replacing("≤", with: " ").replacing("/", with: " per ").replacing("×", with: "x")
-            .split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "." })
+            .replacing("≥", with: " ").replacing("≤", with: " ").replacing("/", with: " per ").replacing("×", with: "x").replacing("µ", with: "u")
+            .split(whereSeparator: { !($0.isASCII && ($0.isLetter || $0.isNumber)) && $0 != "." })
         return "goal_" + words.joined(separator: "_").replacing(".", with: "_")
     }
 }

@@ -21,8 +21,8 @@ extension AggregateFunction {
 /// in stored properties, so adding an event allocates nothing.
 public class Accumulator<Event> {
     /// The next accumulator of the same window, for the per-event loop (see ``WindowSlot``).
-    /// Unowned: the window's array keeps every accumulator alive.
-    unowned(unsafe) var next: Accumulator<Event>?
+    /// Unmanaged: the window's array keeps every accumulator alive.
+    var next: Unmanaged<Accumulator<Event>>?
 
     init() {}
     /// Takes one event.
@@ -127,30 +127,30 @@ public struct Sum<Event>: AggregateFunction {
     public init(_ column: String, _ field: KeyPath<Event, Int64> & Sendable) {
         self.column = ColumnDefinition(column, Int64.self)
         let field = FieldReader(field)
-        make = { IntegerSumAccumulator { field($0) } }
+        make = { IntegerSumAccumulator(field) }
     }
 
     /// Sums an `Int` field.
     public init(_ column: String, _ field: KeyPath<Event, Int> & Sendable) {
         self.column = ColumnDefinition(column, Int64.self)
-        let field = FieldReader(field)
-        make = { IntegerSumAccumulator { Int64(field($0)) } }
+        let field = FieldReader(widening: field)
+        make = { IntegerSumAccumulator(field) }
     }
 
     /// Sums a `Double` field.
     public init(_ column: String, _ field: KeyPath<Event, Double> & Sendable) {
         self.column = ColumnDefinition(column, Double.self)
         let field = FieldReader(field)
-        make = { DoubleSumAccumulator { field($0) } }
+        make = { DoubleSumAccumulator(field) }
     }
 
     public func makeAccumulator() -> Accumulator<Event> { make() }
 }
 
 final class IntegerSumAccumulator<Event>: Accumulator<Event> {
-    let field: (Event) -> Int64
+    let field: FieldReader<Event, Int64>
     var sum: Int64 = 0
-    init(_ field: @escaping (Event) -> Int64) { self.field = field }
+    init(_ field: FieldReader<Event, Int64>) { self.field = field }
     override func add(_ event: Event, _ meta: EventMeta) { sum &+= field(event) }
     override func merge(_ other: Accumulator<Event>) { sum &+= (other as! IntegerSumAccumulator).sum }
     override var result: DatabaseValue { sum.databaseValue }
@@ -159,9 +159,9 @@ final class IntegerSumAccumulator<Event>: Accumulator<Event> {
 }
 
 final class DoubleSumAccumulator<Event>: Accumulator<Event> {
-    let field: (Event) -> Double
+    let field: FieldReader<Event, Double>
     var sum: Double = 0
-    init(_ field: @escaping (Event) -> Double) { self.field = field }
+    init(_ field: FieldReader<Event, Double>) { self.field = field }
     override func add(_ event: Event, _ meta: EventMeta) { sum += field(event) }
     override func merge(_ other: Accumulator<Event>) { sum += (other as! DoubleSumAccumulator).sum }
     override var result: DatabaseValue { sum.databaseValue }

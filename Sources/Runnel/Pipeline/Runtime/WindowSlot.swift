@@ -11,7 +11,9 @@ final class WindowSlot<Event> {
     /// The first of ``accumulators``, each linking the next, so the per-event loop calls them
     /// without touching the array: code generic over the event type looks up the array's type
     /// metadata at run time on every access, which cost more than the aggregates' own work.
-    private unowned(unsafe) let firstAccumulator: Accumulator<Event>?
+    /// Unmanaged, so that walking the chain retains and releases nothing (``accumulators``
+    /// keeps them alive).
+    private let firstAccumulator: Unmanaged<Accumulator<Event>>?
     /// Changed since the last flush.
     var changed = false
     /// The start its state row was saved under, if saved.
@@ -26,18 +28,19 @@ final class WindowSlot<Event> {
         self.accumulators = accumulators
         var previous: Accumulator<Event>?
         for accumulator in accumulators {
-            previous?.next = accumulator
+            previous?.next = Unmanaged.passUnretained(accumulator)
             previous = accumulator
         }
-        firstAccumulator = accumulators.first
+        firstAccumulator = accumulators.first.map { Unmanaged.passUnretained($0) }
     }
 
     func add(_ event: Event, _ meta: EventMeta) {
-        // Unowned references, so walking the chain retains nothing.
-        unowned(unsafe) var accumulator = firstAccumulator
-        while accumulator != nil {
-            accumulator.unsafelyUnwrapped.add(event, meta)
-            accumulator = accumulator.unsafelyUnwrapped.next
+        var link = firstAccumulator
+        while let current = link {
+            link = current._withUnsafeGuaranteedRef { accumulator in
+                accumulator.add(event, meta)
+                return accumulator.next
+            }
         }
         changed = true
     }
