@@ -47,3 +47,29 @@ import Testing
         #expect(try relay.backlog().rows == 0)
     }
 }
+
+/// A follower woken by a commit's WAL write can look before SQLite publishes the commit; it
+/// must look again soon rather than wait its idle interval (here a minute) for the next one.
+@Suite struct RelayWakeUpTests {
+    @Test func eachLoneCommitReachesTheLogWithoutWaitingForTheIdleCheck() async throws {
+        guard FileWatcher.shared != nil else { return }
+        let temporary = try TemporaryHome(label: "relay-wake-up")
+        let store = try temporary.openStore()
+        let log = try Log.open(temporary.home.logURL)
+        let relay = try OutboxRelay(store: store, log: log)
+        let service = RelayService(relay: relay, idleCheckInterval: .seconds(60), groupCommit: .off)
+        let following = Task { try await service.run() }
+        defer { following.cancel() }
+        for sequence in 0..<20 {
+            try commit(1, to: store, start: sequence)
+            let committed = ContinuousClock.now
+            while try records(in: log, topic: "notes").count <= sequence {
+                #expect(ContinuousClock.now - committed < .seconds(10), "commit \(sequence) has not reached the log after 10 s")
+                if ContinuousClock.now - committed >= .seconds(10) { return }
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            try await Task.sleep(for: .milliseconds(30))
+        }
+        #expect(try records(in: log, topic: "notes").map(sequence).sorted() == Array(0..<20))
+    }
+}

@@ -33,6 +33,11 @@ public struct RelayService: Service {
     /// the outbox meanwhile.
     public var retriesUnreachableDestination: Bool
     private let logger: Logger
+    /// How soon the relay looks again after a wake-up that found no commit, and the longest
+    /// such look before it waits the idle interval: a wake-up can come before its commit is
+    /// visible.
+    private static let firstRecheck = Duration.milliseconds(1)
+    private static let lastRecheck = Duration.milliseconds(64)
 
     /// Creates a follower for a relay.
     /// - Parameters:
@@ -105,14 +110,28 @@ public struct RelayService: Service {
                 }
                 continue
             }
-            // Nothing pending: wait until either database sees a commit.
+            // Nothing pending: wait until either database sees a commit. A wake-up can come
+            // before the commit that caused it is visible: SQLite writes the commit's frames to
+            // the WAL (which the file watcher sees), fsyncs them, and only then publishes the
+            // commit in the WAL index, a shared memory map whose writes no watcher reports. So
+            // after a wake-up that found nothing new, look again after 1 ms, doubling up to
+            // 64 ms, before going back to the idle interval; otherwise such a commit would wait
+            // for the idle check (1 s) unless another commit came first.
+            var recheck: Duration?
             while !Task.isShuttingDownGracefully, !Task.isCancelled {
                 let now = try watchers.map { try $0.read { try Int.fetchOne($0, sql: "PRAGMA data_version") } }
                 if now != versions {
                     versions = now
                     break
                 }
-                await signal.wait(timeout: idleCheckInterval)
+                let timeout = recheck ?? idleCheckInterval
+                let waitStarted = ContinuousClock.now
+                await signal.wait(timeout: timeout)
+                if ContinuousClock.now - waitStarted < timeout {
+                    recheck = Self.firstRecheck
+                } else if let previous = recheck {
+                    recheck = previous * 2 <= Self.lastRecheck ? previous * 2 : nil
+                }
             }
         }
         logger.info("relay stopping after its last batch")
