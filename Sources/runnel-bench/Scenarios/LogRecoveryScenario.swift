@@ -175,8 +175,8 @@ struct LogRecoveryScenario: Scenario {
         let note = [
             "median of \(size.rounds) opens and scans a side, each from a cold page cache (≤ \(display(residentAfterDrop * 100))% left after dropping)",
             "\(mib(written.bytes)) MiB in \(Self.partitions) partitions, \(written.segments.count) segments",
-            "both check \(mib(tail.scannedBytes)) MiB (\(mib(scannedPerOpen)) MiB past the checkpoints, the rest back to the index entry below them), "
-                + "the baseline at \(display(scanMBs)) MB/s",
+            "both check \(mib(tail.scannedBytes)) MiB (\(mib(scannedPerOpen)) MiB past the checkpoints, "
+                + "\(mib(tail.scannedBytes - scannedPerOpen)) MiB back to the index entry below them), the baseline at \(display(scanMBs)) MB/s",
             "runnel also reads \(mib(tail.closedTailBytes)) MiB of closed segments' last batches",
             "warm (nothing dropped) runnel \(display(warmOpenMs)) ms, baseline \(display(warmScanMs)) ms",
             "clean open \(display(cleanOpen)) ms",
