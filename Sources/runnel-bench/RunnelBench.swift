@@ -15,6 +15,7 @@ struct RunnelBench: ParsableCommand {
         OutboxOverheadScenario(),
         LogAppendScenario.hundredBytes,
         LogAppendScenario.oneKiB,
+        LogAppendScenario.hundredBytesNoFsync,
         LogReadScenario(),
         RelayScenario(),
         RelayLatencyScenario(),

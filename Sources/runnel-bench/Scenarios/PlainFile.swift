@@ -77,6 +77,84 @@ final class PlainFile {
         return done
     }
 
+    /// Fills `buffer` from a byte position with `pread`, leaving the file offset alone.
+    /// - Returns: The bytes read: all of `buffer` unless the file ends first.
+    func fill(_ buffer: UnsafeMutableRawBufferPointer, from position: Int) throws -> Int {
+        var done = 0
+        while done < buffer.count {
+            let got = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(position + done))
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw Self.failure("read", url)
+            }
+            if got == 0 { break }
+            done += got
+        }
+        return done
+    }
+
+    /// Evicts files from the page cache, so that the next read of them comes from the disk:
+    /// each is written back first (`fdatasync`: dirty pages cannot be dropped), then its pages
+    /// are dropped with `posix_fadvise(POSIX_FADV_DONTNEED)`, which needs no privileges, only
+    /// a descriptor of the file. Pages another process has mapped and locked stay; directory
+    /// entries and inodes stay cached too (only a privileged `drop_caches` evicts those).
+    /// - Throws: When a file cannot be opened, synced or advised; on a system without
+    ///   `posix_fadvise` (Darwin), always, rather than measuring a warm cache as a cold one.
+    static func dropFromPageCache(_ urls: [URL]) throws {
+        for url in urls {
+            let file = try openForReading(url)
+            guard fdatasync(file.descriptor) == 0 else { throw failure("fdatasync", url) }
+            #if canImport(Glibc)
+            let result = posix_fadvise(file.descriptor, 0, 0, POSIX_FADV_DONTNEED)
+            guard result == 0 else {
+                throw BenchmarkError("cannot drop \(url.path) from the page cache: \(String(cString: strerror(result)))")
+            }
+            #else
+            throw BenchmarkError("cannot drop \(url.path) from the page cache: this system has no posix_fadvise")
+            #endif
+        }
+    }
+
+    /// The share of the files' pages now in the page cache (0 to 1), counted with `mincore`
+    /// over a read-only mapping: the check that ``dropFromPageCache(_:)`` took effect.
+    static func residentFraction(of urls: [URL]) throws -> Double {
+        #if canImport(Glibc)
+        let pageSize = Int(getpagesize())
+        var pages = 0
+        var resident = 0
+        for url in urls {
+            let size = try size(of: url)
+            guard size > 0 else { continue }
+            let file = try openForReading(url)
+            guard let mapping = mmap(nil, size, PROT_READ, MAP_SHARED, file.descriptor, 0), mapping != MAP_FAILED else {
+                throw failure("mmap", url)
+            }
+            defer { munmap(mapping, size) }
+            let count = (size + pageSize - 1) / pageSize
+            var vector = [UInt8](repeating: 0, count: count)
+            guard mincore(mapping, size, &vector) == 0 else { throw failure("mincore", url) }
+            pages += count
+            resident += vector.reduce(0) { $0 + Int($1 & 1) }
+        }
+        return pages > 0 ? Double(resident) / Double(pages) : 0
+        #else
+        throw BenchmarkError("cannot count the cached pages of \(urls.first?.path ?? "no file"): this system's mincore differs")
+        #endif
+    }
+
+    /// Every regular file under a folder, at any depth, sorted by path: what a cold-cache
+    /// round drops.
+    static func files(under folder: URL) throws -> [URL] {
+        guard let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.isRegularFileKey]) else {
+            throw BenchmarkError("cannot list \(folder.path)")
+        }
+        var files: [URL] = []
+        for case let url as URL in walker where try url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile == true {
+            files.append(url)
+        }
+        return files.sorted { $0.path < $1.path }
+    }
+
     /// The size of a file in bytes.
     static func size(of url: URL) throws -> Int {
         var info = stat()
