@@ -6,13 +6,14 @@ import RunnelTesting
 /// a relay must do without Runnel (read the rows, write and fsync their payloads to a plain
 /// file, delete them).
 ///
-/// The project's goal asks for at least 300K rows/s with 200-byte JSON events, an absolute figure (in
-/// the detail); the ratio goal is 0.5, since Runnel's side also turns each row into a Kafka
-/// record with key, timestamp and four headers, and keeps the log's indexes.
+/// The project's goals: at least 300K rows/s with 200-byte JSON events (a goal of the row
+/// beside the ratio), and a ratio of at least 0.75: Runnel's side also turns each row into a
+/// Kafka record with key, timestamp and four headers, checksums it and keeps the log's indexes,
+/// which should cost at most a third more than the bare copy.
 ///
 /// Two homes are filled with the same events by ``Outbox/append(_:in:)``, in large write
 /// transactions, before each round (not timed). Runnel's side then drains its home: cycles of
-/// 2,000 rows (the relay's default batch), each appended to the partition, fsynced, and deleted
+/// 5,000 rows (the relay's default batch), each appended to the partition, fsynced, and deleted
 /// from the outbox. The baseline runs the same cycles on the other home with a plain `SELECT *`,
 /// `write` + `fsync` of the payload bytes, and a `DELETE`. Both databases commit with the
 /// product's settings (WAL, `synchronous = FULL`).
@@ -20,7 +21,7 @@ struct RelayScenario: Scenario {
     let name = "relay"
     let summary = "relaying outbox rows (200-byte JSON events) into the log vs select + write/fsync + delete of the same rows"
     let unit = "rows/s"
-    let goal = 0.5
+    let goal = 0.75
 
     /// How much one run does.
     struct Size {
