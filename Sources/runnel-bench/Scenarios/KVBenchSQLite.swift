@@ -118,21 +118,7 @@ enum KVBenchSQLite {
         /// Not inlined, so the copy happens as it does behind ``KVStore/get(_:)``.
         @inline(never)
         func value(forKey key: [UInt8]) throws -> [UInt8]? {
-            defer { sqlite3_reset(handle) }
-            let code = key.withUnsafeBytes { key in
-                sqlite3_bind_blob(handle, 1, key.baseAddress, Int32(key.count), nil)
-                return sqlite3_step(handle)
-            }
-            switch code {
-            case SQLITE_ROW:
-                let blob = sqlite3_column_blob(handle, 0)
-                let count = Int(sqlite3_column_bytes(handle, 0))
-                return [UInt8](UnsafeRawBufferPointer(start: blob, count: count))
-            case SQLITE_DONE:
-                return nil
-            default:
-                throw BenchmarkError("kv: SQLite error \(code) looking a key up: \(String(cString: sqlite3_errstr(code)))")
-            }
+            try withValue(forKey: key) { $0.map { [UInt8]($0) } }
         }
 
         /// Calls `body` with the value of `key` where SQLite holds it (its page cache or its
