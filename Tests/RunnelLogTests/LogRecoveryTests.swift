@@ -158,4 +158,54 @@ import Testing
         #expect(try partition.read(from: 17_999).first?.offset == 17_999)
         #expect(partition.verify().isEmpty)
     }
+
+    /// Batches of 1.5 and 3 MB, several times the read chunk, between small ones: read back
+    /// whole from every starting offset kind, and a byte flipped inside a large one is found
+    /// at that batch.
+    @Test func batchesLargerThanTheReadChunkReadBackAndTheirDamageIsFound() throws {
+        let temporary = try TemporaryHome(label: "larger")
+        let folder = temporary.folder.appendingPathComponent("log")
+        let log = try Log.open(folder)
+        let partition = try log.createTopic("big").partitions[0]
+        var sizes: [Int] = []
+        for (index, count) in [3, 5_000, 7, 10_000, 1, 5_000].enumerated() {
+            let first = sizes.reduce(0, +)
+            try partition.append((0..<count).map { record(first + $0, key: "k\(index)", size: 280) })
+            sizes.append(count)
+        }
+        try partition.flush()
+        let total = sizes.reduce(0, +)
+        #expect(try readAll(partition).map(\.offset) == (0..<total).map(Int64.init))
+        for start in [0, 3, 4_000, 5_008, 15_008, total - 1] {
+            var seen: [Int64] = []
+            _ = try partition.forEachRecord(from: Int64(start), maxBytes: 1 << 20) { seen.append($0.offset); return true }
+            #expect(seen.first == Int64(start))
+            #expect(seen == Array(seen.indices.map { Int64(start + $0) }))
+        }
+        #expect(partition.verify().isEmpty)
+
+        // Flip one byte a megabyte into the 3 MB batch (offsets 5,010–15,009).
+        let segment = partition.folder.appendingPathComponent(LogSegment.name(0, "log"))
+        try log.close()
+        var bytes = try Data(contentsOf: segment)
+        let bigBatchStart = try #require(Self.batchPositions(in: bytes).dropFirst(3).first)
+        bytes[bigBatchStart + (1 << 20)] ^= 0x40
+        try bytes.write(to: segment)
+        try? FileManager.default.removeItem(at: folder.appendingPathComponent(Log.lockName))
+        let reader = try Log.openForReading(folder)
+        let damaged = try #require(try reader.topic("big")).partitions[0]
+        #expect(damaged.verify().map(\.position) == [bigBatchStart])
+    }
+
+    /// The file position of every batch in a segment's bytes, by walking their length fields.
+    static func batchPositions(in bytes: Data) -> [Int] {
+        var positions: [Int] = []
+        var position = 0
+        while position + RecordBatch.logOverhead <= bytes.count {
+            positions.append(position)
+            let length = bytes[(position + 8)..<(position + 12)].reduce(0) { $0 << 8 | Int($1) }
+            position += length + RecordBatch.logOverhead
+        }
+        return positions
+    }
 }

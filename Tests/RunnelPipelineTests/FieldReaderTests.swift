@@ -16,6 +16,7 @@ import Testing
         var inner: Inner
         var maybe: Int32?
         var time: Date
+        var small: Int
         var doubled: Int64 { count * 2 }
     }
 
@@ -25,13 +26,19 @@ import Testing
     }
 
     private let events = [
-        Event(label: "first", count: 7, inner: Inner(flag: true, amount: 2.5), maybe: nil, time: Date(timeIntervalSince1970: 1_700_000_000.125)),
+        Event(label: "first", count: 7, inner: Inner(flag: true, amount: 2.5), maybe: nil, time: Date(timeIntervalSince1970: 1_700_000_000.125), small: -9),
         Event(label: String(repeating: "long text ", count: 20), count: -3, inner: Inner(flag: false, amount: -0.0), maybe: -42,
-              time: Date(timeIntervalSince1970: -86_400)),
+              time: Date(timeIntervalSince1970: -86_400), small: Int.max),
     ]
 
     @Test func plainStoredFieldsAreReadInPlaceAndAgreeWithTheKeyPath() {
+        #expect(FieldReader(\Event.count).readsInPlace)
+        #expect(FieldReader(\Event.inner.amount).readsInPlace)
+        #expect(FieldReader(\Event.maybe).readsInPlace)
+        #expect(FieldReader(\Event.time).readsInPlace)
+        #expect(FieldReader(widening: \Event.small).readsInPlace)
         for event in events {
+            #expect(FieldReader(widening: \Event.small)(event) == Int64(event.small))
             #expect(FieldReader(\Event.count)(event) == event.count)
             #expect(FieldReader(\Event.inner.amount)(event) == event.inner.amount)
             #expect(FieldReader(\Event.inner.flag)(event) == event.inner.flag)
@@ -41,10 +48,34 @@ import Testing
     }
 
     @Test func computedPropertiesReferencesAndClassesGoThroughTheKeyPath() {
+        #expect(!FieldReader(\Event.doubled).readsInPlace)
+        #expect(!FieldReader(\Event.label).readsInPlace)
+        #expect(!FieldReader(\Boxed.count).readsInPlace)
         for event in events {
             #expect(FieldReader(\Event.doubled)(event) == event.count * 2)
             #expect(FieldReader(\Event.label)(event) == event.label)
         }
         #expect(FieldReader(\Boxed.count)(Boxed(count: 11)) == 11)
+    }
+}
+
+/// A window whose aggregate hands out one accumulator to several windows still counts, and
+/// never chains one window's accumulators into another's.
+@Suite struct SharedAccumulatorTests {
+    final class Shared: Accumulator<Int> {
+        var total = 0
+        override func add(_ event: Int, _ meta: EventMeta) { total += event }
+    }
+
+    @Test func anAccumulatorInTwoWindowsIsWalkedThroughTheArray() {
+        let shared = Shared()
+        let first = WindowSlot<Int>(key: .single(1.databaseValue), start: 0, end: 10, accumulators: [shared])
+        let own = Shared()
+        let second = WindowSlot<Int>(key: .single(2.databaseValue), start: 0, end: 10, accumulators: [shared, own, shared])
+        first.add(5, EventMeta(time: 0, input: 0, offset: 0, key: nil))
+        second.add(1, EventMeta(time: 0, input: 0, offset: 1, key: nil))
+        #expect(shared.total == 7)
+        #expect(own.total == 1)
+        #expect(shared.next == nil)
     }
 }

@@ -18,6 +18,9 @@ import Testing
         #expect(policy.wait(afterCycleOf: 64, took: .milliseconds(1)) == nil)
         #expect(policy.wait(afterCycleOf: 5_000, took: .milliseconds(1)) == nil)
         #expect(RelayService.GroupCommit.off.wait(afterCycleOf: 1, took: .milliseconds(1)) == nil)
+        // A relay configured for cycles of 10 rows moved a full cycle: more are likely waiting.
+        #expect(policy.wait(afterCycleOf: 10, took: .milliseconds(1), batchSize: 10) == nil)
+        #expect(policy.wait(afterCycleOf: 9, took: .milliseconds(1), batchSize: 10) == .milliseconds(2))
         #expect(RelayService.GroupCommit(smallCycleRows: 10, minimumWait: .milliseconds(3), maximumWait: .milliseconds(1)).maximumWait == .milliseconds(3))
     }
 
@@ -61,10 +64,20 @@ import Testing
         let relay = try OutboxRelay(store: store, log: log)
         let service = RelayService(relay: relay, idleCheckInterval: .seconds(60), groupCommit: .off)
         let following = Task { try await service.run() }
-        defer { following.cancel() }
-        // The waits block this thread rather than suspend: with other tests filling Swift's
-        // cooperative pool, a suspended test could resume late and blame the relay. The relay
-        // runs on a thread of its own.
+        // The writer and the reader block a thread of their own rather than suspend: with other
+        // tests filling Swift's cooperative pool, a suspended test could resume late and blame
+        // the relay, and a blocked pool thread could keep the relay's task from starting.
+        let committing = await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: Result { try Self.commitOneAtATime(to: store, log: log) }) }.start()
+        }
+        following.cancel()
+        _ = await following.result
+        try committing.get()
+        #expect(try records(in: log, topic: "notes").map(sequence).sorted() == Array(0..<20))
+    }
+
+    /// Commits 20 events one at a time, each after the previous reached the log.
+    private static func commitOneAtATime(to store: Store, log: Log) throws {
         for sequence in 0..<20 {
             try commit(1, to: store, start: sequence)
             let committed = ContinuousClock.now
@@ -75,6 +88,5 @@ import Testing
             }
             usleep(30_000)
         }
-        #expect(try records(in: log, topic: "notes").map(sequence).sorted() == Array(0..<20))
     }
 }

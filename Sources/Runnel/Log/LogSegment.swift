@@ -146,45 +146,92 @@ final class LogSegment: @unchecked Sendable {
         from position: Int, upTo limit: Int? = nil, verify: Bool,
         _ body: (RecordBatchHeader, UnsafeRawBufferPointer, Int) throws -> Bool
     ) throws {
-        let chunkSize = 1 << 20
-        var chunk = [UInt8]()
-        var chunkStart = position
-        var cursor = position
         let end = min(log.size, limit ?? .max)
+        guard position < end else { return }
+        let chunk = ReadChunk(capacity: Self.chunkSize)
+        var cursor = position
         while cursor < end {
-            // Keep the buffer holding at least the batch at `cursor`.
-            if cursor - chunkStart + RecordBatch.headerSize > chunk.count {
-                chunk = try log.read(at: cursor, count: min(chunkSize, end - cursor))
-                chunkStart = cursor
+            // Keep the chunk holding at least the header of the batch at `cursor`, then the
+            // whole batch: one that runs past the chunk's end has its rest read onto it, so a
+            // batch longer than a chunk (a full relay cycle of 5,000 events is over a megabyte)
+            // is read once, not once in part and again whole.
+            if cursor + RecordBatch.headerSize > chunk.end {
+                try chunk.refill(from: log, at: cursor, count: min(Self.chunkSize, end - cursor))
             }
-            var header: RecordBatchHeader
+            try chunk.extend(from: log, toCover: cursor, end: end)
+            let header: RecordBatchHeader
             do {
-                header = try chunk.withUnsafeBytes { try RecordBatch.header($0, at: cursor - chunkStart) }
-            } catch let problem as RecordBatch.Problem where problem.isTruncation && chunkStart + chunk.count < end {
-                // The batch is longer than what the chunk holds: read it whole.
-                chunk = try log.read(at: cursor, count: max(min(chunkSize, end - cursor), try wholeBatchSize(at: cursor)))
-                chunkStart = cursor
+                header = try RecordBatch.header(chunk.bytes, at: cursor - chunk.start)
+            } catch {
+                throw SegmentDamage(file: log.url, position: cursor, problem: error)
+            }
+            let offset = cursor - chunk.start
+            if verify {
                 do {
-                    header = try chunk.withUnsafeBytes { try RecordBatch.header($0, at: 0) }
-                } catch let problem as RecordBatch.Problem {
-                    throw SegmentDamage(file: log.url, position: cursor, problem: problem)
+                    try RecordBatch.verify(chunk.bytes, at: offset, header: header)
+                } catch {
+                    throw SegmentDamage(file: log.url, position: cursor, problem: error)
                 }
-            } catch let problem as RecordBatch.Problem {
-                throw SegmentDamage(file: log.url, position: cursor, problem: problem)
             }
-            let keepGoing = try chunk.withUnsafeBytes { raw -> Bool in
-                if verify {
-                    do {
-                        try RecordBatch.verify(raw, at: cursor - chunkStart, header: header)
-                    } catch let problem as RecordBatch.Problem {
-                        throw SegmentDamage(file: log.url, position: cursor, problem: problem)
-                    }
-                }
-                let batch = UnsafeRawBufferPointer(rebasing: raw[(cursor - chunkStart)..<(cursor - chunkStart + header.size)])
-                return try body(header, batch, cursor)
-            }
+            let keepGoing = try body(header, UnsafeRawBufferPointer(rebasing: chunk.bytes[offset..<(offset + header.size)]), cursor)
             cursor += header.size
             if !keepGoing { return }
+        }
+    }
+
+    /// Bytes read at a time when walking batches.
+    private static let chunkSize = 1 << 20
+
+    /// The bytes of a segment that ``forEachBatch(from:upTo:verify:_:)`` has read: one buffer,
+    /// reused from read to read and grown only for a batch longer than it.
+    private final class ReadChunk {
+        private var buffer: UnsafeMutableRawBufferPointer
+        /// The file position of the first byte held.
+        private(set) var start = 0
+        /// The bytes held.
+        private(set) var count = 0
+
+        init(capacity: Int) {
+            buffer = .allocate(byteCount: capacity, alignment: 16)
+        }
+
+        /// The file position just past the last byte held.
+        var end: Int { start + count }
+
+        /// The bytes held, valid until the next refill or extension.
+        var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: buffer[0..<count]) }
+
+        /// Replaces what is held with up to `count` bytes from `position` (fewer at the end of the file).
+        func refill(from file: DurableFile, at position: Int, count wanted: Int) throws {
+            reserve(wanted)
+            start = position
+            count = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<wanted]), at: position)
+        }
+
+        /// When the batch starting at `cursor` (held at least up to its length field) runs past
+        /// what is held, reads the rest of it, up to `end`. A damaged length reads no further
+        /// than `end` or the file allows; the header check that follows reports it.
+        func extend(from file: DurableFile, toCover cursor: Int, end: Int) throws {
+            let offset = cursor - start
+            guard offset + RecordBatch.logOverhead <= count else { return }
+            let length = Int32(bitPattern: buffer.loadUnaligned(fromByteOffset: offset + 8, as: UInt32.self).bigEndian)
+            let batchEnd = min(cursor + Int(max(length, 0)) + RecordBatch.logOverhead, end)
+            guard batchEnd > self.end else { return }
+            reserve(batchEnd - start)
+            count += try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[count..<(batchEnd - start)]), at: self.end)
+        }
+
+        /// Makes room for `capacity` bytes, keeping what is held.
+        private func reserve(_ capacity: Int) {
+            guard capacity > buffer.count else { return }
+            let larger = UnsafeMutableRawBufferPointer.allocate(byteCount: max(capacity, buffer.count * 2), alignment: 16)
+            larger.copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            buffer.deallocate()
+            buffer = larger
+        }
+
+        deinit {
+            buffer.deallocate()
         }
     }
 

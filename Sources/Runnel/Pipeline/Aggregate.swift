@@ -23,6 +23,8 @@ public class Accumulator<Event> {
     /// The next accumulator of the same window, for the per-event loop (see ``WindowSlot``).
     /// Unmanaged: the window's array keeps every accumulator alive.
     var next: Unmanaged<Accumulator<Event>>?
+    /// Whether a window has chained this accumulator; one chained twice would link windows.
+    var isChained = false
 
     init() {}
     /// Takes one event.

@@ -26,6 +26,9 @@ struct FieldReader<Event, Value>: Sendable {
         offset = MemoryLayout<Int>.size == MemoryLayout<Int64>.size ? MemoryLayout<Event>.offset(of: keyPath) : nil
     }
 
+    /// Whether the field is loaded in place rather than through the key path.
+    var readsInPlace: Bool { offset != nil }
+
     /// The field's value in `event`.
     @inline(__always)
     func callAsFunction(_ event: Event) -> Value {

@@ -76,6 +76,10 @@ public struct RelayService: Service {
         var lastReport = ContinuousClock.now
         var relayedSinceReport = 0
         var retry = RetryDelay()
+        // See the wait below; kept across cycles, so a wake-up whose look found another
+        // commit still has its own commit looked for after the cycle.
+        var recheck: Duration?
+        var recheckUntil = ContinuousClock.now
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let summary: OutboxRelay.Summary
             let cycleStarted = ContinuousClock.now
@@ -104,7 +108,7 @@ public struct RelayService: Service {
             }
             let moved = summary.relayed + summary.deadLettered + summary.skippedAsAlreadyInLog
             if moved > 0 {
-                if let wait = groupCommit.wait(afterCycleOf: moved, took: ContinuousClock.now - cycleStarted) {
+                if let wait = groupCommit.wait(afterCycleOf: moved, took: ContinuousClock.now - cycleStarted, batchSize: relay.configuration.batchSize) {
                     try? await Task.sleep(for: wait)
                 }
                 continue
@@ -117,8 +121,6 @@ public struct RelayService: Service {
             // nothing new, look again after 1 ms, doubling up to 64 ms and then every 64 ms, for
             // one idle interval; otherwise such a commit would wait for the idle check unless
             // another commit came first.
-            var recheck: Duration?
-            var recheckUntil = ContinuousClock.now
             while !Task.isShuttingDownGracefully, !Task.isCancelled {
                 let now = try watchers.map { try $0.read { try Int.fetchOne($0, sql: "PRAGMA data_version") } }
                 if now != versions {
@@ -187,9 +189,11 @@ extension RelayService {
         /// - Parameters:
         ///   - rows: The rows the cycle moved (relayed, dead-lettered or found in the log).
         ///   - took: How long the cycle took.
+        ///   - batchSize: The relay's rows per database and cycle: a cycle that moved that many
+        ///     was full, however few, and more rows are likely waiting.
         /// - Returns: The wait, or nil.
-        public func wait(afterCycleOf rows: Int, took: Duration) -> Duration? {
-            guard smallCycleRows > rows, maximumWait > .zero else { return nil }
+        public func wait(afterCycleOf rows: Int, took: Duration, batchSize: Int = .max) -> Duration? {
+            guard min(smallCycleRows, batchSize) > rows, maximumWait > .zero else { return nil }
             return min(max(took * 2, minimumWait), maximumWait)
         }
     }

@@ -12,7 +12,8 @@ final class WindowSlot<Event> {
     /// without touching the array: code generic over the event type looks up the array's type
     /// metadata at run time on every access, which cost more than the aggregates' own work.
     /// Unmanaged, so that walking the chain retains and releases nothing (``accumulators``
-    /// keeps them alive).
+    /// keeps them alive). Nil when the accumulators are not this window's alone (see the
+    /// initialiser); the loop then walks the array.
     private let firstAccumulator: Unmanaged<Accumulator<Event>>?
     /// Changed since the last flush.
     var changed = false
@@ -26,15 +27,37 @@ final class WindowSlot<Event> {
         self.start = start
         self.end = end
         self.accumulators = accumulators
+        // Chain only accumulators this window has to itself. An aggregate whose
+        // `makeAccumulator()` hands one out twice (caching it) would otherwise make a loop, or
+        // a chain running into another window's accumulators after that window is gone; such
+        // windows walk their array instead.
+        guard Self.areUnchained(accumulators) else {
+            firstAccumulator = nil
+            return
+        }
         var previous: Accumulator<Event>?
         for accumulator in accumulators {
+            accumulator.isChained = true
             previous?.next = Unmanaged.passUnretained(accumulator)
             previous = accumulator
         }
         firstAccumulator = accumulators.first.map { Unmanaged.passUnretained($0) }
     }
 
+    /// Whether no accumulator is chained already or appears twice.
+    private static func areUnchained(_ accumulators: [Accumulator<Event>]) -> Bool {
+        for (index, accumulator) in accumulators.enumerated() {
+            if accumulator.isChained || accumulators[..<index].contains(where: { $0 === accumulator }) { return false }
+        }
+        return true
+    }
+
     func add(_ event: Event, _ meta: EventMeta) {
+        guard firstAccumulator != nil || accumulators.isEmpty else {
+            for accumulator in accumulators { accumulator.add(event, meta) }
+            changed = true
+            return
+        }
         var link = firstAccumulator
         while let current = link {
             link = current._withUnsafeGuaranteedRef { accumulator in
