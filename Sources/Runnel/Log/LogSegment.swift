@@ -203,6 +203,7 @@ final class LogSegment: @unchecked Sendable {
 
         /// Replaces what is held with up to `count` bytes from `position` (fewer at the end of the file).
         func refill(from file: DurableFile, at position: Int, count wanted: Int) throws {
+            count = 0  // what is held is replaced: nothing to carry into a larger buffer
             reserve(wanted)
             start = position
             count = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<wanted]), at: position)

@@ -64,25 +64,23 @@ final class PlainFile {
     /// Reads the next bytes into `buffer`, filling it unless the file ends first.
     /// - Returns: The bytes read; 0 at the end of the file.
     func readNext(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        var done = 0
-        while done < buffer.count {
-            let got = read(descriptor, buffer.baseAddress! + done, buffer.count - done)
-            if got < 0 {
-                if errno == EINTR { continue }
-                throw Self.failure("read", url)
-            }
-            if got == 0 { break }
-            done += got
-        }
-        return done
+        try fillLoop(buffer) { read(descriptor, $0, $1) }
     }
 
     /// Fills `buffer` from a byte position with `pread`, leaving the file offset alone.
     /// - Returns: The bytes read: all of `buffer` unless the file ends first.
     func fill(_ buffer: UnsafeMutableRawBufferPointer, from position: Int) throws -> Int {
+        guard let base = buffer.baseAddress else { return 0 }
+        return try fillLoop(buffer) { start, count in pread(descriptor, start, count, off_t(position + (start - base))) }
+    }
+
+    /// Calls `readSome` (a `read` or `pread`, given where to put bytes and how many at most)
+    /// until `buffer` is full or it reports the end of the file, retrying on `EINTR`.
+    /// - Returns: The bytes read.
+    private func fillLoop(_ buffer: UnsafeMutableRawBufferPointer, _ readSome: (UnsafeMutableRawPointer, Int) -> Int) throws -> Int {
         var done = 0
         while done < buffer.count {
-            let got = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(position + done))
+            let got = readSome(buffer.baseAddress! + done, buffer.count - done)
             if got < 0 {
                 if errno == EINTR { continue }
                 throw Self.failure("read", url)
