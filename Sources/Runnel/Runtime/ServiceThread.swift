@@ -30,6 +30,17 @@ package final class ServiceThread: TaskExecutor, @unchecked Sendable {
         return try await withTaskExecutorPreference(executor) { try await body() }
     }
 
+    /// Starts `body` as a new task whose every job, its first included, runs on a new thread
+    /// named `name`: unlike a task started on Swift's cooperative pool, it starts at once
+    /// however busy the pool is. The thread ends when `body` returns.
+    package static func task<T: Sendable>(named name: String, _ body: @escaping @Sendable () async throws -> T) -> Task<T, any Error> {
+        let executor = ServiceThread(name: name)
+        return Task(executorPreference: executor) {
+            defer { executor.stop() }
+            return try await body()
+        }
+    }
+
     package func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         let accepted = condition.withLock {
