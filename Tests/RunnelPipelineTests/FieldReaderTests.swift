@@ -78,4 +78,19 @@ import Testing
         #expect(own.total == 1)
         #expect(shared.next == nil)
     }
+
+    @Test func anAccumulatorTwiceInOneWindowIsCountedTwiceAndLeftUnchained() {
+        let twice = Shared()
+        let once = Shared()
+        let slot = WindowSlot<Int>(key: .single(1.databaseValue), start: 0, end: 10, accumulators: [once, twice, twice])
+        slot.add(3, EventMeta(time: 0, input: 0, offset: 0, key: nil))
+        #expect(twice.total == 6)
+        #expect(once.total == 3)
+        #expect(!once.isChained && !twice.isChained && once.next == nil)
+        // Both are free again: a window of their own chains them.
+        let later = WindowSlot<Int>(key: .single(2.databaseValue), start: 0, end: 10, accumulators: [once, twice])
+        later.add(1, EventMeta(time: 0, input: 0, offset: 1, key: nil))
+        #expect(once.isChained && twice.isChained && once.next != nil)
+        #expect(twice.total == 7 && once.total == 4)
+    }
 }

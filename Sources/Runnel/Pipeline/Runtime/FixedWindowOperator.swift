@@ -28,9 +28,9 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
     private let size: Int64
     private var slots: [WindowID: WindowSlot<Event>] = [:]
     /// Slots of integer keys. The values are `WindowSlot<Event>`, held as `AnyObject` so the
-    /// dictionary is not generic: unspecialised generic code looks up type metadata on every
+    /// table is not generic: unspecialised generic code looks up type metadata on every
     /// access, which cost more than the lookup itself on the per-event path.
-    private var integerSlots: [IntegerWindowID: AnyObject] = [:]
+    private var integerSlots = IntegerSlotTable()
     /// Slots changed since the last flush, in the order they changed first.
     private var changed: [WindowSlot<Event>] = []
     private var shards: [ShardID: Shard] = [:]
@@ -103,14 +103,15 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
 
     private func slot(_ key: GroupKey, start: Int64) -> WindowSlot<Event>? {
         if case .single(let value) = key, case .int64(let number) = value.storage {
-            return integerSlots[IntegerWindowID(key: number, start: start)].map { unsafeDowncast($0, to: WindowSlot<Event>.self) }
+            guard let slot = integerSlots.value(key: number, start: start) else { return nil }
+            return unsafeDowncast(slot, to: WindowSlot<Event>.self)
         }
         return slots[WindowID(key: key, start: start)]
     }
 
     private func setSlot(_ slot: WindowSlot<Event>?, _ key: GroupKey, start: Int64) {
         if case .single(let value) = key, case .int64(let number) = value.storage {
-            integerSlots[IntegerWindowID(key: number, start: start)] = slot
+            integerSlots.set(slot, key: number, start: start)
         } else {
             slots[WindowID(key: key, start: start)] = slot
         }
@@ -236,13 +237,6 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
 struct ShardID: Hashable {
     let start: Int64
     let shard: Int
-}
-
-/// A window of the common key, one integer column, looked up without hashing `DatabaseValue`s.
-/// At file scope, not nested in the generic operator, so that it is not generic itself.
-struct IntegerWindowID: Hashable {
-    let key: Int64
-    let start: Int64
 }
 
 /// Floor division, so windows before 1970 line up too.

@@ -30,26 +30,21 @@ final class WindowSlot<Event> {
         // Chain only accumulators this window has to itself. An aggregate whose
         // `makeAccumulator()` hands one out twice (caching it) would otherwise make a loop, or
         // a chain running into another window's accumulators after that window is gone; such
-        // windows walk their array instead.
-        guard Self.areUnchained(accumulators) else {
-            firstAccumulator = nil
-            return
+        // windows walk their array instead. Marking each as it is checked also finds one that
+        // appears twice in this window. Index loops only: this runs for every new window, and
+        // the iterators and slices of code generic over the event type look up type metadata
+        // at run time, which cost more than the rest of making the window.
+        let count = accumulators.count
+        for index in 0..<count {
+            guard !accumulators[index].isChained else {
+                for marked in 0..<index { accumulators[marked].isChained = false }
+                firstAccumulator = nil
+                return
+            }
+            accumulators[index].isChained = true
         }
-        var previous: Accumulator<Event>?
-        for accumulator in accumulators {
-            accumulator.isChained = true
-            previous?.next = Unmanaged.passUnretained(accumulator)
-            previous = accumulator
-        }
-        firstAccumulator = accumulators.first.map { Unmanaged.passUnretained($0) }
-    }
-
-    /// Whether no accumulator is chained already or appears twice.
-    private static func areUnchained(_ accumulators: [Accumulator<Event>]) -> Bool {
-        for (index, accumulator) in accumulators.enumerated() {
-            if accumulator.isChained || accumulators[..<index].contains(where: { $0 === accumulator }) { return false }
-        }
-        return true
+        for index in 1..<max(count, 1) { accumulators[index - 1].next = Unmanaged.passUnretained(accumulators[index]) }
+        firstAccumulator = count > 0 ? Unmanaged.passUnretained(accumulators[0]) : nil
     }
 
     func add(_ event: Event, _ meta: EventMeta) {
