@@ -25,7 +25,7 @@ struct JSONDocument {
             while keyIndex < end {
                 let key = tape[keyIndex]
                 if key.flags.isEmpty {
-                    if Int(key.length) == wanted.count, Self.equalBytes(bytes + key.contentStart, wanted) {
+                    if RawBytes.equal(UnsafeRawBufferPointer(start: bytes + key.contentStart, count: Int(key.length)), UnsafeRawBufferPointer(wanted)) {
                         return keyIndex + 1
                     }
                 } else if makeString(key) == String(decoding: wanted, as: UTF8.self) {
@@ -66,24 +66,5 @@ struct JSONDocument {
         let limit = 32
         let text = String(decoding: UnsafeBufferPointer(start: bytes + start, count: min(length, limit)), as: UTF8.self)
         return length > limit ? text + "…" : text
-    }
-
-    /// Compares keys in place, eight bytes at a time; keys are short enough that calling
-    /// `memcmp` costs more than the comparison.
-    @inline(__always)
-    private static func equalBytes(_ lhs: UnsafePointer<UInt8>, _ rhs: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let rhsStart = rhs.baseAddress else { return true }
-        var offset = 0
-        while offset + 8 <= rhs.count {
-            if UnsafeRawPointer(lhs + offset).loadUnaligned(as: UInt64.self) != UnsafeRawPointer(rhsStart + offset).loadUnaligned(as: UInt64.self) {
-                return false
-            }
-            offset += 8
-        }
-        while offset < rhs.count {
-            if lhs[offset] != rhsStart[offset] { return false }
-            offset += 1
-        }
-        return true
     }
 }

@@ -556,13 +556,17 @@ public final class PipelineRunner {
     /// Whether the record's `type` header is `wanted`, compared in place.
     private static func hasType(_ record: LogRecordView, _ wanted: [UInt8]) -> Bool {
         var matches = false
-        record.forEachHeader { key, value in
-            if key.count == 4, key.elementsEqual("type".utf8) {
-                matches = value.map { $0.elementsEqual(wanted) } ?? false
+        wanted.withUnsafeBytes { wanted in
+            typeHeader.withUnsafeBytes { typeHeader in
+                record.forEachHeader { key, value in
+                    if RawBytes.equal(key, typeHeader) { matches = value.map { RawBytes.equal($0, wanted) } ?? false }
+                }
             }
         }
         return matches
     }
+
+    private static let typeHeader = Array(OutboxRelay.Header.type.utf8)
 
     // MARK: - Commit
 
