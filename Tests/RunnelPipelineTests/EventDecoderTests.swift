@@ -221,6 +221,34 @@ private func sampleActivities(count: Int, seed: UInt64) -> [ActivityRecorded] {
         #expect(fromBuffer == activity)
     }
 
+    /// One scratch tape through small, growing, oversized and broken documents: every answer
+    /// and every error is the one a call without it gives.
+    @Test func aReusedScratchTapeDecodesAsAFreshTapeDoes() throws {
+        let scratch = EventDecoder.Scratch()
+        func both<T: Decodable & Equatable>(_ type: T.Type, _ json: String) throws {
+            let bytes = Array(json.utf8)
+            let fresh = Result { try bytes.withUnsafeBytes { try EventDecoder().decode(type, from: $0) } }
+            let reused = Result { try bytes.withUnsafeBytes { try EventDecoder().decode(type, from: $0, reusing: scratch) } }
+            switch (fresh, reused) {
+            case (.success(let a), .success(let b)): #expect(a == b)
+            case (.failure(let a), .failure(let b)): #expect(debugDescription(a as? DecodingError) == debugDescription(b as? DecodingError))
+            default: Issue.record("\(json.prefix(60)): \(fresh) without the scratch tape, \(reused) with it")
+            }
+        }
+        for activity in sampleActivities(count: 50, seed: 11) {
+            try both(ActivityRecorded.self, String(decoding: try encoder.encode(activity), as: UTF8.self))
+        }
+        // Past the first tape, then past the largest tape kept (one node per element).
+        for count in [300, 5_000, EventDecoder.Scratch.largestKept + 10, 20] {
+            try both([Int].self, "[" + (0..<count).map(String.init).joined(separator: ",") + "]")
+        }
+        // Broken documents, one needing the retry with a node per byte.
+        try both([Int].self, "[" + String(repeating: "1,", count: 4_000) + "]")
+        try both([[Int]].self, String(repeating: "[", count: 600) + String(repeating: "]", count: 599))
+        try both(ActivitySummary.self, #"{"memberId":1,"dwellMs":2}"#)
+        try both(ActivitySummary.self, #"{"memberId":1,"dwellMs":2,"occurredAt":3}"#)
+    }
+
     @Test func optionalsPresentAbsentAndNull() throws {
         let full = Optionals(count: 3, name: "n", at: Date(millisecondsSince1970: 5), flag: false, ratio: 0.5,
                              nested: Customer(id: 1, name: "c"), list: [1, 2])

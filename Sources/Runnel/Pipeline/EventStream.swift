@@ -77,10 +77,11 @@ extension EventStream where Event: Decodable & SendableMetatype {
                  movesStreamTime: Bool = true) {
         self.init { graph, downstream in
             let decoder = EventDecoder()
+            let scratch = EventDecoder.Scratch()
             graph.bind(topic: topic, type: type) { bytes, meta, graph in
                 let event: Event
                 do {
-                    event = try decoder.decode(Event.self, from: bytes)
+                    event = try decoder.decode(Event.self, from: bytes, reusing: scratch)
                 } catch {
                     graph.deadLetter("cannot decode \(Event.self): \(DecodingProblem.describe(error))")
                     return

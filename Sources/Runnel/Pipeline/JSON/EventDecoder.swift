@@ -52,6 +52,16 @@ package struct EventDecoder: Sendable {
     ///   `.keyNotFound`, `.typeMismatch` and `.valueNotFound` with the coding path of the value
     ///   and its byte offset.
     package func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
+        try decode(type, from: bytes, reusing: nil)
+    }
+
+    /// Decodes a value of type `T` from the JSON document in `bytes`, scanning it into
+    /// `scratch`'s tape, which stays allocated for the next call, rather than into a tape
+    /// allocated for this one. For a caller decoding one document after another, as a
+    /// pipeline's source does: a temporary allocation of a size known only at run time costs
+    /// a type-metadata lookup and, in generic code, more than scanning a small event.
+    /// - Parameter scratch: Used by one call at a time.
+    package func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer, reusing scratch: Scratch?) throws -> T {
         guard let base = bytes.baseAddress, !bytes.isEmpty else {
             throw DecodingError.dataCorrupted(DecodingError.Context(
                 codingPath: [], debugDescription: "The given data is not valid JSON: the document is empty."
@@ -64,26 +74,33 @@ package struct EventDecoder: Sendable {
         }
         let document = base.assumingMemoryBound(to: UInt8.self)
         do {
-            return try decode(type, from: document, count: bytes.count, tapeCapacity: JSONScanner.tapeCapacity(forValidDocumentOf: bytes.count))
+            return try decode(type, from: document, count: bytes.count, tapeCapacity: JSONScanner.tapeCapacity(forValidDocumentOf: bytes.count), scratch: scratch)
         } catch is JSONScanner.TapeFull {
             // Only a broken document outgrows that tape; scanning it again with room for one node
             // per byte finds and reports its first error.
-            return try decode(type, from: document, count: bytes.count, tapeCapacity: JSONScanner.tapeCapacity(forAnyDocumentOf: bytes.count))
+            return try decode(type, from: document, count: bytes.count, tapeCapacity: JSONScanner.tapeCapacity(forAnyDocumentOf: bytes.count), scratch: scratch)
         }
     }
 
-    private func decode<T: Decodable>(_ type: T.Type, from document: UnsafePointer<UInt8>, count: Int, tapeCapacity: Int) throws -> T {
+    private func decode<T: Decodable>(_ type: T.Type, from document: UnsafePointer<UInt8>, count: Int, tapeCapacity: Int, scratch: Scratch?) throws -> T {
+        if let scratch, let tape = scratch.tape(capacity: tapeCapacity) {
+            return try decode(type, from: document, count: count, tape: tape, capacity: tapeCapacity)
+        }
         // Small documents get their tape on the stack; the standard library moves large ones
         // to the heap.
-        try withUnsafeTemporaryAllocation(of: JSONNode.self, capacity: tapeCapacity) { tape in
+        return try withUnsafeTemporaryAllocation(of: JSONNode.self, capacity: tapeCapacity) { tape in
             guard let tapeStart = tape.baseAddress else {
                 preconditionFailure("a temporary allocation of \(tapeCapacity) nodes has no address")
             }
-            var scanner = JSONScanner(bytes: document, count: count, tape: tapeStart, capacity: tape.count)
-            try scanner.scanDocument()
-            let decoder = JSONTapeDecoder(document: JSONDocument(bytes: document, tape: UnsafePointer(tapeStart)), current: 0, path: nil)
-            return try decoder.decode(type, at: 0, path: nil, key: nil)
+            return try decode(type, from: document, count: count, tape: tapeStart, capacity: tape.count)
         }
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, from document: UnsafePointer<UInt8>, count: Int, tape: UnsafeMutablePointer<JSONNode>, capacity: Int) throws -> T {
+        var scanner = JSONScanner(bytes: document, count: count, tape: tape, capacity: capacity)
+        try scanner.scanDocument()
+        let decoder = JSONTapeDecoder(document: JSONDocument(bytes: document, tape: UnsafePointer(tape)), current: 0, path: nil)
+        return try decoder.decode(type, at: 0, path: nil, key: nil)
     }
 
     /// Decodes a value of type `T` from the JSON document in `data`.
@@ -94,5 +111,35 @@ package struct EventDecoder: Sendable {
     /// - Throws: `DecodingError`, as ``decode(_:from:)-(_,UnsafeRawBufferPointer)`` does.
     package func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
         try data.withUnsafeBytes { try decode(type, from: $0) }
+    }
+}
+
+extension EventDecoder {
+    /// A tape kept from one ``EventDecoder/decode(_:from:reusing:)`` call to the next. It grows
+    /// to the largest document seen, up to ``largestKept`` nodes; a larger document gets a tape
+    /// of its own for its call.
+    package final class Scratch: @unchecked Sendable {
+        // @unchecked: one call uses it at a time, as `decode(_:from:reusing:)` requires.
+        private var nodes: UnsafeMutablePointer<JSONNode>
+        private var capacity: Int
+        /// 1 MiB of nodes: the tape of a document of about 128 KiB.
+        static let largestKept = 65_536
+
+        package init() {
+            capacity = 512
+            nodes = .allocate(capacity: capacity)
+        }
+
+        deinit { nodes.deallocate() }
+
+        /// A tape of at least `needed` nodes, or nil when that is more than ``largestKept``.
+        fileprivate func tape(capacity needed: Int) -> UnsafeMutablePointer<JSONNode>? {
+            guard needed > capacity else { return nodes }
+            guard needed <= Self.largestKept else { return nil }
+            nodes.deallocate()
+            capacity = min(max(needed, capacity * 2), Self.largestKept)
+            nodes = .allocate(capacity: capacity)
+            return nodes
+        }
     }
 }

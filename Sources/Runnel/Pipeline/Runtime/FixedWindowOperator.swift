@@ -15,13 +15,6 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
         case unbounded
     }
 
-    /// The slots of one window start in one shard, in the order they were made.
-    final class Shard {
-        var slots: [WindowSlot<Event>] = []
-        var changed = false
-        var saved = false
-    }
-
     static var shardCount: Int { 256 }
 
     let assignment: Assignment
@@ -31,10 +24,11 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
     /// table is not generic: unspecialised generic code looks up type metadata on every
     /// access, which cost more than the lookup itself on the per-event path.
     private var integerSlots = IntegerSlotTable()
-    /// Slots changed since the last flush, in the order they changed first.
-    private var changed: [WindowSlot<Event>] = []
-    private var shards: [ShardID: Shard] = [:]
-    private var changedShards: [Shard] = []
+    /// Slots changed since the last flush, in the order they changed first: `WindowSlot<Event>`s
+    /// held as `AnyObject`, as in ``integerSlots``, since a slot is added here once per batch.
+    private var changed: [AnyObject] = []
+    private var shards: [ShardID: WindowShard] = [:]
+    private var changedShards: [WindowShard] = []
     /// The shards of each open window start.
     private var shardsByStart: [Int64: [Int]] = [:]
 
@@ -119,7 +113,7 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
 
     private func update(key: GroupKey, start: Int64, end: Int64, _ event: Event, _ meta: EventMeta) {
         let slot: WindowSlot<Event>
-        var newShard: Shard?
+        var newShard: WindowShard?
         if let existing = self.slot(key, start: start) {
             slot = existing
         } else {
@@ -147,10 +141,10 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
         ShardID(start: start, shard: Int(key.stableHash % UInt64(Self.shardCount)))
     }
 
-    private func shard(for slot: WindowSlot<Event>) -> Shard {
+    private func shard(for slot: WindowSlot<Event>) -> WindowShard {
         let id = shardID(slot.key, start: slot.start)
         if let shard = shards[id] { return shard }
-        let shard = Shard()
+        let shard = WindowShard()
         shards[id] = shard
         shardsByStart[id.start, default: []].append(id.shard)
         return shard
@@ -187,9 +181,10 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
 
     override func flush(_ db: Database, graph: PipelineGraph) throws {
         if emit == .onUpdate {
-            for slot in changed { try send(slot) }
+            for slot in changed { try send(unsafeDowncast(slot, to: WindowSlot<Event>.self)) }
         }
-        for slot in changed {
+        for object in changed {
+            let slot = unsafeDowncast(object, to: WindowSlot<Event>.self)
             if isUnbounded { try save(slot, db) }
             slot.changed = false
         }
@@ -201,10 +196,11 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
         }
         for shard in changedShards where shard.changed {
             shard.changed = false
-            guard let first = shard.slots.first else { continue }
+            guard let first = shard.slots.first.map({ unsafeDowncast($0, to: WindowSlot<Event>.self) }) else { continue }
             var writer = StateWriter()
             writer.int64(Int64(shard.slots.count))
-            for slot in shard.slots {
+            for object in shard.slots {
+                let slot = unsafeDowncast(object, to: WindowSlot<Event>.self)
                 writer.values(slot.key.values)
                 try encode(slot, into: &writer)
             }
@@ -221,7 +217,8 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
             for number in shardsByStart[start]!.sorted() {
                 let id = ShardID(start: start, shard: number)
                 guard let shard = shards.removeValue(forKey: id) else { continue }
-                for slot in shard.slots {
+                for object in shard.slots {
+                    let slot = unsafeDowncast(object, to: WindowSlot<Event>.self)
                     if emit == .onClose { try send(slot) }
                     setSlot(nil, slot.key, start: slot.start)
                 }
@@ -231,6 +228,15 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
             shardsByStart[start] = nil
         }
     }
+}
+
+/// The slots of one window start in one shard, in the order they were made: `WindowSlot`s
+/// held as `AnyObject`. At file scope, so that it is not generic: unspecialised generic code
+/// looks up a generic type's metadata at run time on every use.
+final class WindowShard {
+    var slots: [AnyObject] = []
+    var changed = false
+    var saved = false
 }
 
 /// One shard of one window start's saved state (file scope, so it is not generic).
