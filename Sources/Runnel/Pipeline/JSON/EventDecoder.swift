@@ -86,9 +86,15 @@ package struct EventDecoder: Sendable {
         if let scratch, let tape = scratch.tape(capacity: tapeCapacity) {
             return try decode(type, from: document, count: count, tape: tape, capacity: tapeCapacity)
         }
-        // Small documents get their tape on the stack; the standard library moves large ones
-        // to the heap.
-        return try withUnsafeTemporaryAllocation(of: JSONNode.self, capacity: tapeCapacity) { tape in
+        return try decodeWithTemporaryTape(type, from: document, count: count, tapeCapacity: tapeCapacity)
+    }
+
+    /// Small documents get their tape on the stack; the standard library moves large ones to
+    /// the heap. Not inlined: the type metadata the temporary allocation needs would otherwise be
+    /// looked up on every call, scratch tape or not.
+    @inline(never)
+    private func decodeWithTemporaryTape<T: Decodable>(_ type: T.Type, from document: UnsafePointer<UInt8>, count: Int, tapeCapacity: Int) throws -> T {
+        try withUnsafeTemporaryAllocation(of: JSONNode.self, capacity: tapeCapacity) { tape in
             guard let tapeStart = tape.baseAddress else {
                 preconditionFailure("a temporary allocation of \(tapeCapacity) nodes has no address")
             }
