@@ -181,7 +181,7 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
 
     override func flush(_ db: Database, graph: PipelineGraph) throws {
         if emit == .onUpdate {
-            for slot in changed { try send(unsafeDowncast(slot, to: WindowSlot<Event>.self)) }
+            for slot in changedInKeyOrder() { try send(slot) }
         }
         for object in changed {
             let slot = unsafeDowncast(object, to: WindowSlot<Event>.self)
@@ -208,6 +208,30 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
             shard.saved = true
         }
         changedShards.removeAll(keepingCapacity: true)
+    }
+
+    /// The changed slots by window start, then key: a read view keyed by key and window start
+    /// (or the reverse) then takes a batch's rows in the order of its index, a page at a time,
+    /// instead of one random page per row, which took as long as the rest of the batch once the
+    /// view outgrew SQLite's page cache. Integer keys, the common case, sort without making
+    /// arrays of their values.
+    private func changedInKeyOrder() -> [WindowSlot<Event>] {
+        var sorted: [(start: Int64, key: Int64?, slot: AnyObject)] = []
+        sorted.reserveCapacity(changed.count)
+        for object in changed {
+            let slot = unsafeDowncast(object, to: WindowSlot<Event>.self)
+            if case .single(let value) = slot.key, case .int64(let number) = value.storage {
+                sorted.append((slot.start, number, object))
+            } else {
+                sorted.append((slot.start, nil, object))
+            }
+        }
+        sorted.sort { a, b in
+            if a.start != b.start { return a.start < b.start }
+            if let x = a.key, let y = b.key { return x < y }
+            return unsafeDowncast(a.slot, to: WindowSlot<Event>.self).key.precedes(unsafeDowncast(b.slot, to: WindowSlot<Event>.self).key)
+        }
+        return sorted.map { unsafeDowncast($0.slot, to: WindowSlot<Event>.self) }
     }
 
     /// Emits (on close) and forgets every window ending at or before `closing`, oldest first.
