@@ -212,9 +212,8 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
 
     /// The changed slots by window start, then key: a read view keyed by key and window start
     /// (or the reverse) then takes a batch's rows in the order of its index, a page at a time,
-    /// instead of one random page per row, which took as long as the rest of the batch once the
-    /// view outgrew SQLite's page cache. Integer keys, the common case, sort without making
-    /// arrays of their values.
+    /// rather than a random page per row once the view outgrows SQLite's page cache. Integer
+    /// keys, the common case, sort without making arrays of their values.
     private func changedInKeyOrder() -> [WindowSlot<Event>] {
         var sorted: [(start: Int64, key: Int64?, slot: AnyObject)] = []
         sorted.reserveCapacity(changed.count)
