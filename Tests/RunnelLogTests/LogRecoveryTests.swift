@@ -51,6 +51,74 @@ import Testing
         }
     }
 
+    /// Closed segments whose last batch is longer than a read: opening learns their ends from
+    /// the batch headers alone, and one whose last header is damaged still ends where the next
+    /// segment starts.
+    @Test func closedSegmentsOfLargeBatchesEndWhereTheirLastHeaderSays() throws {
+        let temporary = try TemporaryHome(label: "large-tail")
+        let folder = temporary.folder.appendingPathComponent("log")
+        let perBatch = 1_500, batches = 12
+        let closedSegment: URL
+        do {
+            let log = try Log.open(folder)
+            // Batches of about 150 KB, four or five to a segment of 600 KB.
+            let partition = try log.createTopic("events", TopicConfiguration(segmentBytes: 600_000)).partitions[0]
+            for batch in 0..<batches { try partition.append((0..<perBatch).map { record(batch * perBatch + $0, size: 90) }) }
+            try partition.flush()
+            closedSegment = partition.folder.appendingPathComponent(LogSegment.name(0, "log"))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: partition.folder.path).filter { $0.hasSuffix(".log") }.count >= 3)
+        }
+        /// Opens the log after a crash and reads it from `firstReadable` on.
+        func reopen(readingFrom firstReadable: Int) throws {
+            try? FileManager.default.removeItem(at: folder.appendingPathComponent(Log.lockName))
+            let log = try Log.open(folder)
+            let partition = try #require(try log.topic("events")).partitions[0]
+            #expect(partition.endOffset == Int64(perBatch * batches))
+            let records = try readAll(partition, from: Int64(firstReadable))
+            #expect(records.map { index(of: $0)! } == Array(firstReadable..<(perBatch * batches)))
+            // Reading from an offset inside each segment finds it by the segments' ends.
+            for start in stride(from: firstReadable, to: perBatch * batches, by: 2_345) {
+                #expect(try readAll(partition, from: Int64(start)).first?.offset == Int64(start))
+            }
+            try log.close()
+        }
+        try reopen(readingFrom: 0)
+        try expectHeaderWalkAgrees(closedSegment)
+        // The last batch of the first segment now claims to run past the end of its file.
+        let bytes = try Data(contentsOf: closedSegment)
+        var position = 0, last = 0
+        while position < bytes.count {
+            last = position
+            position += 12 + Int(bytes[(position + 8)..<(position + 12)].reduce(0) { $0 << 8 | Int($1) })
+        }
+        var damaged = bytes
+        damaged[last + 8] = 0x7F
+        try damaged.write(to: closedSegment)
+        let secondSegment = try #require(try FileManager.default.contentsOfDirectory(atPath: closedSegment.deletingLastPathComponent().path)
+            .filter { $0.hasSuffix(".log") }.sorted().dropFirst().first.flatMap { Int($0.dropLast(4)) })
+        try reopen(readingFrom: secondSegment)
+        try expectHeaderWalkAgrees(closedSegment)
+    }
+
+    /// Walking a segment's batch headers alone finds the batches, and the damage, that walking
+    /// its batches does.
+    private func expectHeaderWalkAgrees(_ file: URL, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let segment = try LogSegment(folder: file.deletingLastPathComponent(), baseOffset: 0, writable: false)
+        func walk(_ body: (inout [Int64]) throws -> Void) -> (batches: [Int64], damage: Int?) {
+            var seen: [Int64] = []
+            do {
+                try body(&seen)
+                return (seen, nil)
+            } catch {
+                return (seen, (error as? SegmentDamage)?.position ?? -1)
+            }
+        }
+        let whole = walk { seen in try segment.forEachBatch(from: 0, verify: false) { header, _, _ in seen.append(header.baseOffset); return true } }
+        let headers = walk { seen in try segment.forEachBatchHeader(from: 0) { header, _ in seen.append(header.baseOffset) } }
+        #expect(whole.batches.count >= 2, sourceLocation: sourceLocation)
+        #expect(headers.batches == whole.batches && headers.damage == whole.damage, sourceLocation: sourceLocation)
+    }
+
     @Test func garbageAfterTheLastBatchIsCutAndReported() throws {
         let temporary = try TemporaryHome(label: "garbage")
         let folder = temporary.folder.appendingPathComponent("log")

@@ -300,13 +300,46 @@ final class LogSegment: @unchecked Sendable {
     /// Reads the end of a segment that closed cleanly (from the last index entry on) to learn its
     /// next offset and largest timestamp.
     func loadTail() throws {
-        try forEachBatch(from: offsetIndex.lastPosition, verify: false) { header, _, position in
+        try forEachBatchHeader(from: offsetIndex.lastPosition) { header, position in
             index(header, at: position)
             nextOffset = header.lastOffset + 1
-            return true
         }
         if log.size > 0 { bytesSinceIndexEntry = log.size - offsetIndex.lastPosition }
     }
+
+    /// Walks the batches from `position` to the end of the file as
+    /// ``forEachBatch(from:upTo:verify:_:)`` does without verifying, reading only what it needs:
+    /// a short span in one read, a long one a header at a time. Opening a log learns where each
+    /// closed segment ends from its last batch, and a relay cycle's batch is over a megabyte of
+    /// which only the header is needed.
+    /// - Throws: ``SegmentDamage`` at a header that does not parse or a batch running past the
+    ///   end of the file.
+    func forEachBatchHeader(from position: Int, _ body: (RecordBatchHeader, Int) throws -> Void) throws {
+        let end = log.size
+        guard end - position > Self.headerWalkSpan else {
+            return try forEachBatch(from: position, verify: false) { header, _, at in
+                try body(header, at)
+                return true
+            }
+        }
+        try withUnsafeTemporaryAllocation(byteCount: RecordBatch.headerSize, alignment: 8) { buffer in
+            var cursor = position
+            while cursor < end {
+                let held = try log.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(buffer.count, end - cursor)]), at: cursor)
+                let header: RecordBatchHeader
+                do throws(RecordBatch.Problem) {
+                    header = try RecordBatch.header(UnsafeRawBufferPointer(rebasing: buffer[0..<held]), at: 0, inFile: end - cursor)
+                } catch {
+                    throw SegmentDamage(file: log.url, position: cursor, problem: error)
+                }
+                try body(header, cursor)
+                cursor += header.size
+            }
+        }
+    }
+
+    /// The longest span ``forEachBatchHeader(from:_:)`` reads whole.
+    private static let headerWalkSpan = 64 << 10
 
     /// Builds the in-memory indexes of a read-only segment whose index files are missing, from
     /// their last entry to the end of the file (the whole segment the first time), learning its

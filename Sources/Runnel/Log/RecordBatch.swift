@@ -229,9 +229,13 @@ package enum RecordBatch {
     /// Reads the header of the batch starting at `position`, checking its length and magic but
     /// not its CRC (see ``verify(_:at:header:)``).
     /// - Throws: ``Problem``.
-    package static func header(_ bytes: UnsafeRawBufferPointer, at position: Int) throws(Problem) -> RecordBatchHeader {
-        let available = bytes.count - position
-        guard available >= logOverhead else { throw .truncated(needed: logOverhead, available: available) }
+    /// - Parameter inFile: The bytes the file holds from `position` on, when `bytes` holds only
+    ///   the header: the batch must fit in those rather than in `bytes`.
+    package static func header(_ bytes: UnsafeRawBufferPointer, at position: Int, inFile: Int? = nil) throws(Problem) -> RecordBatchHeader {
+        let available = inFile ?? (bytes.count - position)
+        guard available >= logOverhead, bytes.count - position >= logOverhead else {
+            throw .truncated(needed: logOverhead, available: min(available, bytes.count - position))
+        }
         var reader = ByteReader(bytes, position: position)
         do {
             let baseOffset = try reader.int64()
