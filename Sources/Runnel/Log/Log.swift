@@ -252,11 +252,22 @@ package final class LogTopic: Sendable {
             throw RunnelError(.corruptLog, "the settings of topic \(name) at \(url.path) are invalid: \(error.message)",
                               hint: "Fix topic.json: \(error.hint ?? "see docs/log-format.md for the limits")")
         }
+        // Partitions open side by side, as Kafka's recovery threads do: each checks its own
+        // tail and fsyncs its own files, so their reads and fsyncs overlap. The first failure,
+        // by partition, is the one thrown.
+        let opened = Locked([Result<(PartitionLog, RecoveryReport?), any Error>?](repeating: nil, count: configuration.partitions))
+        DispatchQueue.concurrentPerform(iterations: configuration.partitions) { index in
+            let result = Result {
+                try PartitionLog.open(topic: name, partition: index, folder: folder.appendingPathComponent(String(index)),
+                                      configuration: configuration, writable: writable, clean: clean)
+            }
+            opened.withLock { $0[index] = result }
+        }
         var partitions: [PartitionLog] = []
         var reports: [RecoveryReport] = []
-        for index in 0..<configuration.partitions {
-            let (partition, report) = try PartitionLog.open(topic: name, partition: index, folder: folder.appendingPathComponent(String(index)),
-                                                            configuration: configuration, writable: writable, clean: clean)
+        for result in opened.withLock({ $0 }) {
+            guard let result else { preconditionFailure("a partition of topic \(name) was not opened") }
+            let (partition, report) = try result.get()
             partitions.append(partition)
             if let report { reports.append(report) }
         }
