@@ -67,14 +67,19 @@ package final class FileWatcher: Sendable {
     }
 
     /// Adds folders to a subscription (watching one twice is harmless).
+    ///
+    /// inotify gives one descriptor per folder, shared by every subscription to it, so adding a
+    /// watch and recording who holds it happen under one lock with ``cancel(_:)``'s check that
+    /// nobody else does: otherwise a cancel could remove the descriptor another subscription had
+    /// just been given, and that subscription would hear nothing again.
     package func add(_ folders: [URL], to subscription: Subscription) {
         #if canImport(Glibc)
         let mask = UInt32(IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_CLOSE_WRITE)
-        for folder in folders {
-            let watch = inotify_add_watch(descriptor, folder.path, mask)
-            guard watch >= 0 else { continue }
-            state.withLock { state in
-                guard state.watches[subscription.id] != nil else { return }
+        state.withLock { state in
+            guard state.watches[subscription.id] != nil else { return }
+            for folder in folders {
+                let watch = inotify_add_watch(descriptor, folder.path, mask)
+                guard watch >= 0 else { continue }
                 state.watches[subscription.id]!.descriptors.insert(watch)
             }
         }
@@ -83,14 +88,14 @@ package final class FileWatcher: Sendable {
 
     /// Stops a subscription; folders nobody else watches are unwatched.
     package func cancel(_ subscription: Subscription) {
-        let unused: [Int32] = state.withLock { state in
-            guard let watch = state.watches.removeValue(forKey: subscription.id) else { return [] }
-            // inotify gives one descriptor per folder, shared by every subscription to it.
-            return watch.descriptors.filter { descriptor in !state.watches.values.contains { $0.descriptors.contains(descriptor) } }
+        state.withLock { state in
+            guard let watch = state.watches.removeValue(forKey: subscription.id) else { return }
+            #if canImport(Glibc)
+            for descriptor in watch.descriptors where !state.watches.values.contains(where: { $0.descriptors.contains(descriptor) }) {
+                inotify_rm_watch(self.descriptor, descriptor)
+            }
+            #endif
         }
-        #if canImport(Glibc)
-        for watch in unused { inotify_rm_watch(descriptor, watch) }
-        #endif
     }
 
     #if canImport(Glibc)
