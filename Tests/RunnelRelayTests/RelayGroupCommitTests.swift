@@ -72,7 +72,9 @@ import Testing
             Thread { continuation.resume(returning: Result { try Self.commitOneAtATime(to: store, log: log) }) }.start()
         }
         following.cancel()
-        _ = await following.result
+        if case .failure(let error) = await following.result, !(error is CancellationError) {
+            Issue.record("the relay stopped with \(error)")
+        }
         try committing.get()
         #expect(try records(in: log, topic: "notes").map(sequence).sorted() == Array(0..<20))
     }

@@ -77,9 +77,12 @@ public struct RelayService: Service {
         var relayedSinceReport = 0
         var retry = RetryDelay()
         // See the wait below; kept across cycles, so a wake-up whose look found another
-        // commit still has its own commit looked for after the cycle.
-        var recheck: Duration?
-        var recheckUntil = ContinuousClock.now
+        // commit still has its own commit looked for after the cycle. The start counts as a
+        // wake-up: a commit whose frames reached the WAL before the subscription (so no watcher
+        // saw them) may be published only after the first look, and nothing else would wake
+        // the relay for it before the idle check.
+        var recheck: Duration? = Self.firstRecheck
+        var recheckUntil = ContinuousClock.now + idleCheckInterval
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let summary: OutboxRelay.Summary
             let cycleStarted = ContinuousClock.now
