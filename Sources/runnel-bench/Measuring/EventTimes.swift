@@ -20,6 +20,39 @@ final class EventTimes: @unchecked Sendable {
         seen.deallocate()
     }
 
+    /// Stores event `index`'s commit time, for events numbered by id from `firstID`.
+    /// - Throws: When `index` is past the room made, or the id is not `firstID + index` (then
+    ///   latencies would be paired wrong); `scenario` names the scenario in the message.
+    func committed(_ index: Int, id: Int64, firstID: Int64, at time: UInt64, scenario: String) throws {
+        guard index < committed.count else {
+            throw BenchmarkError("\(scenario): the writer made more than the \(committed.count) commits there is room for")
+        }
+        guard id == firstID + Int64(index) else {
+            throw BenchmarkError("\(scenario): commit \(index) got id \(id), expected \(firstID + Int64(index))")
+        }
+        committed[index] = time
+    }
+
+    /// Stores the first sighting of each of `ids`, for events numbered by id from `firstID`.
+    /// - Returns: How many of them were seen for the first time, and how many again.
+    /// - Throws: For an id outside `firstID`'s range.
+    func saw(_ ids: some Sequence<Int64>, firstID: Int64, at time: UInt64, scenario: String) throws -> (new: Int, again: Int) {
+        var new = 0, again = 0
+        for id in ids {
+            let index = Int(id - firstID)
+            guard index >= 0, index < seen.count else {
+                throw BenchmarkError("\(scenario): the reader saw id \(id), outside \(firstID)…\(firstID + Int64(seen.count) - 1)")
+            }
+            if seen[index] == 0 {
+                seen[index] = time
+                new += 1
+            } else {
+                again += 1
+            }
+        }
+        return (new, again)
+    }
+
     /// Each event's commit-to-seen latency.
     /// - Parameter naming: How to name event `index` in an error ("event seq 42").
     /// - Throws: When an event was never committed or never seen.

@@ -37,26 +37,13 @@ final class LatencyProbe: @unchecked Sendable {
     /// Records that event `index` of the round committed with id `id`, just now.
     /// - Throws: When ids are not consecutive from ``firstID`` (then latencies would be paired wrong).
     func committed(_ index: Int, id: Int64) throws {
-        let now = Self.now()
-        guard id == firstID + Int64(index) else {
-            throw BenchmarkError("relay-latency: event \(index) of the round got id \(id), expected \(firstID + Int64(index))")
-        }
-        times.committed[index] = now
+        try times.committed(index, id: id, firstID: firstID, at: Self.now(), scenario: "relay-latency")
     }
 
     /// Records that the reader saw these ids at `time`, the first time it sees each.
     /// - Throws: For an id outside the round.
     func saw(_ ids: some Sequence<Int64>, at time: UInt64) throws {
-        for id in ids {
-            let index = Int(id - firstID)
-            guard index >= 0, index < count else {
-                throw BenchmarkError("relay-latency: the reader saw id \(id), outside this round's \(firstID)…\(firstID + Int64(count) - 1)")
-            }
-            if times.seen[index] == 0 {
-                times.seen[index] = time
-                seenCount += 1
-            }
-        }
+        seenCount += try times.saw(ids, firstID: firstID, at: time, scenario: "relay-latency").new
     }
 
     /// Tells the reader to stop: the writer failed, so the events it waits for will never come.

@@ -39,31 +39,15 @@ final class WriterSessionProbe: @unchecked Sendable {
     /// - Throws: When ids are not consecutive from ``firstID`` (latencies would be paired wrong),
     ///   or the session outgrew its room.
     func committed(_ index: Int, id: Int64) throws {
-        let now = LatencyProbe.now()
-        guard index < capacity else {
-            throw BenchmarkError("relay-writers: the writer made more than the \(capacity) commits a session has room for")
-        }
-        guard id == firstID + Int64(index) else {
-            throw BenchmarkError("relay-writers: commit \(index) of the session got id \(id), expected \(firstID + Int64(index))")
-        }
-        times.committed[index] = now
+        try times.committed(index, id: id, firstID: firstID, at: LatencyProbe.now(), scenario: "relay-writers")
     }
 
     /// Records that the reader saw these ids at `time`; a second sighting counts as a duplicate.
     /// - Throws: For an id outside the session.
     func saw(_ ids: some Sequence<Int64>, at time: UInt64) throws {
-        for id in ids {
-            let index = Int(id - firstID)
-            guard index >= 0, index < capacity else {
-                throw BenchmarkError("relay-writers: the reader saw id \(id), outside this session's \(firstID)…")
-            }
-            if times.seen[index] == 0 {
-                times.seen[index] = time
-                seenCount += 1
-            } else {
-                duplicates += 1
-            }
-        }
+        let (new, again) = try times.saw(ids, firstID: firstID, at: time, scenario: "relay-writers")
+        seenCount += new
+        duplicates += again
     }
 
     /// Tells the reader how many commits the session made: it stops once it has seen them all.
