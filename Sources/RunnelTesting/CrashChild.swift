@@ -25,18 +25,31 @@ package final class CrashChild: @unchecked Sendable {
         let pipe = Pipe()
         process = try ChildProcess.launch(arguments, executable: ChildProcess.faultChild, environment: environment,
                                           standardOutput: standardOutput, standardError: pipe)
-        pipe.fileHandleForReading.readabilityHandler = { [condition] handle in
-            let data = handle.availableData
-            condition.lock()
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                self.closed = true
-            } else {
-                self.output += String(decoding: data, as: UTF8.self)
+        // A thread of its own reads the pipe with blocking reads until the child's end closes.
+        // Not `readabilityHandler`: its dispatch read source, cancelled from inside its own
+        // handler while the descriptor closes, once crashed libdispatch's event loop (signal 11
+        // in `_dispatch_event_loop_drain`) while a crash test waited for its child.
+        let reader = pipe.fileHandleForReading
+        let thread = Thread { [self] in
+            let descriptor = reader.fileDescriptor
+            var buffer = [UInt8](repeating: 0, count: 4_096)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { Foundation.read(descriptor, $0.baseAddress, $0.count) }
+                if count < 0, errno == EINTR { continue }
+                condition.lock()
+                if count <= 0 {
+                    closed = true
+                } else {
+                    output += String(decoding: buffer[..<count], as: UTF8.self)
+                }
+                condition.broadcast()
+                condition.unlock()
+                if count <= 0 { break }
             }
-            condition.broadcast()
-            condition.unlock()
+            try? reader.close()
         }
+        thread.name = "runnel.crash-child-output"
+        thread.start()
     }
 
     /// Everything the child wrote to standard error so far.
