@@ -35,6 +35,27 @@ import Testing
         #expect(throws: RunnelError.self) { try snapshot.verify() }
     }
 
+    @Test func aFlippedByteInTheLastBlockOfALongValueIsFound() throws {
+        // A 20 KiB value spans six blocks; the lookup checks its first block on the way in and
+        // must check every other one before it hands the value out.
+        let fixture = try KVFixture()
+        var entries = Self.entries()
+        entries[700].1 = Array(repeating: UInt8(ascii: "x"), count: 20_000)
+        try fixture.build(entries)
+        let valueStart = recordOffsets(entries)[700] + 8 + entries[700].0.count
+        let offset = valueStart + 19_990
+        try flipByte(fixture.dataFile(1), at: offset)
+        let block = offset / 4096
+        #expect(block > valueStart / 4096 + 1)
+        let snapshot = try KVStore(folder: fixture.folder).snapshot()
+        #expect {
+            _ = try snapshot.get("member-700")
+        } throws: { error in
+            Self.expectCorrupt(error, mentioning: ["v1/data.rkv", "block \(block) (bytes \(block * 4096)–\(block * 4096 + 4095))"])
+        }
+        #expect(try snapshot.get("member-3") == entries[3].1)
+    }
+
     @Test func aFlippedIndexByteIsFound() throws {
         let fixture = try KVFixture()
         try fixture.build(Self.entries())

@@ -162,8 +162,9 @@ public final class KVSnapshot: @unchecked Sendable {
         let tag = KVFormat.tag(of: hash)
         var index = Int(truncatingIfNeeded: hash) & slotMask
         for _ in 0...slotMask {
-            let slotOffset = indexOffset + index * 8
-            try ensureChecked(slotOffset, count: 8)
+            let slotOffset = indexOffset + index &* 8
+            // The index starts at a multiple of 8, so a slot never straddles two blocks.
+            try ensureChecked(block: slotOffset / KVFormat.blockSize)
             let slot = base.loadUnaligned(fromByteOffset: slotOffset, as: UInt64.self).littleEndian
             if slot == 0 { return try body(nil) }
             if slot >> 40 == tag {
@@ -174,7 +175,7 @@ public final class KVSnapshot: @unchecked Sendable {
                 let (keyStart, keyLength, valueLength) = try record(at: offset)
                 if keyLength == key.count {
                     try ensureChecked(keyStart, count: keyLength + valueLength)
-                    if keyLength == 0 || memcmp(base + keyStart, key.baseAddress!, keyLength) == 0 {
+                    if RawBytes.equal(UnsafeRawBufferPointer(start: base + keyStart, count: keyLength), key) {
                         return try body(UnsafeRawBufferPointer(start: base + keyStart + keyLength, count: valueLength))
                     }
                 }
@@ -244,13 +245,25 @@ public final class KVSnapshot: @unchecked Sendable {
         }
     }
 
+    /// Checks the blocks `[offset, offset + count)` lies in, unless a lookup already has.
     @inline(__always)
     private func ensureChecked(_ offset: Int, count: Int) throws {
         let first = offset / KVFormat.blockSize
         let last = (offset + max(count, 1) - 1) / KVFormat.blockSize
-        for block in first...last where runnel_flag_load(checked + block) == 0 {
-            try check(block: block)
-        }
+        try ensureChecked(block: first)
+        if last != first { try ensureChecked(blocks: first + 1, through: last) }
+    }
+
+    @inline(__always)
+    private func ensureChecked(block: Int) throws {
+        if runnel_flag_load(checked + block) == 0 { try check(block: block) }
+    }
+
+    /// The rare case of a range that spans blocks, kept out of line so that the lookup's common
+    /// path stays short enough for the processor to overlap one lookup's memory reads with the next's.
+    @inline(never)
+    private func ensureChecked(blocks first: Int, through last: Int) throws {
+        for block in first...last { try ensureChecked(block: block) }
     }
 
     private func check(block: Int) throws {
