@@ -196,4 +196,31 @@ func readAll(_ partition: PartitionLog, from offset: Int64 = 0) throws -> [LogRe
         #expect(seen == [10, 11, 12, 13, 14])
         #expect(resume == 15)
     }
+
+    @Test func readsFromEveryOffsetStartThereAcrossBatchesLargerThanAReadChunk() throws {
+        // Reading from a batch's first offset steps over the batch before it having read only
+        // its header; batches of 1.3 MB (more than a read chunk) sit between small ones.
+        let temporary = try TemporaryHome(label: "views-large")
+        let log = try Log.open(temporary.folder.appendingPathComponent("log"))
+        let partition = try log.createTopic("viewed", TopicConfiguration()).partitions[0]
+        var total = 0
+        for (batch, count) in [3, 1_300, 1, 2, 1_300, 1_300, 4].enumerated() {
+            let base = total
+            try partition.append((0..<count).map { record(base + $0, key: "b\(batch)", size: 1_000) })
+            total += count
+        }
+        let owned = try readAll(partition)
+        #expect(owned.count == total)
+        // Every batch's first offset, one inside each, and the last.
+        for start in [0, 1, 2, 3, 500, 1_302, 1_303, 1_304, 1_305, 1_306, 2_000, 2_606, 3_000, 3_906, 3_909] {
+            var viewed: [LogRecord] = []
+            let next = try partition.forEachRecord(from: Int64(start), maxBytes: 1) { view in
+                viewed.append(view.record)
+                return true
+            }
+            #expect(viewed.first?.offset == Int64(start), "reading from \(start)")
+            #expect(viewed == Array(owned[start..<(start + viewed.count)]), "reading from \(start)")
+            #expect(next == Int64(start + viewed.count), "reading from \(start)")
+        }
+    }
 }

@@ -140,15 +140,21 @@ final class LogSegment: @unchecked Sendable {
 
     /// Calls `body` with each whole batch from `position` on, stopping when it returns false or
     /// at the end of the file. A batch is checked against its CRC when `verify` is set.
+    ///
+    /// Batches that end before `firstWanted` are stepped over having read only their header:
+    /// the offset index finds the batch holding the offset *before* the one asked for, so a
+    /// consumer resuming at the start of a batch would otherwise read the previous one whole
+    /// again (a relay cycle's batch is over a megabyte).
     /// - Throws: ``SegmentDamage`` naming the byte offset of the first batch that does not parse;
     ///   or what `body` throws.
     func forEachBatch(
-        from position: Int, upTo limit: Int? = nil, verify: Bool,
+        from position: Int, upTo limit: Int? = nil, firstWanted: Int64 = .min, verify: Bool,
         _ body: (RecordBatchHeader, UnsafeRawBufferPointer, Int) throws -> Bool
     ) throws {
         let end = min(log.size, limit ?? .max)
         guard position < end else { return }
-        let chunk = ReadChunk(capacity: Self.chunkSize)
+        let chunk = ReadChunk.take()
+        defer { chunk.giveBack() }
         var cursor = position
         while cursor < end {
             // Keep the chunk holding at least the header of the batch at `cursor`, then the
@@ -157,6 +163,12 @@ final class LogSegment: @unchecked Sendable {
             // is read once, not once in part and again whole.
             if cursor + RecordBatch.headerSize > chunk.end {
                 try chunk.refill(from: log, at: cursor, count: min(Self.chunkSize, end - cursor))
+            }
+            // A header that does not parse here is reported by the whole-batch path below.
+            if firstWanted > .min, let header = try? RecordBatch.header(chunk.bytes, at: cursor - chunk.start, inFile: end - cursor),
+               header.lastOffset < firstWanted {
+                cursor += header.size
+                continue
             }
             try chunk.extend(from: log, toCover: cursor, end: end)
             let header: RecordBatchHeader
@@ -182,10 +194,35 @@ final class LogSegment: @unchecked Sendable {
     /// Bytes read at a time when walking batches.
     private static let chunkSize = 1 << 20
 
-    /// The bytes of a segment that ``forEachBatch(from:upTo:verify:_:)`` has read: one buffer,
+    /// The bytes of a segment that ``forEachBatch(from:upTo:firstWanted:verify:_:)`` has read: one buffer,
     /// reused from read to read and grown only for a batch longer than it.
-    private final class ReadChunk {
+    ///
+    /// Walks take their chunk from a few kept between them, so that a consumer reading a
+    /// partition a megabyte at a time does not allocate, fault in and grow a fresh buffer
+    /// (copying the part already read) on every call.
+    private final class ReadChunk: @unchecked Sendable {
+        // @unchecked: a chunk belongs to one walk at a time; `spares` hands it over under a lock.
         private var buffer: UnsafeMutableRawBufferPointer
+
+        private static let spares = Locked<[ReadChunk]>([])
+        /// How many chunks are kept, and the largest kept: more are freed when their walk ends.
+        private static let sparesKept = 4
+        private static let largestKept = 16 << 20
+
+        /// A kept chunk, or a new one of ``LogSegment/chunkSize``.
+        static func take() -> ReadChunk {
+            spares.withLock { $0.popLast() } ?? ReadChunk(capacity: LogSegment.chunkSize)
+        }
+
+        /// Keeps the chunk for another walk, unless enough are kept or it grew too large.
+        func giveBack() {
+            count = 0
+            start = 0
+            guard buffer.count <= Self.largestKept else { return }
+            Self.spares.withLock { spares in
+                if spares.count < Self.sparesKept { spares.append(self) }
+            }
+        }
         /// The file position of the first byte held.
         private(set) var start = 0
         /// The bytes held.
@@ -254,7 +291,7 @@ final class LogSegment: @unchecked Sendable {
         var bytes = 0
         let start = offsetIndex.position(before: Int32(clamping: offset - baseOffset))
         // Batches before the target are only stepped over; the ones returned are checked.
-        try forEachBatch(from: start, verify: false) { header, batch, position in
+        try forEachBatch(from: start, firstWanted: offset, verify: false) { header, batch, position in
             guard header.lastOffset >= offset else { return true }
             do {
                 try RecordBatch.verify(batch, at: 0, header: header)
@@ -278,7 +315,7 @@ final class LogSegment: @unchecked Sendable {
         var stopped = false
         var end = offset
         let start = offsetIndex.position(before: Int32(clamping: offset - baseOffset))
-        try forEachBatch(from: start, verify: false) { header, batch, position in
+        try forEachBatch(from: start, firstWanted: offset, verify: false) { header, batch, position in
             guard header.lastOffset >= offset else { return true }
             do {
                 try RecordBatch.verify(batch, at: 0, header: header)
@@ -308,7 +345,7 @@ final class LogSegment: @unchecked Sendable {
     }
 
     /// Walks the batches from `position` to the end of the file as
-    /// ``forEachBatch(from:upTo:verify:_:)`` does without verifying, reading only what it needs:
+    /// ``forEachBatch(from:upTo:firstWanted:verify:_:)`` does without verifying, reading only what it needs:
     /// a short span in one read, a long one a header at a time. Opening a log learns where each
     /// closed segment ends from its last batch, and a relay cycle's batch is over a megabyte of
     /// which only the header is needed.
