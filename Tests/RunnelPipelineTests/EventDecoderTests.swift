@@ -249,6 +249,31 @@ private func sampleActivities(count: Int, seed: UInt64) -> [ActivityRecorded] {
         try both(ActivitySummary.self, #"{"memberId":1,"dwellMs":2,"occurredAt":3}"#)
     }
 
+    @Test func aKeptDecodersRootContainersReadEachNewDocument() throws {
+        // The scratch's decoder hands out the same root container for a key type document after
+        // document: each must read its own document, whatever came between.
+        let scratch = EventDecoder.Scratch()
+        func reused<T: Decodable>(_ type: T.Type, _ json: String) throws -> T {
+            try Array(json.utf8).withUnsafeBytes { try EventDecoder().decode(type, from: $0, reusing: scratch) }
+        }
+        for round in 0..<3 {
+            #expect(try reused(ActivitySummary.self, #"{"memberId":\#(round),"dwellMs":\#(round * 10),"occurredAt":5}"#)
+                == ActivitySummary(memberId: Int64(round), dwellMs: Int64(round * 10), occurredAt: Date(millisecondsSince1970: 5)))
+            // Another key type, a root array, a failure half-way, and subclasses whose super
+            // decoders share the kept decoder's document.
+            #expect(try reused(Box<Int>.self, #"{"value":\#(round)}"#) == Box(value: round))
+            #expect(try reused([Int].self, "[\(round),\(round)]") == [round, round])
+            #expect(throws: DecodingError.self) { try reused(ActivitySummary.self, #"{"memberId":1,"occurredAt":5}"#) }
+            let dog = try reused(Dog.self, #"{"name":"d\#(round)","super":{"legs":\#(round)}}"#)
+            #expect(dog.name == "d\(round)" && dog.legs == round)
+            let cat = try reused(Cat.self, #"{"lives":\#(round),"base":{"legs":4}}"#)
+            #expect(cat.lives == round && cat.legs == 4)
+            // The same key type nested in itself: only the root's container is kept.
+            #expect(try reused(Box<Box<Int>>.self, #"{"value":{"value":\#(round + 100)}}"#) == Box(value: Box(value: round + 100)))
+            #expect(try reused(Box<Int>.self, #"{"value":-\#(round)}"#) == Box(value: -round))
+        }
+    }
+
     @Test func optionalsPresentAbsentAndNull() throws {
         let full = Optionals(count: 3, name: "n", at: Date(millisecondsSince1970: 5), flag: false, ratio: 0.5,
                              nested: Customer(id: 1, name: "c"), list: [1, 2])

@@ -84,7 +84,7 @@ package struct EventDecoder: Sendable {
 
     private func decode<T: Decodable>(_ type: T.Type, from document: UnsafePointer<UInt8>, count: Int, tapeCapacity: Int, scratch: Scratch?) throws -> T {
         if let scratch, let tape = scratch.tape(capacity: tapeCapacity) {
-            return try decode(type, from: document, count: count, tape: tape, capacity: tapeCapacity)
+            return try decode(type, from: document, count: count, tape: tape, capacity: tapeCapacity, decoder: scratch.decoder)
         }
         return try decodeWithTemporaryTape(type, from: document, count: count, tapeCapacity: tapeCapacity)
     }
@@ -102,11 +102,18 @@ package struct EventDecoder: Sendable {
         }
     }
 
-    private func decode<T: Decodable>(_ type: T.Type, from document: UnsafePointer<UInt8>, count: Int, tape: UnsafeMutablePointer<JSONNode>, capacity: Int) throws -> T {
+    /// Scans the document into `tape` and decodes it, with `kept` (a ``Scratch``'s decoder) or a
+    /// decoder of its own.
+    private func decode<T: Decodable>(_ type: T.Type, from document: UnsafePointer<UInt8>, count: Int, tape: UnsafeMutablePointer<JSONNode>,
+                                      capacity: Int, decoder kept: JSONTapeDecoder? = nil) throws -> T {
         var scanner = JSONScanner(bytes: document, count: count, tape: tape, capacity: capacity)
         try scanner.scanDocument()
-        let decoder = JSONTapeDecoder(document: JSONDocument(bytes: document, tape: UnsafePointer(tape)), current: 0, path: nil)
-        return try decoder.decode(type, at: 0, path: nil, key: nil)
+        let scanned = JSONDocument(bytes: document, tape: UnsafePointer(tape))
+        guard let kept else {
+            return try JSONTapeDecoder(document: scanned, current: 0, path: nil).decode(type, at: 0, path: nil, key: nil)
+        }
+        kept.start(scanned)
+        return try kept.decode(type, at: 0, path: nil, key: nil)
     }
 
     /// Decodes a value of type `T` from the JSON document in `data`.
@@ -121,13 +128,15 @@ package struct EventDecoder: Sendable {
 }
 
 extension EventDecoder {
-    /// A tape kept from one ``EventDecoder/decode(_:from:reusing:)`` call to the next. It grows
-    /// to the largest document seen, up to ``largestKept`` nodes; a larger document gets a tape
-    /// of its own for its call.
+    /// A tape and a decoder kept from one ``EventDecoder/decode(_:from:reusing:)`` call to the
+    /// next. The tape grows to the largest document seen, up to ``largestKept`` nodes; a larger
+    /// document gets a tape of its own for its call. The decoder keeps the containers it made
+    /// over the root object, one per key type, for the next document.
     package final class Scratch: @unchecked Sendable {
         // @unchecked: one call uses it at a time, as `decode(_:from:reusing:)` requires.
         private var nodes: UnsafeMutablePointer<JSONNode>
         private var capacity: Int
+        fileprivate let decoder = JSONTapeDecoder()
         /// 1 MiB of nodes: the tape of a document of about 128 KiB.
         static let largestKept = 65_536
 

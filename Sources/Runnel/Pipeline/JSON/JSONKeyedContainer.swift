@@ -6,14 +6,16 @@
 /// no reference count. It is trivially copyable (see ``JSONTapeDecoder`` for why its references
 /// are unowned).
 struct JSONKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
-    let document: JSONDocument
     unowned(unsafe) let decoder: JSONTapeDecoder
     unowned(unsafe) let path: JSONCodingPath?
     /// The tape index of the object.
     let object: Int
 
+    /// The decoder's document: read through it, because a decoder kept from document to
+    /// document hands the same root container out for each.
+    var document: JSONDocument { decoder.document }
+
     init(decoder: JSONTapeDecoder, object: Int, path: JSONCodingPath?) {
-        self.document = decoder.document
         self.decoder = decoder
         self.path = path
         self.object = object
