@@ -24,7 +24,9 @@ package struct LogRecord: Sendable, Hashable {
 
     /// Key, value and header bytes: what a topic's maximum record size limits.
     package var sizeInBytes: Int {
-        (key?.count ?? 0) + (value?.count ?? 0) + headers.reduce(0) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) }
+        var size = (key?.count ?? 0) + (value?.count ?? 0)
+        for header in headers { size += header.key.utf8.count + (header.value?.count ?? 0) }
+        return size
     }
 
     /// The value of the last header with this key, if any.

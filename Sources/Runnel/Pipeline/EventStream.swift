@@ -94,9 +94,7 @@ extension EventStream where Event: Decodable & SendableMetatype {
                 meta.time = time
                 // The partition's stream time moves before the event goes on, so an on-time
                 // event is never judged late against a time older than itself.
-                if movesStreamTime, meta.input >= 0 {
-                    graph.inputs[meta.input].maxEventTime = max(graph.inputs[meta.input].maxEventTime ?? meta.time, meta.time)
-                }
+                if movesStreamTime, meta.input >= 0 { graph.moveStreamTime(of: meta.input, to: meta.time) }
                 try downstream(event, meta)
             }
         }

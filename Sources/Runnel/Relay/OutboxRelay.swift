@@ -330,8 +330,9 @@ public final class OutboxRelay: @unchecked Sendable {
                 deadLetters.append((row, "headers are not a JSON object of strings: \(error)"))
                 continue
             }
-            guard record.sizeInBytes <= topic.maxRecordBytes else {
-                deadLetters.append((row, "record of \(record.sizeInBytes) bytes is over the limit of \(topic.maxRecordBytes) bytes of topic \(row.topic)"))
+            let size = record.sizeInBytes
+            guard size <= topic.maxRecordBytes else {
+                deadLetters.append((row, "record of \(size) bytes is over the limit of \(topic.maxRecordBytes) bytes of topic \(row.topic)"))
                 continue
             }
             let index: Int
@@ -364,8 +365,10 @@ public final class OutboxRelay: @unchecked Sendable {
             while start < records.count {
                 var end = start
                 var bytes = 0
-                while end < records.count, end == start || bytes + records[end].sizeInBytes <= Self.maximumBatchBytes {
-                    bytes += records[end].sizeInBytes
+                while end < records.count {
+                    let size = records[end].sizeInBytes
+                    guard end == start || bytes + size <= Self.maximumBatchBytes else { break }
+                    bytes += size
                     end += 1
                 }
                 try destination.append(records[start..<end], to: target.topic, partition: target.partition)

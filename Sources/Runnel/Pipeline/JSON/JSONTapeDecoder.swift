@@ -70,13 +70,14 @@ final class JSONTapeDecoder {
     /// The document being decoded.
     var document: JSONDocument { documentStorage.pointee }
 
-    /// Points a kept decoder at the next document, to decode from its root.
+    /// Points a kept decoder at the next document, to decode from its root. Its current value
+    /// is the root already: ``decode(_:at:path:key:)`` puts back what it moved, even when it
+    /// throws.
     func start(_ document: JSONDocument) {
         precondition(keepsRootContainers, "start(_:) on a decoder made for one document")
+        assert(current == 0 && currentPath == nil, "a kept decoder left off the root")
         documentStorage.pointee = document
-        current = 0
-        currentPath = nil
-        retained.removeAll(keepingCapacity: true)
+        if !retained.isEmpty { retained.removeAll(keepingCapacity: true) }
     }
 
     /// Decodes a `T` from the value at tape index `index`, whose container is at `path` and

@@ -185,6 +185,15 @@ final class PipelineGraph {
         return least
     }
 
+    /// Moves the event time of `input` to at least `time`, in one access to ``inputs`` (this
+    /// runs for every event, and each access to a class's array costs an exclusivity check).
+    func moveStreamTime(of input: Int, to time: Int64) {
+        inputs.withUnsafeMutableBufferPointer { inputs in
+            if let reached = inputs[input].maxEventTime, reached >= time { return }
+            inputs[input].maxEventTime = time
+        }
+    }
+
     /// Moves every input's event time to at least `time` (tests and tools: "advance the
     /// watermark").
     func advanceEventTime(to time: Int64) {

@@ -412,11 +412,19 @@ public final class PipelineRunner {
             }
             let end = partition.endOffset
             if next > end { stoppedAt = aheadOfLog(next, partition) }
+            // The input's sources, looked up once here rather than for every record.
+            let sources = bindingsOfInput[index].map { (index: $0, binding: graph.bindings[$0]) }
+            var taken = Array(repeating: 0, count: sources.count)
+            graph.currentInput = index
+            defer {
+                graph.current = nil
+                for (position, source) in sources.enumerated() { takenBySource[source.index] += taken[position] }
+            }
             while budget > 0, next < end {
                 let before = next
                 do {
                     next = try partition.read(from: next) { record in
-                        try process(record, input: index, summary: &summary)
+                        try process(record, input: index, sources: sources, taken: &taken, summary: &summary)
                         budget -= 1
                         return budget > 0
                     }
@@ -520,25 +528,27 @@ public final class PipelineRunner {
         try commit(BatchSummary())
     }
 
-    private func process(_ record: LogRecordView, input: Int, summary: inout BatchSummary) throws {
+    /// Hands a record to each of its input's sources that takes its type, counting in `taken`
+    /// (by position in `sources`) the records each source took. The caller has set the graph's
+    /// current input, and clears its current record after the read.
+    private func process(_ record: LogRecordView, input: Int, sources: [(index: Int, binding: PipelineGraph.Binding)],
+                         taken: inout [Int], summary: inout BatchSummary) throws {
         summary.records += 1
         graph.current = record
-        graph.currentInput = input
-        defer { graph.current = nil }
         let meta = EventMeta(time: record.timestamp, input: input, offset: record.offset, key: nil)
-        var taken = false, wantedTombstone = false
-        for bindingIndex in bindingsOfInput[input] {
-            let binding = graph.bindings[bindingIndex]
+        var anyTook = false, wantedTombstone = false
+        for position in sources.indices {
+            let binding = sources[position].binding
             if let wanted = binding.type, !Self.hasType(record, wanted) { continue }
             guard let value = record.value else {
                 wantedTombstone = true
                 continue
             }
-            taken = true
-            takenBySource[bindingIndex] += 1
+            anyTook = true
+            taken[position] += 1
             try binding.deliver(value, meta, graph)
         }
-        if !taken {
+        if !anyTook {
             summary.skipped += 1
             summary.skippedByType[wantedTombstone ? Self.tombstoneType : Self.typeName(of: record), default: 0] += 1
         }
