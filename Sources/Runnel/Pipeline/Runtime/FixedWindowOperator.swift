@@ -181,7 +181,7 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
 
     override func flush(_ db: Database, graph: PipelineGraph) throws {
         if emit == .onUpdate {
-            for slot in changedInKeyOrder() { try send(slot) }
+            try forEachChangedInKeyOrder { try send($0) }
         }
         for object in changed {
             let slot = unsafeDowncast(object, to: WindowSlot<Event>.self)
@@ -213,24 +213,30 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
     /// The changed slots by window start, then key: a read view keyed by key and window start
     /// (or the reverse) then takes a batch's rows in the order of its index, a page at a time,
     /// rather than a random page per row once the view outgrows SQLite's page cache. Integer
-    /// keys, the common case, sort without making arrays of their values.
-    private func changedInKeyOrder() -> [WindowSlot<Event>] {
-        var sorted: [(start: Int64, key: Int64?, slot: AnyObject)] = []
-        sorted.reserveCapacity(changed.count)
-        for object in changed {
-            let slot = unsafeDowncast(object, to: WindowSlot<Event>.self)
-            if case .single(let value) = slot.key, case .int64(let number) = value.storage {
-                sorted.append((slot.start, number, object))
-            } else {
-                sorted.append((slot.start, nil, object))
+    /// keys, the common case, sort as plain integers (``ChangedWindow``), without touching the
+    /// slots or their generic type.
+    private func forEachChangedInKeyOrder(_ body: (WindowSlot<Event>) throws -> Void) throws {
+        var integerKeyed: [ChangedWindow] = []
+        integerKeyed.reserveCapacity(changed.count)
+        for index in changed.indices {
+            let slot = unsafeDowncast(changed[index], to: WindowSlot<Event>.self)
+            guard case .single(let value) = slot.key, case .int64(let number) = value.storage else {
+                integerKeyed = []
+                break
             }
+            integerKeyed.append(ChangedWindow(start: slot.start, key: number, index: index))
         }
-        sorted.sort { a, b in
-            if a.start != b.start { return a.start < b.start }
-            if let x = a.key, let y = b.key { return x < y }
-            return unsafeDowncast(a.slot, to: WindowSlot<Event>.self).key.precedes(unsafeDowncast(b.slot, to: WindowSlot<Event>.self).key)
+        if integerKeyed.count == changed.count {
+            integerKeyed.sort()
+            for window in integerKeyed { try body(unsafeDowncast(changed[window.index], to: WindowSlot<Event>.self)) }
+            return
         }
-        return sorted.map { unsafeDowncast($0.slot, to: WindowSlot<Event>.self) }
+        let slots = changed.map { unsafeDowncast($0, to: WindowSlot<Event>.self) }
+        let order = slots.indices.sorted { a, b in
+            if slots[a].start != slots[b].start { return slots[a].start < slots[b].start }
+            return slots[a].key.precedes(slots[b].key)
+        }
+        for index in order { try body(slots[index]) }
     }
 
     /// Emits (on close) and forgets every window ending at or before `closing`, oldest first.
@@ -260,6 +266,18 @@ final class WindowShard {
     var slots: [AnyObject] = []
     var changed = false
     var saved = false
+}
+
+/// A changed window with an integer key, to sort a batch's changed windows by start, then key
+/// (file scope, so it is not generic). `index` is its place in the operator's changed list.
+struct ChangedWindow: Comparable {
+    let start: Int64
+    let key: Int64
+    let index: Int
+
+    static func < (lhs: ChangedWindow, rhs: ChangedWindow) -> Bool {
+        lhs.start != rhs.start ? lhs.start < rhs.start : lhs.key < rhs.key
+    }
 }
 
 /// One shard of one window start's saved state (file scope, so it is not generic).
