@@ -156,6 +156,9 @@ final class LogSegment: @unchecked Sendable {
         let chunk = ReadChunk.take()
         defer { chunk.giveBack() }
         var cursor = position
+        // Offsets only grow along a segment: once a batch reaches `firstWanted`, every later
+        // one does, and only the batches before it are looked at header first.
+        var skipping = firstWanted > .min
         while cursor < end {
             // Keep the chunk holding at least the header of the batch at `cursor`, then the
             // whole batch: one that runs past the chunk's end has its rest read onto it, so a
@@ -165,10 +168,12 @@ final class LogSegment: @unchecked Sendable {
                 try chunk.refill(from: log, at: cursor, count: min(Self.chunkSize, end - cursor))
             }
             // A header that does not parse here is reported by the whole-batch path below.
-            if firstWanted > .min, let header = try? RecordBatch.header(chunk.bytes, at: cursor - chunk.start, inFile: end - cursor),
-               header.lastOffset < firstWanted {
-                cursor += header.size
-                continue
+            if skipping, let header = try? RecordBatch.header(chunk.bytes, at: cursor - chunk.start, inFile: end - cursor) {
+                guard header.lastOffset >= firstWanted else {
+                    cursor += header.size
+                    continue
+                }
+                skipping = false
             }
             try chunk.extend(from: log, toCover: cursor, end: end)
             let header: RecordBatchHeader

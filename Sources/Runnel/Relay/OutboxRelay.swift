@@ -423,16 +423,26 @@ public final class OutboxRelay: @unchecked Sendable {
 
         mutating func type(_ name: String) -> RecordHeader {
             if let last = lastType, last.name == name { return last.header }
-            let header = types[name] ?? RecordHeader(Header.type, name)
-            types[name] = header
+            let header: RecordHeader
+            if let known = types[name] {
+                header = known
+            } else {
+                header = RecordHeader(Header.type, name)
+                types[name] = header
+            }
             lastType = (name, header)
             return header
         }
 
         mutating func version(_ version: Int64) -> RecordHeader {
             if let last = lastVersion, last.version == version { return last.header }
-            let header = versions[version] ?? RecordHeader(Header.schemaVersion, String(version))
-            versions[version] = header
+            let header: RecordHeader
+            if let known = versions[version] {
+                header = known
+            } else {
+                header = RecordHeader(Header.schemaVersion, String(version))
+                versions[version] = header
+            }
             lastVersion = (version, header)
             return header
         }
