@@ -46,10 +46,9 @@ public struct Outbox: Sendable {
         }
         try TopicName.validate(event.topic)
         try validate(event)
-        let encoder = Self.encoder
-        let payload: Data
+        let payload: [UInt8]
         do {
-            payload = try encoder.encode(event.payload)
+            payload = try PayloadEncoder.encode(event.payload)
         } catch {
             throw RunnelError(.invalidEvent, "cannot encode the payload of \(event.type) on topic \(event.topic) as JSON: \(error)")
         }
@@ -101,17 +100,17 @@ public struct Outbox: Sendable {
         }
     }
 
-    /// One encoder for every append: building a `JSONEncoder` costs more than encoding a small
-    /// payload, and its configuration never changes after this point.
-    private static let encoder = makeEncoder()
-
-    /// The encoder used for payloads: sorted keys so equal payloads give equal bytes, dates as
+    /// The JSON encoder of payloads: sorted keys so equal payloads give equal bytes, dates as
     /// whole milliseconds since 1970 (the unit of Kafka record timestamps).
     ///
     /// Foundation's `.millisecondsSince1970` writes the fraction of a `Date()` too
     /// (`1796169392124.474`), which an event type reading its time as an `Int64` of milliseconds
     /// cannot decode. Dates are written as ``Foundation/Date/millisecondsSince1970`` instead, the
     /// same whole number as the row's `event_time` column.
+    ///
+    /// Appends write the same bytes without building this encoder's tree of values (see
+    /// ``PayloadEncoder``); this encoder remains the reference, and what such appends fall back
+    /// on for types they leave to Foundation.
     package static func makeEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -244,7 +244,7 @@ extension OutboxOverheadScenario {
         var byHandTransaction = 0.0
         /// The ``Outbox/append(_:in:)`` call.
         var append = 0.0
-        /// The JSON encode alone (``Outbox/makeEncoder()`` on the `ActivityRecorded` payload).
+        /// The JSON encode alone (the outbox's ``PayloadEncoder`` on the `ActivityRecorded` payload).
         var encode = 0.0
         /// The append's `INSERT` alone, given the encoded JSON.
         var insert = 0.0
@@ -302,7 +302,6 @@ extension OutboxOverheadScenario {
     static func timeParts(in store: Store, round: Int, transactionsPerKind: Int, members: Int) throws -> CostParts {
         let warmUp = 3 * max(transactionsPerKind / 10, 1)
         let activities = Self.activities(round: round, count: warmUp + 3 * transactionsPerKind, members: members)
-        let encoder = Outbox.makeEncoder()
         let clock = ContinuousClock()
         var total = CostParts()
         func us(_ duration: Duration) -> Double { duration.seconds * 1e6 }
@@ -323,7 +322,7 @@ extension OutboxOverheadScenario {
                     append = clock.now - appending
                 } else if kind == 2 {
                     let encoding = clock.now
-                    let payload = try encoder.encode(event)
+                    let payload = try PayloadEncoder.encode(event)
                     let inserting = clock.now
                     encode = inserting - encoding
                     // The statement and arguments of Outbox.append, word for word.

@@ -22,7 +22,7 @@ import RunnelTesting
 ///   production; the relay's disk and write-lock work competes with the writer.
 /// - **where the cost goes**: in one home, transactions taking turns doing the business
 ///   statements alone, with ``Outbox/append(_:in:)``, and with the append done by hand in two
-///   timed parts (the JSON encode with ``Outbox/makeEncoder()``, then the same `INSERT`),
+///   timed parts (the JSON encode with ``PayloadEncoder``, then the same `INSERT`),
 ///   each part and the commit timed apart.
 struct OutboxOverheadScenario: Scenario {
     let name = "outbox-overhead"

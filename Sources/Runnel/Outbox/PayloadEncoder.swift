@@ -1,0 +1,331 @@
+import Foundation
+
+/// Encodes outbox payloads as JSON: the same bytes as ``Outbox/makeEncoder()`` gives (sorted
+/// keys, unescaped slashes, dates as whole milliseconds), written straight into one buffer.
+///
+/// Foundation's `JSONEncoder` builds a tree of boxed values and then writes it; for a payload
+/// of a few hundred bytes that costs more than the rest of an outbox append. This encoder writes
+/// each value where it goes, and sorts an object's members once the object is complete (its
+/// members sit in the buffer as written; an object whose keys arrive out of order is rewritten
+/// once, sorted).
+///
+/// It covers what `Codable` types usually do: numbers, strings, booleans, `nil`, dates, arrays,
+/// objects and nested containers. Anything else (`Data`, `URL`, `Decimal`, super-encoders, a key
+/// encoded twice, a container reopened, a value encoding nothing, a float that is not finite, a
+/// container written after its parent moved on) makes it stop and encode the whole value again
+/// with ``Outbox/makeEncoder()``, so the result, or the error, is always Foundation's.
+package enum PayloadEncoder {
+    /// The payload's JSON.
+    /// - Throws: What `JSONEncoder` throws for the value (an `EncodingError`, or the value's own
+    ///   error).
+    package static func encode<Value: Encodable>(_ value: Value) throws -> [UInt8] {
+        let writer = PayloadWriter()
+        do {
+            try writer.encodeTopLevel(value)
+            if !writer.gaveUp { return writer.bytes }
+        } catch {
+            // A value's own error is the same when Foundation encodes it (it runs the same
+            // `encode(to:)`); this writer's refusal is not an error at all.
+            guard writer.gaveUp else { throw error }
+        }
+        return Array(try foundation.encode(value))
+    }
+
+    /// The encoder used for what ``PayloadWriter`` does not cover.
+    private static let foundation = Outbox.makeEncoder()
+}
+
+/// Why ``PayloadWriter`` stopped: never seen outside ``PayloadEncoder/encode(_:)``, which
+/// then encodes the value with Foundation.
+struct PayloadWriterGaveUp: Error {}
+
+/// The buffer and the open containers of one ``PayloadEncoder/encode(_:)``.
+///
+/// Containers are stacked: the innermost open one is on top. Writing to a container below the
+/// top closes the ones above it (a nested container is complete once its parent moves on);
+/// writing to a closed one gives up.
+final class PayloadWriter {
+    /// One open container.
+    struct Frame {
+        /// The container's identity, which its container values carry.
+        var id: Int
+        /// An object (`{`), or an array (`[`).
+        var isObject: Bool
+        /// Where its opening bracket sits in ``PayloadWriter/bytes``.
+        var start: Int
+        /// Where its members begin in ``PayloadWriter/members``.
+        var firstMember: Int
+        /// Members or elements written so far.
+        var count: Int
+        /// Opened by a value's encoder: only that encoder closes it, when the value's
+        /// `encode(to:)` returns.
+        var ownedByEncoder: Bool
+        /// The parent object's member this container is the value of, if any: its end is set
+        /// when this container closes.
+        var parentMember: Int?
+    }
+
+    /// A member of an open object, as written: `"key":value`, at `start..<end` of the buffer.
+    struct Member {
+        var key: String
+        var start: Int
+        var end: Int
+    }
+
+    // Unchecked: one encode uses a writer, on one thread, and no access to these overlaps
+    // another. The dynamic checks a class's stored properties get otherwise were a fifth of an
+    // encode's time.
+    @exclusivity(unchecked) var bytes: [UInt8] = []
+    @exclusivity(unchecked) private(set) var frames: [Frame] = []
+    @exclusivity(unchecked) private var members: [Member] = []
+    /// Where an object being sorted keeps a copy of its members' bytes.
+    @exclusivity(unchecked) private var scratch: [UInt8] = []
+    @exclusivity(unchecked) private var nextID = 0
+    /// Set when the value needs something this writer leaves to Foundation.
+    @exclusivity(unchecked) private(set) var gaveUp = false
+
+    init() {
+        bytes.reserveCapacity(512)
+    }
+
+    /// Records that this writer cannot go on, and returns the error that unwinds the value's
+    /// `encode(to:)` (for the methods that cannot throw, the flag alone is enough).
+    func giveUp() -> PayloadWriterGaveUp {
+        gaveUp = true
+        return PayloadWriterGaveUp()
+    }
+
+    func encodeTopLevel<Value: Encodable>(_ value: Value) throws {
+        if try writeSpecial(value) { return }
+        let encoder = PayloadValueEncoder(writer: self, parent: nil, path: [])
+        try value.encode(to: encoder)
+        try encoder.finish()
+        guard frames.isEmpty else { throw giveUp() }
+    }
+
+    // MARK: - Containers
+
+    /// Opens a container at the current position.
+    /// - Returns: Its identity.
+    func open(object: Bool, ownedByEncoder: Bool, parentMember: Int? = nil) -> Int {
+        nextID += 1
+        frames.append(Frame(id: nextID, isObject: object, start: bytes.count, firstMember: members.count, count: 0,
+                            ownedByEncoder: ownedByEncoder, parentMember: parentMember))
+        bytes.append(object ? UInt8(ascii: "{") : UInt8(ascii: "["))
+        return nextID
+    }
+
+    /// Makes container `id` the innermost open one, closing the nested containers above it.
+    /// - Throws: When it is closed, or a value's encoder above it is still running.
+    func prepare(_ id: Int) throws {
+        guard !gaveUp else { throw PayloadWriterGaveUp() }
+        if let top = frames.last, top.id == id { return }
+        guard let index = frames.lastIndex(where: { $0.id == id }) else { throw giveUp() }
+        while frames.count > index + 1 {
+            guard !frames[frames.count - 1].ownedByEncoder else { throw giveUp() }
+            try closeTop()
+        }
+    }
+
+    /// Closes the innermost open container, sorting an object's members.
+    func closeTop() throws {
+        let frame = frames.removeLast()
+        if frame.isObject {
+            try sortMembers(of: frame)
+            members.removeSubrange(frame.firstMember...)
+            bytes.append(UInt8(ascii: "}"))
+        } else {
+            bytes.append(UInt8(ascii: "]"))
+        }
+        if let parentMember = frame.parentMember {
+            members[parentMember].end = bytes.count
+        }
+    }
+
+    /// Closes the container a value's encoder opened, with everything opened inside it.
+    func close(ownedBy id: Int) throws {
+        guard !gaveUp, let index = frames.lastIndex(where: { $0.id == id }) else { throw giveUp() }
+        while frames.count > index + 1 {
+            guard !frames[frames.count - 1].ownedByEncoder else { throw giveUp() }
+            try closeTop()
+        }
+        try closeTop()
+    }
+
+    /// Rewrites an object's members in key order, as `JSONEncoder` with `.sortedKeys` gives
+    /// them (by `String`'s `<`). Objects have few members: an insertion sort, in place.
+    private func sortMembers(of frame: Frame) throws {
+        let first = frame.firstMember, end = members.count
+        guard end - first > 1 else { return }
+        var sorted = true
+        for index in (first + 1)..<end where !(members[index - 1].key < members[index].key) {
+            guard members[index - 1].key != members[index].key else { throw giveUp() }
+            sorted = false
+        }
+        if sorted { return }
+        for index in (first + 1)..<end {
+            let member = members[index]
+            var slot = index
+            while slot > first, member.key < members[slot - 1].key {
+                members[slot] = members[slot - 1]
+                slot -= 1
+            }
+            members[slot] = member
+        }
+        for index in (first + 1)..<end where members[index - 1].key == members[index].key {
+            throw giveUp()
+        }
+        let base = frame.start + 1
+        scratch.removeAll(keepingCapacity: true)
+        scratch.append(contentsOf: bytes[base...])
+        bytes.removeLast(bytes.count - base)
+        for index in first..<end {
+            if index > first { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(contentsOf: scratch[(members[index].start - base)..<(members[index].end - base)])
+        }
+    }
+
+    /// Starts a member of object `id`: the separator, the key and the colon.
+    /// - Returns: The member's index, for ``endMember(_:)``.
+    func beginMember(of id: Int, key: String) throws -> Int {
+        try prepare(id)
+        if frames[frames.count - 1].count > 0 { bytes.append(UInt8(ascii: ",")) }
+        frames[frames.count - 1].count += 1
+        members.append(Member(key: key, start: bytes.count, end: -1))
+        writeString(key)
+        bytes.append(UInt8(ascii: ":"))
+        return members.count - 1
+    }
+
+    func endMember(_ index: Int) {
+        members[index].end = bytes.count
+    }
+
+    /// Starts an element of array `id`: the separator.
+    func beginElement(of id: Int) throws {
+        try prepare(id)
+        if frames[frames.count - 1].count > 0 { bytes.append(UInt8(ascii: ",")) }
+        frames[frames.count - 1].count += 1
+    }
+
+    // MARK: - Values
+
+    /// Writes a value that needs no encoder of its own (a string, a number, a date…).
+    /// - Returns: Whether it did; false for a value that encodes itself.
+    /// - Throws: For a value Foundation treats specially and this writer does not.
+    func writeSpecial<Value: Encodable>(_ value: Value) throws -> Bool {
+        // Metatype comparisons, not casts: in unspecialized generic code a cast is a runtime
+        // call, one per candidate type.
+        let type = Value.self
+        if type == String.self {
+            writeString(unsafeBitCast(value, to: String.self))
+        } else if type == Int.self {
+            writeInteger(Int64(unsafeBitCast(value, to: Int.self)))
+        } else if type == Int64.self {
+            writeInteger(unsafeBitCast(value, to: Int64.self))
+        } else if type == Date.self {
+            writeInteger(unsafeBitCast(value, to: Date.self).millisecondsSince1970)
+        } else if type == Bool.self {
+            writeBool(unsafeBitCast(value, to: Bool.self))
+        } else if type == Double.self {
+            try writeDouble(unsafeBitCast(value, to: Double.self))
+        } else if type == Data.self || type == URL.self || type == Decimal.self {
+            throw giveUp()
+        } else {
+            return false
+        }
+        return true
+    }
+
+    /// Writes a value at the current position, with an encoder of its own when it needs one.
+    /// - Parameter path: The keys from `parent`'s coding path to the value, asked for only when
+    ///   the value needs an encoder.
+    func write<Value: Encodable>(_ value: Value, parent: PayloadValueEncoder, path: () -> [any CodingKey]) throws {
+        if try writeSpecial(value) { return }
+        let encoder = PayloadValueEncoder(writer: self, parent: parent, path: path())
+        try value.encode(to: encoder)
+        try encoder.finish()
+    }
+
+    func writeNull() {
+        bytes.append(contentsOf: [UInt8(ascii: "n"), UInt8(ascii: "u"), UInt8(ascii: "l"), UInt8(ascii: "l")])
+    }
+
+    func writeBool(_ value: Bool) {
+        if value {
+            bytes.append(contentsOf: [UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "u"), UInt8(ascii: "e")])
+        } else {
+            bytes.append(contentsOf: [UInt8(ascii: "f"), UInt8(ascii: "a"), UInt8(ascii: "l"), UInt8(ascii: "s"), UInt8(ascii: "e")])
+        }
+    }
+
+    func writeInteger(_ value: Int64) {
+        if value < 0 {
+            bytes.append(UInt8(ascii: "-"))
+        }
+        writeUnsigned(value.magnitude)
+    }
+
+    func writeUnsigned(_ value: UInt64) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)   // 24 bytes: the 20 digits of UInt64.max
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                count += 1
+                buffer[24 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            bytes.append(contentsOf: buffer[(24 - count)...])
+        }
+    }
+
+    /// A double as `JSONEncoder` writes it: Swift's shortest round-trip form, without a `.0`
+    /// tail. Not-finite values are Foundation's to refuse.
+    func writeDouble(_ value: Double) throws {
+        guard value.isFinite else { throw giveUp() }
+        writeNumberText(value.description)
+    }
+
+    func writeFloat(_ value: Float) throws {
+        guard value.isFinite else { throw giveUp() }
+        writeNumberText(value.description)
+    }
+
+    private func writeNumberText(_ text: String) {
+        let utf8 = text.utf8
+        if utf8.count > 2, utf8.last == UInt8(ascii: "0"), utf8[utf8.index(utf8.endIndex, offsetBy: -2)] == UInt8(ascii: ".") {
+            bytes.append(contentsOf: utf8.dropLast(2))
+        } else {
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
+    /// A string literal escaped as `JSONEncoder` escapes it with `.withoutEscapingSlashes`: the
+    /// quote, the backslash and control characters; everything else as its UTF-8 bytes.
+    func writeString(_ string: String) {
+        bytes.append(UInt8(ascii: "\""))
+        var string = string
+        string.withUTF8 { text in
+            var plain = 0
+            for (index, byte) in text.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: text[plain..<index]))
+                plain = index + 1
+                bytes.append(UInt8(ascii: "\\"))
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(byte)
+                case 0x08: bytes.append(UInt8(ascii: "b"))
+                case 0x0C: bytes.append(UInt8(ascii: "f"))
+                case 0x0A: bytes.append(UInt8(ascii: "n"))
+                case 0x0D: bytes.append(UInt8(ascii: "r"))
+                case 0x09: bytes.append(UInt8(ascii: "t"))
+                default:
+                    let hex = Array("0123456789abcdef".utf8)
+                    bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                }
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: text[plain...]))
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}
