@@ -46,16 +46,16 @@ public struct Outbox: Sendable {
         }
         try TopicName.validate(event.topic)
         try validate(event)
-        let payload: [UInt8]
+        let payload: String
         do {
             payload = try PayloadEncoder.encode(event.payload)
         } catch {
             throw RunnelError(.invalidEvent, "cannot encode the payload of \(event.type) on topic \(event.topic) as JSON: \(error)")
         }
-        guard payload.count <= limits.maximumPayloadBytes else {
+        guard payload.utf8.count <= limits.maximumPayloadBytes else {
             throw RunnelError(
                 .invalidEvent,
-                "the payload of \(event.type) on topic \(event.topic) is \(payload.count) bytes of JSON, over the outbox limit of \(limits.maximumPayloadBytes) bytes",
+                "the payload of \(event.type) on topic \(event.topic) is \(payload.utf8.count) bytes of JSON, over the outbox limit of \(limits.maximumPayloadBytes) bytes",
                 hint: "Keep large content in a business table and put its id in the event, or raise OutboxLimits.maximumPayloadBytes")
         }
         // Written by hand: a JSONEncoder pass costs more than the rest of an append of a
@@ -69,7 +69,7 @@ public struct Outbox: Sendable {
         do {
             try statement.execute(arguments: [
                 event.topic, event.key, event.type, event.schemaVersion,
-                String(decoding: payload, as: UTF8.self), headers,
+                payload, headers,
                 event.eventTime.millisecondsSince1970, Date().millisecondsSince1970,
             ])
         } catch let error as DatabaseError where error.resultCode == .SQLITE_READONLY {

@@ -18,21 +18,31 @@ package enum PayloadEncoder {
     /// The payload's JSON.
     /// - Throws: What `JSONEncoder` throws for the value (an `EncodingError`, or the value's own
     ///   error).
-    package static func encode<Value: Encodable>(_ value: Value) throws -> [UInt8] {
-        let writer = PayloadWriter()
+    package static func encode<Value: Encodable>(_ value: Value) throws -> String {
+        let writer = spare.withLock { spare in
+            defer { spare = nil }
+            return spare
+        } ?? PayloadWriter()
+        defer {
+            if writer.reset() { spare.withLock { $0 = writer } }
+        }
         do {
             try writer.encodeTopLevel(value)
-            if !writer.gaveUp { return writer.bytes }
+            if !writer.gaveUp { return String(decoding: writer.bytes, as: UTF8.self) }
         } catch {
             // A value's own error is the same when Foundation encodes it (it runs the same
             // `encode(to:)`); this writer's refusal is not an error at all.
             guard writer.gaveUp else { throw error }
         }
-        return Array(try foundation.encode(value))
+        return String(decoding: try foundation.encode(value), as: UTF8.self)
     }
 
     /// The encoder used for what ``PayloadWriter`` does not cover.
     private static let foundation = Outbox.makeEncoder()
+
+    /// A writer kept for the next encode: making one (the object and its four arrays) cost a
+    /// tenth of a small payload's encode. Appends on other threads meanwhile make their own.
+    private static let spare = Locked<PayloadWriter?>(nil)
 }
 
 /// Why ``PayloadWriter`` stopped: never seen outside ``PayloadEncoder/encode(_:)``, which
@@ -44,7 +54,10 @@ struct PayloadWriterGaveUp: Error {}
 /// Containers are stacked: the innermost open one is on top. Writing to a container below the
 /// top closes the ones above it (a nested container is complete once its parent moves on);
 /// writing to a closed one gives up.
-final class PayloadWriter {
+final class PayloadWriter: @unchecked Sendable {
+    // @unchecked: a writer serves one encode at a time; between encodes it is handed over
+    // through ``PayloadEncoder``'s lock.
+
     /// One open container.
     struct Frame {
         /// The container's identity, which its container values carry.
@@ -86,6 +99,18 @@ final class PayloadWriter {
 
     init() {
         bytes.reserveCapacity(512)
+    }
+
+    /// Empties the writer for another encode.
+    /// - Returns: Whether it is worth keeping: false once a large payload has grown its buffer.
+    func reset() -> Bool {
+        bytes.removeAll(keepingCapacity: true)
+        frames.removeAll(keepingCapacity: true)
+        members.removeAll(keepingCapacity: true)
+        scratch.removeAll(keepingCapacity: true)
+        nextID = 0
+        gaveUp = false
+        return bytes.capacity <= 64 * 1024 && scratch.capacity <= 64 * 1024
     }
 
     /// Records that this writer cannot go on, and returns the error that unwinds the value's

@@ -331,7 +331,7 @@ extension OutboxOverheadScenario {
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                         """).execute(arguments: [
                             NetworkTopic.memberActivity, String(activity.memberId), "ActivityRecorded", 1,
-                            String(decoding: payload, as: UTF8.self), nil as String?,
+                            payload, nil as String?,
                             activity.at.millisecondsSince1970, Date().millisecondsSince1970,
                         ])
                     insert = clock.now - inserting
