@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 #if canImport(GRDBSQLite)
 import GRDBSQLite
 #else
@@ -29,12 +34,16 @@ struct PendingRow {
         // the cursor rests on it.
         let cursor = try Row.fetchCursor(statement, arguments: [limit])
         let handle = statement.sqliteStatement
+        // Most rows repeat the row before's topic and type: those share its strings rather
+        // than each making its own (a type name over 15 bytes is a heap allocation, freed
+        // again when the cycle ends).
+        var topic = "", type = ""
         while try cursor.next() != nil {
             rows.append(PendingRow(
                 id: sqlite3_column_int64(handle, 0),
-                topic: text(handle, 1) ?? "",
+                topic: text(handle, 1, sameAs: &topic),
                 key: bytes(handle, 2),
-                type: text(handle, 3) ?? "",
+                type: text(handle, 3, sameAs: &type),
                 schemaVersion: sqlite3_column_int64(handle, 4),
                 payload: bytes(handle, 5) ?? [],
                 headers: text(handle, 6),
@@ -49,6 +58,20 @@ struct PendingRow {
         let count = Int(sqlite3_column_bytes(handle, column))
         guard count > 0, let start = sqlite3_column_blob(handle, column) else { return [] }
         return Array(UnsafeRawBufferPointer(start: start, count: count))
+    }
+
+    /// A NOT NULL text column's value: `last` when the column holds the same bytes, else the
+    /// column's text, which becomes `last`.
+    private static func text(_ handle: OpaquePointer, _ column: Int32, sameAs last: inout String) -> String {
+        if let start = sqlite3_column_text(handle, column) {
+            let count = Int(sqlite3_column_bytes(handle, column))
+            var candidate = last
+            let same = candidate.utf8.count == count
+                && (count == 0 || candidate.withUTF8 { memcmp($0.baseAddress!, start, count) == 0 })
+            if same { return last }
+        }
+        last = text(handle, column) ?? ""
+        return last
     }
 
     private static func text(_ handle: OpaquePointer, _ column: Int32) -> String? {
