@@ -170,8 +170,21 @@ import Testing
         }
     }
 
+    /// Catches a member's error and goes on.
+    struct CatchesItsOwnError: Encodable {
+        enum Keys: String, CodingKey { case a, b, c }
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(1, forKey: .a)
+            do {
+                try container.encode(Refuses(), forKey: .b)
+            } catch {}
+            try container.encode(3, forKey: .c)
+        }
+    }
+
     @Test func valuesTheWriterDoesNotCoverGetFoundationsBytes() throws {
-        for value in [WithData() as any Encodable, TwiceKeyed(), LateNested(), Derived(), TwoContainers(), [Int128(5)]] {
+        for value in [WithData() as any Encodable, TwiceKeyed(), LateNested(), Derived(), TwoContainers(), [Int128(5)], CatchesItsOwnError()] {
             let both = try encodeBoth(value)
             #expect(both.ours == both.foundation, "\(value)")
             #expect(both.gaveUp, "\(value) was written without Foundation")

@@ -107,7 +107,7 @@ struct PayloadKeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     /// Writes one member: the key, then what `value` writes.
     private func member(_ key: Key, _ value: () throws -> Void) throws {
         let index = try writer.beginMember(of: id, key: key.stringValue)
-        try value()
+        try writer.failing(value)
         writer.endMember(index)
     }
 
@@ -179,7 +179,7 @@ struct PayloadUnkeyedContainer: UnkeyedEncodingContainer {
         let writer = writer
         try writer.beginElement(of: id)
         count += 1
-        try value(writer)
+        try writer.failing { try value(writer) }
     }
 
     mutating func encodeNil() throws { try element { $0.writeNull() } }
@@ -239,7 +239,7 @@ struct PayloadSingleValueContainer: SingleValueEncodingContainer {
 
     private func single(_ value: () throws -> Void) throws {
         try encoder.willWriteSingleValue()
-        try value()
+        try writer.failing(value)
     }
 
     mutating func encodeNil() throws { try single { writer.writeNull() } }

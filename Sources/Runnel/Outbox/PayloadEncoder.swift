@@ -120,6 +120,19 @@ final class PayloadWriter: @unchecked Sendable {
         return PayloadWriterGaveUp()
     }
 
+    /// Runs `write`, giving up when it throws: a value's error leaves a member half written,
+    /// and if the value's own code catches the error and goes on, what to make of that is
+    /// Foundation's to say.
+    @inline(__always)
+    func failing(_ write: () throws -> Void) throws {
+        do {
+            try write()
+        } catch {
+            gaveUp = true
+            throw error
+        }
+    }
+
     func encodeTopLevel<Value: Encodable>(_ value: Value) throws {
         if try writeSpecial(value) { return }
         let encoder = PayloadValueEncoder(writer: self, parent: nil, path: [])
