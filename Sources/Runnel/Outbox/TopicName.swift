@@ -33,7 +33,7 @@ package enum TopicName {
             throw RunnelError(.invalidTopic, "the topic name \"\(name)\" contains \(describe(bad)), which topic names may not hold",
                               hint: "Use only letters a-z and A-Z, digits, '.', '_' and '-' (topic names become folder names)")
         }
-        if let file = reservedNames.first(where: { name == $0 || name.hasPrefix($0 + ".") }) {
+        if let file = reservedNames.first(where: { name == $0 || name.hasPrefix($0) && name.utf8.dropFirst($0.utf8.count).first == UInt8(ascii: ".") }) {
             throw RunnelError(.invalidTopic, "the topic name \"\(name)\" collides with the log's own file \(file) in log/ (or the copy it writes aside, \(file).tmp)",
                               hint: "Pick another name: a topic name may start with '.', but may not be \(reservedNames.sorted().joined(separator: " or ")) or start with one of them and a '.'")
         }
