@@ -84,6 +84,24 @@ import Testing
         try expectWrittenAlike(other)
     }
 
+    /// Appends on many threads at once: each encode has a writer of its own (the spare one is
+    /// handed to one encode at a time), so no payload takes another's bytes.
+    @Test func encodesOnManyThreadsAtOnceEachGetTheirOwnBytes() throws {
+        let mismatches = Locked(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { thread in
+            for index in 0..<300 {
+                var value = Everything()
+                value.text = "thread \(thread), payload \(index)"
+                value.int = thread * 1_000 + index
+                value.inners = Array(repeating: value.inner, count: index % 4)
+                let ours = (try? PayloadEncoder.encode(value)) ?? ""
+                let foundation = (try? Outbox.makeEncoder().encode(value)).map { String(decoding: $0, as: UTF8.self) }
+                if ours != foundation { mismatches.withLock { $0 += 1 } }
+            }
+        }
+        #expect(mismatches.withLock { $0 } == 0)
+    }
+
     @Test func topLevelValuesOfEveryKindAreWrittenAsFoundationWritesThem() throws {
         try expectWrittenAlike("a \"string\" / with a slash")
         try expectWrittenAlike(42)

@@ -158,6 +158,12 @@ final class PayloadWriter: @unchecked Sendable {
     func prepare(_ id: Int) throws {
         guard !gaveUp else { throw PayloadWriterGaveUp() }
         if let top = frames.last, top.id == id { return }
+        try closeNested(above: id)
+    }
+
+    /// Closes the nested containers opened above container `id`.
+    /// - Throws: When `id` is closed, or a value's encoder above it is still running.
+    private func closeNested(above id: Int) throws {
         guard let index = frames.lastIndex(where: { $0.id == id }) else { throw giveUp() }
         while frames.count > index + 1 {
             guard !frames[frames.count - 1].ownedByEncoder else { throw giveUp() }
@@ -182,11 +188,8 @@ final class PayloadWriter: @unchecked Sendable {
 
     /// Closes the container a value's encoder opened, with everything opened inside it.
     func close(ownedBy id: Int) throws {
-        guard !gaveUp, let index = frames.lastIndex(where: { $0.id == id }) else { throw giveUp() }
-        while frames.count > index + 1 {
-            guard !frames[frames.count - 1].ownedByEncoder else { throw giveUp() }
-            try closeTop()
-        }
+        guard !gaveUp else { throw giveUp() }
+        try closeNested(above: id)
         try closeTop()
     }
 
@@ -195,12 +198,8 @@ final class PayloadWriter: @unchecked Sendable {
     private func sortMembers(of frame: Frame) throws {
         let first = frame.firstMember, end = members.count
         guard end - first > 1 else { return }
-        var sorted = true
-        for index in (first + 1)..<end where !(members[index - 1].key < members[index].key) {
-            guard members[index - 1].key != members[index].key else { throw giveUp() }
-            sorted = false
-        }
-        if sorted { return }
+        // Keys in strictly increasing order need nothing more (and hold no duplicate).
+        if ((first + 1)..<end).allSatisfy({ members[$0 - 1].key < members[$0].key }) { return }
         for index in (first + 1)..<end {
             let member = members[index]
             var slot = index

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 #if canImport(GRDBSQLite)
 import GRDBSQLite
 #else
@@ -66,9 +61,9 @@ struct PendingRow {
         if let start = sqlite3_column_text(handle, column) {
             let count = Int(sqlite3_column_bytes(handle, column))
             var candidate = last
-            let same = candidate.utf8.count == count
-                && (count == 0 || candidate.withUTF8 { memcmp($0.baseAddress!, start, count) == 0 })
-            if same { return last }
+            if candidate.withUTF8({ RawBytes.equal(UnsafeRawBufferPointer($0), UnsafeRawBufferPointer(start: start, count: count)) }) {
+                return last
+            }
         }
         last = text(handle, column) ?? ""
         return last
