@@ -112,6 +112,36 @@ struct KafkaFixture {
         }
     }
 
+    /// Recovery and `verify` check records without copying them out (`check`); it must refuse
+    /// exactly what decoding them refuses. Every byte of the records section of a batch with
+    /// nulls and headers is set to a few values (the CRC does not matter here: neither reads it).
+    @Test func checkingRecordsInPlaceRefusesWhatDecodingThemRefuses() throws {
+        let fixture = try KafkaFixture("kafka-recordbatch-v2-nulls")
+        let batch = Array(fixture.bytes[0..<fixture.batches[0].batch_bytes])
+        func verdicts(_ bytes: [UInt8]) -> (check: RecordBatch.Problem?, decode: RecordBatch.Problem?) {
+            bytes.withUnsafeBytes { raw in
+                guard let header = try? RecordBatch.header(raw, at: 0) else { return (nil, nil) }
+                var problems: (RecordBatch.Problem?, RecordBatch.Problem?) = (nil, nil)
+                do throws(RecordBatch.Problem) { try RecordBatch.check(raw, at: 0, header: header) } catch { problems.0 = error }
+                do throws(RecordBatch.Problem) { _ = try RecordBatch.records(raw, at: 0, header: header) } catch { problems.1 = error }
+                return problems
+            }
+        }
+        #expect(verdicts(batch).check == nil)
+        var refused = 0
+        for position in RecordBatch.headerSize..<batch.count {
+            for value: UInt8 in [0x00, 0x01, 0x7F, 0x80, 0xFF, batch[position] ^ 0x02] {
+                var changed = batch
+                changed[position] = value
+                let (check, decode) = verdicts(changed)
+                #expect(check == decode, "byte \(position) set to \(value): check \(String(describing: check)), decode \(String(describing: decode))")
+                if check != nil { refused += 1 }
+            }
+        }
+        // The changes do reach the checks: many of them make records that do not parse.
+        #expect(refused > 100)
+    }
+
     @Test func roundTripOfNullsEmptiesAndLargeValues() throws {
         let records = [
             LogRecord(timestamp: 5, key: nil, value: nil),

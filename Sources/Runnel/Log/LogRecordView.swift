@@ -56,7 +56,7 @@ package struct LogRecordView {
     /// Calls `body` with each header's key and value (nil for a null value), in place.
     package func forEachHeader(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer?) -> Void) {
         // The batch passed its CRC; a malformed header section just ends the walk here, and
-        // `ownedRecord()` (used by recovery and verify) reports it.
+        // recovery and verify (``RecordBatch/check(_:at:header:)``) report it.
         try? walkHeaders(body)
     }
 
@@ -98,6 +98,11 @@ package struct LogRecordView {
     /// An owned copy of the record, headers included as far as they parse.
     package var record: LogRecord {
         (try? ownedRecord()) ?? LogRecord(offset: offset, timestamp: timestamp, key: key.map { Array($0) }, value: value.map { Array($0) })
+    }
+
+    /// Checks that the headers parse and fill the record, copying nothing.
+    func checkHeaders() throws(RecordBatch.Problem) {
+        try walkHeaders { _, _ in }
     }
 
     /// An owned copy of the record, failing when its headers do not parse.

@@ -439,7 +439,7 @@ final class LogSegment: @unchecked Sendable {
         do {
             try forEachBatch(from: start, verify: true) { header, batch, at in
                 do {
-                    _ = try RecordBatch.records(batch, at: 0, header: header)
+                    try RecordBatch.check(batch, at: 0, header: header)
                 } catch let problem as RecordBatch.Problem {
                     throw SegmentDamage(file: log.url, position: at, problem: problem)
                 }

@@ -322,7 +322,7 @@ package final class PartitionLog: @unchecked Sendable {
             do {
                 try segment.forEachBatch(from: 0, verify: true) { header, batch, position in
                     do {
-                        _ = try RecordBatch.records(batch, at: 0, header: header)
+                        try RecordBatch.check(batch, at: 0, header: header)
                     } catch let problem as RecordBatch.Problem {
                         throw SegmentDamage(file: segment.log.url, position: position, problem: problem)
                     }

@@ -299,6 +299,21 @@ package enum RecordBatch {
         return true
     }
 
+    /// Checks every field of every record of a batch whose header has been read, as
+    /// ``records(_:at:header:)`` does, without copying any of them out.
+    package static func check(_ bytes: UnsafeRawBufferPointer, at position: Int, header: RecordBatchHeader) throws(Problem) {
+        do {
+            _ = try forEachRecord(bytes, at: position, header: header) { view in
+                try view.checkHeaders()
+                return true
+            }
+        } catch let problem as Problem {
+            throw problem
+        } catch {
+            throw .badRecords("\(error)")
+        }
+    }
+
     /// Decodes the records of a batch whose header has been read, checking every field.
     package static func records(_ bytes: UnsafeRawBufferPointer, at position: Int, header: RecordBatchHeader) throws(Problem) -> [LogRecord] {
         var records: [LogRecord] = []
