@@ -217,6 +217,8 @@ public final class Log: @unchecked Sendable {
 /// A topic: its settings and partitions.
 package final class LogTopic: Sendable {
     static let configurationFile = "topic.json"
+    /// The most partitions of a topic opened at once.
+    static let openThreads = 16
     package let name: String
     package let configuration: TopicConfiguration
     package let partitions: [PartitionLog]
@@ -253,10 +255,11 @@ package final class LogTopic: Sendable {
                               hint: "Fix topic.json: \(error.hint ?? "see docs/log-format.md for the limits")")
         }
         // Partitions open side by side, as Kafka's recovery threads do: each checks its own
-        // tail and fsyncs its own files, so their reads and fsyncs overlap. The first failure,
-        // by partition, is the one thrown.
+        // tail and fsyncs its own files, so their reads and fsyncs overlap, on a thread each
+        // (up to a limit) rather than one per core, as they mostly wait for the disk. The first
+        // failure, by partition, is the one thrown.
         let opened = Locked([Result<(PartitionLog, RecoveryReport?), any Error>?](repeating: nil, count: configuration.partitions))
-        DispatchQueue.concurrentPerform(iterations: configuration.partitions) { index in
+        ParallelThreads.forEach(configuration.partitions, limit: Self.openThreads) { index in
             let result = Result {
                 try PartitionLog.open(topic: name, partition: index, folder: folder.appendingPathComponent(String(index)),
                                       configuration: configuration, writable: writable, clean: clean)

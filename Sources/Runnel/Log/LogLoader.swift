@@ -122,10 +122,9 @@ struct LogLoader {
             }
         }
         guard changed else { return }
-        // What was checked becomes the new checkpoint.
-        let active = loaded.segments.active
-        try active.sync()
-        try RecoveryCheckpoint.end(of: active).write(in: folder)
+        // What was checked becomes the new checkpoint: `recover` has fsynced each segment it
+        // checked and changed, and the checkpoint's write fsyncs the folder.
+        try RecoveryCheckpoint.end(of: loaded.segments.active).write(in: folder)
         loaded.report = report
     }
 
