@@ -16,6 +16,10 @@ import Foundation
 /// of the value being decoded, and ``retained`` also holds the paths made for nested containers.
 /// Like the pointer `withUnsafeBytes` hands out, a decoder or container must not be kept after
 /// `init(from:)` returns.
+///
+/// Its stored properties skip Swift's dynamic exclusivity checks (`@exclusivity(unchecked)`):
+/// a decoder serves one decode at a time on one thread, and the checks cost more per event
+/// than the accesses they guard.
 final class JSONTapeDecoder {
     /// The document, in storage of its own: a decoder that ``EventDecoder/Scratch`` keeps from
     /// one document to the next points it at each in turn, and the containers over the root
@@ -26,17 +30,17 @@ final class JSONTapeDecoder {
     private let ownsDocumentStorage: Bool
     /// The tape index of the value that `container(keyedBy:)`, `unkeyedContainer()` and
     /// `singleValueContainer()` read.
-    private(set) var current: Int
+    @exclusivity(unchecked) private(set) var current: Int
     /// The coding path of ``current``; nil at the root.
-    private(set) var currentPath: JSONCodingPath?
+    @exclusivity(unchecked) private(set) var currentPath: JSONCodingPath?
     /// Paths of nested containers and decoders handed out by `superDecoder()`, kept alive until
     /// this decoder goes away, because containers refer to them without retaining them.
-    private var retained: [AnyObject] = []
+    @exclusivity(unchecked) private var retained: [AnyObject] = []
     /// Whether this decoder is kept for document after document and keeps its root containers.
     private let keepsRootContainers: Bool
     /// For a kept decoder, the `KeyedDecodingContainer` made over the root object for each key
     /// type, as its one reference (the standard library's box; see ``keyedContainer(keyedBy:at:path:)``).
-    private var rootContainers: [(key: ObjectIdentifier, container: AnyObject)] = []
+    @exclusivity(unchecked) private var rootContainers: [(key: ObjectIdentifier, container: AnyObject)] = []
 
     /// A decoder for one document.
     convenience init(document: JSONDocument, current: Int, path: JSONCodingPath?) {

@@ -44,6 +44,21 @@ struct IntegerSlotTable {
     }
 
     /// Sets (key, start) to `value`; nil removes it.
+    /// The value for a key and window start, not retained: valid while the table holds it.
+    /// The per-event path uses this, because retaining a slot writes its reference count, an
+    /// atomic write to a cache line that is usually not in the cache yet and that the processor
+    /// cannot overlap with the reads that follow; a plain read of the slot's fields can.
+    func unretainedValue(key: Int64, start: Int64) -> Unmanaged<AnyObject>? {
+        entries.withUnsafeBufferPointer { entries in
+            var index = home(key: key, start: start)
+            while let value = entries[index].value {
+                if entries[index].key == key, entries[index].start == start { return Unmanaged.passUnretained(value) }
+                index = (index + 1) & mask
+            }
+            return nil
+        }
+    }
+
     mutating func set(_ value: AnyObject?, key: Int64, start: Int64) {
         var index = home(key: key, start: start)
         while entries[index].value != nil {

@@ -80,7 +80,8 @@ final class PipelineGraph {
     /// Whether the graph was compiled only to check the pipeline.
     var isCheckOnly: Bool { runningStore == nil }
     private(set) var bindings: [Binding] = []
-    var inputs: [Input] = []
+    /// Unchecked exclusivity: read and moved for every event, by the runner's thread alone.
+    @exclusivity(unchecked) var inputs: [Input] = []
     private(set) var operators: [any PipelineOperator] = []
     /// Read views the pipeline writes, by name, with their columns and primary keys.
     private(set) var views: [String: ReadViewTable] = [:]
