@@ -76,39 +76,39 @@ package enum RecordBatch {
     static func encode(_ records: some Collection<LogRecord>, baseOffset: Int64, keepingOffsets: Bool = false, lastOffsetDelta: Int32? = nil,
                        into writer: inout ByteWriter) {
         precondition(!records.isEmpty, "a batch holds at least one record")
-        let start = writer.count
         let firstTimestamp = records.first!.timestamp
         var maxTimestamp = Int64.min
         for record in records where record.timestamp > maxTimestamp { maxTimestamp = record.timestamp }
-
-        writer.int64(baseOffset)
-        writer.int32(0)                                // batch length, set below
-        writer.int32(0)                                // partition leader epoch
-        writer.int8(magic)
-        writer.int32(0)                                // CRC, set below
-        writer.int16(0)                                // attributes: no compression, CreateTime
         let lastDelta = keepingOffsets ? max(lastOffsetDelta ?? 0, Int32(records.reversed().first!.offset - baseOffset)) : Int32(records.count - 1)
-        writer.int32(lastDelta)                        // last offset delta
-        writer.int64(firstTimestamp)
-        writer.int64(maxTimestamp)
-        writer.int64(-1)                               // producer id
-        writer.int16(-1)                               // producer epoch
-        writer.int32(-1)                               // base sequence
-        writer.int32(Int32(records.count))
 
-        // Sizes first, then one buffer of exactly that size filled by a pointer walk: appending
-        // byte by byte costs more than everything else in encoding a small record.
+        // Sizes first, then one buffer of exactly the batch's size filled by a pointer walk:
+        // appending byte by byte costs more than everything else in encoding a small record,
+        // and a buffer of the records alone would be copied once more behind the header.
         var bodies: [Int] = []
         bodies.reserveCapacity(records.count)
-        var total = 0
+        var total = headerSize
         for (delta, record) in records.enumerated() {
             let offsetDelta = keepingOffsets ? Int64(record.offset - baseOffset) : Int64(delta)
             let body = bodySize(record, timestampDelta: record.timestamp - firstTimestamp, offsetDelta: offsetDelta)
             bodies.append(body)
             total += ByteWriter.varintSize(Int64(body)) + body
         }
-        let recordBytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
-            var cursor = RawCursor(UnsafeMutableRawPointer(buffer.baseAddress!))
+        let batch = [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+            let start = UnsafeMutableRawPointer(buffer.baseAddress!)
+            var cursor = RawCursor(start)
+            cursor.int64(baseOffset)
+            cursor.int32(Int32(total - logOverhead))   // batch length
+            cursor.int32(0)                            // partition leader epoch
+            cursor.byte(UInt8(bitPattern: magic))
+            cursor.int32(0)                            // CRC, set below
+            cursor.int16(0)                            // attributes: no compression, CreateTime
+            cursor.int32(lastDelta)                    // last offset delta
+            cursor.int64(firstTimestamp)
+            cursor.int64(maxTimestamp)
+            cursor.int64(-1)                           // producer id
+            cursor.int16(-1)                           // producer epoch
+            cursor.int32(-1)                           // base sequence
+            cursor.int32(Int32(records.count))
             for (delta, record) in records.enumerated() {
                 let offsetDelta = keepingOffsets ? Int64(record.offset - baseOffset) : Int64(delta)
                 cursor.varlong(Int64(bodies[delta]))
@@ -127,13 +127,17 @@ package enum RecordBatch {
                     cursor.field(header.value)
                 }
             }
-            precondition(cursor.pointer == UnsafeMutableRawPointer(buffer.baseAddress!) + total, "record sizes and bytes written disagree")
+            precondition(cursor.pointer == start + total, "record sizes and bytes written disagree")
+            let crc = CRC32C.checksum(UnsafeRawBufferPointer(start: start + crcStart, count: total - crcStart))
+            var crcField = RawCursor(start + 17)
+            crcField.int32(Int32(bitPattern: crc))
             initialized = total
         }
-        writer.append(recordBytes)
-        writer.setInt32(Int32(writer.count - start - logOverhead), at: start + 8)
-        let crc = writer.bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[(start + crcStart)...])) }
-        writer.setInt32(Int32(bitPattern: crc), at: start + 17)
+        if writer.count == 0 {
+            writer.bytes = batch
+        } else {
+            writer.append(batch)
+        }
     }
 
     /// Appends a batch with no records that covers the offsets `baseOffset` to
@@ -188,6 +192,22 @@ package enum RecordBatch {
         mutating func byte(_ value: UInt8) {
             pointer.storeBytes(of: value, as: UInt8.self)
             pointer += 1
+        }
+
+        /// Big-endian fixed-width integers, for the batch header.
+        mutating func int16(_ value: Int16) {
+            pointer.storeBytes(of: UInt16(bitPattern: value).bigEndian, as: UInt16.self)
+            pointer += 2
+        }
+
+        mutating func int32(_ value: Int32) {
+            pointer.storeBytes(of: UInt32(bitPattern: value).bigEndian, as: UInt32.self)
+            pointer += 4
+        }
+
+        mutating func int64(_ value: Int64) {
+            pointer.storeBytes(of: UInt64(bitPattern: value).bigEndian, as: UInt64.self)
+            pointer += 8
         }
 
         /// A zig-zag varint (Kafka's varint and varlong share the encoding).
