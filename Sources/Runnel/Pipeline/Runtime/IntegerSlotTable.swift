@@ -43,11 +43,9 @@ struct IntegerSlotTable {
         return nil
     }
 
-    /// Sets (key, start) to `value`; nil removes it.
-    /// The value for a key and window start, not retained: valid while the table holds it.
-    /// The per-event path uses this, because retaining a slot writes its reference count, an
-    /// atomic write to a cache line that is usually not in the cache yet and that the processor
-    /// cannot overlap with the reads that follow; a plain read of the slot's fields can.
+    /// The value for (key, start), or nil, not retained: valid while the table holds it. The
+    /// per-event path uses this: retaining a slot is an atomic write to its reference count, on
+    /// a cache line that is usually not in the cache yet.
     func unretainedValue(key: Int64, start: Int64) -> Unmanaged<AnyObject>? {
         entries.withUnsafeBufferPointer { entries in
             var index = home(key: key, start: start)
@@ -59,6 +57,7 @@ struct IntegerSlotTable {
         }
     }
 
+    /// Sets (key, start) to `value`; nil removes it.
     mutating func set(_ value: AnyObject?, key: Int64, start: Int64) {
         var index = home(key: key, start: start)
         while entries[index].value != nil {
