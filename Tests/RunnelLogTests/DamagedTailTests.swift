@@ -81,6 +81,38 @@ import Testing
         try again.close()
     }
 
+    /// Opening checks records in place, not only checksums: a batch whose CRC is right but whose
+    /// record's headers run past the record (written by something other than Runnel) is cut too.
+    @Test(arguments: Stop.allCases)
+    func aBatchWithAGoodChecksumAndRecordsThatDoNotParseIsCut(stop: Stop) throws {
+        let temporary = try TemporaryHome(label: "bad-records-\(stop)")
+        let folder = temporary.folder.appendingPathComponent("log")
+        let (segment, starts) = try write(folder, stop: stop)
+        // The next batch, its one record ending in the header section 02 02 'h' 02 01 (one
+        // header "h" = [1]); the count becomes 2, and the CRC is made right again.
+        var batch = RecordBatch.encode([LogRecord(timestamp: 1_700_000_000_000, key: nil, value: [7], headers: [RecordHeader("h", [1])])],
+                                       baseOffset: 9)
+        #expect(Array(batch.suffix(5)) == [2, 2, UInt8(ascii: "h"), 2, 1])
+        batch[batch.count - 5] = 4
+        let crc = batch.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[RecordBatch.crcStart...])) }
+        batch.replaceSubrange(17..<21, with: withUnsafeBytes(of: crc.bigEndian) { Array($0) })
+        try batch.withUnsafeBytes { raw in
+            let header = try RecordBatch.header(raw, at: 0)
+            try RecordBatch.verify(raw, at: 0, header: header)
+        }
+        try appendBytes(batch, to: segment)
+
+        let log = try Log.open(folder)
+        let report = try #require(log.recoveryReports.first)
+        #expect(report.truncatedBytes == batch.count)
+        #expect(report.refusedDamage == nil)
+        #expect(report.damage?.position == starts[3])
+        #expect(report.damage?.problem == .badRecords("a header runs past the end of its record"))
+        #expect(try Data(contentsOf: segment).count == starts[3])
+        #expect(try #require(try log.topic("events")).partitions[0].endOffset == 9)
+        try log.close()
+    }
+
     @Test(arguments: Stop.allCases)
     func aHalfWrittenBatchAfterTheLastOneIsCut(stop: Stop) throws {
         let temporary = try TemporaryHome(label: "half-\(stop)")

@@ -214,9 +214,7 @@ import Testing
 /// Kafka's `DefaultRecordBatch.writeEmptyHeader`.
 @Suite struct EmptyBatchTests {
     @Test func anEmptyBatchIsTheHeaderAloneWithKafkasFieldsAndAValidCRC() throws {
-        var writer = ByteWriter()
-        RecordBatch.encodeEmpty(baseOffset: 4_711, lastOffsetDelta: 9, maxTimestamp: 1_700_000_000_123, into: &writer)
-        let bytes = writer.bytes
+        let bytes = RecordBatch.encodeEmpty(baseOffset: 4_711, lastOffsetDelta: 9, maxTimestamp: 1_700_000_000_123)
         #expect(bytes.count == RecordBatch.headerSize)
         func int64(_ at: Int) -> Int64 { bytes[at..<(at + 8)].reduce(0) { $0 << 8 | Int64($1) } }
         func int32(_ at: Int) -> Int32 { Int32(truncatingIfNeeded: bytes[at..<(at + 4)].reduce(0) { $0 << 8 | Int64($1) }) }

@@ -44,9 +44,8 @@ import Testing
         let partition = try log.createTopic("events").partitions[0]
         try log.close()
         // A segment whose one (empty, compacted-style) batch spans offsets 0 ..< 2^31 - 1.
-        var writer = ByteWriter(capacity: 64)
-        RecordBatch.encodeEmpty(baseOffset: 0, lastOffsetDelta: Int32.max - 1, maxTimestamp: 1, into: &writer)
-        try Data(writer.bytes).write(to: partition.folder.appendingPathComponent(LogSegment.name(0, "log")))
+        let batch = RecordBatch.encodeEmpty(baseOffset: 0, lastOffsetDelta: Int32.max - 1, maxTimestamp: 1)
+        try Data(batch).write(to: partition.folder.appendingPathComponent(LogSegment.name(0, "log")))
 
         let reopened = try Log.open(folder)
         let events = try #require(try reopened.topic("events")).partitions[0]

@@ -1,5 +1,5 @@
-/// Big-endian writing into a growable byte array, as Kafka's disk format needs (records' varints
-/// are written in place by `RecordBatch`). Appends only; the caller keeps and reuses the buffer to avoid allocations.
+/// Big-endian writing into a growable byte array, as Kafka's index entries need (record batches
+/// are written in place by `RecordBatch`).
 struct ByteWriter {
     var bytes: [UInt8]
 
@@ -10,22 +10,6 @@ struct ByteWriter {
 
     var count: Int { bytes.count }
 
-    /// Appends bytes already encoded.
-    mutating func append(_ other: [UInt8]) {
-        bytes.append(contentsOf: other)
-    }
-
-    mutating func removeAll() {
-        bytes.removeAll(keepingCapacity: true)
-    }
-
-    mutating func int8(_ value: Int8) { bytes.append(UInt8(bitPattern: value)) }
-
-    mutating func int16(_ value: Int16) {
-        let v = UInt16(bitPattern: value)
-        bytes.append(UInt8(v >> 8)); bytes.append(UInt8(v & 0xFF))
-    }
-
     mutating func int32(_ value: Int32) {
         let v = UInt32(bitPattern: value)
         bytes.append(UInt8(v >> 24)); bytes.append(UInt8((v >> 16) & 0xFF))
@@ -35,13 +19,6 @@ struct ByteWriter {
     mutating func int64(_ value: Int64) {
         int32(Int32(truncatingIfNeeded: value >> 32))
         int32(Int32(truncatingIfNeeded: value))
-    }
-
-    /// Overwrites four bytes at a position already written (lengths and checksums known late).
-    mutating func setInt32(_ value: Int32, at position: Int) {
-        let v = UInt32(bitPattern: value)
-        bytes[position] = UInt8(v >> 24); bytes[position + 1] = UInt8((v >> 16) & 0xFF)
-        bytes[position + 2] = UInt8((v >> 8) & 0xFF); bytes[position + 3] = UInt8(v & 0xFF)
     }
 
     /// The size of a zig-zag varint, to compute record lengths before writing them.

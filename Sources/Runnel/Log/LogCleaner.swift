@@ -141,7 +141,6 @@ struct LogCleaner {
         let cleaned = segment.log.url.appendingPathExtension("cleaned")
         let file = try DurableFile(cleaned, create: true)
         try file.truncate(to: 0)
-        var writer = ByteWriter(capacity: 1 << 16)
         var lastBatch: RecordBatchHeader?
         var wroteLast = false
         try segment.forEachBatch(from: 0, verify: true) { header, batch, position in
@@ -153,16 +152,14 @@ struct LogCleaner {
             lastBatch = header
             wroteLast = !kept.isEmpty
             guard !kept.isEmpty else { return true }
-            writer.removeAll()
-            RecordBatch.encode(kept, baseOffset: header.baseOffset, keepingOffsets: true, lastOffsetDelta: header.lastOffsetDelta, into: &writer)
-            try writer.bytes.withUnsafeBytes { try file.append($0) }
+            let bytes = RecordBatch.encode(kept, baseOffset: header.baseOffset, keepingOffsets: true, lastOffsetDelta: header.lastOffsetDelta)
+            try bytes.withUnsafeBytes { try file.append($0) }
             return true
         }
         // The segment's last batch always stays, empty if need be, to mark where it ends.
         if let lastBatch, !wroteLast {
-            writer.removeAll()
-            RecordBatch.encodeEmpty(baseOffset: lastBatch.baseOffset, lastOffsetDelta: lastBatch.lastOffsetDelta, maxTimestamp: lastBatch.maxTimestamp, into: &writer)
-            try writer.bytes.withUnsafeBytes { try file.append($0) }
+            let bytes = RecordBatch.encodeEmpty(baseOffset: lastBatch.baseOffset, lastOffsetDelta: lastBatch.lastOffsetDelta, maxTimestamp: lastBatch.maxTimestamp)
+            try bytes.withUnsafeBytes { try file.append($0) }
         }
         try file.sync()
         try DurableFile.remove(segment.offsetIndex.url)

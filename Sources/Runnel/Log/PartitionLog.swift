@@ -25,7 +25,6 @@ package final class PartitionLog: @unchecked Sendable {
     /// A damaged batch the recovery checkpoint covers at the end of the active segment, found at
     /// open: where the partition ends is unknown, so it takes no appends until ``repair()``.
     private var refusedTail: SegmentDamage?
-    private var encoder = ByteWriter(capacity: 1 << 16)
     private var dirty = false
     private var bytesSinceCheckpoint = 0
 
@@ -113,13 +112,12 @@ package final class PartitionLog: @unchecked Sendable {
                                   hint: "Append the records in smaller batches")
             }
             let base = list.active.nextOffset
-            encoder.removeAll()
-            RecordBatch.encode(records, baseOffset: base, into: &encoder)
-            let header = try encoder.bytes.withUnsafeBytes { try RecordBatch.header($0, at: 0) }
-            try rollIfNeeded(adding: encoder.count, offsets: header.lastOffset + 1 - base, now: now)
-            try encoder.bytes.withUnsafeBytes { try list.active.append($0, header: header, now: now) }
+            let batch = RecordBatch.encode(records, baseOffset: base)
+            let header = try batch.withUnsafeBytes { try RecordBatch.header($0, at: 0) }
+            try rollIfNeeded(adding: batch.count, offsets: header.lastOffset + 1 - base, now: now)
+            try batch.withUnsafeBytes { try list.active.append($0, header: header, now: now) }
             dirty = true
-            bytesSinceCheckpoint += encoder.count
+            bytesSinceCheckpoint += batch.count
             return base
         }
     }

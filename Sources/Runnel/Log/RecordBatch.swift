@@ -68,13 +68,13 @@ package enum RecordBatch {
 
     // MARK: - Encoding
 
-    /// Appends one batch holding `records` with offsets from `baseOffset` on, one apart; or, with
-    /// `keepingOffsets`, at their own (increasing) offsets, as compaction leaves holes.
+    /// The bytes of one batch holding `records` with offsets from `baseOffset` on, one apart; or,
+    /// with `keepingOffsets`, at their own (increasing) offsets, as compaction leaves holes.
     /// - Parameter lastOffsetDelta: With `keepingOffsets`, the batch's last offset delta when it
     ///   is past its last record's (compaction keeps the original batch's, as Kafka's cleaner does).
     /// - Precondition: `records` is not empty.
-    static func encode(_ records: some Collection<LogRecord>, baseOffset: Int64, keepingOffsets: Bool = false, lastOffsetDelta: Int32? = nil,
-                       into writer: inout ByteWriter) {
+    package static func encode(_ records: some Collection<LogRecord>, baseOffset: Int64, keepingOffsets: Bool = false,
+                               lastOffsetDelta: Int32? = nil) -> [UInt8] {
         precondition(!records.isEmpty, "a batch holds at least one record")
         let firstTimestamp = records.first!.timestamp
         var maxTimestamp = Int64.min
@@ -93,22 +93,8 @@ package enum RecordBatch {
             bodies.append(body)
             total += ByteWriter.varintSize(Int64(body)) + body
         }
-        let batch = [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
-            let start = UnsafeMutableRawPointer(buffer.baseAddress!)
-            var cursor = RawCursor(start)
-            cursor.int64(baseOffset)
-            cursor.int32(Int32(total - logOverhead))   // batch length
-            cursor.int32(0)                            // partition leader epoch
-            cursor.byte(UInt8(bitPattern: magic))
-            cursor.int32(0)                            // CRC, set below
-            cursor.int16(0)                            // attributes: no compression, CreateTime
-            cursor.int32(lastDelta)                    // last offset delta
-            cursor.int64(firstTimestamp)
-            cursor.int64(maxTimestamp)
-            cursor.int64(-1)                           // producer id
-            cursor.int16(-1)                           // producer epoch
-            cursor.int32(-1)                           // base sequence
-            cursor.int32(Int32(records.count))
+        return batch(size: total, baseOffset: baseOffset, lastOffsetDelta: lastDelta, firstTimestamp: firstTimestamp,
+                     maxTimestamp: maxTimestamp, recordCount: records.count) { cursor in
             for (delta, record) in records.enumerated() {
                 let offsetDelta = keepingOffsets ? Int64(record.offset - baseOffset) : Int64(delta)
                 cursor.varlong(Int64(bodies[delta]))
@@ -127,41 +113,45 @@ package enum RecordBatch {
                     cursor.field(header.value)
                 }
             }
-            precondition(cursor.pointer == start + total, "record sizes and bytes written disagree")
-            let crc = CRC32C.checksum(UnsafeRawBufferPointer(start: start + crcStart, count: total - crcStart))
-            var crcField = RawCursor(start + 17)
-            crcField.int32(Int32(bitPattern: crc))
-            initialized = total
-        }
-        if writer.count == 0 {
-            writer.bytes = batch
-        } else {
-            writer.append(batch)
         }
     }
 
-    /// Appends a batch with no records that covers the offsets `baseOffset` to
+    /// The bytes of a batch with no records that covers the offsets `baseOffset` to
     /// `baseOffset + lastOffsetDelta`, as compaction leaves in place of a segment's last batch
     /// when none of its records stay: the segment keeps its offset range. Kafka's cleaner writes
     /// the same (`DefaultRecordBatch.writeEmptyHeader`): first timestamp -1, the original
     /// batch's max timestamp, record count 0.
-    static func encodeEmpty(baseOffset: Int64, lastOffsetDelta: Int32, maxTimestamp: Int64, into writer: inout ByteWriter) {
-        let start = writer.count
-        writer.int64(baseOffset)
-        writer.int32(Int32(headerSize - logOverhead))  // batch length: the header alone
-        writer.int32(0)                                // partition leader epoch
-        writer.int8(magic)
-        writer.int32(0)                                // CRC, set below
-        writer.int16(0)                                // attributes: no compression, CreateTime
-        writer.int32(lastOffsetDelta)
-        writer.int64(-1)                               // first timestamp: none
-        writer.int64(maxTimestamp)
-        writer.int64(-1)                               // producer id
-        writer.int16(-1)                               // producer epoch
-        writer.int32(-1)                               // base sequence
-        writer.int32(0)                                // record count
-        let crc = writer.bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[(start + crcStart)...])) }
-        writer.setInt32(Int32(bitPattern: crc), at: start + 17)
+    static func encodeEmpty(baseOffset: Int64, lastOffsetDelta: Int32, maxTimestamp: Int64) -> [UInt8] {
+        batch(size: headerSize, baseOffset: baseOffset, lastOffsetDelta: lastOffsetDelta, firstTimestamp: -1,
+              maxTimestamp: maxTimestamp, recordCount: 0) { _ in }
+    }
+
+    /// A batch of `size` bytes: the header, then what `records` writes (exactly the rest), then
+    /// the CRC over both.
+    private static func batch(size: Int, baseOffset: Int64, lastOffsetDelta: Int32, firstTimestamp: Int64, maxTimestamp: Int64,
+                              recordCount: Int, records: (inout RawCursor) -> Void) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            let start = UnsafeMutableRawPointer(buffer.baseAddress!)
+            var cursor = RawCursor(start)
+            cursor.int64(baseOffset)
+            cursor.int32(Int32(size - logOverhead))    // batch length
+            cursor.int32(0)                            // partition leader epoch
+            cursor.byte(UInt8(bitPattern: magic))
+            cursor.int32(0)                            // CRC, set below
+            cursor.int16(0)                            // attributes: no compression, CreateTime
+            cursor.int32(lastOffsetDelta)
+            cursor.int64(firstTimestamp)
+            cursor.int64(maxTimestamp)
+            cursor.int64(-1)                           // producer id
+            cursor.int16(-1)                           // producer epoch
+            cursor.int32(-1)                           // base sequence
+            cursor.int32(Int32(recordCount))
+            records(&cursor)
+            precondition(cursor.pointer == start + size, "record sizes and bytes written disagree")
+            var crcField = RawCursor(start + 17)
+            crcField.int32(Int32(bitPattern: CRC32C.checksum(UnsafeRawBufferPointer(start: start + crcStart, count: size - crcStart))))
+            initialized = size
+        }
     }
 
     /// The size of a record after its length varint.
@@ -235,13 +225,6 @@ package enum RecordBatch {
             varlong(Int64(bytes.count))
             bytes.withUnsafeBytes { copy($0) }
         }
-    }
-
-    /// The bytes of one batch (for tests and tools).
-    package static func encode(_ records: [LogRecord], baseOffset: Int64) -> [UInt8] {
-        var writer = ByteWriter()
-        encode(records, baseOffset: baseOffset, into: &writer)
-        return writer.bytes
     }
 
     // MARK: - Decoding
@@ -322,25 +305,23 @@ package enum RecordBatch {
     /// Checks every field of every record of a batch whose header has been read, as
     /// ``records(_:at:header:)`` does, without copying any of them out.
     package static func check(_ bytes: UnsafeRawBufferPointer, at position: Int, header: RecordBatchHeader) throws(Problem) {
-        do {
-            _ = try forEachRecord(bytes, at: position, header: header) { view in
-                try view.checkHeaders()
-                return true
-            }
-        } catch let problem as Problem {
-            throw problem
-        } catch {
-            throw .badRecords("\(error)")
-        }
+        try everyRecord(bytes, at: position, header: header) { view throws(Problem) in try view.checkHeaders() }
     }
 
     /// Decodes the records of a batch whose header has been read, checking every field.
     package static func records(_ bytes: UnsafeRawBufferPointer, at position: Int, header: RecordBatchHeader) throws(Problem) -> [LogRecord] {
         var records: [LogRecord] = []
         records.reserveCapacity(Int(max(header.recordCount, 0)))
+        try everyRecord(bytes, at: position, header: header) { view throws(Problem) in records.append(try view.ownedRecord()) }
+        return records
+    }
+
+    /// Calls `body` with every record of a batch, failing with a ``Problem`` for whatever does not parse.
+    private static func everyRecord(_ bytes: UnsafeRawBufferPointer, at position: Int, header: RecordBatchHeader,
+                                    _ body: (LogRecordView) throws(Problem) -> Void) throws(Problem) {
         do {
             _ = try forEachRecord(bytes, at: position, header: header) { view in
-                records.append(try view.ownedRecord())
+                try body(view)
                 return true
             }
         } catch let problem as Problem {
@@ -348,6 +329,5 @@ package enum RecordBatch {
         } catch {
             throw .badRecords("\(error)")
         }
-        return records
     }
 }

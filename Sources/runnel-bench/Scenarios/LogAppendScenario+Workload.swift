@@ -6,7 +6,7 @@ import Runnel
 struct AppendRound: Sendable {
     /// The records of each batch, as ``PartitionLog/append(_:now:)`` takes them.
     var batches: [[LogRecord]]
-    /// Each batch encoded by ``RecordBatch/encode(_:baseOffset:)`` at the offset the partition will
+    /// Each batch encoded by ``RecordBatch/encode(_:baseOffset:keepingOffsets:lastOffsetDelta:)`` at the offset the partition will
     /// give it: byte for byte what lands in the segment file.
     var encoded: [[UInt8]]
     /// The offset the partition must give each batch's first record.

@@ -12,7 +12,7 @@ import RunnelTesting
 ///
 /// Runnel's side calls ``PartitionLog/append(_:now:)`` with a batch of records, then
 /// ``PartitionLog/flush()`` (the log's `.everyBatch` durability: an fsync per batch). The
-/// baseline writes the bytes ``RecordBatch/encode(_:baseOffset:)`` makes of the same batch at the
+/// baseline writes the bytes ``RecordBatch/encode(_:baseOffset:keepingOffsets:lastOffsetDelta:)`` makes of the same batch at the
 /// same offset, encoded before timing, to a plain file in the same folder and fsyncs it: the
 /// disk's own cost, with none of Runnel's encoding, indexes or bookkeeping. After the run the
 /// segment file and the plain file must hold the same bytes.

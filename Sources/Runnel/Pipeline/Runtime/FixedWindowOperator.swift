@@ -98,14 +98,6 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
         return true
     }
 
-    private func slot(_ key: GroupKey, start: Int64) -> WindowSlot<Event>? {
-        if case .single(let value) = key, case .int64(let number) = value.storage {
-            guard let slot = integerSlots.value(key: number, start: start) else { return nil }
-            return unsafeDowncast(slot, to: WindowSlot<Event>.self)
-        }
-        return slots[WindowID(key: key, start: start)]
-    }
-
     private func setSlot(_ slot: WindowSlot<Event>?, _ key: GroupKey, start: Int64) {
         if case .single(let value) = key, case .int64(let number) = value.storage {
             integerSlots.set(slot, key: number, start: start)
@@ -115,30 +107,31 @@ final class FixedWindowOperator<Event>: WindowedAggregation<Event> {
     }
 
     private func update(key: GroupKey, start: Int64, end: Int64, _ event: Event, _ meta: EventMeta) {
-        // Most events land in a slot of an integer key that exists already: it is used without
-        // retaining it (the table keeps it alive, and nothing here removes it).
-        if case .single(let value) = key, case .int64(let number) = value.storage,
-           let existing = integerSlots.unretainedValue(key: number, start: start) {
-            existing._withUnsafeGuaranteedRef { object in
-                let slot = unsafeDowncast(object, to: WindowSlot<Event>.self)
-                if !slot.changed { noteChanged(slot, newShard: nil) }
-                slot.add(event, meta)
+        if case .single(let value) = key, case .int64(let number) = value.storage {
+            // Most events land in a slot of an integer key that exists already: it is used
+            // without retaining it (the table keeps it alive, and nothing here removes it).
+            if let existing = integerSlots.unretainedValue(key: number, start: start) {
+                existing._withUnsafeGuaranteedRef { add(event, meta, to: unsafeDowncast($0, to: WindowSlot<Event>.self)) }
+                return
             }
+        } else if let existing = slots[WindowID(key: key, start: start)] {
+            add(event, meta, to: existing)
             return
         }
-        let slot: WindowSlot<Event>
+        let slot = makeSlot(key: key, start: start, end: end)
+        setSlot(slot, key, start: start)
         var newShard: WindowShard?
-        if let existing = self.slot(key, start: start) {
-            slot = existing
-        } else {
-            slot = makeSlot(key: key, start: start, end: end)
-            setSlot(slot, key, start: start)
-            if !isUnbounded {
-                newShard = shard(for: slot)
-                newShard?.slots.append(slot)
-            }
+        if !isUnbounded {
+            newShard = shard(for: slot)
+            newShard?.slots.append(slot)
         }
-        if !slot.changed { noteChanged(slot, newShard: newShard) }
+        noteChanged(slot, newShard: newShard)
+        slot.add(event, meta)
+    }
+
+    /// Adds an event to a slot that exists already.
+    private func add(_ event: Event, _ meta: EventMeta, to slot: WindowSlot<Event>) {
+        if !slot.changed { noteChanged(slot, newShard: nil) }
         slot.add(event, meta)
     }
 

@@ -35,12 +35,7 @@ struct IntegerSlotTable {
 
     /// The value for (key, start), or nil.
     func value(key: Int64, start: Int64) -> AnyObject? {
-        var index = home(key: key, start: start)
-        while let value = entries[index].value {
-            if entries[index].key == key, entries[index].start == start { return value }
-            index = (index + 1) & mask
-        }
-        return nil
+        unretainedValue(key: key, start: start)?.takeUnretainedValue()
     }
 
     /// The value for (key, start), or nil, not retained: valid while the table holds it. The
