@@ -49,6 +49,9 @@ import Testing
             #expect(try notes.filter { $0.key == Array("k\(key)".utf8) }.map(sequence) == Array(stride(from: key, to: 300, by: 3)))
         }
         #expect(try relay.backlog().rows == 0)
+        // Stopping deleted what the relay had relayed and left for later.
+        let left = try await store.app.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM runnel_outbox") }
+        #expect(left == 0)
     }
 }
 

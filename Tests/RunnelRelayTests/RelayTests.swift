@@ -182,6 +182,85 @@ func sequence(of record: LogRecord) throws -> Int {
         #expect(try records(in: log, topic: "notes").map(sequence).sorted() == Array(0..<20))
     }
 
+    /// A run dies after appending a cycle and before moving its oversized row to the dead
+    /// letters (here: SQLite refuses the delete). Later rows of the same partition are in the
+    /// log, so the next run skips them; the oversized row must still reach the dead letters,
+    /// not be deleted with them unrecorded.
+    @Test func aRowThatCanNeverBeRelayedIsDeadLetteredEvenWhenLaterRowsOfItsPartitionAreInTheLog() throws {
+        try commit(3, to: store, keys: 1)
+        try commit(1, to: store, keys: 1, start: 3, textSize: 2_000)
+        try commit(3, to: store, keys: 1, start: 4)
+        let configuration = OutboxRelay.Configuration(topicDefaults: TopicConfiguration(maxRecordBytes: 1_000))
+        try store.app.write { try $0.execute(sql: "CREATE TRIGGER refuse_delete BEFORE DELETE ON runnel_outbox BEGIN SELECT RAISE(ABORT, 'refused'); END") }
+        do {
+            let log = try Log.open(temporary.home.logURL)
+            defer { try? log.close() }
+            #expect(throws: RunnelError.self) { try OutboxRelay(store: store, log: log, configuration: configuration).drain() }
+        }
+        try store.app.write { try $0.execute(sql: "DROP TRIGGER refuse_delete") }
+        let log = try Log.open(temporary.home.logURL)
+        let summary = try OutboxRelay(store: store, log: log, configuration: configuration).drain()
+        #expect(summary.skippedAsAlreadyInLog == 6)
+        #expect(summary.deadLettered == 1)
+        #expect(try records(in: log, topic: "notes").map(sequence) == [0, 1, 2, 4, 5, 6])
+        #expect(try store.app.read { try Int64.fetchAll($0, sql: "SELECT id FROM runnel_outbox_dead_letters") } == [4])
+        #expect(try store.app.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM runnel_outbox") } == 0)
+    }
+
+    /// A relay that defers its deletes reads past the rows it relayed, keeps them (and the move
+    /// of a dead letter) until its delay has passed or it is told to delete, and does not count
+    /// them as waiting.
+    @Test func aRelayDeferringItsDeletesReadsPastRelayedRowsAndDeletesThemLater() throws {
+        try commit(9, to: store, keys: 3)
+        try commit(1, to: store, keys: 1, start: 9, textSize: 2_000)
+        let log = try Log.open(temporary.home.logURL)
+        let relay = try OutboxRelay(store: store, log: log, configuration: .init(topicDefaults: TopicConfiguration(partitions: 2, maxRecordBytes: 1_000)))
+        func outbox() throws -> Int { try store.app.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM runnel_outbox") } ?? -1 }
+        func deadLetters() throws -> Int { try store.app.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM runnel_outbox_dead_letters") } ?? -1 }
+
+        let first = try relay.relayOnce(deletingAfter: .seconds(3_600))
+        #expect(first.relayed == 9 && first.deadLettered == 1)
+        #expect(try outbox() == 10 && deadLetters() == 0)
+        #expect(try relay.backlog().rows == 0)
+        #expect(try OutboxRelay.backlog(of: store).rows == 10)
+
+        try commit(5, to: store, keys: 3, start: 10)
+        let second = try relay.relayOnce(deletingAfter: .seconds(3_600))
+        #expect(second.relayed == 5 && second.skippedAsAlreadyInLog == 0)
+        #expect(try outbox() == 15)
+        #expect(try relay.backlog().rows == 0)
+        #expect(try relay.relayOnce(deletingAfter: .seconds(3_600)).relayed == 0)
+
+        try relay.deleteRelayed()
+        #expect(try outbox() == 0 && deadLetters() == 1)
+        #expect(try records(in: log, topic: "notes").map(sequence).sorted() == Array(0..<9) + Array(10..<15))
+
+        // A delay that has passed deletes at the end of the cycle.
+        try commit(3, to: store, keys: 3, start: 15)
+        #expect(try relay.relayOnce(deletingAfter: .nanoseconds(1)).relayed == 3)
+        #expect(try outbox() == 0)
+    }
+
+    /// A relay that stops (or dies) with relayed rows still in the outbox: the next one finds
+    /// them in the log, skips them and deletes them, and relays the rest once.
+    @Test func rowsADeferringRelayLeftInTheOutboxAreSkippedByTheNextOne() throws {
+        try commit(30, to: store, keys: 4)
+        let defaults = TopicConfiguration(partitions: 3)
+        do {
+            let log = try Log.open(temporary.home.logURL)
+            let relay = try OutboxRelay(store: store, log: log, configuration: .init(batchSize: 12, topicDefaults: defaults))
+            #expect(try relay.relayOnce(deletingAfter: .seconds(3_600)).relayed == 12)
+            #expect(try relay.relayOnce(deletingAfter: .seconds(3_600)).relayed == 12)
+            try log.close()
+        }
+        #expect(try store.app.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM runnel_outbox") } == 30)
+        let log = try Log.open(temporary.home.logURL)
+        let summary = try OutboxRelay(store: store, log: log, configuration: .init(topicDefaults: defaults)).drain()
+        #expect(summary.skippedAsAlreadyInLog == 24 && summary.relayed == 6)
+        #expect(try records(in: log, topic: "notes").map(sequence).sorted() == Array(0..<30))
+        #expect(try store.app.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM runnel_outbox") } == 0)
+    }
+
     @Test func keylessRowsGoRoundRobinByOutboxID() throws {
         for sequence in 0..<12 {
             _ = try store.app.write { db in

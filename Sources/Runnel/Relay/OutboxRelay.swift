@@ -15,7 +15,9 @@ import Metrics
 /// `outbox-id`, `outbox-source`, `outbox-database`, `type`, `schema-version` and the event's
 /// own); append one batch per partition; fsync them all (group commit); then, in one
 /// transaction, delete the relayed rows and move rows that can never be relayed to
-/// `runnel_outbox_dead_letters`.
+/// `runnel_outbox_dead_letters`. A following relay (``RelayService``) defers that transaction
+/// (``relayOnce(deletingAfter:)``): its cycles read past the rows already relayed, and one
+/// delete every few cycles forgets them all.
 ///
 /// A crash between the append and the delete leaves rows both in the log and in the outbox.
 /// On start the relay reads the last batch of every partition: since a partition receives rows
@@ -60,6 +62,9 @@ public final class OutboxRelay: @unchecked Sendable {
     private var needsRelearning = false
     /// Per source and partition: the largest outbox id already in the log, learned at start.
     private var alreadyInLog: [DatabaseRole: [PartitionKey: Appended]] = [:]
+    /// Per database: the rows this relay has relayed (into the destination, to the dead letters,
+    /// or found there already) and not yet deleted from the outbox. Cycles read past them.
+    private var undeleted: [DatabaseRole: Undeleted] = [:]
     /// Each database's identity, read at start: which of the log's records are its own.
     private var identities: [DatabaseRole: DatabaseIdentity] = [:]
     private let relayedCounter = Counter(label: "runnel_relay_rows_total")
@@ -71,6 +76,21 @@ public final class OutboxRelay: @unchecked Sendable {
     static let maximumCycleBytes = 64 << 20
     /// The most record bytes in one appended batch (a batch's length field is 32-bit).
     static let maximumBatchBytes = 16 << 20
+    /// The most relayed rows of one database a deferring relay leaves in its outbox, however
+    /// short a time ago they were relayed.
+    static let maximumUndeletedRows = 65_536
+
+    /// Rows of one database that are relayed but still in its outbox.
+    private struct Undeleted {
+        /// Every row up to this id is relayed.
+        var upTo: Int64
+        /// How many rows that is.
+        var rows: Int
+        /// When the first of them was relayed.
+        var since: ContinuousClock.Instant
+        /// The rows among them that go to the dead letters, not only out of the outbox, and why.
+        var deadLetters: [(id: Int64, topic: String, reason: String)]
+    }
 
     /// Crash tests aim kills at the two windows where a cycle is half done: after some
     /// partitions' batches are appended and before the others are, and after every batch is
@@ -257,7 +277,15 @@ public final class OutboxRelay: @unchecked Sendable {
     /// A cycle that fails part-way (the destination could not make its records durable) leaves
     /// its rows in the outbox; the next cycle first learns again which of them the destination
     /// holds, so retrying neither loses nor doubles a row.
-    public func relayOnce() throws -> Summary {
+    ///
+    /// - Parameter delay: How long relayed rows may stay in the outbox. Zero (the default)
+    ///   deletes each database's relayed rows at the end of its cycle. Otherwise they stay
+    ///   until the first of them was relayed `delay` ago (or 65,536 rows wait), and the cycles
+    ///   between read past them: a following relay thus commits to the database and fsyncs it
+    ///   once per `delay` rather than once per cycle. Rows a crash leaves behind are found in
+    ///   the destination by the next relay and skipped, as after a crash between any append and
+    ///   its delete. ``deleteRelayed()`` deletes them at once.
+    public func relayOnce(deletingAfter delay: Duration = .zero) throws -> Summary {
         if needsRelearning {
             try learnAppended()
             needsRelearning = false
@@ -273,14 +301,52 @@ public final class OutboxRelay: @unchecked Sendable {
         }
         for role in DatabaseRole.allCases {
             try relayCycle(role, into: &summary)
+            if let waiting = undeleted[role],
+               delay <= .zero || waiting.rows >= Self.maximumUndeletedRows || waiting.since.duration(to: .now) >= delay {
+                try deleteRelayed(role)
+            }
         }
         finished = true
         return summary
     }
 
+    /// Deletes from both outboxes the rows relayed so far and moves those that could not be
+    /// relayed to the dead letters: what ``relayOnce(deletingAfter:)`` left for later.
+    public func deleteRelayed() throws {
+        for role in DatabaseRole.allCases where undeleted[role] != nil {
+            try deleteRelayed(role)
+        }
+    }
+
+    private func deleteRelayed(_ role: DatabaseRole) throws {
+        guard let relayed = undeleted[role] else { return }
+        let database = store.database(role)
+        try RunnelError.naming(database.path, "deleting relayed rows from the outbox of \(role.fileName) (ids up to \(relayed.upTo))") {
+            try database.write { db in
+                for dead in relayed.deadLetters {
+                    try db.execute(sql: """
+                        INSERT OR REPLACE INTO runnel_outbox_dead_letters
+                            (id, topic, key, type, schema_version, payload, headers, event_time, created_at, reason, failed_at)
+                        SELECT id, topic, key, type, schema_version, payload, headers, event_time, created_at, ?, ?
+                        FROM runnel_outbox WHERE id = ?
+                        """, arguments: [dead.reason, Date().millisecondsSince1970, dead.id])
+                }
+                // Ids follow commit order, so every row up to the last one read was read.
+                try db.execute(sql: "DELETE FROM runnel_outbox WHERE id <= ?", arguments: [relayed.upTo])
+            }
+        }
+        undeleted[role] = nil
+        for dead in relayed.deadLetters {
+            logger.warning("outbox row moved to dead letters", metadata: [
+                "relay.source": "\(role)", "relay.outbox_id": "\(dead.id)", "relay.topic": "\(dead.topic)", "relay.reason": "\(dead.reason)",
+            ])
+        }
+    }
+
     private func relayCycle(_ role: DatabaseRole, into summary: inout Summary) throws {
         let database = store.database(role)
-        var rows = try database.read { try PendingRow.fetch($0, limit: configuration.batchSize) }
+        let after = undeleted[role]?.upTo ?? 0
+        var rows = try database.read { try PendingRow.fetch($0, after: after, limit: configuration.batchSize) }
         // Large rows: keep a cycle's memory bounded by leaving the rest for the next cycle.
         var cycleBytes = 0
         if let cut = rows.firstIndex(where: { row in
@@ -296,7 +362,7 @@ public final class OutboxRelay: @unchecked Sendable {
         var order: [PartitionKey] = []
         var groups: [[LogRecord]] = []
         var groupIndex: [PartitionKey: Int] = [:]
-        var deadLetters: [(PendingRow, String)] = []
+        var deadLetters: [(id: Int64, topic: String, reason: String)] = []
         var skipped = 0
         var topics: [String: RelayTopic] = [:]
         var commonHeaders = CommonHeaders(source: RecordHeader(Header.source, role.rawValue),
@@ -321,22 +387,24 @@ public final class OutboxRelay: @unchecked Sendable {
                 }
                 lastTopic = (row.topic, topic)
             }
-            let key = row.key
-            let target = PartitionKey(topic: row.topic, partition: topic.partition(for: key, sequence: Int(row.id)))
-            if !inLogForRole.isEmpty, let inLog = inLogForRole[target], inLog.contains(row.id) {
-                skipped += 1
-                return
-            }
+            // A row that can never be relayed goes to the dead letters even when later rows of its
+            // partition are in the log already: a crash can come after their append and before
+            // its move, and the skip below would then delete it unrecorded.
             let record: LogRecord
             do {
                 record = try makeRecord(row, headers: &commonHeaders)
             } catch {
-                deadLetters.append((copy row, "headers are not a JSON object of strings: \(error)"))
+                deadLetters.append((row.id, row.topic, "headers are not a JSON object of strings: \(error)"))
                 return
             }
             let size = record.sizeInBytes
             guard size <= topic.maxRecordBytes else {
-                deadLetters.append((copy row, "record of \(size) bytes is over the limit of \(topic.maxRecordBytes) bytes of topic \(row.topic)"))
+                deadLetters.append((row.id, row.topic, "record of \(size) bytes is over the limit of \(topic.maxRecordBytes) bytes of topic \(row.topic)"))
+                return
+            }
+            let target = PartitionKey(topic: row.topic, partition: topic.partition(for: row.key, sequence: Int(row.id)))
+            if !inLogForRole.isEmpty, let inLog = inLogForRole[target], inLog.contains(row.id) {
+                skipped += 1
                 return
             }
             let index: Int
@@ -388,25 +456,9 @@ public final class OutboxRelay: @unchecked Sendable {
         try destination.flush()
         Self.pauseAfterAppend.reach()
 
-        try RunnelError.naming(database.path, "deleting relayed rows from the outbox of \(role.fileName) (ids up to \(lastID))") {
-            try database.write { db in
-                for (row, reason) in deadLetters {
-                    try db.execute(sql: """
-                        INSERT OR REPLACE INTO runnel_outbox_dead_letters
-                            (id, topic, key, type, schema_version, payload, headers, event_time, created_at, reason, failed_at)
-                        SELECT id, topic, key, type, schema_version, payload, headers, event_time, created_at, ?, ?
-                        FROM runnel_outbox WHERE id = ?
-                        """, arguments: [reason, Date().millisecondsSince1970, row.id])
-                }
-                // Ids follow commit order, so every row up to the last one read was read.
-                try db.execute(sql: "DELETE FROM runnel_outbox WHERE id <= ?", arguments: [lastID])
-            }
-        }
-        for (row, reason) in deadLetters {
-            logger.warning("outbox row moved to dead letters", metadata: [
-                "relay.source": "\(role)", "relay.outbox_id": "\(row.id)", "relay.topic": "\(row.topic)", "relay.reason": "\(reason)",
-            ])
-        }
+        undeleted[role, default: Undeleted(upTo: lastID, rows: 0, since: .now, deadLetters: [])].upTo = lastID
+        undeleted[role]?.rows += rows.count
+        undeleted[role]?.deadLetters += deadLetters
         summary.relayed += relayed
         summary.skippedAsAlreadyInLog += skipped
         summary.deadLettered += deadLetters.count
@@ -478,23 +530,26 @@ public final class OutboxRelay: @unchecked Sendable {
 
     // MARK: - Backlog
 
-    /// Rows waiting in both outboxes and the age of the oldest, for status commands and metrics.
+    /// Rows waiting in both outboxes and the age of the oldest, for status commands and metrics:
+    /// rows this relay has relayed and not yet deleted do not count.
     public func backlog(now: Date = Date()) throws -> (rows: Int, oldestAgeMs: Int64?) {
-        let (rows, age) = try Self.backlog(of: store, now: now)
+        let (rows, age) = try Self.backlog(of: store, now: now, after: undeleted.mapValues(\.upTo))
         backlogGauge.record(rows)
         oldestGauge.record(Double(age ?? 0) / 1000)
         return (rows, age)
     }
 
     /// Rows waiting in a home's outboxes and the age of the oldest, without a relay (one that
-    /// cannot start yet still says what waits).
-    package static func backlog(of store: Store, now: Date = Date()) throws -> (rows: Int, oldestAgeMs: Int64?) {
+    /// cannot start yet still says what waits). Seen from outside a following relay this counts
+    /// the rows it relayed but has not yet deleted too (at most its delete delay's worth).
+    /// - Parameter after: Per database, the last id not to count.
+    package static func backlog(of store: Store, now: Date = Date(), after: [DatabaseRole: Int64] = [:]) throws -> (rows: Int, oldestAgeMs: Int64?) {
         var rows = 0
         var oldest: Int64?
         for role in DatabaseRole.allCases {
             let (count, created) = try store.database(role).read { db in
-                (try Int.fetchOne(db, sql: "SELECT count(*) FROM runnel_outbox") ?? 0,
-                 try Int64.fetchOne(db, sql: "SELECT min(created_at) FROM runnel_outbox"))
+                let row = try Row.fetchOne(db, sql: "SELECT count(*), min(created_at) FROM runnel_outbox WHERE id > ?", arguments: [after[role] ?? 0])
+                return (row?[0] as Int? ?? 0, row?[1] as Int64?)
             }
             rows += count
             if let created { oldest = min(oldest ?? created, created) }

@@ -17,17 +17,17 @@ struct PendingRow {
     var headers: String?
     var eventTime: Int64
 
-    /// The first `limit` pending rows, in id order.
-    static func fetch(_ db: Database, limit: Int) throws -> [PendingRow] {
+    /// The first `limit` rows past id `after`, in id order.
+    static func fetch(_ db: Database, after: Int64, limit: Int) throws -> [PendingRow] {
         let statement = try db.cachedStatement(sql: """
             SELECT id, topic, key, type, schema_version, payload, headers, event_time
-            FROM runnel_outbox ORDER BY id LIMIT ?
+            FROM runnel_outbox WHERE id > ? ORDER BY id LIMIT ?
             """)
         var rows: [PendingRow] = []
         rows.reserveCapacity(limit)
         // GRDB's cursor steps the statement; each row is read from it through the C API while
         // the cursor rests on it.
-        let cursor = try Row.fetchCursor(statement, arguments: [limit])
+        let cursor = try Row.fetchCursor(statement, arguments: [after, limit])
         let handle = statement.sqliteStatement
         // Most rows repeat the row before's topic and type: those share its strings rather
         // than each making its own (a type name over 15 bytes is a heap allocation, freed

@@ -13,20 +13,27 @@ import ServiceLifecycle
 /// private connection, then tells a real commit from noise. It also looks every
 /// ``idleCheckInterval`` — the only way to notice commits where there is no file watcher.
 ///
-/// **Group commit.** Every cycle fsyncs the log and commits a delete to the database the rows
-/// came from, which competes with the application's own commits for SQLite's write lock and
-/// the disk. Writers committing one event at a time would otherwise get a relay cycle of one or
-/// two rows for each of their commits, halving their rate. So after a cycle that carried only a
-/// few rows, the relay waits twice as long as that cycle took (``GroupCommit``, at most
-/// ``GroupCommit/maximumWait``) before the next one, and the rows committed meanwhile share one
-/// cycle. Under load cycles are full and nothing waits; an idle relay wakes at once on the
-/// next commit.
+/// **Deferred deletes.** Deleting relayed rows commits to the database the rows came from, which
+/// competes with the application's own commits for SQLite's write lock and the disk. So the
+/// relay deletes at most every ``deleteDelay`` (and when it finds nothing new, and when it
+/// stops), its cycles reading past the rows already relayed
+/// (``OutboxRelay/relayOnce(deletingAfter:)``).
+///
+/// **Group commit.** Every cycle fsyncs the log. Writers committing one event at a time would
+/// otherwise get a relay cycle of one or two rows for each of their commits. So after a cycle
+/// that carried only a few rows, the relay waits twice as long as that cycle took
+/// (``GroupCommit``, at most ``GroupCommit/maximumWait``) before the next one, and the rows
+/// committed meanwhile share one cycle. Under load cycles are full and nothing waits; an idle
+/// relay wakes at once on the next commit.
 public struct RelayService: Service {
     public let relay: OutboxRelay
     /// How often the relay looks at the outbox when nothing woke it.
     public var idleCheckInterval: Duration
     /// How long the relay may wait after a small cycle for more rows to share the next one.
     public var groupCommit: GroupCommit
+    /// How long relayed rows may stay in the outbox before the relay deletes them (see
+    /// ``OutboxRelay/relayOnce(deletingAfter:)``); zero deletes them in every cycle.
+    public var deleteDelay: Duration
     /// Whether a cycle that fails because the destination is unreachable (a Kafka cluster
     /// down: `RunnelError.Code.kafka`) is retried after a backoff — 1 s doubling up to 30 s,
     /// the backlog logged at each attempt — rather than ending the service. Its rows stay in
@@ -47,10 +54,14 @@ public struct RelayService: Service {
     ///     cannot be reached is retried after a backoff instead of ending the service.
     ///   - groupCommit: How long to wait after a small cycle for more rows; ``GroupCommit/off``
     ///     starts every cycle at once.
+    ///   - deleteDelay: How long relayed rows may stay in the outbox; zero deletes them in
+    ///     every cycle.
     ///   - logger: Where the follower logs its progress and its stop.
     public init(relay: OutboxRelay, idleCheckInterval: Duration? = nil, retriesUnreachableDestination: Bool = false,
-                groupCommit: GroupCommit = GroupCommit(), logger: Logger = Logger(label: "runnel.relay")) {
+                groupCommit: GroupCommit = GroupCommit(), deleteDelay: Duration = .milliseconds(100),
+                logger: Logger = Logger(label: "runnel.relay")) {
         self.relay = relay
+        self.deleteDelay = deleteDelay
         self.idleCheckInterval = idleCheckInterval ?? FileWatcher.idleCheckInterval
         self.groupCommit = groupCommit
         self.retriesUnreachableDestination = retriesUnreachableDestination
@@ -65,7 +76,11 @@ public struct RelayService: Service {
         let signal = ChangeSignal()
         let home = relay.store.home
         let names = Set(DatabaseRole.allCases.flatMap { [$0.fileName, $0.fileName + "-wal"] })
-        let subscription = FileWatcher.shared?.subscribe(signal, to: [home.url], names: names)
+        // The relay listens for commits only while it waits for one. A busy relay looks again
+        // after every cycle anyway, and a subscription wakes the watcher's thread for every
+        // WAL write: writers committing back to back measured about a tenth of their rate lost
+        // to those wake-ups.
+        var subscription: FileWatcher.Subscription?
         defer { subscription.map { FileWatcher.shared?.cancel($0) } }
         let watchers = try DatabaseRole.allCases.map { role -> DatabaseQueue in
             var configuration = Configuration()
@@ -78,16 +93,14 @@ public struct RelayService: Service {
         var retry = RetryDelay()
         // See the wait below; kept across cycles, so a wake-up whose look found another
         // commit still has its own commit looked for after the cycle. The start counts as a
-        // wake-up: a commit whose frames reached the WAL before the subscription (so no watcher
-        // saw them) may be published only after the first look, and nothing else would wake
-        // the relay for it before the idle check.
+        // wake-up, and so does every subscription (below).
         var recheck: Duration? = Self.firstRecheck
         var recheckUntil = ContinuousClock.now + idleCheckInterval
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let summary: OutboxRelay.Summary
             let cycleStarted = ContinuousClock.now
             do {
-                summary = try relay.relayOnce()
+                summary = try relay.relayOnce(deletingAfter: deleteDelay)
                 retry.reset()
             } catch let error as RunnelError where retriesUnreachableDestination && error.code == .kafka {
                 let backlog = try? relay.backlog()
@@ -111,10 +124,25 @@ public struct RelayService: Service {
             }
             let moved = summary.relayed + summary.deadLettered + summary.skippedAsAlreadyInLog
             if moved > 0 {
+                if let active = subscription {
+                    FileWatcher.shared?.cancel(active)
+                    subscription = nil
+                }
                 if let wait = groupCommit.wait(afterCycleOf: moved, took: ContinuousClock.now - cycleStarted, batchSize: relay.configuration.batchSize) {
                     try? await Task.sleep(for: wait)
                 }
                 continue
+            }
+            // Nothing pending: a moment the writers leave the database alone, to delete what
+            // was relayed.
+            try relay.deleteRelayed()
+            if subscription == nil, let watcher = FileWatcher.shared {
+                subscription = watcher.subscribe(signal, to: [home.url], names: names)
+                // A commit whose frames reached the WAL before the subscription woke nobody, and
+                // may be published only after the first look below: look again soon, as after a
+                // wake-up, or nothing would wake the relay for it before the idle check.
+                recheck = Self.firstRecheck
+                recheckUntil = ContinuousClock.now + idleCheckInterval
             }
             // Nothing pending: wait until either database sees a commit. A wake-up can come
             // before the commit that caused it is visible: SQLite writes the commit's frames to
@@ -142,6 +170,7 @@ public struct RelayService: Service {
                 }
             }
         }
+        try relay.deleteRelayed()
         logger.info("relay stopping after its last batch")
     }
 }
@@ -161,7 +190,9 @@ extension RelayService {
     /// The defaults were chosen by measurement (`runnel-bench relay-writers`): waiting as long
     /// as the cycle, at most 2 ms, left writers committing one event at a time about 0.6 of
     /// their rate without a relay; twice as long, at most 5 ms, about 0.75, with commit → log
-    /// p99 near 4 ms; longer waits added latency and little rate.
+    /// p99 near 4 ms; longer waits added latency and little rate. Measured again once cycles
+    /// stopped deleting (``RelayService/deleteDelay``): three or four times as long, from 0.5
+    /// or 1 ms, gave no rate the noise could tell from twice, for 1–3 ms more latency.
     public struct GroupCommit: Sendable, Equatable {
         /// A cycle that moved fewer rows than this is followed by a wait.
         public var smallCycleRows: Int
