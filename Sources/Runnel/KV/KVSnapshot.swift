@@ -140,13 +140,11 @@ public final class KVSnapshot: @unchecked Sendable {
     }
 
     private func copyValue(forKey key: UnsafeRawBufferPointer) throws -> [UInt8]? {
-        try withValue(forKey: key) { value in
-            guard let value else { return nil }
-            return [UInt8](unsafeUninitializedCapacity: value.count) { buffer, initialized in
-                if let base = value.baseAddress, value.count > 0 { memcpy(buffer.baseAddress!, base, value.count) }
-                initialized = value.count
-            }
-        }
+        // `Array(_:)` of the buffer, not `Array(unsafeUninitializedCapacity:)`: the latter
+        // reaches the standard library's unspecialised buffer initialiser, which looks up the
+        // array storage's type metadata in the runtime's cache on every call (about 40 ns of
+        // a 70 ns copy of a 100-byte value, measured in isolation).
+        try withValue(forKey: key) { value in value.map { Array($0) } }
     }
 
     /// Whether the version has `key`.
