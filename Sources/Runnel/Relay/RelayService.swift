@@ -191,8 +191,9 @@ extension RelayService {
     /// as the cycle, at most 2 ms, left writers committing one event at a time about 0.6 of
     /// their rate without a relay; twice as long, at most 5 ms, about 0.75, with commit → log
     /// p99 near 4 ms; longer waits added latency and little rate. Measured again once cycles
-    /// stopped deleting (``RelayService/deleteDelay``): three or four times as long, from 0.5
-    /// or 1 ms, gave no rate the noise could tell from twice, for 1–3 ms more latency.
+    /// stopped deleting (``RelayService/deleteDelay``) and the relay stopped watching while
+    /// busy: twice as long gave about 0.87, four times as long from 1 ms about 0.90, for 2–3 ms
+    /// more latency (p99 6–7 ms at 3K commits/s), so twice stayed.
     public struct GroupCommit: Sendable, Equatable {
         /// A cycle that moved fewer rows than this is followed by a wait.
         public var smallCycleRows: Int
