@@ -82,14 +82,21 @@ public final class OutboxRelay: @unchecked Sendable {
 
     /// Rows of one database that are relayed but still in its outbox.
     private struct Undeleted {
-        /// Every row up to this id is relayed.
-        var upTo: Int64
-        /// How many rows that is.
-        var rows: Int
         /// When the first of them was relayed.
-        var since: ContinuousClock.Instant
+        let since: ContinuousClock.Instant
+        /// Every row up to this id is relayed.
+        var upTo: Int64 = 0
+        /// How many rows that is.
+        var rows = 0
         /// The rows among them that go to the dead letters, not only out of the outbox, and why.
-        var deadLetters: [(id: Int64, topic: String, reason: String)]
+        var deadLetters: [(id: Int64, topic: String, reason: String)] = []
+
+        /// Adds a cycle's rows, the last of them `upTo`.
+        mutating func add(upTo last: Int64, rows count: Int, deadLetters dead: [(id: Int64, topic: String, reason: String)]) {
+            upTo = last
+            rows += count
+            deadLetters += dead
+        }
     }
 
     /// Crash tests aim kills at the two windows where a cycle is half done: after some
@@ -456,9 +463,7 @@ public final class OutboxRelay: @unchecked Sendable {
         try destination.flush()
         Self.pauseAfterAppend.reach()
 
-        undeleted[role, default: Undeleted(upTo: lastID, rows: 0, since: .now, deadLetters: [])].upTo = lastID
-        undeleted[role]?.rows += rows.count
-        undeleted[role]?.deadLetters += deadLetters
+        undeleted[role, default: Undeleted(since: .now)].add(upTo: lastID, rows: rows.count, deadLetters: deadLetters)
         summary.relayed += relayed
         summary.skippedAsAlreadyInLog += skipped
         summary.deadLettered += deadLetters.count

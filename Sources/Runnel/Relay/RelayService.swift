@@ -134,7 +134,7 @@ public struct RelayService: Service {
                 continue
             }
             // Nothing pending: a moment the writers leave the database alone, to delete what
-            // was relayed.
+            // was relayed; then wait for a commit (below).
             try relay.deleteRelayed()
             if subscription == nil, let watcher = FileWatcher.shared {
                 subscription = watcher.subscribe(signal, to: [home.url], names: names)
@@ -144,7 +144,7 @@ public struct RelayService: Service {
                 recheck = Self.firstRecheck
                 recheckUntil = ContinuousClock.now + idleCheckInterval
             }
-            // Nothing pending: wait until either database sees a commit. A wake-up can come
+            // Wait until either database sees a commit. A wake-up can come
             // before the commit that caused it is visible: SQLite writes the commit's frames to
             // the WAL (which the file watcher sees), fsyncs them — which can take hundreds of
             // milliseconds on a busy disk — and only then publishes the commit in the WAL index,
